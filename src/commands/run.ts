@@ -1,0 +1,35 @@
+/** `xgc-guard run`: the daemon. */
+import type { Command } from '../cli.js';
+import { systemClock } from '../clock.js';
+import { StartRefused } from '../errors.js';
+import { startRefusals } from '../config/load.js';
+import { startDaemon } from '../main.js';
+import { configOption, loadFromArgs, processLogger, untilSignal } from './common.js';
+
+const run: Command = {
+  summary: 'Run the guard daemon: snapshots, policies, actions, alerts, HTTP API and dashboard.',
+  usage: 'Usage: xgc-guard run [--config FILE]\n\nEnvironment: XGC_API_TOKEN(_FILE), XGC_API_BASE_URL, GUARD_DB, GUARD_HTTP_HOST, GUARD_HTTP_PORT,\nGUARD_API_TOKEN(_FILE), GUARD_READ_TOKEN(_FILE), GUARD_HEARTBEAT_TOKEN(_FILE), GUARD_CONFIG, GUARD_TZ, GUARD_LOG_LEVEL, SMTP_URL.',
+  options: { ...configOption },
+  async run(values) {
+    const { config, source } = loadFromArgs(values);
+    const refusals = startRefusals(config, { needToken: true });
+    if (refusals.length) throw new StartRefused(refusals.map((r) => r.message).join('; '));
+    const log = processLogger();
+    if (source.kind === 'defaults')
+      log.warn({ policies: config.policies.map((p) => p.name) }, 'no config file: running the documented default policies in dry-run mode (nothing will be acted on; pass --config to change)');
+    else log.info({ config: source.path }, 'config loaded');
+    if (config.dry_run) log.warn('dry_run is on: decisions are journaled, no action is sent to the cloud');
+    const daemon = await startDaemon({ config, log, clock: systemClock });
+    const sig = await untilSignal();
+    log.info({ signal: sig }, 'shutting down');
+    const hard = setTimeout(() => {
+      log.error('shutdown took longer than 10 s; exiting');
+      process.exit(1);
+    }, 10_000);
+    hard.unref();
+    await daemon.close();
+    clearTimeout(hard);
+    return 0;
+  },
+};
+export default run;

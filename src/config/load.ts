@@ -1,0 +1,223 @@
+/** Loads the config: YAML file (optional) + environment overrides + `*_file` secrets, validated by one schema. */
+import { readFileSync, existsSync } from 'node:fs';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import cron from 'node-cron';
+import { CronExpressionParser } from 'cron-parser';
+import { ConfigError, ConfigErrors, StartRefused } from '../errors.js';
+import { configSchema, type Config } from './schema.js';
+
+/** Where the config came from: a file, or the built-in defaults. */
+export interface LoadedConfig {
+  config: Config;
+  source: { kind: 'file'; path: string } | { kind: 'defaults' };
+}
+
+/** Probe names the idle policy may list (kept in sync with the probe registry by a test). */
+export const KNOWN_PROBES = ['jupyter', 'comfyui', 'sdwebui', 'ssh', 'heartbeat'] as const;
+
+type Env = Record<string, string | undefined>;
+
+/** Format a zod path as `policies[0].idle_for`. */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += (out ? '.' : '') + String(p);
+  }
+  return out;
+}
+
+/** Turn zod issues into ConfigErrors that name their key path and the expected form. */
+export function issuesToErrors(issues: z.core.$ZodIssue[]): ConfigError[] {
+  const out: ConfigError[] = [];
+  for (const iss of issues) {
+    const base = formatPath(iss.path);
+    if (iss.code === 'unrecognized_keys') {
+      for (const k of iss.keys) out.push(new ConfigError(base ? `${base}.${k}` : k, 'unknown key'));
+    } else if (iss.code === 'invalid_type') {
+      const generic = iss.message.startsWith('Invalid input');
+      const got = Array.isArray(iss.input) ? 'a list' : iss.input === null ? 'null' : typeof iss.input;
+      if (iss.input === undefined) out.push(new ConfigError(base, `required (${generic ? `expected ${iss.expected}` : iss.message})`));
+      else out.push(new ConfigError(base, generic ? `expected ${iss.expected}, got ${got}` : `${iss.message}, got ${got}`));
+    } else {
+      out.push(new ConfigError(base, iss.message));
+    }
+  }
+  return out;
+}
+
+function readSecretFile(path: string, key: string): string {
+  try {
+    const v = readFileSync(path, 'utf8').trim();
+    if (!v) throw new ConfigError(key, `file ${path} is empty`);
+    return v;
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError(key, `cannot read file ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}
+
+function setIn(obj: Record<string, any>, path: string[], value: unknown): void {
+  let o = obj;
+  for (const k of path.slice(0, -1)) {
+    if (o[k] === undefined || o[k] === null) o[k] = {};
+    if (typeof o[k] !== 'object' || Array.isArray(o[k])) throw new ConfigError(path.slice(0, -1).join('.'), 'expected a mapping');
+    o = o[k];
+  }
+  o[path[path.length - 1]] = value;
+}
+
+/** Environment variables and the config key each overrides (env wins). */
+const ENV_KEYS: Array<[string, string[], 'string' | 'port']> = [
+  ['XGC_API_TOKEN', ['xgc', 'token'], 'string'],
+  ['XGC_API_BASE_URL', ['xgc', 'base_url'], 'string'],
+  ['GUARD_DB', ['db', 'path'], 'string'],
+  ['GUARD_HTTP_HOST', ['http', 'host'], 'string'],
+  ['GUARD_HTTP_PORT', ['http', 'port'], 'port'],
+  ['GUARD_API_TOKEN', ['http', 'api_token'], 'string'],
+  ['GUARD_READ_TOKEN', ['http', 'read_token'], 'string'],
+  ['GUARD_HEARTBEAT_TOKEN', ['http', 'heartbeat_token'], 'string'],
+  ['GUARD_PUBLIC_URL', ['http', 'public_url'], 'string'],
+  ['GUARD_TZ', ['timezone'], 'string'],
+];
+
+function applyEnv(raw: Record<string, any>, env: Env): void {
+  for (const [name, path, kind] of ENV_KEYS) {
+    let v = env[name];
+    const fileVar = env[`${name}_FILE`];
+    if ((v === undefined || v === '') && fileVar && (name.endsWith('TOKEN'))) v = readSecretFile(fileVar, `${name}_FILE`);
+    if (v === undefined || v === '') continue;
+    if (kind === 'port') {
+      if (!/^\d+$/.test(v) || Number(v) > 65535) throw new ConfigError(name, `expected a port number 0-65535, got "${v}"`);
+      setIn(raw, path, Number(v));
+    } else setIn(raw, path, v);
+  }
+  if (env.SMTP_URL) {
+    raw.notify ??= {};
+    if (typeof raw.notify !== 'object') throw new ConfigError('notify', 'expected a mapping');
+    if (raw.notify.email && typeof raw.notify.email === 'object') raw.notify.email.smtp_url = env.SMTP_URL;
+    else if (!raw.notify.email) raw.notify.email = { smtp_url: env.SMTP_URL, to: env.SMTP_TO ? env.SMTP_TO.split(',') : ['root@localhost'] };
+  }
+}
+
+/** Resolve `*_file` secrets into their values. */
+function resolveFiles(c: Config): void {
+  if (!c.xgc.token && c.xgc.token_file) c.xgc.token = readSecretFile(c.xgc.token_file, 'xgc.token_file');
+  for (const k of ['api_token', 'read_token', 'heartbeat_token'] as const) {
+    const f = c.http[`${k}_file` as const];
+    if (!c.http[k] && f) c.http[k] = readSecretFile(f, `http.${k}_file`);
+  }
+}
+
+function checkTimezone(tz: string, path: string, errs: ConfigError[]): void {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+  } catch {
+    errs.push(new ConfigError(path, `unknown time zone "${tz}": expected an IANA name such as Asia/Shanghai or UTC`));
+  }
+}
+
+/** Checks across keys that one field's schema cannot express. */
+function semanticChecks(c: Config): ConfigError[] {
+  const errs: ConfigError[] = [];
+  checkTimezone(c.timezone, 'timezone', errs);
+  if (!cron.validate(c.snapshot.every)) errs.push(new ConfigError('snapshot.every', `bad cron expression "${c.snapshot.every}": expected 5 or 6 fields such as "*/1 * * * *"`));
+  if (c.notify.digest.enabled && !cron.validate(c.notify.digest.cron)) errs.push(new ConfigError('notify.digest.cron', 'bad cron expression'));
+  const names = new Map<string, number>();
+  c.policies.forEach((p, i) => {
+    const at = `policies[${i}]`;
+    if (names.has(p.name)) errs.push(new ConfigError(`${at}.name`, `duplicate policy name "${p.name}" (also policies[${names.get(p.name)}])`));
+    names.set(p.name, i);
+    if (p.type === 'schedule') {
+      try {
+        CronExpressionParser.parse(p.cron, { tz: p.timezone ?? c.timezone });
+      } catch {
+        errs.push(new ConfigError(`${at}.cron`, `bad cron expression "${p.cron}": expected 5 fields such as "0 2 * * *"`));
+      }
+      if (p.timezone) checkTimezone(p.timezone, `${at}.timezone`, errs);
+    }
+    if (p.type === 'runway' && p.act_hours >= p.warn_hours) errs.push(new ConfigError(`${at}.act_hours`, `must be below warn_hours (${p.warn_hours})`));
+    if (p.type === 'idle' && p.probes) {
+      p.probes.forEach((name, j) => {
+        if (!(KNOWN_PROBES as readonly string[]).includes(name)) errs.push(new ConfigError(`${at}.probes[${j}]`, `unknown probe "${name}": expected one of ${KNOWN_PROBES.join(', ')}`));
+      });
+    }
+  });
+  const channelNames = new Set(['email']);
+  const seen = new Map<string, number>();
+  c.notify.webhooks.forEach((w, i) => {
+    const n = w.name ?? w.kind;
+    if (w.name && seen.has(n)) errs.push(new ConfigError(`notify.webhooks[${i}].name`, `duplicate channel name "${n}"`));
+    seen.set(n, i);
+    channelNames.add(n);
+  });
+  c.policies.forEach((p, i) =>
+    p.channels?.forEach((ch, j) => {
+      if (!channelNames.has(ch) && ![...channelNames].some((n) => ch === n || ch.startsWith(`${n}-`)))
+        errs.push(new ConfigError(`policies[${i}].channels[${j}]`, `unknown channel "${ch}": expected one of ${[...channelNames].join(', ')}`));
+    }),
+  );
+  return errs;
+}
+
+/** Parse and validate a raw config object (already merged with env). Throws ConfigErrors. */
+export function parseConfig(raw: unknown): Config {
+  const r = configSchema.safeParse(raw ?? {}, { reportInput: true });
+  if (!r.success) throw new ConfigErrors(issuesToErrors(r.error.issues));
+  const c = r.data;
+  resolveFiles(c);
+  const errs = semanticChecks(c);
+  if (errs.length) throw new ConfigErrors(errs);
+  return c;
+}
+
+/**
+ * Load the config from `file` (or GUARD_CONFIG), apply env overrides and secret files, validate.
+ * Throws ConfigErrors (each naming its key path) on any problem, before anything runs.
+ */
+export function loadConfig(opts: { file?: string; env?: Env } = {}): LoadedConfig {
+  const env = opts.env ?? process.env;
+  const file = opts.file ?? env.GUARD_CONFIG;
+  let raw: Record<string, any> = {};
+  if (file) {
+    if (!existsSync(file)) throw new ConfigErrors([new ConfigError('', `config file ${file} not found`)]);
+    try {
+      const parsed = parseYaml(readFileSync(file, 'utf8'), { prettyErrors: true });
+      if (parsed !== null && parsed !== undefined && (typeof parsed !== 'object' || Array.isArray(parsed)))
+        throw new ConfigErrors([new ConfigError('', `config file ${file} must be a YAML mapping`)]);
+      raw = parsed ?? {};
+    } catch (e) {
+      if (e instanceof YAMLParseError) throw new ConfigErrors([new ConfigError('', `config file ${file} is not valid YAML: ${e.message.split('\n')[0]}`)]);
+      throw e;
+    }
+  }
+  try {
+    applyEnv(raw, env);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigErrors([e]);
+    throw e;
+  }
+  return { config: parseConfig(raw), source: file ? { kind: 'file', path: file } : { kind: 'defaults' } };
+}
+
+/** Is `host` a loopback address? */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Safety checks that refuse to start `run` (exit 2). Returns the refusals; empty means go. */
+export function startRefusals(c: Config, opts: { needToken: boolean; demo?: boolean }): StartRefused[] {
+  const out: StartRefused[] = [];
+  if (opts.needToken && !c.xgc.token)
+    out.push(new StartRefused('XGC_API_TOKEN is not set (nor xgc.token / xgc.token_file / XGC_API_TOKEN_FILE): the guard cannot read the account'));
+  if (c.http.enabled && !isLoopback(c.http.host) && !c.http.api_token && !opts.demo)
+    out.push(new StartRefused(`refusing to listen on ${c.http.host} without GUARD_API_TOKEN: anyone on the network could snooze or act`));
+  c.policies.forEach((p, i) => {
+    if (p.action === 'destroy' && !c.allow_destroy)
+      out.push(new StartRefused(`policies[${i}] "${p.name}" uses action destroy but allow_destroy is not true at the top level`));
+    else if (p.action === 'destroy' && !p.confirm_destroy)
+      out.push(new StartRefused(`policies[${i}] "${p.name}" uses action destroy without confirm_destroy: true`));
+  });
+  return out;
+}

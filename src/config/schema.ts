@@ -1,0 +1,216 @@
+/**
+ * The whole config file as one strict zod schema: types are inferred from it, defaults live in it.
+ * Durations become milliseconds. Unknown keys are errors naming their path.
+ */
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/** A duration string (`30s 45m 2h 1d`) parsed to ms. */
+export const duration = z
+  .string({ error: 'expected a duration such as 30s, 45m, 2h or 1d' })
+  .transform((s, ctx) => {
+    const ms = parseDuration(s);
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: `bad duration "${s}": expected a duration such as 30s, 45m, 2h or 1d` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const oneOrMany = <T extends z.ZodTypeAny>(t: T) => z.union([t, z.array(t)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
+
+/** Instance selector: id, name glob, gpu model; each one value or a list. */
+export const selectorSchema = z.strictObject({
+  id: oneOrMany(z.string()).optional(),
+  name: oneOrMany(z.string()).optional(),
+  gpu_model: oneOrMany(z.string()).optional(),
+});
+export type Selector = z.output<typeof selectorSchema>;
+
+export const ACTIONS = ['release_gpu', 'shutdown', 'destroy', 'notify'] as const;
+export type ActionKind = (typeof ACTIONS)[number];
+const action = z.enum(ACTIONS, { error: `expected one of ${ACTIONS.join(', ')}` });
+
+const policyCommon = {
+  name: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "-", "_" and "." only'),
+  match: selectorSchema.optional(),
+  exclude: selectorSchema.optional(),
+  dry_run: z.boolean().optional(),
+  channels: z.array(z.string()).optional(),
+  warn_before: duration.optional(),
+  confirm_destroy: z.boolean().default(false),
+};
+
+export const idlePolicySchema = z.strictObject({
+  ...policyCommon,
+  type: z.literal('idle'),
+  idle_for: duration,
+  min_uptime: duration.default(600_000),
+  probes: z.array(z.string()).optional(),
+  action: action.default('release_gpu'),
+});
+export const schedulePolicySchema = z.strictObject({
+  ...policyCommon,
+  type: z.literal('schedule'),
+  cron: z.string().min(1),
+  timezone: z.string().optional(),
+  catch_up: duration.default(3_600_000),
+  action: action.default('release_gpu'),
+});
+export const maxRuntimePolicySchema = z.strictObject({
+  ...policyCommon,
+  type: z.literal('max_runtime'),
+  max: duration,
+  action: action.default('release_gpu'),
+});
+export const balancePolicySchema = z.strictObject({
+  ...policyCommon,
+  type: z.literal('balance'),
+  below: oneOrMany(z.number().nonnegative()),
+  repeat: duration.default(21_600_000),
+  action: z.literal('notify', { error: 'balance policies only notify' }).default('notify'),
+});
+export const runwayPolicySchema = z.strictObject({
+  ...policyCommon,
+  type: z.literal('runway'),
+  warn_hours: z.number().positive(),
+  act_hours: z.number().positive(),
+  priority: z.array(z.string()).optional(),
+  repeat: duration.default(21_600_000),
+  action: action.default('release_gpu'),
+});
+export const budgetPolicySchema = z.strictObject({
+  ...policyCommon,
+  type: z.literal('budget'),
+  per: z.enum(['day', 'month']),
+  limit: z.number().positive(),
+  action: action.default('notify'),
+});
+
+export const POLICY_TYPES = ['idle', 'schedule', 'max_runtime', 'balance', 'runway', 'budget'] as const;
+export const policySchema = z.discriminatedUnion(
+  'type',
+  [idlePolicySchema, schedulePolicySchema, maxRuntimePolicySchema, balancePolicySchema, runwayPolicySchema, budgetPolicySchema],
+  { error: (iss) => (iss.code === 'invalid_union' ? `unknown policy type: expected one of ${POLICY_TYPES.join(', ')}` : undefined) },
+);
+export type PolicyConfig = z.output<typeof policySchema>;
+export type IdlePolicyConfig = z.output<typeof idlePolicySchema>;
+export type SchedulePolicyConfig = z.output<typeof schedulePolicySchema>;
+export type MaxRuntimePolicyConfig = z.output<typeof maxRuntimePolicySchema>;
+export type BalancePolicyConfig = z.output<typeof balancePolicySchema>;
+export type RunwayPolicyConfig = z.output<typeof runwayPolicySchema>;
+export type BudgetPolicyConfig = z.output<typeof budgetPolicySchema>;
+
+export const WEBHOOK_KINDS = ['webhook', 'wecom', 'dingtalk', 'feishu', 'slack'] as const;
+
+const probeBase = { enabled: z.boolean().default(true), timeout: duration.default(5_000) };
+
+/** The documented default policies (DESIGN.md), used when the file has no `policies` key. */
+export const DEFAULT_POLICIES = [
+  { name: 'idle-release', type: 'idle', idle_for: '45m', min_uptime: '10m', action: 'release_gpu' },
+  { name: 'nightly', type: 'schedule', cron: '0 2 * * *', warn_before: '30m', action: 'release_gpu', match: { name: 'sd-*' } },
+  { name: 'runaway', type: 'max_runtime', max: '12h', action: 'release_gpu' },
+  { name: 'low-balance', type: 'balance', below: [100, 30], repeat: '6h' },
+  { name: 'runway', type: 'runway', warn_hours: 12, act_hours: 2, action: 'release_gpu' },
+  { name: 'daily-cap', type: 'budget', per: 'day', limit: 80, action: 'notify' },
+] as const;
+
+export const configSchema = z.strictObject({
+  xgc: z
+    .strictObject({
+      base_url: z.url({ error: 'expected a URL such as https://api.xiangongyun.com' }).default('https://api.xiangongyun.com'),
+      token: z.string().min(1).optional(),
+      token_file: z.string().min(1).optional(),
+      timeout: duration.default(15_000),
+      retries: z.number().int().min(0).max(10).default(3),
+    })
+    .prefault({}),
+  db: z
+    .strictObject({
+      path: z.string().min(1).default('./data/guard.db'),
+      retain_raw: duration.default(30 * 86_400_000),
+    })
+    .prefault({}),
+  http: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+      api_token: z.string().min(1).optional(),
+      api_token_file: z.string().min(1).optional(),
+      read_token: z.string().min(1).optional(),
+      read_token_file: z.string().min(1).optional(),
+      heartbeat_token: z.string().min(1).optional(),
+      heartbeat_token_file: z.string().min(1).optional(),
+      public_url: z.url({ error: 'expected a URL such as https://guard.example.com' }).optional(),
+      metrics_auth: z.boolean().default(false),
+    })
+    .prefault({}),
+  timezone: z.string().default('Asia/Shanghai'),
+  locale: z.enum(['zh-CN', 'en'], { error: 'expected zh-CN or en' }).default('zh-CN'),
+  snapshot: z.strictObject({ every: z.string().min(1).default('*/1 * * * *') }).prefault({}),
+  dry_run: z.boolean().default(true),
+  allow_destroy: z.boolean().default(false),
+  blind_alert_after: z.number().int().min(1).default(3),
+  limits: z
+    .strictObject({
+      max_actions_per_tick: z.number().int().min(0).default(5),
+      max_actions_per_hour: z.number().int().min(0).default(20),
+      cooldown_after_boot: duration.default(1_800_000),
+    })
+    .prefault({}),
+  keep_marker: z.string().min(1).default('#keep'),
+  probes: z
+    .strictObject({
+      concurrency: z.number().int().min(1).max(256).default(8),
+      jupyter: z
+        .strictObject({ ...probeBase, count_connections: z.boolean().default(true), active_window: duration.default(120_000) })
+        .prefault({}),
+      comfyui: z.strictObject(probeBase).prefault({}),
+      sdwebui: z.strictObject(probeBase).prefault({}),
+      ssh: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          timeout: duration.default(15_000),
+          private_key_file: z.string().min(1).optional(),
+          gpu_busy_percent: z.number().min(0).max(100).default(10),
+          samples: z.number().int().min(1).max(20).default(3),
+        })
+        .prefault({}),
+      heartbeat: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          stale_after: duration.default(180_000),
+          gpu_busy_percent: z.number().min(0).max(100).default(10),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  policies: z.array(policySchema).prefault(() => structuredClone(DEFAULT_POLICIES) as unknown as z.input<typeof policySchema>[]),
+  notify: z
+    .strictObject({
+      email: z
+        .strictObject({
+          smtp_url: z.string().min(1).optional(),
+          from: z.string().min(3).default('xgc-guard@localhost'),
+          to: oneOrMany(z.string().min(3)),
+        })
+        .optional(),
+      webhooks: z
+        .array(
+          z.strictObject({
+            kind: z.enum(WEBHOOK_KINDS, { error: `expected one of ${WEBHOOK_KINDS.join(', ')}` }),
+            url: z.url({ error: 'expected a URL' }),
+            secret: z.string().min(1).optional(),
+            name: z.string().min(1).optional(),
+          }),
+        )
+        .default([]),
+      repeat: z.record(z.string(), duration).default({}),
+      digest: z.strictObject({ enabled: z.boolean().default(false), cron: z.string().default('0 9 * * *') }).prefault({}),
+    })
+    .prefault({}),
+});
+
+/** The parsed, defaulted config (durations in ms). */
+export type Config = z.output<typeof configSchema>;

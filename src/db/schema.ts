@@ -1,0 +1,244 @@
+/**
+ * The guard's SQLite schema (drizzle). All times are epoch milliseconds (UTC); money is yuan (REAL).
+ * No column ever holds an instance secret (password, ssh_key, jupyter_token, xgcos_token) or an API token.
+ * Committed migrations in `migrations/` are generated from this file by `npm run db:generate`.
+ */
+import { sqliteTable, text, integer, real, index, uniqueIndex, primaryKey } from 'drizzle-orm/sqlite-core';
+
+/** Latest non-secret facts per instance, upserted by each successful tick. */
+export const instances = sqliteTable('instances', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull().default(''),
+  status: text('status').notNull(),
+  statusKnown: integer('status_known', { mode: 'boolean' }).notNull().default(true),
+  gpuModel: text('gpu_model').notNull().default(''),
+  gpuCount: integer('gpu_count').notNull().default(0),
+  pricePerHour: real('price_per_hour').notNull().default(0),
+  retainPrice: real('retain_price').notNull().default(0),
+  image: text('image').notNull().default(''),
+  dataCenter: text('data_center').notNull().default(''),
+  webUrl: text('web_url').notNull().default(''),
+  createdTs: integer('created_ts'),
+  startTs: integer('start_ts'),
+  stopTs: integer('stop_ts'),
+  firstSeen: integer('first_seen').notNull(),
+  lastSeen: integer('last_seen').notNull(),
+  goneAt: integer('gone_at'),
+});
+
+/**
+ * Status intervals: one row per stretch of constant billable state. Open rows have `to` = null.
+ * Estimated spend over [a,b) = sum(rate/3600000 * overlap(a,b,from,to)).
+ */
+export const intervals = sqliteTable(
+  'intervals',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    instanceId: text('instance_id').notNull(),
+    status: text('status').notNull(),
+    gpuKept: integer('gpu_kept', { mode: 'boolean' }).notNull(),
+    gpuCount: integer('gpu_count').notNull().default(0),
+    rate: real('rate').notNull(),
+    from: integer('from_ts').notNull(),
+    to: integer('to_ts'),
+  },
+  (t) => [index('intervals_instance_from').on(t.instanceId, t.from), index('intervals_from_to').on(t.from, t.to)],
+);
+
+/** Balance points, stored only when the balance changed (plus the first one). */
+export const balancePoints = sqliteTable(
+  'balance_points',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    at: integer('at').notNull(),
+    balance: real('balance').notNull(),
+  },
+  (t) => [index('balance_points_at').on(t.at)],
+);
+
+/** One row per tick attempt (pruned after db.retain_raw). */
+export const ticks = sqliteTable(
+  'ticks',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    at: integer('at').notNull(),
+    durationMs: integer('duration_ms').notNull().default(0),
+    apiCalls: integer('api_calls').notNull().default(0),
+    outcome: text('outcome').notNull(), // ok | blind | skipped
+    errorClass: text('error_class'),
+    instanceCount: integer('instance_count'),
+    decisions: integer('decisions').notNull().default(0),
+  },
+  (t) => [index('ticks_at').on(t.at)],
+);
+
+/** The action journal: every decision, the request sent and its result. */
+export const actions = sqliteTable(
+  'actions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    decisionKey: text('decision_key').notNull(),
+    decidedAt: integer('decided_at').notNull(),
+    instanceId: text('instance_id').notNull(),
+    instanceName: text('instance_name').notNull().default(''),
+    policy: text('policy').notNull(),
+    action: text('action').notNull(), // release_gpu | shutdown | destroy | notify
+    mode: text('mode').notNull(), // enforce | dry_run
+    state: text('state').notNull(), // decided | sent | confirmed | failed | aborted | deferred
+    who: text('who').notNull().default('policy'),
+    reason: text('reason').notNull().default(''),
+    statusAtDecision: text('status_at_decision'),
+    expectedStatus: text('expected_status'),
+    rate: real('rate').notNull().default(0),
+    retainRate: real('retain_rate').notNull().default(0),
+    sentAt: integer('sent_at'),
+    responseCode: integer('response_code'),
+    responseMsg: text('response_msg'),
+    finishedAt: integer('finished_at'),
+    detail: text('detail'),
+    rebootedAt: integer('rebooted_at'),
+  },
+  (t) => [
+    uniqueIndex('actions_decision_key').on(t.decisionKey),
+    index('actions_instance').on(t.instanceId, t.decidedAt),
+    index('actions_decided').on(t.decidedAt),
+  ],
+);
+
+/** Exemptions and snoozes. Revoked rows are kept. */
+export const overrides = sqliteTable(
+  'overrides',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    instanceId: text('instance_id'),
+    nameGlob: text('name_glob'),
+    kind: text('kind').notNull(), // exempt | snooze
+    policies: text('policies'), // JSON array of policy names, null = all
+    until: integer('until'),
+    forever: integer('forever', { mode: 'boolean' }).notNull().default(false),
+    who: text('who').notNull().default('api'),
+    reason: text('reason').notNull().default(''),
+    createdAt: integer('created_at').notNull(),
+    revokedAt: integer('revoked_at'),
+  },
+  (t) => [index('overrides_active').on(t.revokedAt, t.until)],
+);
+
+/** Last answer of each probe per instance (never secrets). */
+export const probeState = sqliteTable(
+  'probe_state',
+  {
+    instanceId: text('instance_id').notNull(),
+    probe: text('probe').notNull(),
+    verdict: text('verdict').notNull(), // busy | idle | unknown
+    since: integer('since').notNull(),
+    detail: text('detail').notNull().default(''),
+    metrics: text('metrics'), // JSON
+    checkedAt: integer('checked_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.instanceId, t.probe] })],
+);
+
+/** Verdict changes only (a probe's history). */
+export const probeChanges = sqliteTable(
+  'probe_changes',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    instanceId: text('instance_id').notNull(),
+    probe: text('probe').notNull(),
+    verdict: text('verdict').notNull(),
+    at: integer('at').notNull(),
+    detail: text('detail').notNull().default(''),
+  },
+  (t) => [index('probe_changes_instance').on(t.instanceId, t.at)],
+);
+
+/** Pushed heartbeats (the heartbeat probe reads the latest per instance). */
+export const heartbeats = sqliteTable('heartbeats', {
+  instanceId: text('instance_id').primaryKey(),
+  at: integer('at').notNull(),
+  gpuUtil: real('gpu_util'),
+  busy: integer('busy', { mode: 'boolean' }),
+});
+
+/** Small per-policy state (last schedule occurrence fired, balance thresholds armed, ...). */
+export const policyState = sqliteTable(
+  'policy_state',
+  {
+    policy: text('policy').notNull(),
+    key: text('key').notNull(),
+    value: text('value').notNull(), // JSON
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.policy, t.key] })],
+);
+
+/** Notification events, written in the same transaction as what raised them. */
+export const outboxEvents = sqliteTable(
+  'outbox_events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    type: text('type').notNull(),
+    dedupKey: text('dedup_key').notNull(),
+    reason: text('reason').notNull(), // first | changed | repeat | resolved
+    payload: text('payload').notNull(), // JSON, no secrets
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('outbox_events_created').on(t.createdAt)],
+);
+
+/** One delivery per event per channel; `sentAt` is the sent marker. */
+export const outboxDeliveries = sqliteTable(
+  'outbox_deliveries',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    eventId: integer('event_id')
+      .notNull()
+      .references(() => outboxEvents.id, { onDelete: 'cascade' }),
+    channel: text('channel').notNull(),
+    state: text('state').notNull(), // pending | sent | dead
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: integer('next_attempt_at').notNull(),
+    sentAt: integer('sent_at'),
+    lastError: text('last_error'),
+  },
+  (t) => [uniqueIndex('outbox_deliveries_event_channel').on(t.eventId, t.channel), index('outbox_deliveries_due').on(t.state, t.nextAttemptAt)],
+);
+
+/** Dedup state per alert key: what was last notified and when. */
+export const alertState = sqliteTable('alert_state', {
+  dedupKey: text('dedup_key').primaryKey(),
+  type: text('type').notNull(),
+  status: text('status').notNull(), // firing | resolved
+  fingerprint: text('fingerprint').notNull().default(''),
+  firstAt: integer('first_at').notNull(),
+  lastSentAt: integer('last_sent_at').notNull(),
+});
+
+/** Single-writer lease: only the holder ticks and acts. */
+export const leases = sqliteTable('leases', {
+  name: text('name').primaryKey(),
+  holder: text('holder').notNull(),
+  host: text('host').notNull(),
+  pid: integer('pid').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+});
+
+/** SSH host keys trusted on first use, keyed by "host:port". */
+export const sshHostKeys = sqliteTable('ssh_host_keys', {
+  hostPort: text('host_port').primaryKey(),
+  fingerprint: text('fingerprint').notNull(),
+  firstSeen: integer('first_seen').notNull(),
+});
+
+/** Snooze-link tokens already used (by their id), so a link works once. */
+export const usedLinks = sqliteTable('used_links', {
+  linkId: text('link_id').primaryKey(),
+  usedAt: integer('used_at').notNull(),
+});
+
+/** Process-wide key/value settings (e.g. the generated link-signing secret). */
+export const meta = sqliteTable('meta', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+});

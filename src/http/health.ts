@@ -1,0 +1,31 @@
+/** Liveness and readiness: `/healthz` answers while the process lives; `/readyz` reports DB, lease and last tick. */
+import { desc } from 'drizzle-orm';
+import { ticks } from '../db/schema.js';
+import type { App, AppDeps } from './app.js';
+
+/** Registers /healthz and /readyz. */
+export default async function healthRoutes(app: App, opts: { deps: AppDeps }) {
+  const { deps } = opts;
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const { runtime, gdb, clock } = deps;
+    let lastTick: { at: string; outcome: string; error_class: string | null } | null = null;
+    let dbOk = runtime.dbOpen;
+    try {
+      const t = gdb.db.select().from(ticks).orderBy(desc(ticks.id)).limit(1).get();
+      if (t) lastTick = { at: new Date(t.at).toISOString(), outcome: t.outcome, error_class: t.errorClass };
+    } catch {
+      dbOk = false;
+    }
+    const ready = dbOk;
+    return reply.status(ready ? 200 : 503).send({
+      status: ready ? 'ready' : 'not_ready',
+      db: dbOk ? 'open' : 'closed',
+      role: runtime.leader ? 'leader' : 'standby',
+      standby_reason: runtime.standbyReason ?? null,
+      jobs: runtime.jobsRunning ? 'running' : 'stopped',
+      last_tick: lastTick,
+      now: new Date(clock.now()).toISOString(),
+    });
+  });
+}

@@ -1,0 +1,176 @@
+/**
+ * zod schemas for the Open API's payloads and the split of one raw instance into a secret-free
+ * `Instance` and its memory-only `InstanceAccess`.
+ *
+ * Tolerance (the live API is looser than its docs): numbers may come as numeric strings
+ * (`ssh_port: "44775"`), optional fields may be missing or null, unknown fields are ignored, unknown
+ * status strings are kept and flagged `statusKnown: false`. Timestamps are seconds (0 means unset);
+ * a value above 1e11 is taken to be milliseconds already.
+ *
+ * Strictness (a dropped instance would look "gone" to the guard): every list item must carry a
+ * non-empty string `id` and `status`, ids must be unique, and `total` may not exceed the list length;
+ * otherwise the whole answer is a protocol error. Error texts name field paths, never values.
+ */
+import { z } from 'zod';
+import { KNOWN_STATUSES, type Instance, type InstanceAccess, type InstanceWithAccess } from './types.js';
+
+const known = new Set<string>(KNOWN_STATUSES);
+
+/** null → undefined (absent keys are handled by `.optional()`). */
+const nul = z.null().transform(() => undefined);
+
+/** A number, or a string holding one; '', null or absent → undefined. */
+const num = z
+  .union([
+    nul,
+    z.number().refine(Number.isFinite, 'expected a finite number'),
+    z
+      .string()
+      .trim()
+      .refine((s) => s === '' || Number.isFinite(Number(s)), 'expected a number or numeric string')
+      .transform((s) => (s === '' ? undefined : Number(s))),
+  ])
+  .optional();
+
+/** A string; numbers are turned into strings; null or absent → ''. */
+const str = z
+  .union([nul, z.string(), z.number().transform(String)])
+  .optional()
+  .transform((v) => v ?? '');
+
+/** A flag that may come as boolean or number. */
+const flag = z.union([z.boolean(), num]).optional();
+
+/** The response envelope every endpoint uses. */
+export const envelopeSchema = z.object({
+  code: z.union([z.number(), z.string().regex(/^-?\d+$/).transform(Number)]),
+  msg: str,
+  success: z.boolean(),
+  data: z.unknown().optional(),
+});
+/** A parsed envelope. */
+export type Envelope = z.infer<typeof envelopeSchema>;
+
+/** One instance as the API sends it (only the fields the guard uses; others are ignored). */
+export const rawInstanceSchema = z.object({
+  id: z.string().min(1, 'missing id'),
+  status: z.string().min(1, 'missing status'),
+  name: str,
+  gpu_model: str,
+  gpu_used: num,
+  price_per_hour: num,
+  base_price: num,
+  retain: flag,
+  retain_price: num,
+  public_image: str,
+  image_id: str,
+  data_center_name: str,
+  web_url: str,
+  jupyter_url: str,
+  jupyter_token: str,
+  ssh_domain: str,
+  ssh_port: num,
+  ssh_user: str,
+  password: str,
+  create_timestamp: num,
+  start_timestamp: num,
+  stop_timestamp: num,
+  progress: num,
+});
+/** A parsed raw instance. */
+export type RawInstance = z.infer<typeof rawInstanceSchema>;
+
+/** `data` of GET /open/instances. `list: null` is accepted only together with `total: 0`. */
+export const listDataSchema = z
+  .object({
+    list: z.union([z.null(), z.array(z.unknown())]),
+    total: num,
+  })
+  .refine((d) => d.list !== null || d.total === 0, { message: 'list is null', path: ['list'] });
+
+/** `data` of GET /open/balance. */
+export const balanceDataSchema = z.object({ balance: num.refine((v) => v !== undefined, 'missing balance') });
+
+/** `data` of POST /open/instance/deploy. */
+export const deployDataSchema = z.object({ id: z.string().min(1, 'missing id') });
+
+/** Seconds (or ms above 1e11) → epoch ms; 0 or absent → null. */
+export function toEpochMs(v: number | undefined): number | null {
+  if (v === undefined || v <= 0) return null;
+  return v > 1e11 ? Math.round(v) : Math.round(v * 1000);
+}
+
+/** Drop query parameters that carry credentials (`token=...`) from a URL kept in `Instance`. */
+export function stripTokenFromUrl(url: string): string {
+  if (!url.includes('?')) return url;
+  try {
+    const u = new URL(url);
+    for (const k of [...u.searchParams.keys()]) {
+      if (/token|password|key|secret/i.test(k)) u.searchParams.delete(k);
+    }
+    return u.toString();
+  } catch {
+    return url.slice(0, url.indexOf('?'));
+  }
+}
+
+/** Split one parsed raw instance into its secret-free view and its access. */
+export function splitInstance(r: RawInstance): InstanceWithAccess {
+  const retain = r.retain === undefined ? false : typeof r.retain === 'boolean' ? r.retain : r.retain > 0;
+  const sshPort = r.ssh_port === undefined || r.ssh_port <= 0 ? null : Math.trunc(r.ssh_port);
+  const instance: Instance = {
+    id: r.id,
+    name: r.name,
+    status: r.status,
+    statusKnown: known.has(r.status),
+    gpuModel: r.gpu_model,
+    gpuUsed: r.gpu_used ?? 0,
+    pricePerHour: r.price_per_hour ?? 0,
+    basePrice: r.base_price ?? null,
+    retainPrice: r.retain_price ?? 0,
+    retain,
+    image: r.public_image,
+    imageId: r.image_id,
+    dataCenter: r.data_center_name,
+    webUrl: stripTokenFromUrl(r.web_url),
+    jupyterUrl: stripTokenFromUrl(r.jupyter_url),
+    sshDomain: r.ssh_domain,
+    sshPort,
+    createdAt: toEpochMs(r.create_timestamp),
+    startedAt: toEpochMs(r.start_timestamp),
+    stoppedAt: toEpochMs(r.stop_timestamp),
+    progress: r.progress ?? null,
+  };
+  const access: InstanceAccess = {
+    id: r.id,
+    image: r.public_image,
+    webUrl: r.web_url,
+    jupyterUrl: r.jupyter_url,
+    jupyterToken: r.jupyter_token,
+    sshHost: r.ssh_domain,
+    sshPort,
+    sshUser: r.ssh_user || 'root',
+    password: r.password,
+  };
+  return { instance, access };
+}
+
+/** Describe zod issues by path and kind only, never echoing values. */
+export function describeIssues(err: z.ZodError, prefix = ''): string {
+  const parts = err.issues.slice(0, 3).map((i) => {
+    const path = [prefix, ...i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))]
+      .join('')
+      .replace(/^\./, '');
+    return `${path || '(root)'}: ${issueText(i)}`;
+  });
+  if (err.issues.length > 3) parts.push(`and ${err.issues.length - 3} more`);
+  return parts.join('; ');
+}
+
+function issueText(i: z.core.$ZodIssue): string {
+  if (i.code === 'custom') return i.message;
+  if (i.code === 'invalid_type') return `expected ${i.expected}`;
+  if (i.code === 'too_small') return i.message.startsWith('missing') ? i.message : 'too small';
+  if (i.code === 'invalid_union') return 'wrong type';
+  return i.code;
+}
