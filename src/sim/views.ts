@@ -1,0 +1,117 @@
+/**
+ * JSON views of the world: the Open API's instance object (every documented field, timestamps in
+ * seconds) and the control API's ground truth (`GET /sim/state`).
+ */
+import { APP_PORTS, DATA_CENTERS, GB } from './catalog.js';
+import type { SimInstance, SimWorld } from './world.js';
+
+const sec = (ms: number): number => (ms > 0 ? Math.floor(ms / 1000) : 0);
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** The base URL of one app port of an instance: `{base}/c/{id}-{port}`. */
+export function appUrl(world: SimWorld, id: string, port: number): string {
+  return `${world.baseUrl}/c/${id}-${port}`;
+}
+
+/** The Open API instance object. Access details (password, ssh, jupyter, web) are empty before the first `running`. */
+export function openInstance(world: SimWorld, inst: SimInstance): Record<string, unknown> {
+  const ran = inst.everRunning;
+  const perGpuCpu = 16;
+  const perGpuMemGiB = 60;
+  const count = inst.gpuCount;
+  const price = world.priceOf(inst);
+  const released = inst.status === 'shutdown' && inst.gpuUsed === 0;
+  const webPort = APP_PORTS[inst.image.kind];
+  return {
+    id: inst.id,
+    create_timestamp: sec(inst.createdAt),
+    data_center_name: DATA_CENTERS[1],
+    name: inst.name,
+    public_image: inst.image.name,
+    gpu_model: inst.gpuModel.short,
+    gpu_used: inst.gpuUsed,
+    cpu_model: 'Intel(R) Xeon(R) Platinum 8352V CPU @ 2.10GHz',
+    cpu_core_count: perGpuCpu * count,
+    memory_size: perGpuMemGiB * count * GB,
+    system_disk_size: inst.systemDiskGb * GB,
+    data_disk_size: inst.dataDiskGb * GB,
+    expandable_data_disk_size: 500 * GB,
+    data_disk_mount_path: '/root/xgc-data',
+    storage_mount_path: inst.storageMountPath,
+    price_per_hour: price,
+    ssh_key: ran ? inst.sshKey : '',
+    ssh_port: ran ? inst.sshPort : '',
+    ssh_user: ran ? 'root' : '',
+    password: ran ? inst.password : '',
+    jupyter_token: ran ? inst.jupyterToken : '',
+    jupyter_url: ran ? appUrl(world, inst.id, APP_PORTS.Jupyter) : '',
+    xgcos_token: ran ? inst.xgcosToken : '',
+    xgcos_url: ran ? `https://${inst.id}-xgcos.container.x-gpu.com` : '',
+    start_timestamp: sec(inst.startAt),
+    stop_timestamp: sec(inst.stopAt),
+    status: inst.status,
+    ssh_domain: ran ? `${inst.id}.ssh.x-gpu.com` : '',
+    web_url: ran ? appUrl(world, inst.id, webPort) : '',
+    progress: world.progressOf(inst),
+    image_id: inst.image.id,
+    image_type: inst.image.type,
+    image_price: 0,
+    image_save: false,
+    base_price: price,
+    retain: released ? 1 : 0,
+    retain_price: world.retainOf(inst),
+    retain_size: inst.systemDiskGb * GB,
+    auto_shutdown: false,
+    auto_shutdown_action: '',
+  };
+}
+
+/** One instance in the ground truth (`GET /sim/state`), secrets and ledger included. */
+export function truthInstance(world: SimWorld, inst: SimInstance): Record<string, unknown> {
+  return {
+    id: inst.id,
+    name: inst.name,
+    status: inst.status,
+    gone: inst.gone,
+    gpu_used: inst.gpuUsed,
+    gpu_count: inst.gpuCount,
+    gpu_model: inst.gpuModel.short,
+    price_per_hour: world.priceOf(inst),
+    retain_price: world.retainOf(inst),
+    rate: world.rateOf(inst),
+    busy: inst.busy,
+    gpu_util: inst.gpuUtil,
+    last_activity: iso(inst.lastActivityAt),
+    billed: world.billedOf(inst),
+    password: inst.password,
+    jupyter_token: inst.jupyterToken,
+    xgcos_token: inst.xgcosToken,
+    ssh_key: inst.sshKey,
+    image: inst.image.kind,
+    public_image: inst.image.name,
+    auto_destroyed: inst.autoDestroyed,
+    created_at: iso(inst.createdAt),
+    started_at: inst.startAt ? iso(inst.startAt) : null,
+    stopped_at: inst.stopAt ? iso(inst.stopAt) : null,
+    destroyed_at: inst.destroyedAt !== null ? iso(inst.destroyedAt) : null,
+    pending: inst.pending ? { until: iso(inst.pending.at), until_ms: inst.pending.at } : null,
+  };
+}
+
+/** The ground truth of the whole world. */
+export function simState(world: SimWorld): Record<string, unknown> {
+  const instances = world.all().map((i) => truthInstance(world, i));
+  return {
+    now: iso(world.now),
+    now_ms: world.now,
+    balance: world.balance,
+    debited_total: world.debitedTotal,
+    recharged_total: world.rechargedTotal,
+    accrued_total: instances.reduce((s, i) => s + (i.billed as number), 0),
+    debit: world.debitPolicy,
+    gpu_pool: world.gpuPool,
+    gpu_free: world.gpuFree,
+    faults: world.faults,
+    instances,
+  };
+}

@@ -1,0 +1,817 @@
+/**
+ * The simulated cloud as a pure state machine: instances, their lifecycle, the GPU pool, the
+ * per-instance billing ledger and the account balance. Time only moves through `advanceTo(t)`,
+ * which processes scheduled transitions, hourly debits and negative-balance destruction in time
+ * order, so one jump of a week yields exactly the same ledger as many small steps.
+ */
+import type { Clock } from '../clock.js';
+import {
+  type AppKind,
+  type GpuModel,
+  DATA_CENTERS,
+  GB,
+  Rng,
+  SYSTEM_DISK_GB,
+  defaultImage,
+  findGpuModel,
+  findPublicImage,
+  pricePerHour,
+  retainPrice,
+} from './catalog.js';
+import { simState } from './views.js';
+
+/** Every instance status the Open API documents. */
+export const SIM_STATUSES = [
+  'deploying',
+  'running',
+  'booting',
+  'shutting_down',
+  'shutdown',
+  'destroying',
+  'destroyed',
+  'saving_image',
+  'freezing',
+  'freeze',
+  'replacing_image',
+] as const;
+/** One documented instance status. */
+export type SimStatus = (typeof SIM_STATUSES)[number];
+
+/** Chinese messages the simulated platform answers with (all under code 1000). */
+export const SIM_MSG = {
+  tokenEmpty: '访问令牌为空',
+  tokenUnknown: '未找到访问令牌',
+  notFound: '实例不存在',
+  wrongState: '实例当前状态不支持该操作',
+  noGpu: '可用GPU不足',
+  modelUnavailable: 'GPU型号暂时不可用',
+  badParam: '参数错误',
+  lowBalance: '余额不足',
+  noImage: '镜像不存在',
+  noDataCenter: '数据中心不存在',
+  busy: '服务繁忙',
+} as const;
+
+/** A refusal by the simulated platform; the server answers it as `{code: 1000, success: false, msg}`. */
+export class SimError extends Error {
+  readonly code = 1000;
+  constructor(public readonly msg: string) {
+    super(msg);
+    this.name = 'SimError';
+  }
+}
+
+/** Seconds of simulated time each asynchronous step takes; `gone` = how long a destroyed instance stays listed. */
+export interface SimDurations {
+  deploy: number;
+  boot: number;
+  shutdown: number;
+  release: number;
+  destroy: number;
+  gone: number;
+}
+
+/** Default step durations in seconds (the platform's deploy->destroy round trip is a few minutes). */
+export const DEFAULT_DURATIONS: Readonly<SimDurations> = {
+  deploy: 30,
+  boot: 20,
+  shutdown: 10,
+  release: 15,
+  destroy: 10,
+  gone: 60,
+};
+
+/** Fault injection settings for `/open` (rates 0..1, `endpoints` = path prefixes, empty = all). */
+export interface SimFaults {
+  error_rate: number;
+  http_500_rate: number;
+  timeout_rate: number;
+  malformed_rate: number;
+  token_error_rate: number;
+  latency_ms: number;
+  endpoints: string[];
+}
+
+/** No faults. */
+export const NO_FAULTS: Readonly<SimFaults> = {
+  error_rate: 0,
+  http_500_rate: 0,
+  timeout_rate: 0,
+  malformed_rate: 0,
+  token_error_rate: 0,
+  latency_ms: 0,
+  endpoints: [],
+};
+
+type Intent =
+  | 'deploy'
+  | 'boot'
+  | 'shutdown'
+  | 'release'
+  | 'shutdown_destroy'
+  | 'destroy'
+  | 'gone'
+  | 'save_image'
+  | 'replace_image'
+  | 'freeze';
+
+interface Pending {
+  from: number;
+  at: number;
+  seq: number;
+  intent: Intent;
+}
+
+/** The image an instance runs. */
+export interface SimImage {
+  id: string;
+  name: string;
+  type: string;
+  kind: AppKind;
+}
+
+/** One instance's full internal record (secrets included: the simulator IS the cloud). */
+export interface SimInstance {
+  id: string;
+  name: string;
+  status: SimStatus;
+  gpuModel: GpuModel;
+  gpuCount: number;
+  /** GPUs held right now (taken from the pool). */
+  gpuUsed: number;
+  image: SimImage;
+  systemDiskGb: number;
+  dataDiskGb: number;
+  createdAt: number;
+  /** last time it reached `running` (ms), 0 before the first */
+  startAt: number;
+  /** last time it finished shutting down (ms), 0 if never */
+  stopAt: number;
+  everRunning: boolean;
+  pending: Pending | null;
+  busy: boolean;
+  gpuUtil: number;
+  /** end of the last busy stretch, or the time it reached running (ms) */
+  lastActivityAt: number;
+  /** start of the current busy stretch (ms) */
+  busySince: number;
+  /** yuan accrued up to `segStart` */
+  billed: number;
+  segStart: number;
+  autoDestroyed: boolean;
+  destroyedAt: number | null;
+  gone: boolean;
+  password: string;
+  jupyterToken: string;
+  xgcosToken: string;
+  sshKey: string;
+  sshPort: string;
+  kernelId: string;
+  sessionId: string;
+  storageMountPath: string;
+}
+
+/** Options of a world; durations in seconds, money in yuan, times in epoch ms. */
+export interface WorldOptions {
+  start: number;
+  seed?: number;
+  balance?: number;
+  durations?: Partial<SimDurations>;
+  debit?: 'hourly' | 'continuous';
+  gpuPool?: number;
+  /** When given, every public method first advances the world to `clock.now()`. */
+  clock?: Clock;
+  /** Base URL the instance app links (jupyter_url, web_url) point at. */
+  baseUrl?: string;
+}
+
+/** Deploy parameters, as the Open API body carries them (already decoded). */
+export interface DeployParams {
+  gpuModel: string;
+  gpuCount: number;
+  dataCenterId?: number;
+  image: string;
+  imageType?: string;
+  name?: string;
+  systemDiskExpandSize?: number;
+}
+
+/** Control-API parameters for adding an instance instantly. */
+export interface AddInstanceParams {
+  name: string;
+  gpuModel?: string;
+  gpuCount?: number;
+  image?: AppKind;
+  status?: 'running' | 'shutdown';
+  /** for `status: "shutdown"`: keep the GPU (billed at full price); default false = GPU released */
+  gpuKept?: boolean;
+  busy?: boolean;
+  gpuUtil?: number;
+}
+
+const HOUR = 3_600_000;
+
+function isInt(n: unknown, lo: number, hi: number): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= lo && n <= hi;
+}
+
+/** The simulated account and its instances. */
+export class SimWorld {
+  private t: number;
+  private readonly rng: Rng;
+  private readonly insts = new Map<string, SimInstance>();
+  private readonly durations: SimDurations;
+  private readonly debitMode: 'hourly' | 'continuous';
+  private readonly clock?: Clock;
+  private balanceBase: number;
+  private debited = 0;
+  private recharged = 0;
+  private lastHour: number;
+  private seq = 0;
+  private free: number;
+  /** Total GPUs of the pool. */
+  readonly gpuPool: number;
+  /** Base URL app links point at (set by the server once it listens). */
+  baseUrl: string;
+  /** Fault settings the HTTP server applies to `/open`. */
+  faults: SimFaults = { ...NO_FAULTS, endpoints: [] };
+
+  constructor(opts: WorldOptions) {
+    this.t = opts.start;
+    this.rng = new Rng(opts.seed ?? 42);
+    this.durations = { ...DEFAULT_DURATIONS, ...opts.durations };
+    this.debitMode = opts.debit ?? 'hourly';
+    this.clock = opts.clock;
+    this.balanceBase = opts.balance ?? 200;
+    this.lastHour = Math.floor(opts.start / HOUR) * HOUR;
+    this.gpuPool = opts.gpuPool ?? 10_000;
+    this.free = this.gpuPool;
+    this.baseUrl = opts.baseUrl ?? 'http://127.0.0.1';
+  }
+
+  // ---------------------------------------------------------------- time
+
+  /** World time in epoch ms. */
+  get now(): number {
+    return this.t;
+  }
+
+  /** Advance to the injected clock's time (no-op without a clock). */
+  sync(): void {
+    if (this.clock) this.advanceTo(this.clock.now());
+  }
+
+  /** Process every scheduled transition, hourly debit and negative-balance check up to `t` (never backwards). */
+  advanceTo(t: number): void {
+    if (t < this.t) return;
+    for (;;) {
+      const ev = this.nextEvent();
+      if (!ev || ev.at > t) break;
+      this.t = Math.max(this.t, ev.at);
+      if (ev.inst) {
+        const p = ev.inst.pending!;
+        ev.inst.pending = null;
+        this.complete(ev.inst, p.intent);
+      } else if (ev.hour) {
+        this.lastHour = ev.at;
+        this.debit();
+      }
+      if (this.debitMode === 'continuous') this.debit();
+      this.checkNegative();
+    }
+    this.t = t;
+    if (this.debitMode === 'continuous') {
+      this.debit();
+      this.checkNegative();
+    }
+  }
+
+  private nextEvent(): { at: number; inst?: SimInstance; hour?: boolean } | undefined {
+    let best: { at: number; seq: number; inst?: SimInstance; hour?: boolean } | undefined;
+    const consider = (c: { at: number; seq: number; inst?: SimInstance; hour?: boolean }) => {
+      if (!best || c.at < best.at || (c.at === best.at && c.seq < best.seq)) best = c;
+    };
+    for (const inst of this.insts.values()) {
+      if (inst.pending) consider({ at: inst.pending.at, seq: inst.pending.seq, inst });
+    }
+    if (this.debitMode === 'hourly') {
+      consider({ at: this.lastHour + HOUR, seq: Number.MAX_SAFE_INTEGER - 1, hour: true });
+    } else {
+      const rate = this.totalRate();
+      const bal = this.balance;
+      if (rate > 0 && bal >= 0) {
+        consider({ at: this.t + Math.floor((bal / rate) * HOUR) + 1, seq: Number.MAX_SAFE_INTEGER });
+      }
+    }
+    return best;
+  }
+
+  // ---------------------------------------------------------------- money
+
+  /** Yuan per hour this instance costs in its current state. */
+  rateOf(inst: SimInstance): number {
+    if (inst.gone || inst.status === 'deploying' || inst.status === 'destroying' || inst.status === 'destroyed') {
+      return 0;
+    }
+    return inst.gpuUsed > 0 ? this.priceOf(inst) : this.retainOf(inst);
+  }
+
+  /** `price_per_hour`: per-GPU price x gpu count. */
+  priceOf(inst: SimInstance): number {
+    return pricePerHour(inst.gpuModel, inst.gpuCount);
+  }
+
+  /** `retain_price`: system disk GB x ¥0.00003. */
+  retainOf(inst: SimInstance): number {
+    return retainPrice(inst.systemDiskGb);
+  }
+
+  /** Yuan accrued by an instance up to now. */
+  billedOf(inst: SimInstance): number {
+    return inst.billed + (this.rateOf(inst) * (this.t - inst.segStart)) / HOUR;
+  }
+
+  private settle(inst: SimInstance): void {
+    inst.billed = this.billedOf(inst);
+    inst.segStart = this.t;
+  }
+
+  private totalRate(): number {
+    let r = 0;
+    for (const inst of this.insts.values()) r += this.rateOf(inst);
+    return r;
+  }
+
+  private debit(): void {
+    let total = 0;
+    for (const inst of this.insts.values()) {
+      this.settle(inst);
+      total += inst.billed;
+    }
+    this.debited = total;
+  }
+
+  /** Account balance in yuan (accrued charges are subtracted at each debit). */
+  get balance(): number {
+    return this.balanceBase - this.debited;
+  }
+
+  /** Yuan subtracted from the balance so far. */
+  get debitedTotal(): number {
+    return this.debited;
+  }
+
+  /** Yuan added by recharges so far. */
+  get rechargedTotal(): number {
+    return this.recharged;
+  }
+
+  /** Set the balance; a higher value counts as a recharge. */
+  setBalance(balance: number): void {
+    this.sync();
+    if (!Number.isFinite(balance)) throw new SimError(SIM_MSG.badParam);
+    const delta = balance - this.balance;
+    if (delta > 0) this.recharged += delta;
+    this.balanceBase = balance + this.debited;
+    this.checkNegative();
+  }
+
+  private checkNegative(): void {
+    if (this.balance >= 0) return;
+    for (const inst of this.insts.values()) {
+      if (inst.gone || inst.status === 'destroying' || inst.status === 'destroyed') continue;
+      this.settle(inst);
+      this.leaveRunning(inst);
+      if (inst.status === 'running') inst.stopAt = this.t;
+      inst.status = 'destroying';
+      inst.autoDestroyed = true;
+      this.schedule(inst, 'destroy', this.durations.destroy);
+    }
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  private schedule(inst: SimInstance, intent: Intent, seconds: number): void {
+    inst.pending = { from: this.t, at: this.t + Math.round(seconds * 1000), seq: ++this.seq, intent };
+  }
+
+  private takeGpus(n: number): void {
+    if (this.free < n) throw new SimError(SIM_MSG.noGpu);
+    this.free -= n;
+  }
+
+  private giveGpus(inst: SimInstance): void {
+    this.free += inst.gpuUsed;
+    inst.gpuUsed = 0;
+  }
+
+  private leaveRunning(inst: SimInstance): void {
+    if (inst.busy) inst.lastActivityAt = this.t;
+    inst.busy = false;
+    inst.gpuUtil = 0;
+  }
+
+  private reachRunning(inst: SimInstance): void {
+    inst.status = 'running';
+    inst.everRunning = true;
+    inst.startAt = this.t;
+    inst.lastActivityAt = this.t;
+    inst.busy = false;
+    inst.gpuUtil = 0;
+  }
+
+  private complete(inst: SimInstance, intent: Intent): void {
+    this.settle(inst);
+    switch (intent) {
+      case 'deploy':
+      case 'boot':
+      case 'replace_image':
+        this.reachRunning(inst);
+        break;
+      case 'shutdown':
+      case 'save_image':
+        inst.status = 'shutdown';
+        inst.stopAt = this.t;
+        break;
+      case 'release':
+        inst.status = 'shutdown';
+        inst.stopAt = this.t;
+        this.giveGpus(inst);
+        break;
+      case 'freeze':
+        inst.status = 'freeze';
+        this.giveGpus(inst);
+        break;
+      case 'shutdown_destroy':
+        inst.status = 'destroying';
+        inst.stopAt = this.t;
+        this.schedule(inst, 'destroy', this.durations.destroy);
+        break;
+      case 'destroy':
+        inst.status = 'destroyed';
+        inst.destroyedAt = this.t;
+        this.giveGpus(inst);
+        this.schedule(inst, 'gone', this.durations.gone);
+        break;
+      case 'gone':
+        inst.gone = true;
+        break;
+    }
+  }
+
+  /** A live (not gone) instance, or the platform's not-found error. */
+  private live(id: unknown): SimInstance {
+    if (typeof id !== 'string' || id === '') throw new SimError(SIM_MSG.badParam);
+    const inst = this.insts.get(id);
+    if (!inst || inst.gone) throw new SimError(SIM_MSG.notFound);
+    return inst;
+  }
+
+  private newInstance(p: {
+    name: string;
+    model: GpuModel;
+    count: number;
+    image: SimImage;
+    systemDiskGb: number;
+    createdAt: number;
+  }): SimInstance {
+    let id = this.rng.instanceId();
+    while (this.insts.has(id)) id = this.rng.instanceId();
+    const inst: SimInstance = {
+      id,
+      name: p.name,
+      status: 'deploying',
+      gpuModel: p.model,
+      gpuCount: p.count,
+      gpuUsed: 0,
+      image: p.image,
+      systemDiskGb: p.systemDiskGb,
+      dataDiskGb: 50,
+      createdAt: p.createdAt,
+      startAt: 0,
+      stopAt: 0,
+      everRunning: false,
+      pending: null,
+      busy: false,
+      gpuUtil: 0,
+      lastActivityAt: this.t,
+      busySince: this.t,
+      billed: 0,
+      segStart: this.t,
+      autoDestroyed: false,
+      destroyedAt: null,
+      gone: false,
+      password: this.rng.secret(12),
+      jupyterToken: this.rng.hex(48),
+      xgcosToken: this.rng.secret(32),
+      sshKey: `xgc-${this.rng.secret(40)}`,
+      sshPort: String(this.rng.int(20000, 60000)),
+      kernelId: this.rng.uuid(),
+      sessionId: this.rng.uuid(),
+      storageMountPath: '/root/cloud',
+    };
+    if (p.name === '') inst.name = id.slice(0, 8);
+    this.insts.set(id, inst);
+    return inst;
+  }
+
+  /** `POST /open/instance/deploy`: takes GPUs now, `deploying` (unbilled) until `running`. Returns the id. */
+  deploy(p: DeployParams): string {
+    this.sync();
+    const model = typeof p.gpuModel === 'string' ? findGpuModel(p.gpuModel) : undefined;
+    if (!model) throw new SimError(SIM_MSG.modelUnavailable);
+    if (!isInt(p.gpuCount, 1, 8)) throw new SimError(SIM_MSG.badParam);
+    if (!DATA_CENTERS[p.dataCenterId ?? 1]) throw new SimError(SIM_MSG.noDataCenter);
+    const imageType = p.imageType ?? 'public';
+    let image: SimImage;
+    if (typeof p.image !== 'string' || p.image === '') throw new SimError(SIM_MSG.badParam);
+    if (imageType === 'public') {
+      const pub = findPublicImage(p.image);
+      if (!pub) throw new SimError(SIM_MSG.noImage);
+      image = { id: pub.id, name: pub.name, type: 'public', kind: pub.kind };
+    } else if (imageType === 'community' || imageType === 'private') {
+      image = { id: p.image, name: '', type: imageType, kind: 'Jupyter' };
+    } else {
+      throw new SimError(SIM_MSG.badParam);
+    }
+    if (this.balance <= 0) throw new SimError(SIM_MSG.lowBalance);
+    this.takeGpus(p.gpuCount);
+    const expandGb = p.systemDiskExpandSize ? Math.ceil(p.systemDiskExpandSize / GB) : 0;
+    const inst = this.newInstance({
+      name: p.name ?? '',
+      model,
+      count: p.gpuCount,
+      image,
+      systemDiskGb: SYSTEM_DISK_GB + expandGb,
+      createdAt: this.t,
+    });
+    inst.gpuUsed = p.gpuCount;
+    this.schedule(inst, 'deploy', this.durations.deploy);
+    this.advanceTo(this.t); // zero durations complete at once
+    return inst.id;
+  }
+
+  /** `POST /open/instance/boot`: from `shutdown`; a released instance takes GPUs again (model/count may change). */
+  boot(id: unknown, opts: { gpuModel?: string; gpuCount?: number } = {}): void {
+    this.sync();
+    const inst = this.live(id);
+    if (inst.status !== 'shutdown') throw new SimError(SIM_MSG.wrongState);
+    if (this.balance <= 0) throw new SimError(SIM_MSG.lowBalance);
+    this.settle(inst);
+    if (inst.gpuUsed === 0) {
+      const model = opts.gpuModel ? findGpuModel(opts.gpuModel) : inst.gpuModel;
+      if (!model) throw new SimError(SIM_MSG.modelUnavailable);
+      const count = opts.gpuCount ?? inst.gpuCount;
+      if (!isInt(count, 1, 8)) throw new SimError(SIM_MSG.badParam);
+      this.takeGpus(count);
+      inst.gpuModel = model;
+      inst.gpuCount = count;
+      inst.gpuUsed = count;
+    }
+    inst.status = 'booting';
+    this.schedule(inst, 'boot', this.durations.boot);
+    this.advanceTo(this.t);
+  }
+
+  /** `POST /open/instance/shutdown`: from `running`; keeps the GPU (and its billing). */
+  shutdown(id: unknown): void {
+    this.sync();
+    const inst = this.live(id);
+    if (inst.status !== 'running') throw new SimError(SIM_MSG.wrongState);
+    this.settle(inst);
+    this.leaveRunning(inst);
+    inst.status = 'shutting_down';
+    this.schedule(inst, 'shutdown', this.durations.shutdown);
+    this.advanceTo(this.t);
+  }
+
+  /** `POST /open/instance/shutdown_release_gpu`: from `running` or a GPU-keeping `shutdown`; ends at `shutdown` with gpu_used 0. */
+  releaseGpu(id: unknown): void {
+    this.sync();
+    const inst = this.live(id);
+    const keptShutdown = inst.status === 'shutdown' && inst.gpuUsed > 0;
+    if (inst.status !== 'running' && !keptShutdown) throw new SimError(SIM_MSG.wrongState);
+    this.settle(inst);
+    this.leaveRunning(inst);
+    inst.status = 'shutting_down';
+    this.schedule(inst, 'release', this.durations.release);
+    this.advanceTo(this.t);
+  }
+
+  /** `POST /open/instance/shutdown_destroy`: running -> shutting_down -> destroying -> destroyed; from shutdown/freeze straight to destroying. */
+  shutdownDestroy(id: unknown): void {
+    this.sync();
+    const inst = this.live(id);
+    this.settle(inst);
+    if (inst.status === 'running') {
+      this.leaveRunning(inst);
+      inst.status = 'shutting_down';
+      this.schedule(inst, 'shutdown_destroy', this.durations.shutdown);
+    } else if (inst.status === 'shutdown' || inst.status === 'freeze') {
+      inst.status = 'destroying';
+      this.schedule(inst, 'destroy', this.durations.destroy);
+    } else {
+      throw new SimError(SIM_MSG.wrongState);
+    }
+    this.advanceTo(this.t);
+  }
+
+  /** `POST /open/instance/destroy`: from running, shutdown or freeze -> destroying -> destroyed, then gone from the list. */
+  destroy(id: unknown): void {
+    this.sync();
+    const inst = this.live(id);
+    if (inst.status !== 'running' && inst.status !== 'shutdown' && inst.status !== 'freeze') {
+      throw new SimError(SIM_MSG.wrongState);
+    }
+    this.settle(inst);
+    if (inst.status === 'running') inst.stopAt = this.t;
+    this.leaveRunning(inst);
+    inst.status = 'destroying';
+    this.schedule(inst, 'destroy', this.durations.destroy);
+    this.advanceTo(this.t);
+  }
+
+  /**
+   * Operator override for statuses the Open API cannot reach (saving_image, freezing, freeze,
+   * replacing_image, ...): set at once; transient ones finish on their own (saving_image -> shutdown,
+   * replacing_image -> running, freezing -> freeze). Ignores the GPU pool.
+   */
+  forceStatus(id: unknown, status: SimStatus): void {
+    this.sync();
+    const inst = this.live(id);
+    if (!SIM_STATUSES.includes(status)) throw new SimError(SIM_MSG.badParam);
+    this.settle(inst);
+    inst.pending = null;
+    if (status !== 'running') this.leaveRunning(inst);
+    const holdsGpu = ['deploying', 'running', 'booting', 'shutting_down', 'replacing_image'].includes(status);
+    if (holdsGpu && inst.gpuUsed === 0) {
+      this.free -= inst.gpuCount;
+      inst.gpuUsed = inst.gpuCount;
+    }
+    if (status === 'running') this.reachRunning(inst);
+    else inst.status = status;
+    const d = this.durations;
+    const next: Partial<Record<SimStatus, [Intent, number]>> = {
+      deploying: ['deploy', d.deploy],
+      booting: ['boot', d.boot],
+      shutting_down: ['shutdown', d.shutdown],
+      destroying: ['destroy', d.destroy],
+      destroyed: ['gone', d.gone],
+      saving_image: ['save_image', d.shutdown],
+      replacing_image: ['replace_image', d.boot],
+      freezing: ['freeze', d.shutdown],
+    };
+    if (status === 'freeze' || status === 'destroyed') this.giveGpus(inst);
+    if (status === 'destroyed') inst.destroyedAt = this.t;
+    const step = next[status];
+    if (step) this.schedule(inst, step[0], step[1]);
+    this.advanceTo(this.t);
+  }
+
+  // ---------------------------------------------------------------- control API
+
+  /** Add an instance instantly in `running` (billed from now) or `shutdown` (GPU released unless gpuKept). */
+  addInstance(p: AddInstanceParams, createdAt?: number): { id: string } {
+    this.sync();
+    const model = findGpuModel(p.gpuModel ?? 'RTX 4090 D');
+    if (!model) throw new SimError(SIM_MSG.modelUnavailable);
+    const count = p.gpuCount ?? 1;
+    if (!isInt(count, 1, 8)) throw new SimError(SIM_MSG.badParam);
+    const kind = p.image ?? 'Jupyter';
+    if (kind !== 'ComfyUI' && kind !== 'WebUI' && kind !== 'Jupyter') throw new SimError(SIM_MSG.noImage);
+    const status = p.status ?? 'running';
+    if (status !== 'running' && status !== 'shutdown') throw new SimError(SIM_MSG.badParam);
+    const holds = status === 'running' || !!p.gpuKept;
+    if (holds) this.takeGpus(count);
+    const pub = defaultImage(kind);
+    const inst = this.newInstance({
+      name: p.name,
+      model,
+      count,
+      image: { id: pub.id, name: pub.name, type: 'public', kind },
+      systemDiskGb: SYSTEM_DISK_GB,
+      createdAt: createdAt ?? this.t,
+    });
+    inst.gpuUsed = holds ? count : 0;
+    this.reachRunning(inst);
+    if (status === 'shutdown') {
+      inst.status = 'shutdown';
+      inst.stopAt = this.t;
+    } else if (p.busy) {
+      this.setActivity(inst.id, true, p.gpuUtil);
+    }
+    return { id: inst.id };
+  }
+
+  /** Set an instance's workload: busy or idle, with a GPU utilisation in percent (default 95 busy / 0 idle). */
+  setActivity(id: string, busy: boolean, gpuUtil?: number): void {
+    this.sync();
+    const inst = this.live(id);
+    if (typeof busy !== 'boolean') throw new SimError(SIM_MSG.badParam);
+    const util = gpuUtil ?? (busy ? 95 : 0);
+    if (typeof util !== 'number' || util < 0 || util > 100) throw new SimError(SIM_MSG.badParam);
+    if (busy && !inst.busy) inst.busySince = this.t;
+    if (!busy && inst.busy) inst.lastActivityAt = this.t;
+    inst.busy = busy;
+    inst.gpuUtil = util;
+  }
+
+  /** Replace the fault settings (validated; rates 0..1). */
+  setFaults(f: Partial<SimFaults>): SimFaults {
+    const next: SimFaults = { ...NO_FAULTS, endpoints: [] };
+    for (const k of ['error_rate', 'http_500_rate', 'timeout_rate', 'malformed_rate', 'token_error_rate'] as const) {
+      const v = f[k] ?? 0;
+      if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new SimError(`${k} must be a number in 0..1`);
+      next[k] = v;
+    }
+    const lat = f.latency_ms ?? 0;
+    if (typeof lat !== 'number' || !(lat >= 0)) throw new SimError('latency_ms must be >= 0');
+    next.latency_ms = lat;
+    const eps = f.endpoints ?? [];
+    if (!Array.isArray(eps) || eps.some((e) => typeof e !== 'string')) throw new SimError('endpoints must be strings');
+    next.endpoints = [...eps];
+    this.faults = next;
+    return next;
+  }
+
+  /** Add `n` instances in a realistic mix (busy WebUI, idle ComfyUI, released Jupyter trainer, ...). */
+  seedInstances(n: number): string[] {
+    const templates: Array<AddInstanceParams & { ageH: number; upH: number }> = [
+      { name: 'sd-webui', gpuModel: 'RTX 4090 D', image: 'WebUI', status: 'running', busy: true, ageH: 30, upH: 2 },
+      { name: 'comfy-flux', gpuModel: 'RTX 4090', image: 'ComfyUI', status: 'running', ageH: 50, upH: 5 },
+      { name: 'train-lora', gpuModel: 'RTX 4090 D', gpuCount: 2, image: 'Jupyter', status: 'shutdown', ageH: 96, upH: 0 },
+      { name: 'sdxl-48g', gpuModel: 'RTX 4090 D 48G', image: 'ComfyUI', status: 'shutdown', gpuKept: true, ageH: 20, upH: 0 },
+      { name: 'notebook', gpuModel: 'RTX 4090', image: 'Jupyter', status: 'running', ageH: 8, upH: 1 },
+    ];
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const tpl = templates[i % templates.length];
+      const round = Math.floor(i / templates.length);
+      const name = round === 0 ? tpl.name : `${tpl.name}-${round + 1}`;
+      const { id } = this.addInstance({ ...tpl, name }, this.t - Math.round(tpl.ageH * HOUR));
+      const inst = this.insts.get(id)!;
+      if (tpl.status === 'running') {
+        inst.startAt = this.t - Math.round(tpl.upH * HOUR) - this.rng.int(0, 600) * 1000;
+        if (!tpl.busy) inst.lastActivityAt = inst.startAt + this.rng.int(5, 40) * 60_000;
+      } else {
+        inst.startAt = inst.createdAt + HOUR;
+        inst.stopAt = this.t - this.rng.int(1, 10) * HOUR;
+      }
+      ids.push(id);
+    }
+    return ids;
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  /** The ground truth (`GET /sim/state`): balance, ledger, every instance with its secrets and `billed`. */
+  state(): Record<string, unknown> {
+    this.sync();
+    return simState(this);
+  }
+
+  /** An instance by id (gone ones included), or undefined. */
+  instance(id: string): SimInstance | undefined {
+    this.sync();
+    return this.insts.get(id);
+  }
+
+  /** Instances still listed by the Open API (not gone), in creation order. */
+  listed(): SimInstance[] {
+    this.sync();
+    return [...this.insts.values()].filter((i) => !i.gone);
+  }
+
+  /** Every instance ever created, gone ones included. */
+  all(): SimInstance[] {
+    return [...this.insts.values()];
+  }
+
+  /** The Open API's view of one instance (not found/gone -> SimError). */
+  get(id: unknown): SimInstance {
+    this.sync();
+    return this.live(id);
+  }
+
+  /** GPUs free in the pool. */
+  get gpuFree(): number {
+    return this.free;
+  }
+
+  /** Progress 0..100 of the running transition, 100 when stable. */
+  progressOf(inst: SimInstance): number {
+    const p = inst.pending;
+    if (!p || p.at <= p.from) return 100;
+    return Math.max(0, Math.min(99, Math.floor(((this.t - p.from) / (p.at - p.from)) * 100)));
+  }
+
+  /** Step durations in effect (seconds). */
+  get stepDurations(): Readonly<SimDurations> {
+    return this.durations;
+  }
+
+  /** 'hourly' or 'continuous'. */
+  get debitPolicy(): 'hourly' | 'continuous' {
+    return this.debitMode;
+  }
+}
