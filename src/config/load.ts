@@ -6,6 +6,7 @@ import cron from 'node-cron';
 import { CronExpressionParser } from 'cron-parser';
 import { ConfigError, ConfigErrors, StartRefused } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
+import { resolveChannels } from '../notify/config.js';
 
 /** Where the config came from: a file, or the built-in defaults. */
 export interface LoadedConfig {
@@ -97,7 +98,7 @@ function applyEnv(raw: Record<string, any>, env: Env): void {
     raw.notify ??= {};
     if (typeof raw.notify !== 'object') throw new ConfigError('notify', 'expected a mapping');
     if (raw.notify.email && typeof raw.notify.email === 'object') raw.notify.email.smtp_url = env.SMTP_URL;
-    else if (!raw.notify.email) raw.notify.email = { smtp_url: env.SMTP_URL, to: env.SMTP_TO ? env.SMTP_TO.split(',') : ['root@localhost'] };
+    else if (!raw.notify.email) raw.notify.email = { smtp_url: env.SMTP_URL, from: env.SMTP_FROM ?? 'xgc-guard@localhost', to: (env.SMTP_TO ?? 'root@localhost').split(',') };
   }
 }
 
@@ -144,18 +145,16 @@ function semanticChecks(c: Config): ConfigError[] {
       });
     }
   });
-  const channelNames = new Set(['email']);
-  const seen = new Map<string, number>();
-  c.notify.webhooks.forEach((w, i) => {
-    const n = w.name ?? w.kind;
-    if (w.name && seen.has(n)) errs.push(new ConfigError(`notify.webhooks[${i}].name`, `duplicate channel name "${n}"`));
-    seen.set(n, i);
-    channelNames.add(n);
-  });
+  let channelNames: string[] = [];
+  try {
+    channelNames = resolveChannels(c.notify).map((ch) => ch.name);
+  } catch (e) {
+    if (e instanceof ConfigErrors) errs.push(...e.errors);
+    else throw e;
+  }
   c.policies.forEach((p, i) =>
     p.channels?.forEach((ch, j) => {
-      if (!channelNames.has(ch) && ![...channelNames].some((n) => ch === n || ch.startsWith(`${n}-`)))
-        errs.push(new ConfigError(`policies[${i}].channels[${j}]`, `unknown channel "${ch}": expected one of ${[...channelNames].join(', ')}`));
+      if (!channelNames.includes(ch)) errs.push(new ConfigError(`policies[${i}].channels[${j}]`, `unknown channel "${ch}": expected one of ${channelNames.join(', ') || '(no channels configured)'}`));
     }),
   );
   return errs;

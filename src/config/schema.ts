@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { notifyConfigSchema } from '../notify/config.js';
 
 /** A duration string (`30s 45m 2h 1d`) parsed to ms. */
 export const duration = z
@@ -101,7 +102,6 @@ export type BalancePolicyConfig = z.output<typeof balancePolicySchema>;
 export type RunwayPolicyConfig = z.output<typeof runwayPolicySchema>;
 export type BudgetPolicyConfig = z.output<typeof budgetPolicySchema>;
 
-export const WEBHOOK_KINDS = ['webhook', 'wecom', 'dingtalk', 'feishu', 'slack'] as const;
 
 const probeBase = { enabled: z.boolean().default(true), timeout: duration.default(5_000) };
 
@@ -187,25 +187,9 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   policies: z.array(policySchema).prefault(() => structuredClone(DEFAULT_POLICIES) as unknown as z.input<typeof policySchema>[]),
-  notify: z
-    .strictObject({
-      email: z
-        .strictObject({
-          smtp_url: z.string().min(1).optional(),
-          from: z.string().min(3).default('xgc-guard@localhost'),
-          to: oneOrMany(z.string().min(3)),
-        })
-        .optional(),
-      webhooks: z
-        .array(
-          z.strictObject({
-            kind: z.enum(WEBHOOK_KINDS, { error: `expected one of ${WEBHOOK_KINDS.join(', ')}` }),
-            url: z.url({ error: 'expected a URL' }),
-            secret: z.string().min(1).optional(),
-            name: z.string().min(1).optional(),
-          }),
-        )
-        .default([]),
+  notify: notifyConfigSchema
+    .extend({
+      /** repeat interval per event type, e.g. { runway_warn: 3h } */
       repeat: z.record(z.string(), duration).default({}),
       digest: z.strictObject({ enabled: z.boolean().default(false), cron: z.string().default('0 9 * * *') }).prefault({}),
     })

@@ -53,8 +53,11 @@ describe('config', () => {
     [{ policies: [{ name: 'r', type: 'runway', warn_hours: 2, act_hours: 5 }] }, 'policies[0].act_hours: must be below warn_hours'],
     [{ policies: [{ name: 'i', type: 'idle', idle_for: '1h', probes: ['gpu'] }] }, 'policies[0].probes[0]: unknown probe "gpu"'],
     [{ policies: [{ name: 'a', type: 'budget', per: 'day', limit: 5 }, { name: 'a', type: 'budget', per: 'day', limit: 9 }] }, 'policies[1].name: duplicate policy name'],
-    [{ notify: { webhooks: [{ kind: 'teams', url: 'https://x' }] } }, 'notify.webhooks[0].kind: expected one of webhook, wecom'],
+    [{ notify: { webhooks: [{ kind: 'teams', url: 'https://x' }] } }, 'notify.webhooks[0].kind'],
     [{ xgc: { timeout: 15 } }, 'xgc.timeout'],
+    [{ notify: { webhooks: [{ kind: 'wecom', url: 'https://x', sekret: 'y' }] } }, 'notify.webhooks[0].sekret: unknown key'],
+    [{ notify: { emial: {} } }, 'notify.emial: unknown key'],
+    [{ policies: [{ name: 'b', type: 'balance', below: 5, channels: ['pager'] }] }, 'policies[0].channels[0]: unknown channel "pager"'],
   ])('rejects %j naming the key path', (raw, expected) => {
     const errs = errorsOf(raw);
     expect(errs.join('\n')).toContain(expected);

@@ -1,0 +1,193 @@
+/**
+ * The sender: drains due outbox deliveries to their channels with retry and exponential backoff.
+ *
+ * Delivery guarantee: at least once per channel, usually exactly once. The sent marker is written right
+ * after a channel confirms; if the process dies between the vendor's confirmation and that write (a window
+ * of one SQLite write), the delivery is sent again after restart. All state is in SQLite, so pending
+ * deliveries survive restarts. After `maxAttempts` failures a delivery is `dead`: kept, logged, counted.
+ */
+import type { Clock } from '../clock.js';
+import { channelRegistry, type ChannelRegistry } from './channels/registry.js';
+import type { Channel } from './channels/types.js';
+import { resolveChannels, type NotifyConfig } from './config.js';
+import { toMs } from './format.js';
+import { makeSnoozeLinks, SKIP_MARGIN_MS } from './links.js';
+import { dueDeliveries, markFailed, markSent } from './outbox.js';
+import { render } from './render.js';
+import type { Locale, NotifyDb, NotifyLog, Rendered, StoredEvent } from './types.js';
+
+/** Retry schedule of failed deliveries. */
+export interface RetryOptions {
+  /** base delay; attempt n waits about base * 2^n */
+  baseMs: number;
+  /** upper bound of one wait */
+  capMs: number;
+  /** attempts before a delivery is dead */
+  maxAttempts: number;
+}
+
+/** Defaults: 30 s base, 1 h cap, 10 attempts (about 5 hours of trying). */
+export const DEFAULT_RETRY: RetryOptions = { baseMs: 30_000, capMs: 3_600_000, maxAttempts: 10 };
+
+/** Wait before the next try after `attempts` failures: min(cap, base*2^attempts), with equal jitter (50-100%). */
+export function backoffMs(attempts: number, retry: Pick<RetryOptions, 'baseMs' | 'capMs'>, random: () => number = Math.random): number {
+  const d = Math.min(retry.capMs, retry.baseMs * 2 ** attempts);
+  return Math.round(d / 2 + (random() * d) / 2);
+}
+
+/** Options of the Notifier. */
+export interface NotifierOptions {
+  db: NotifyDb;
+  clock: Clock;
+  log: NotifyLog;
+  config: NotifyConfig | undefined;
+  locale: Locale;
+  timezone: string;
+  /** `http.public_url`; without it action_planned messages carry no snooze links. */
+  publicUrl?: string;
+  retry?: Partial<RetryOptions>;
+  /** per-request timeout of channels (default 10 s) */
+  timeoutMs?: number;
+  /** jitter source (tests pass a constant) */
+  random?: () => number;
+  registry?: ChannelRegistry;
+}
+
+/** Drains the outbox to the configured channels; `start()` polls, `drain()` runs one pass now. */
+export class Notifier {
+  private readonly channels = new Map<string, Channel>();
+  private readonly secrets: string[] = [];
+  private readonly retry: RetryOptions;
+  private current: Promise<{ sent: number; failed: number }> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly opts: NotifierOptions) {
+    this.retry = { ...DEFAULT_RETRY, ...opts.retry };
+    const registry = opts.registry ?? channelRegistry;
+    const ctx = { clock: opts.clock, timeoutMs: opts.timeoutMs ?? 10_000 };
+    for (const spec of resolveChannels(opts.config, registry)) {
+      this.channels.set(spec.name, registry.get(spec.kind).create(spec.options, ctx));
+      this.collectSecrets(spec.options);
+    }
+  }
+
+  /** Names of the configured channels (route events to these). */
+  channelNames(): string[] {
+    return [...this.channels.keys()];
+  }
+
+  /** Send every due delivery once; concurrent calls share one pass. */
+  drain(): Promise<{ sent: number; failed: number }> {
+    this.current ??= this.drainOnce().finally(() => {
+      this.current = undefined;
+    });
+    return this.current;
+  }
+
+  /** Drain every `intervalMs` until stop(). */
+  start(intervalMs = 10_000): void {
+    this.stopped = false;
+    const loop = async () => {
+      try {
+        await this.drain();
+      } catch (err) {
+        this.opts.log.error({ err: this.redact(String(err)) }, 'notify drain failed');
+      }
+      if (!this.stopped) {
+        this.timer = setTimeout(loop, intervalMs);
+        this.timer.unref();
+      }
+    };
+    this.timer = setTimeout(loop, 0);
+    this.timer.unref();
+  }
+
+  /** Stop polling, wait for an in-flight pass, close channel connections. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.current?.catch(() => undefined);
+    for (const ch of this.channels.values()) await ch.close?.().catch(() => undefined);
+  }
+
+  private async drainOnce(): Promise<{ sent: number; failed: number }> {
+    const { db, clock, log } = this.opts;
+    let sent = 0;
+    let failed = 0;
+    const rendered = new Map<number, Rendered>();
+    const tried = new Set<number>();
+    for (;;) {
+      const batch = dueDeliveries(db, clock.now(), 50).filter((d) => !tried.has(d.id));
+      if (batch.length === 0) break;
+      for (const d of batch) {
+        tried.add(d.id);
+        const attempts = d.attempts + 1;
+        const ch = this.channels.get(d.channel);
+        try {
+          if (!ch) throw new Error(`channel "${d.channel}" is not configured`);
+          let r = rendered.get(d.event.id);
+          if (!r) {
+            r = this.render(d.event);
+            rendered.set(d.event.id, r);
+          }
+          await ch.send(r, d.event);
+          markSent(db, d.id, clock.now());
+          sent++;
+          log.info({ channel: d.channel, event_id: d.event.id, type: d.event.type, reason: d.event.reason, attempts }, 'notification sent');
+        } catch (err) {
+          failed++;
+          const error = this.redact(err instanceof Error ? err.message : String(err));
+          const dead = !ch || attempts >= this.retry.maxAttempts;
+          const now = clock.now();
+          markFailed(db, d.id, { attempts, error, dead, nextAttemptAt: dead ? now : now + backoffMs(attempts, this.retry, this.opts.random) });
+          const fields = { channel: d.channel, event_id: d.event.id, type: d.event.type, attempts, error };
+          if (dead) log.error(fields, 'notification dead: giving up');
+          else log.warn(fields, 'notification failed; will retry');
+        }
+      }
+    }
+    return { sent, failed };
+  }
+
+  /** Render with snooze links (deterministic per event, valid until the planned time plus a margin). */
+  private render(e: StoredEvent): Rendered {
+    const { locale, timezone, publicUrl, db } = this.opts;
+    let links;
+    const inst = (e.data.instance ?? {}) as Record<string, unknown>;
+    const plannedAt = toMs(e.data.planned_at);
+    if (e.type === 'action_planned' && publicUrl && plannedAt !== undefined && inst.id && e.data.policy) {
+      links = makeSnoozeLinks(
+        db,
+        { instanceId: String(inst.id), instanceName: String(inst.name ?? ''), policy: String(e.data.policy), plannedAt },
+        { publicUrl, now: e.createdAt, ttlMs: Math.max(plannedAt + SKIP_MARGIN_MS - e.createdAt, 15 * 60_000), linkId: `e${e.id}` },
+      );
+    }
+    return render(e, { locale, timezone, publicUrl, links });
+  }
+
+  private collectSecrets(options: Record<string, unknown>): void {
+    for (const key of ['url', 'smtp_url', 'secret']) {
+      const v = options[key];
+      if (typeof v !== 'string' || !v) continue;
+      this.secrets.push(v);
+      try {
+        const u = new URL(v);
+        if (u.password) this.secrets.push(u.password, decodeURIComponent(u.password));
+        for (const value of u.searchParams.values()) if (value.length >= 6) this.secrets.push(value);
+        for (const seg of u.pathname.split('/')) if (seg.length >= 16) this.secrets.push(seg);
+      } catch {
+        /* not a URL: the whole value is already listed */
+      }
+    }
+    this.secrets.sort((a, b) => b.length - a.length);
+  }
+
+  /** Replace every configured secret (webhook URLs and their tokens, SMTP passwords, signing keys) in `s`. */
+  private redact(s: string): string {
+    let out = s;
+    for (const secret of this.secrets) out = out.split(secret).join('[redacted]');
+    return out;
+  }
+}
