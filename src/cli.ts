@@ -18,6 +18,7 @@ export interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./commands/run.js')).default,
   check: async () => (await import('./commands/check.js')).default,
+  sim: async () => (await import('./commands/sim.js')).default,
 };
 
 /** Register a command module (used as commands land; keeps the table in one place). */

@@ -9,6 +9,9 @@ import { openDb, type GuardDb } from './db/open.js';
 import { buildApp, type App, type RuntimeStatus } from './http/app.js';
 import { JobRunner, type JobSpec } from './jobs/scheduler.js';
 import { pruneRaw } from './jobs/retention.js';
+import { createGuardCore, type GuardCore } from './guard.js';
+import { Notifier, pruneOutbox } from './notify/index.js';
+import type { XgcClient } from './xgc/index.js';
 
 /** What `startDaemon` needs. */
 export interface DaemonOptions {
@@ -19,6 +22,10 @@ export interface DaemonOptions {
   demo?: boolean;
   /** skip listening (tests that only inject) */
   listen?: boolean;
+  /** use this client instead of one built from config (the demo shares nothing else) */
+  client?: XgcClient;
+  /** how often the notifier drains the outbox (ms; default 10 s) */
+  notifyIntervalMs?: number;
 }
 
 /** A running daemon. */
@@ -27,6 +34,8 @@ export interface Daemon {
   app: App;
   jobs: JobRunner;
   runtime: RuntimeStatus;
+  core: GuardCore;
+  notifier: Notifier;
   /** base URL when listening, e.g. http://127.0.0.1:8080 */
   url: string | null;
   /** stop jobs (waiting for a running tick, bounded), close HTTP, close the DB */
@@ -40,13 +49,34 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   log.info({ db: config.db.path }, 'database open and migrated');
   const runtime: RuntimeStatus = { dbOpen: true, leader: true, jobsRunning: false, demo: !!opts.demo };
 
+  const notifier = new Notifier({
+    db: gdb.db,
+    clock,
+    log: log.child({ mod: 'notify' }),
+    config: { email: config.notify.email, webhooks: config.notify.webhooks },
+    locale: config.locale,
+    timezone: config.timezone,
+    publicUrl: config.http.public_url,
+  });
+  const core = createGuardCore({ db: gdb.db, config, clock, log, channels: () => notifier.channelNames(), client: opts.client, isLeader: () => runtime.leader });
+
   const jobTable: JobSpec[] = [
+    {
+      name: 'tick',
+      schedule: config.snapshot.every,
+      run: async (now) => {
+        await core.ticker.tick(now);
+        await notifier.drain();
+      },
+      onSkip: (now) => core.ticker.recordSkip(now),
+    },
     {
       name: 'retention',
       schedule: '17 3 * * *',
       run: async (now) => {
         const removed = pruneRaw(gdb.db, now, config.db.retain_raw);
-        log.info({ removed }, 'retention: pruned raw tick rows');
+        const outbox = pruneOutbox(gdb.db, now - config.db.retain_raw);
+        log.info({ removed, outbox }, 'retention: pruned raw tick rows and delivered outbox events');
       },
     },
   ];
@@ -54,7 +84,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   let app: App;
   try {
-    app = await buildApp({ gdb, config, clock, log, runtime });
+    app = await buildApp({ gdb, config, clock, log, runtime, guard: core.service });
     await app.ready();
   } catch (e) {
     gdb.close();
@@ -76,6 +106,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     log.info({ url }, 'http listening');
   }
   jobs.start();
+  notifier.start(opts.notifyIntervalMs ?? 10_000);
   runtime.jobsRunning = true;
 
   let closing: Promise<void> | null = null;
@@ -84,12 +115,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     app,
     jobs,
     runtime,
+    core,
+    notifier,
     url,
     close() {
       closing ??= (async () => {
         const finished = await jobs.stop(8_000);
         runtime.jobsRunning = false;
         if (!finished) log.warn('closing with a job still running; its transaction is atomic, nothing half-written');
+        await notifier.stop();
         await app.close();
         runtime.dbOpen = false;
         gdb.close();

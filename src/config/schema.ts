@@ -166,8 +166,10 @@ export const configSchema = z.strictObject({
       jupyter: z
         .strictObject({ ...probeBase, count_connections: z.boolean().default(true), active_window: duration.default(120_000) })
         .prefault({}),
-      comfyui: z.strictObject(probeBase).prefault({}),
-      sdwebui: z.strictObject(probeBase).prefault({}),
+      /** force: probe every instance, not only those whose image name says ComfyUI */
+      comfyui: z.strictObject({ ...probeBase, force: z.boolean().default(false) }).prefault({}),
+      /** force: probe every instance, not only those whose image name says WebUI/Forge */
+      sdwebui: z.strictObject({ ...probeBase, force: z.boolean().default(false) }).prefault({}),
       ssh: z
         .strictObject({
           enabled: z.boolean().default(false),
@@ -175,6 +177,7 @@ export const configSchema = z.strictObject({
           private_key_file: z.string().min(1).optional(),
           gpu_busy_percent: z.number().min(0).max(100).default(10),
           samples: z.number().int().min(1).max(20).default(3),
+          sample_interval: duration.default(1_000),
         })
         .prefault({}),
       heartbeat: z

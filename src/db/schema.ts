@@ -24,6 +24,10 @@ export const instances = sqliteTable('instances', {
   firstSeen: integer('first_seen').notNull(),
   lastSeen: integer('last_seen').notNull(),
   goneAt: integer('gone_at'),
+  /** start of the current continuous GPU-holding (billed) stretch, null when no GPU is held */
+  billedSince: integer('billed_since'),
+  /** start of the current `running` stretch, null when not running */
+  runningSince: integer('running_since'),
 });
 
 /**

@@ -11,6 +11,7 @@ import type { Config } from '../config/schema.js';
 import type { GuardDb } from '../db/open.js';
 import { installErrorHandlers } from './errors.js';
 import healthRoutes from './health.js';
+import type { GuardService } from './service.js';
 
 /** Live process facts the HTTP layer reports (readiness, leadership). */
 export interface RuntimeStatus {
@@ -33,6 +34,8 @@ export interface AppDeps {
   clock: Clock;
   log: Logger;
   runtime: RuntimeStatus;
+  /** the policy engine + executor (absent in tools that only read history) */
+  guard?: GuardService;
 }
 
 /** The app type routes are written against (zod type provider). */

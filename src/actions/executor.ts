@@ -1,0 +1,284 @@
+/**
+ * The action executor and its rails. Every decision is journaled before anything is sent
+ * (decided -> sent -> confirmed | failed | aborted, or deferred when a limit is reached); right before acting
+ * the instance is re-read and the action aborted if its state changed, an override appeared, the keep marker
+ * was added, or (for idle decisions) it is busy now. A failed request is never retried blindly.
+ */
+import { and, eq, gte, inArray, sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { ActionKind, Config } from '../config/schema.js';
+import type { Db } from '../db/open.js';
+import { actions } from '../db/schema.js';
+import { reachedExpected } from '../db/record.js';
+import { activeOverrides, overrideMatches } from '../http/overrides-store.js';
+import { raise, type GuardEvent } from '../notify/index.js';
+import { hasKeepMarker } from '../policies/selector.js';
+import type { InstanceState } from '../policies/types.js';
+import { XgcActionUncertain, XgcApiError, XgcError, errorClass, type XgcClient } from '../xgc/index.js';
+import type { Instance, InstanceAccess } from '../xgc/types.js';
+
+/** A decision turned into a request to the executor. */
+export interface ActRequest {
+  /** idempotency key from the policy */
+  key: string;
+  policy: string;
+  action: ActionKind;
+  instance: InstanceState;
+  reason: string;
+  requireIdle: boolean;
+  dryRun: boolean;
+  /** 'policy', 'api', ... */
+  who: string;
+  /** notification routing (policy channels); undefined = all */
+  channels?: string[];
+  /** events to raise when the action is sent */
+  events?: GuardEvent[];
+  /** the probes whose opinion counts for the busy re-check */
+  probes?: string[];
+}
+
+/** What happened to a request. */
+export interface ActResult {
+  state: 'decided' | 'sent' | 'confirmed' | 'failed' | 'aborted' | 'deferred' | 'skipped';
+  actionId: number | null;
+  reason: string;
+}
+
+/** Re-runs the probes for one instance right before acting: busy, and why. */
+export type BusyCheck = (access: InstanceAccess, probes?: string[]) => Promise<{ busy: boolean; detail: string }>;
+
+/** Dependencies of the executor. */
+export interface ExecutorDeps {
+  db: Db;
+  client: XgcClient;
+  clock: Clock;
+  log: Logger;
+  config: Config;
+  /** names of configured notification channels */
+  channels(): string[];
+  busyCheck?: BusyCheck;
+}
+
+/** A decision is given up after this many failed or aborted attempts (the journal keeps them all). */
+export const MAX_ATTEMPTS = 3;
+
+const EXPECTED: Record<string, string | null> = { release_gpu: 'shutdown', shutdown: 'shutdown', destroy: 'destroyed', notify: null };
+
+/** Executes act decisions with the rails. One instance per daemon; `beginTick` resets per-tick counters. */
+export class Executor {
+  private sentThisTick = 0;
+  /** journal rows being executed right now (never "recovered" while in flight) */
+  private inFlight = new Set<number>();
+  constructor(private readonly deps: ExecutorDeps) {}
+
+  /** Start a new tick (resets the per-tick action count). */
+  beginTick(): void {
+    this.sentThisTick = 0;
+  }
+
+  private journalFor(key: string) {
+    return this.deps.db
+      .select()
+      .from(actions)
+      .where(sql`${actions.decisionKey} = ${key} or substr(${actions.decisionKey}, 1, ${key.length + 1}) = ${key + '#'}`)
+      .all();
+  }
+
+  private event(type: GuardEvent['type'], req: ActRequest, id: number, extra: Record<string, unknown> = {}): GuardEvent {
+    const i = req.instance;
+    return {
+      type,
+      dedupKey: `${type}:${id}`,
+      status: 'firing',
+      channels: req.channels,
+      data: {
+        instance: { id: i.id, name: i.name, gpu_model: i.gpuModel, gpu_count: i.gpuUsed, price_per_hour: i.pricePerHour },
+        policy: req.policy,
+        action: req.action,
+        reason: req.reason,
+        mode: req.dryRun ? 'dry_run' : 'enforce',
+        at: this.deps.clock.now(),
+        amount: i.pricePerHour,
+        who: req.who,
+        ...extra,
+      },
+    };
+  }
+
+  private finish(id: number, state: 'sent' | 'confirmed' | 'failed' | 'aborted', set: Partial<typeof actions.$inferInsert>, ev?: GuardEvent | GuardEvent[]): void {
+    const { db, clock } = this.deps;
+    const now = clock.now();
+    db.transaction((tx) => {
+      tx.update(actions)
+        .set({ state, ...(state === 'sent' ? {} : { finishedAt: now }), ...set })
+        .where(eq(actions.id, id))
+        .run();
+      for (const e of ev ? (Array.isArray(ev) ? ev : [ev]) : []) raise(tx, e, { now, channels: this.deps.channels() });
+    });
+  }
+
+  /** Sent actions in the last hour (enforce mode): for max_actions_per_hour. */
+  private sentLastHour(now: number): number {
+    const r = this.deps.db
+      .select({ n: sql<number>`count(*)` })
+      .from(actions)
+      .where(and(eq(actions.mode, 'enforce'), gte(actions.sentAt, now - 3_600_000)))
+      .get();
+    return r?.n ?? 0;
+  }
+
+  /** Execute one decision through the rails. */
+  async execute(req: ActRequest): Promise<ActResult> {
+    const { db, clock, log, config } = this.deps;
+    const now = clock.now();
+    const rows = this.journalFor(req.key);
+    if (rows.some((r) => r.state === 'sent' || r.state === 'confirmed')) return { state: 'skipped', actionId: null, reason: 'already done for this decision' };
+    if (rows.some((r) => r.state === 'decided')) return { state: 'skipped', actionId: null, reason: 'already decided (dry-run or in flight)' };
+    const failures = rows.filter((r) => r.state === 'failed' || r.state === 'aborted').length;
+    if (failures >= MAX_ATTEMPTS) return { state: 'skipped', actionId: null, reason: `gave up after ${failures} attempts` };
+    const deferred = rows.find((r) => r.state === 'deferred');
+    const attemptKey = deferred?.decisionKey ?? (failures ? `${req.key}#${failures + 1}` : req.key);
+    const i = req.instance;
+    const base = {
+      decisionKey: attemptKey,
+      decidedAt: now,
+      instanceId: i.id,
+      instanceName: i.name,
+      policy: req.policy,
+      action: req.action,
+      mode: req.dryRun ? 'dry_run' : 'enforce',
+      who: req.who,
+      reason: req.reason,
+      statusAtDecision: i.status,
+      expectedStatus: EXPECTED[req.action] ?? null,
+      rate: i.pricePerHour,
+      retainRate: i.retainPrice,
+    } as const;
+
+    // Dry-run (global or per policy): journal the decision, tell, send nothing.
+    if (req.dryRun) {
+      const id = db.transaction((tx) => {
+        const row = deferred
+          ? tx.update(actions).set({ ...base, state: 'decided', detail: 'dry run: nothing sent' }).where(eq(actions.id, deferred.id)).returning().get()
+          : tx.insert(actions).values({ ...base, state: 'decided', detail: 'dry run: nothing sent' }).returning().get();
+        raise(tx, this.event('action_taken', req, row.id), { now, channels: this.deps.channels() });
+        return row.id;
+      });
+      log.info({ policy: req.policy, instance: i.id, action: req.action, reason: req.reason }, 'dry run: would act');
+      return { state: 'decided', actionId: id, reason: 'dry run' };
+    }
+
+    // Blast radius: per tick and per hour; the excess waits for a later tick, journaled as deferred.
+    const perTick = config.limits.max_actions_per_tick;
+    const perHour = config.limits.max_actions_per_hour;
+    const lastHour = this.sentLastHour(now);
+    if (req.action !== 'notify' && (this.sentThisTick >= perTick || lastHour >= perHour)) {
+      const which = this.sentThisTick >= perTick ? `max_actions_per_tick (${perTick})` : `max_actions_per_hour (${perHour})`;
+      const detail = `deferred: ${which} reached`;
+      if (deferred) db.update(actions).set({ detail, decidedAt: now }).where(eq(actions.id, deferred.id)).run();
+      else db.insert(actions).values({ ...base, state: 'deferred', detail }).run();
+      log.warn({ policy: req.policy, instance: i.id, limit: which }, 'action deferred by a limit');
+      return { state: 'deferred', actionId: deferred?.id ?? null, reason: detail };
+    }
+
+    // Journal first: a crash after this line is recovered by recoverInterrupted(), never repeated blindly.
+    const id = deferred
+      ? db.update(actions).set({ ...base, state: 'decided', detail: null }).where(eq(actions.id, deferred.id)).returning().get().id
+      : db.insert(actions).values({ ...base, state: 'decided' }).returning().get().id;
+    this.inFlight.add(id);
+    try {
+      return await this.act(id, req);
+    } finally {
+      this.inFlight.delete(id);
+    }
+  }
+
+  private async act(id: number, req: ActRequest): Promise<ActResult> {
+    const { db, clock, log, config } = this.deps;
+    const i = req.instance;
+
+    if (req.action === 'notify') {
+      this.finish(id, 'confirmed', { detail: 'notification only' }, [this.event('action_taken', req, id), ...(req.events ?? [])]);
+      return { state: 'confirmed', actionId: id, reason: req.reason };
+    }
+
+    const abort = (why: string): ActResult => {
+      this.finish(id, 'aborted', { detail: why }, this.event('action_aborted', req, id, { error: why }));
+      log.warn({ policy: req.policy, instance: i.id, why }, 'action aborted');
+      return { state: 'aborted', actionId: id, reason: why };
+    };
+
+    // Fresh read right before acting.
+    let fresh: { instance: Instance; access: InstanceAccess };
+    try {
+      fresh = await this.deps.client.getInstance(i.id);
+    } catch (e) {
+      return abort(`could not re-read the instance (${errorClass(e)}): ${(e as Error).message}`);
+    }
+    const f = fresh.instance;
+    if (f.status !== i.status || (f.gpuUsed > 0) !== i.holdsGpu) return abort(`state changed since the decision: ${i.status} -> ${f.status}${f.gpuUsed > 0 ? '' : ' (GPU released)'}`);
+    if (hasKeepMarker(f.name, config.keep_marker)) return abort(`instance name now carries ${config.keep_marker}`);
+    if (req.who !== 'api') {
+      const o = activeOverrides(db, clock.now()).find((x) => overrideMatches(x, f, req.policy));
+      if (o) return abort(`override #${o.id} (${o.kind}) appeared since the decision`);
+    }
+    if (req.requireIdle && this.deps.busyCheck) {
+      const b = await this.deps.busyCheck(fresh.access, req.probes);
+      if (b.busy) return abort(`busy now: ${b.detail}`);
+    }
+
+    const sentAt = clock.now();
+    try {
+      if (req.action === 'release_gpu') await this.deps.client.shutdownReleaseGpu(i.id);
+      else if (req.action === 'shutdown') await this.deps.client.shutdown(i.id);
+      else if (req.action === 'destroy') {
+        if (f.status === 'running') await this.deps.client.shutdownDestroy(i.id);
+        else await this.deps.client.destroy(i.id);
+      }
+    } catch (e) {
+      if (e instanceof XgcActionUncertain && e.seemsApplied === true) {
+        this.sentThisTick++;
+        this.finish(id, 'sent', { sentAt, detail: `outcome uncertain (${e.errorClass}); re-read shows ${e.observedStatus}` }, [this.event('action_taken', req, id), ...(req.events ?? [])]);
+        return { state: 'sent', actionId: id, reason: req.reason };
+      }
+      const code = e instanceof XgcApiError ? e.code : null;
+      const msg = e instanceof XgcError ? e.message : 'unexpected error';
+      if (!(e instanceof XgcError)) log.error({ err: e }, 'unexpected error while acting');
+      this.finish(id, 'failed', { sentAt, responseCode: code, responseMsg: msg.slice(0, 300), detail: `request failed (${errorClass(e)}); the next tick re-evaluates` }, this.event('action_failed', req, id, { error: msg.slice(0, 300) }));
+      log.warn({ policy: req.policy, instance: i.id, cls: errorClass(e), msg }, 'action failed');
+      return { state: 'failed', actionId: id, reason: msg };
+    }
+    this.sentThisTick++;
+    this.finish(id, 'sent', { sentAt, responseCode: 200 }, [this.event('action_taken', req, id), ...(req.events ?? [])]);
+    log.info({ policy: req.policy, instance: i.id, name: i.name, action: req.action, reason: req.reason }, 'action sent');
+    return { state: 'sent', actionId: id, reason: req.reason };
+  }
+
+  /**
+   * Journal rows left in `decided` (enforce) by a crash between journaling and the answer: re-read each
+   * instance; if the action took effect mark it sent, otherwise aborted (the next tick re-decides).
+   */
+  async recoverInterrupted(): Promise<number> {
+    const { db, clock, log } = this.deps;
+    const rows = db.select().from(actions).where(and(eq(actions.mode, 'enforce'), inArray(actions.state, ['decided']))).all();
+    let n = 0;
+    for (const r of rows) {
+      if (this.inFlight.has(r.id)) continue;
+      let inst: Instance | undefined;
+      try {
+        inst = (await this.deps.client.getInstance(r.instanceId)).instance;
+      } catch (e) {
+        if (!(e instanceof XgcApiError)) continue; // network trouble: try again next tick
+        inst = undefined;
+      }
+      const applied = reachedExpected(r.action, inst) || (inst !== undefined && r.action !== 'destroy' && inst.status === 'shutting_down');
+      const now = clock.now();
+      if (applied) db.update(actions).set({ state: 'sent', sentAt: r.sentAt ?? now, detail: 'sent before a restart; confirmed by re-read' }).where(eq(actions.id, r.id)).run();
+      else db.update(actions).set({ state: 'aborted', finishedAt: now, detail: 'interrupted by a restart before the request went out' }).where(eq(actions.id, r.id)).run();
+      log.warn({ action: r.id, applied }, 'recovered an interrupted action');
+      n++;
+    }
+    return n;
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * Recording one successful observation in one transaction: latest facts per instance, status intervals
+ * opened/closed only when something billable changed, the balance point (on change), instances gone from a
+ * successful list, user boots after a guard release (ends savings), and journal confirmations.
+ */
+import { and, eq, inArray, isNull, desc } from 'drizzle-orm';
+import type { Instance } from '../xgc/types.js';
+import { billedRate, holdsGpu } from '../money.js';
+import type { Db } from './open.js';
+import { actions, balancePoints, instances, intervals } from './schema.js';
+
+/** The billable key of an instance state: an interval lasts while it is unchanged. */
+function stateKey(s: { status: string; gpuKept: boolean; rate: number; gpuCount: number }): string {
+  return `${s.status}|${s.gpuKept ? 1 : 0}|${s.rate}|${s.gpuCount}`;
+}
+
+/** What a recording changed (for logs, metrics and the executor). */
+export interface RecordResult {
+  opened: number;
+  closed: number;
+  gone: string[];
+  balanceChanged: boolean;
+  confirmed: number[];
+  rebooted: string[];
+  unconfirmed: number[];
+}
+
+/** How long a sent action may wait for its expected state before it is marked failed. */
+export const CONFIRM_WITHIN_MS = 60 * 60_000;
+
+/** Whether `inst` is in the state an action of kind `action` leads to. */
+export function reachedExpected(action: string, inst: Pick<Instance, 'status' | 'gpuUsed'> | undefined): boolean {
+  if (action === 'destroy') return !inst || inst.status === 'destroyed';
+  if (!inst) return false;
+  if (action === 'release_gpu') return inst.status === 'shutdown' && inst.gpuUsed === 0;
+  if (action === 'shutdown') return inst.status === 'shutdown';
+  return false;
+}
+
+/**
+ * Record a successful list + balance read at `now`. Must only be called with data from successful calls:
+ * an instance missing here is closed as gone. `balance` null means the balance read is not part of this record.
+ */
+export function recordObservation(db: Db, now: number, list: Instance[], balance: number | null): RecordResult {
+  return db.transaction((tx) => {
+    const res: RecordResult = { opened: 0, closed: 0, gone: [], balanceChanged: false, confirmed: [], rebooted: [], unconfirmed: [] };
+    const open = new Map(
+      tx
+        .select()
+        .from(intervals)
+        .where(isNull(intervals.to))
+        .all()
+        .map((r) => [r.instanceId, r]),
+    );
+    const prevFacts = new Map(
+      tx
+        .select({ id: instances.id, billedSince: instances.billedSince, runningSince: instances.runningSince, status: instances.status, goneAt: instances.goneAt })
+        .from(instances)
+        .all()
+        .map((r) => [r.id, r]),
+    );
+    const seen = new Set<string>();
+    const byId = new Map<string, Instance>();
+    for (const inst of list) {
+      seen.add(inst.id);
+      byId.set(inst.id, inst);
+      const prev = prevFacts.get(inst.id);
+      const holding = holdsGpu(inst);
+      const facts = {
+        billedSince: holding ? (prev?.billedSince ?? now) : null,
+        runningSince: inst.status === 'running' ? (prev?.status === 'running' && prev.goneAt === null ? (prev.runningSince ?? now) : now) : null,
+        name: inst.name,
+        status: inst.status,
+        statusKnown: inst.statusKnown,
+        gpuModel: inst.gpuModel,
+        gpuCount: inst.gpuUsed,
+        pricePerHour: inst.pricePerHour,
+        retainPrice: inst.retainPrice,
+        image: inst.image,
+        dataCenter: inst.dataCenter,
+        webUrl: inst.webUrl,
+        createdTs: inst.createdAt,
+        startTs: inst.startedAt,
+        stopTs: inst.stoppedAt,
+        lastSeen: now,
+        goneAt: null,
+      };
+      tx.insert(instances)
+        .values({ id: inst.id, firstSeen: now, ...facts })
+        .onConflictDoUpdate({ target: instances.id, set: facts })
+        .run();
+      const next = { status: inst.status, gpuKept: holdsGpu(inst), rate: billedRate(inst), gpuCount: inst.gpuUsed };
+      const cur = open.get(inst.id);
+      if (cur && stateKey(cur) === stateKey(next)) continue;
+      if (cur) {
+        tx.update(intervals).set({ to: now }).where(eq(intervals.id, cur.id)).run();
+        res.closed++;
+      }
+      tx.insert(intervals)
+        .values({ instanceId: inst.id, status: next.status, gpuKept: next.gpuKept, gpuCount: next.gpuCount, rate: next.rate, from: now, to: null })
+        .run();
+      res.opened++;
+    }
+    for (const [id, cur] of open) {
+      if (seen.has(id)) continue;
+      tx.update(intervals).set({ to: now }).where(eq(intervals.id, cur.id)).run();
+      tx.update(instances).set({ goneAt: now, status: 'destroyed', billedSince: null, runningSince: null }).where(eq(instances.id, id)).run();
+      res.closed++;
+      res.gone.push(id);
+    }
+    if (balance !== null) {
+      const last = tx.select().from(balancePoints).orderBy(desc(balancePoints.at), desc(balancePoints.id)).limit(1).get();
+      if (!last || Math.abs(last.balance - balance) > 1e-9) {
+        tx.insert(balancePoints).values({ at: now, balance }).run();
+        res.balanceChanged = true;
+      }
+    }
+    // Journal follow-ups: confirmations, and user boots after a guard release (savings end there).
+    const pending = tx
+      .select()
+      .from(actions)
+      .where(and(eq(actions.mode, 'enforce'), inArray(actions.state, ['sent', 'confirmed'])))
+      .all();
+    for (const a of pending) {
+      const inst = byId.get(a.instanceId);
+      if (a.state === 'sent') {
+        if (reachedExpected(a.action, inst)) {
+          tx.update(actions).set({ state: 'confirmed', finishedAt: now }).where(eq(actions.id, a.id)).run();
+          res.confirmed.push(a.id);
+          continue;
+        }
+        if (now - (a.sentAt ?? a.decidedAt) > CONFIRM_WITHIN_MS) {
+          tx.update(actions)
+            .set({ state: 'failed', finishedAt: now, detail: `not confirmed within ${CONFIRM_WITHIN_MS / 60_000}m (status ${inst?.status ?? 'gone'})` })
+            .where(eq(actions.id, a.id))
+            .run();
+          res.unconfirmed.push(a.id);
+        }
+        continue;
+      }
+      if (a.action === 'release_gpu' && a.rebootedAt === null && inst && holdsGpu(inst)) {
+        tx.update(actions).set({ rebootedAt: now }).where(eq(actions.id, a.id)).run();
+        res.rebooted.push(a.instanceId);
+      }
+    }
+    return res;
+  });
+}

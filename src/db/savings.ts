@@ -1,0 +1,102 @@
+/**
+ * Savings: for each GPU the guard released, (price - disk rate) x time until the user booted it again, the
+ * instance disappeared, or now — capped at 7 days. Reported by action, policy, instance and day.
+ */
+import { and, eq, inArray } from 'drizzle-orm';
+import type { Db } from './open.js';
+import { actions, instances } from './schema.js';
+import { accrued, bucketStarts, round4 } from '../money.js';
+
+/** Savings stop counting this long after a release. */
+export const SAVINGS_CAP_MS = 7 * 86_400_000;
+
+/** One release's saving stretch. */
+export interface SavingStretch {
+  actionId: number;
+  instanceId: string;
+  instanceName: string;
+  policy: string;
+  /** ¥/h no longer billed (GPU price minus the disk rate that remains) */
+  ratePerHour: number;
+  start: number;
+  end: number;
+  endedBy: 'boot' | 'gone' | 'cap' | 'now';
+}
+
+/** The saving stretches of enforced releases (and destroys) sent by the guard, as of `now`. */
+export function savingStretches(db: Db, now: number, actionIds?: number[]): SavingStretch[] {
+  const where = and(
+    eq(actions.mode, 'enforce'),
+    inArray(actions.state, ['sent', 'confirmed']),
+    inArray(actions.action, ['release_gpu', 'destroy']),
+    actionIds ? inArray(actions.id, actionIds) : undefined,
+  );
+  const rows = db
+    .select({ a: actions, goneAt: instances.goneAt })
+    .from(actions)
+    .leftJoin(instances, eq(instances.id, actions.instanceId))
+    .where(where)
+    .all();
+  const out: SavingStretch[] = [];
+  for (const { a, goneAt } of rows) {
+    const start = a.sentAt ?? a.decidedAt;
+    const cap = start + SAVINGS_CAP_MS;
+    const candidates: Array<[number, SavingStretch['endedBy']]> = [[now, 'now'], [cap, 'cap']];
+    if (a.rebootedAt !== null) candidates.push([a.rebootedAt, 'boot']);
+    if (goneAt !== null && goneAt !== undefined && a.action !== 'destroy') candidates.push([goneAt, 'gone']);
+    candidates.sort((x, y) => x[0] - y[0]);
+    const [end, endedBy] = candidates[0];
+    const ratePerHour = Math.max(0, a.rate - (a.action === 'destroy' ? 0 : a.retainRate));
+    out.push({ actionId: a.id, instanceId: a.instanceId, instanceName: a.instanceName, policy: a.policy, ratePerHour, start, end: Math.max(start, end), endedBy });
+  }
+  return out;
+}
+
+/** Yuan saved so far per action id (for the actions list). */
+export function savedByAction(db: Db, actionIds: number[], now: number): Map<number, number> {
+  const m = new Map<number, number>();
+  if (actionIds.length === 0) return m;
+  for (const s of savingStretches(db, now, actionIds)) m.set(s.actionId, round4(accrued(s.ratePerHour, s.start, s.end, -Infinity, Infinity)));
+  return m;
+}
+
+/** The savings report (GET /api/v1/savings): totals by policy, instance, day and action over [from, to). */
+export function savingsReport(db: Db, q: { from: number; to: number; now: number; tz: string }) {
+  const stretches = savingStretches(db, q.now).filter((s) => s.start < q.to && s.end > q.from);
+  const byPolicy = new Map<string, { policy: string; saved: number; actions: number }>();
+  const byInstance = new Map<string, { instance_id: string; instance_name: string; saved: number; actions: number }>();
+  const days = bucketStarts(q.from, q.to, 'day', q.tz);
+  const byDay = days.map(() => 0);
+  let total = 0;
+  const acts = [];
+  for (const s of stretches) {
+    const saved = accrued(s.ratePerHour, s.start, s.end, q.from, q.to);
+    total += saved;
+    const p = byPolicy.get(s.policy) ?? { policy: s.policy, saved: 0, actions: 0 };
+    p.saved += saved;
+    p.actions++;
+    byPolicy.set(s.policy, p);
+    const i = byInstance.get(s.instanceId) ?? { instance_id: s.instanceId, instance_name: s.instanceName, saved: 0, actions: 0 };
+    i.saved += saved;
+    i.actions++;
+    byInstance.set(s.instanceId, i);
+    days.forEach((d, k) => {
+      const e = k + 1 < days.length ? days[k + 1] : q.to;
+      byDay[k] += accrued(s.ratePerHour, s.start, s.end, Math.max(d, q.from), e);
+    });
+    acts.push({ action_id: s.actionId, instance_id: s.instanceId, instance_name: s.instanceName, policy: s.policy, rate_saved_per_hour: s.ratePerHour, released_at: s.start, until: s.end, ended_by: s.endedBy, saved: round4(saved) });
+  }
+  const r4 = <T extends { saved: number }>(x: T): T => ({ ...x, saved: round4(x.saved) });
+  return {
+    from: q.from,
+    to: q.to,
+    tz: q.tz,
+    currency: 'CNY' as const,
+    cap_days: SAVINGS_CAP_MS / 86_400_000,
+    total: round4(total),
+    by_policy: [...byPolicy.values()].map(r4).sort((a, b) => b.saved - a.saved),
+    by_instance: [...byInstance.values()].map(r4).sort((a, b) => b.saved - a.saved),
+    by_day: days.map((d, k) => ({ key: d, saved: round4(byDay[k]) })),
+    actions: acts.sort((a, b) => b.released_at - a.released_at),
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * The guard core wired together: client, executor, ticker, and the service the HTTP layer uses
+ * ("when will this stop", idle state, loaded policies, act now).
+ */
+import type { Logger } from 'pino';
+import type { Clock } from './clock.js';
+import type { Config } from './config/schema.js';
+import type { Db } from './db/open.js';
+import { Executor, type BusyCheck } from './actions/executor.js';
+import { Ticker, instanceStates, probeOptionsFromConfig, probeViews } from './jobs/tick.js';
+import { idleSince } from './policies/idle.js';
+import { policyRegistry } from './policies/registry.js';
+import { runProbes } from './probes/runner.js';
+import { NotFound } from './errors.js';
+import type { ActNowRequest, GuardService, IdleInfo, PolicyInfo } from './http/service.js';
+import { XgcClient } from './xgc/index.js';
+
+/** The core objects of a running guard. */
+export interface GuardCore {
+  client: XgcClient;
+  executor: Executor;
+  ticker: Ticker;
+  service: GuardService;
+}
+
+/** Build the core from config. `channels` returns the configured notification channel names. */
+export function createGuardCore(deps: { db: Db; config: Config; clock: Clock; log: Logger; channels(): string[]; client?: XgcClient; isLeader?(): boolean }): GuardCore {
+  const { db, config, clock, log } = deps;
+  const client =
+    deps.client ??
+    new XgcClient({ baseUrl: config.xgc.base_url, token: config.xgc.token ?? '', timeoutMs: config.xgc.timeout, retries: config.xgc.retries });
+  const probeOpts = probeOptionsFromConfig(config.probes);
+  const busyCheck: BusyCheck = async (access, only) => {
+    const res = await runProbes([access], probeOpts, { db, clock, log, concurrency: 4 });
+    const rec = res.get(access.id) ?? {};
+    const busy = Object.entries(rec).filter(([n, r]) => (!only || only.includes(n)) && r.verdict === 'busy');
+    return { busy: busy.length > 0, detail: busy.map(([n, r]) => `${n}: ${r.detail}`).join('; ') };
+  };
+  const executor = new Executor({ db, client, clock, log: log.child({ mod: 'executor' }), config, channels: deps.channels, busyCheck });
+  const ticker = new Ticker({ db, client, clock, log: log.child({ mod: 'tick' }), config, executor, channels: deps.channels, isLeader: deps.isLeader });
+
+  const service: GuardService = {
+    nextActions: (now) => ticker.nextActions(now),
+    idleInfo(now) {
+      const out = new Map<string, IdleInfo>();
+      const states = instanceStates(db, ticker.lastList);
+      const views = probeViews(db, states.map((s) => s.id));
+      for (const s of states) {
+        const probes = views.get(s.id) ?? {};
+        const j = idleSince(s, probes);
+        const busy = Object.values(probes).filter((p) => p.verdict === 'busy');
+        const verdict: IdleInfo['verdict'] = busy.length ? 'busy' : j.idle ? 'idle' : 'unknown';
+        const since = verdict === 'idle' && j.idle ? j.since : verdict === 'busy' ? Math.min(...busy.map((b) => b.since ?? now)) : null;
+        out.set(s.id, { verdict, since, probes: Object.fromEntries(Object.entries(probes).map(([n, p]) => [n, { verdict: p.verdict, since: p.since, detail: p.detail }])) });
+      }
+      return out;
+    },
+    policies(now) {
+      return config.policies.map((p): PolicyInfo => {
+        const type = policyRegistry.get(p.type);
+        const last = ticker.lastOutcomes.find((o) => o.policy === p.name);
+        return {
+          name: p.name,
+          type: p.type,
+          action: p.action,
+          mode: (p.dry_run ?? config.dry_run) ? 'dry_run' : 'enforce',
+          next_fire_at: type.nextFireAt?.(p, now, config.timezone) ?? null,
+          config: { ...p },
+          last_result:
+            last && ticker.lastTickAt !== null
+              ? { at: ticker.lastTickAt, decisions: last.decisions, summary: `${last.acts} act, ${last.warns} warn, ${last.alerts} alert` }
+              : null,
+        };
+      });
+    },
+    async actNow(req: ActNowRequest) {
+      const now = clock.now();
+      let fresh;
+      try {
+        fresh = await client.getInstance(req.instanceId);
+      } catch (e) {
+        if ((e as { code?: unknown }).code === 1000) throw new NotFound(`instance ${req.instanceId} not found`);
+        throw e;
+      }
+      const [state] = instanceStates(db, [fresh.instance]);
+      if (!state.holdsGpu && req.action === 'release_gpu') throw new NotFound(`instance ${req.instanceId} holds no GPU (status ${state.status})`);
+      const r = await executor.execute({
+        key: `api:${req.instanceId}:${now}`,
+        policy: 'api',
+        action: req.action,
+        instance: state,
+        reason: req.reason ?? `requested through the API by ${req.who}`,
+        requireIdle: false,
+        dryRun: false,
+        who: req.who,
+      });
+      return { action_id: r.actionId ?? 0, state: r.state, reason: r.reason };
+    },
+  };
+  return { client, executor, ticker, service };
+}

@@ -1,0 +1,188 @@
+/**
+ * Overrides (snoozes and exemptions) in one place, used by the HTTP API, the `override` CLI command and the
+ * policy engine: create with validation, list, revoke (the row is kept), the active set at `now`, and matching.
+ */
+import { and, desc, eq, gt, isNull, or } from 'drizzle-orm';
+import type { Db } from '../db/open.js';
+import { overrides } from '../db/schema.js';
+import { BadRequest, GuardError, NotFound } from '../errors.js';
+import { isoInTz } from '../money.js';
+import { ID_RE } from './params.js';
+
+/** Who an override applies to: one instance, or every instance whose name matches a glob (`*`, `?`). */
+export type OverrideTarget = { instance_id: string } | { name: string };
+
+/** What creating an override needs; exactly one of `until` / `for` / `forever`. Times in epoch ms. */
+export interface OverrideInput {
+  target: OverrideTarget;
+  kind: 'snooze' | 'exempt';
+  /** policy names it applies to; absent or empty = all policies */
+  policies?: string[];
+  /** absolute end (epoch ms), must be after `now` */
+  until?: number;
+  /** duration from `now` (ms) */
+  for?: number;
+  /** never expires (exempt only) */
+  forever?: boolean;
+  reason: string;
+  who: string;
+}
+
+/** A stored override. */
+export interface Override {
+  id: number;
+  instanceId: string | null;
+  nameGlob: string | null;
+  kind: 'snooze' | 'exempt';
+  /** null = all policies */
+  policies: string[] | null;
+  until: number | null;
+  forever: boolean;
+  who: string;
+  reason: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+/** An override's state at some instant. */
+export type OverrideState = 'active' | 'expired' | 'revoked';
+
+/** Revoking an override that is already revoked. */
+export class OverrideConflict extends GuardError {
+  constructor(message: string) {
+    super(message, 'conflict', 409);
+  }
+}
+
+type Row = typeof overrides.$inferSelect;
+
+function fromRow(r: Row): Override {
+  let policies: string[] | null = null;
+  if (r.policies) {
+    try {
+      const p = JSON.parse(r.policies) as unknown;
+      if (Array.isArray(p)) policies = p.map(String);
+    } catch {
+      policies = null;
+    }
+  }
+  return {
+    id: r.id,
+    instanceId: r.instanceId,
+    nameGlob: r.nameGlob,
+    kind: r.kind === 'exempt' ? 'exempt' : 'snooze',
+    policies,
+    until: r.until,
+    forever: r.forever,
+    who: r.who,
+    reason: r.reason,
+    createdAt: r.createdAt,
+    revokedAt: r.revokedAt,
+  };
+}
+
+/** Create an override at `now` after checking the input; throws BadRequest naming the field. */
+export function createOverride(db: Db, input: OverrideInput, now: number): Override {
+  const t = input.target as Partial<{ instance_id: string; name: string }>;
+  const hasId = typeof t?.instance_id === 'string';
+  const hasName = typeof t?.name === 'string';
+  if (hasId === hasName) throw new BadRequest('target', 'give exactly one of instance_id or name');
+  if (hasId && !ID_RE.test(t.instance_id!)) throw new BadRequest('target.instance_id', 'expected an instance id: 1-64 characters of a-z, 0-9 and "-"');
+  if (hasName && (t.name!.length === 0 || t.name!.length > 128 || /[\p{Cc}]/u.test(t.name!)))
+    throw new BadRequest('target.name', 'expected a name glob of 1-128 printable characters');
+  if (input.kind !== 'snooze' && input.kind !== 'exempt') throw new BadRequest('kind', 'expected snooze or exempt');
+  const ends = [input.until !== undefined, input.for !== undefined, input.forever === true].filter(Boolean).length;
+  if (ends !== 1) throw new BadRequest(ends === 0 ? 'until' : 'forever', 'give exactly one of until, for or forever');
+  if (input.kind === 'snooze' && input.forever) throw new BadRequest('forever', 'a snooze needs until or for; use kind exempt for forever');
+  let until: number | null = null;
+  if (input.until !== undefined) {
+    if (!Number.isFinite(input.until)) throw new BadRequest('until', 'not a time');
+    if (input.until <= now) throw new BadRequest('until', 'must be in the future');
+    until = input.until;
+  }
+  if (input.for !== undefined) {
+    if (!Number.isFinite(input.for) || input.for <= 0) throw new BadRequest('for', 'must be a positive duration such as 2h');
+    until = now + input.for;
+  }
+  const policies = input.policies?.length ? input.policies : null;
+  policies?.forEach((p, i) => {
+    if (typeof p !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(p)) throw new BadRequest(`policies[${i}]`, 'expected a policy name');
+  });
+  if (typeof input.reason !== 'string' || input.reason.length > 500) throw new BadRequest('reason', 'expected at most 500 characters');
+  const row = db
+    .insert(overrides)
+    .values({
+      instanceId: hasId ? t.instance_id! : null,
+      nameGlob: hasName ? t.name! : null,
+      kind: input.kind,
+      policies: policies ? JSON.stringify(policies) : null,
+      until,
+      forever: input.forever === true,
+      who: input.who,
+      reason: input.reason,
+      createdAt: now,
+    })
+    .returning()
+    .get();
+  return fromRow(row);
+}
+
+const activeWhere = (now: number) => and(isNull(overrides.revokedAt), or(eq(overrides.forever, true), gt(overrides.until, now)));
+
+/** Overrides, newest first: the active ones at `now`, or all of them (revoked and expired too). */
+export function listOverrides(db: Db, opts: { all?: boolean }, now: number): Override[] {
+  const q = db.select().from(overrides);
+  const rows = opts.all ? q.orderBy(desc(overrides.id)).all() : q.where(activeWhere(now)).orderBy(desc(overrides.id)).all();
+  return rows.map(fromRow);
+}
+
+/** The overrides in force at `now` (what the policy engine consults). */
+export function activeOverrides(db: Db, now: number): Override[] {
+  return listOverrides(db, { all: false }, now);
+}
+
+/** Revoke override `id` at `now` (the row is kept). NotFound when unknown, OverrideConflict when already revoked. */
+export function revokeOverride(db: Db, id: number, now: number): Override {
+  return db.transaction((tx) => {
+    const row = tx.select().from(overrides).where(eq(overrides.id, id)).get();
+    if (!row) throw new NotFound(`no override ${id}`);
+    if (row.revokedAt !== null) throw new OverrideConflict(`override ${id} was already revoked`);
+    const updated = tx.update(overrides).set({ revokedAt: now }).where(eq(overrides.id, id)).returning().get();
+    return fromRow(updated);
+  });
+}
+
+/** An override's state at `now`. */
+export function overrideState(o: Override, now: number): OverrideState {
+  if (o.revokedAt !== null) return 'revoked';
+  return o.forever || (o.until !== null && o.until > now) ? 'active' : 'expired';
+}
+
+/** Whether a name matches a glob (`*` any run, `?` one character; everything else literal, case-sensitive). */
+export function globMatch(glob: string, name: string): boolean {
+  const re = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${re}$`, 's').test(name);
+}
+
+/** Whether override `o` covers `instance` for `policy` (it does not check the time: use activeOverrides). */
+export function overrideMatches(o: Override, instance: { id: string; name: string }, policy: string): boolean {
+  const target = o.instanceId !== null ? o.instanceId === instance.id : o.nameGlob !== null && globMatch(o.nameGlob, instance.name);
+  return target && (o.policies === null || o.policies.includes(policy));
+}
+
+/** The API/CLI JSON form of an override, times as ISO 8601 in `tz`. */
+export function overrideToJson(o: Override, now: number, tz: string) {
+  return {
+    id: o.id,
+    target: o.instanceId !== null ? { instance_id: o.instanceId } : { name: o.nameGlob ?? '' },
+    kind: o.kind,
+    policies: o.policies,
+    until: o.until !== null ? isoInTz(o.until, tz) : null,
+    forever: o.forever,
+    who: o.who,
+    reason: o.reason,
+    created_at: isoInTz(o.createdAt, tz),
+    revoked_at: o.revokedAt !== null ? isoInTz(o.revokedAt, tz) : null,
+    state: overrideState(o, now),
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * What the HTTP layer asks of the guard core (policy engine + executor), as an interface so routes stay thin.
+ * The implementation lives in src/guard.ts (createGuardService).
+ */
+
+/** The next planned action for an instance ("nightly at 02:00, in 3h12m"; "idle 12m of 45m"). */
+export interface NextAction {
+  policy: string;
+  action: string;
+  /** epoch ms when it would happen if nothing changes; null when it depends on a condition (e.g. idle progress) */
+  at: number | null;
+  reason: string;
+}
+
+/** Idle state of an instance, from the last probe answers. */
+export interface IdleInfo {
+  verdict: 'busy' | 'idle' | 'unknown';
+  /** epoch ms since when that verdict holds */
+  since: number | null;
+  probes: Record<string, { verdict: 'busy' | 'idle' | 'unknown'; since: number | null; detail: string }>;
+}
+
+/** A loaded policy as the API shows it. */
+export interface PolicyInfo {
+  name: string;
+  type: string;
+  action: string;
+  mode: 'enforce' | 'dry_run';
+  /** next fire time for schedule policies (epoch ms) */
+  next_fire_at: number | null;
+  /** the policy's config (durations in ms), secrets-free */
+  config: Record<string, unknown>;
+  last_result: { at: number; decisions: number; summary: string } | null;
+}
+
+/** "Act now" request from the API. */
+export interface ActNowRequest {
+  instanceId: string;
+  action: 'release_gpu' | 'shutdown';
+  who: string;
+  reason?: string;
+}
+
+/** Result of an act-now request: the journal row id and its final state. */
+export interface ActNowResult {
+  action_id: number;
+  state: string;
+  reason: string;
+}
+
+/** The guard core seen from HTTP. */
+export interface GuardService {
+  nextActions(now: number): Map<string, NextAction | null>;
+  idleInfo(now: number): Map<string, IdleInfo>;
+  policies(now: number): PolicyInfo[];
+  actNow(req: ActNowRequest): Promise<ActNowResult>;
+}

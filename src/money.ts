@@ -1,0 +1,115 @@
+/**
+ * The money model (DESIGN.md), as pure functions: what an instance is billed per hour in a given state,
+ * and how interval x rate sums split into time buckets in a time zone.
+ */
+
+/** The facts billing depends on. */
+export interface BillableFacts {
+  status: string;
+  gpuUsed: number;
+  pricePerHour: number;
+  retainPrice: number;
+}
+
+const UNBILLED = new Set(['deploying', 'destroying', 'destroyed']);
+
+/**
+ * Yuan per hour billed right now: `price_per_hour` while a GPU is held (running, booting, shutting_down,
+ * shutdown with GPU kept), `retain_price` once the GPU is released, nothing while deploying or destroyed.
+ */
+export function billedRate(f: BillableFacts): number {
+  if (UNBILLED.has(f.status)) return 0;
+  return f.gpuUsed > 0 ? f.pricePerHour : f.retainPrice;
+}
+
+/** Whether the instance holds a GPU that is billed (the state the guard's release actions end). */
+export function holdsGpu(f: BillableFacts): boolean {
+  return !UNBILLED.has(f.status) && f.gpuUsed > 0;
+}
+
+const HOUR = 3_600_000;
+
+/** Yuan accrued at `rate` ¥/h over [from, to) intersected with [a, b). */
+export function accrued(rate: number, from: number, to: number, a: number, b: number): number {
+  const lo = Math.max(from, a);
+  const hi = Math.min(to, b);
+  return hi > lo ? (rate * (hi - lo)) / HOUR : 0;
+}
+
+const dtfCache = new Map<string, Intl.DateTimeFormat>();
+function dtf(tz: string): Intl.DateTimeFormat {
+  let f = dtfCache.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    dtfCache.set(tz, f);
+  }
+  return f;
+}
+
+/** Wall-clock parts of instant `t` in `tz`. */
+export function localParts(t: number, tz: string): { y: number; mo: number; d: number; h: number; mi: number; s: number } {
+  const p: Record<string, number> = {};
+  for (const part of dtf(tz).formatToParts(new Date(t))) if (part.type !== 'literal') p[part.type] = Number(part.value);
+  return { y: p.year, mo: p.month, d: p.day, h: p.hour, mi: p.minute, s: p.second };
+}
+
+/** Offset of `tz` from UTC at instant `t`, in ms (Asia/Shanghai: +8h). */
+export function tzOffset(t: number, tz: string): number {
+  const p = localParts(t, tz);
+  return Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s) - Math.floor(t / 1000) * 1000;
+}
+
+/** The instant at which local wall time y-mo-d h:00 occurs in `tz` (first occurrence across DST changes). */
+export function localToInstant(y: number, mo: number, d: number, h: number, tz: string): number {
+  const guess = Date.UTC(y, mo - 1, d, h);
+  let t = guess - tzOffset(guess, tz);
+  t = guess - tzOffset(t, tz);
+  return t;
+}
+
+/** Bucket sizes for spend reports. */
+export type BucketUnit = 'hour' | 'day' | 'month';
+
+/** Start of the bucket containing `t`, in `tz`. */
+export function bucketStart(t: number, unit: BucketUnit, tz: string): number {
+  const p = localParts(t, tz);
+  if (unit === 'hour') return localToInstant(p.y, p.mo, p.d, p.h, tz);
+  if (unit === 'day') return localToInstant(p.y, p.mo, p.d, 0, tz);
+  return localToInstant(p.y, p.mo, 1, 0, tz);
+}
+
+/** Start of the bucket after the one starting at `start`. */
+export function nextBucket(start: number, unit: BucketUnit, tz: string): number {
+  if (unit === 'hour') return start + HOUR;
+  const p = localParts(start, tz);
+  if (unit === 'day') {
+    const n = new Date(Date.UTC(p.y, p.mo - 1, p.d + 1));
+    return localToInstant(n.getUTCFullYear(), n.getUTCMonth() + 1, n.getUTCDate(), 0, tz);
+  }
+  const n = new Date(Date.UTC(p.y, p.mo, 1));
+  return localToInstant(n.getUTCFullYear(), n.getUTCMonth() + 1, 1, 0, tz);
+}
+
+/** Bucket starts covering [from, to): the first is the bucket containing `from`. */
+export function bucketStarts(from: number, to: number, unit: BucketUnit, tz: string): number[] {
+  const out: number[] = [];
+  for (let s = bucketStart(from, unit, tz); s < to; s = nextBucket(s, unit, tz)) {
+    out.push(s);
+    if (out.length > 100_000) throw new RangeError('too many buckets');
+  }
+  return out;
+}
+
+/** Format an instant as ISO 8601 with the offset of `tz` (e.g. 2026-11-26T00:00:00+08:00). */
+export function isoInTz(t: number, tz: string): string {
+  const off = tzOffset(t, tz);
+  const local = new Date(t + off).toISOString().slice(0, 19);
+  const sign = off >= 0 ? '+' : '-';
+  const a = Math.abs(off) / 60_000;
+  return `${local}${sign}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
+}
+
+/** Round yuan to 4 decimals for storage/reporting (display uses 2). */
+export function round4(x: number): number {
+  return Math.round(x * 10_000) / 10_000;
+}

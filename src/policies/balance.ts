@@ -1,0 +1,43 @@
+/**
+ * `balance`: alert when the balance is below a threshold — once per crossing (a deeper threshold is a change),
+ * repeated every `repeat` while below, resolved (and re-armed) when a recharge lifts it above every threshold.
+ *
+ * ```yaml
+ * - { name: low-balance, type: balance, below: [100, 30], repeat: 6h }
+ * ```
+ */
+import { balancePolicySchema, type BalancePolicyConfig } from '../config/schema.js';
+import type { Decision, PolicyType } from './types.js';
+
+/** The dedup key of a balance policy's alert. */
+export const balanceKey = (policy: string) => `balance_low:${policy}`;
+
+/** The balance policy type. */
+export const balancePolicy: PolicyType<BalancePolicyConfig> = {
+  type: 'balance',
+  schema: balancePolicySchema,
+  actsOnInstances: () => false,
+  evaluate(cfg, ctx): Decision[] {
+    if (ctx.balance === null) return [];
+    const crossed = cfg.below.filter((t) => ctx.balance! < t);
+    if (crossed.length === 0) {
+      return [{ kind: 'resolve', policy: cfg.name, dedupKey: balanceKey(cfg.name), data: { balance: ctx.balance, policy: cfg.name } }];
+    }
+    const threshold = Math.min(...crossed);
+    return [
+      {
+        kind: 'alert',
+        policy: cfg.name,
+        repeatMs: cfg.repeat,
+        event: {
+          type: 'balance_low',
+          dedupKey: balanceKey(cfg.name),
+          fingerprint: String(threshold),
+          status: 'firing',
+          channels: cfg.channels,
+          data: { policy: cfg.name, balance: ctx.balance, threshold, reason: `balance ¥${ctx.balance.toFixed(2)} < ¥${threshold.toFixed(2)}` },
+        },
+      },
+    ];
+  },
+};

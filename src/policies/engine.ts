@@ -1,0 +1,96 @@
+/**
+ * The policy engine: for each configured policy, filter its candidates (selector, keep marker, overrides in
+ * force, cooldown after a user boot) and evaluate it. Pure: the same input gives the same decisions.
+ */
+import type { Config, PolicyConfig } from '../config/schema.js';
+import type { NextAction } from '../http/service.js';
+import { overrideMatches, type Override } from '../http/overrides-store.js';
+import { formatTime } from '../notify/format.js';
+import { policyRegistry, type PolicyRegistry } from './registry.js';
+import { hasKeepMarker, policySelects } from './selector.js';
+import type { Decision, InstanceState, PolicyContext, ProbeView } from './types.js';
+
+/** What one evaluation looks at. */
+export interface EngineInput {
+  now: number;
+  config: Pick<Config, 'policies' | 'timezone' | 'keep_marker' | 'locale'>;
+  instances: InstanceState[];
+  probes: Map<string, Record<string, ProbeView>>;
+  balance: number | null;
+  spend: PolicyContext['spend'];
+  /** overrides in force at `now` */
+  overrides: Override[];
+  /** instances the user booted after a guard release: left alone until the given time */
+  cooldownUntil: Map<string, number>;
+}
+
+/** Why an instance is not a candidate of a policy (for "when will this stop" and logs). */
+export type Exclusion = 'selector' | 'keep_marker' | 'override' | 'cooldown';
+
+/** The verdict of the filters for one (policy, instance). */
+export function exclusion(p: PolicyConfig, inst: InstanceState, input: EngineInput): Exclusion | null {
+  if (!policySelects(p, inst)) return 'selector';
+  if (hasKeepMarker(inst.name, input.config.keep_marker)) return 'keep_marker';
+  if (input.overrides.some((o) => overrideMatches(o, inst, p.name))) return 'override';
+  const cool = input.cooldownUntil.get(inst.id);
+  if (cool !== undefined && cool > input.now) return 'cooldown';
+  return null;
+}
+
+function contextFor(p: PolicyConfig, input: EngineInput): PolicyContext {
+  return {
+    now: input.now,
+    timezone: input.config.timezone,
+    candidates: input.instances.filter((i) => exclusion(p, i, input) === null),
+    all: input.instances,
+    probes: input.probes,
+    balance: input.balance,
+    spend: input.spend,
+    fmtTime: (t) => formatTime(t, input.config.timezone),
+  };
+}
+
+/** Per-policy outcome of one evaluation. */
+export interface PolicyOutcome {
+  policy: string;
+  decisions: number;
+  acts: number;
+  warns: number;
+  alerts: number;
+}
+
+/** Evaluate every policy. Acting decisions come out in policy order, then instance order. */
+export function evaluatePolicies(input: EngineInput, registry: PolicyRegistry = policyRegistry): { decisions: Decision[]; outcomes: PolicyOutcome[] } {
+  const decisions: Decision[] = [];
+  const outcomes: PolicyOutcome[] = [];
+  for (const p of input.config.policies) {
+    const type = registry.get(p.type);
+    const ds = type.evaluate(p, contextFor(p, input));
+    decisions.push(...ds);
+    outcomes.push({
+      policy: p.name,
+      decisions: ds.length,
+      acts: ds.filter((d) => d.kind === 'act').length,
+      warns: ds.filter((d) => d.kind === 'warn').length,
+      alerts: ds.filter((d) => d.kind === 'alert').length,
+    });
+  }
+  return { decisions, outcomes };
+}
+
+/** For each instance, the earliest planned action across policies (null when none applies). */
+export function nextActions(input: EngineInput, registry: PolicyRegistry = policyRegistry): Map<string, NextAction | null> {
+  const out = new Map<string, NextAction | null>();
+  const ctxs = input.config.policies.map((p) => ({ p, type: registry.get(p.type), ctx: contextFor(p, input) }));
+  for (const inst of input.instances) {
+    let best: NextAction | null = null;
+    for (const { p, type, ctx } of ctxs) {
+      if (!type.next || !type.actsOnInstances(p)) continue;
+      if (!ctx.candidates.includes(inst)) continue;
+      const n = type.next(p, ctx, inst);
+      if (n && (best === null || (n.at ?? Infinity) < (best.at ?? Infinity))) best = n;
+    }
+    out.set(inst.id, best);
+  }
+  return out;
+}

@@ -1,0 +1,70 @@
+/**
+ * `idle`: release when every probe with an opinion says idle, at least one has an opinion, continuously for
+ * `idle_for`, and the instance has been running for `min_uptime`. An unknown answer never counts as idle.
+ *
+ * ```yaml
+ * - { name: idle-release, type: idle, idle_for: 45m, min_uptime: 10m, probes: [jupyter, heartbeat], action: release_gpu }
+ * ```
+ */
+import { idlePolicySchema, type IdlePolicyConfig } from '../config/schema.js';
+import { formatDuration } from '../config/duration.js';
+import type { Decision, InstanceState, PolicyContext, PolicyType, ProbeView } from './types.js';
+
+/** The idle judgement for one instance: since when it has been idle by every opinion, or why not. */
+export function idleSince(
+  inst: InstanceState,
+  probes: Record<string, ProbeView> | undefined,
+  only?: string[],
+): { idle: true; since: number; detail: string } | { idle: false; why: string } {
+  const entries = Object.entries(probes ?? {}).filter(([name]) => !only || only.includes(name));
+  const opinions = entries.filter(([, v]) => v.verdict !== 'unknown');
+  if (opinions.length === 0) return { idle: false, why: entries.length ? 'every probe answers unknown' : 'no probe answers for it' };
+  const busy = opinions.filter(([, v]) => v.verdict === 'busy');
+  if (busy.length) return { idle: false, why: `busy (${busy.map(([n, v]) => `${n}: ${v.detail}`).join('; ')})` };
+  let since = inst.runningSince ?? 0;
+  for (const [, v] of opinions) since = Math.max(since, v.since ?? Infinity);
+  if (!Number.isFinite(since)) return { idle: false, why: 'idle start unknown' };
+  return { idle: true, since, detail: opinions.map(([n, v]) => `${n}: ${v.detail}`).join('; ') };
+}
+
+function evaluate(cfg: IdlePolicyConfig, ctx: PolicyContext): Decision[] {
+  const out: Decision[] = [];
+  for (const inst of ctx.candidates) {
+    if (inst.status !== 'running' || !inst.holdsGpu || inst.runningSince === null) continue;
+    if (ctx.now - inst.runningSince < cfg.min_uptime) continue;
+    const j = idleSince(inst, ctx.probes.get(inst.id), cfg.probes);
+    if (!j.idle) continue;
+    const idleMs = ctx.now - j.since;
+    const due = j.since + cfg.idle_for;
+    if (idleMs >= cfg.idle_for) {
+      out.push({
+        kind: 'act',
+        policy: cfg.name,
+        action: cfg.action,
+        instance: inst,
+        key: `${cfg.name}:${inst.id}:${j.since}`,
+        reason: `idle ${formatDuration(idleMs)} >= ${formatDuration(cfg.idle_for)} since ${ctx.fmtTime(j.since)}; ${j.detail}`,
+        requireIdle: true,
+      });
+    } else if (cfg.warn_before && ctx.now >= due - cfg.warn_before) {
+      out.push({ kind: 'warn', policy: cfg.name, action: cfg.action, instance: inst, plannedAt: due, reason: `idle ${formatDuration(idleMs)} of ${formatDuration(cfg.idle_for)}; ${j.detail}` });
+    }
+  }
+  return out;
+}
+
+/** The idle policy type. */
+export const idlePolicy: PolicyType<IdlePolicyConfig> = {
+  type: 'idle',
+  schema: idlePolicySchema,
+  actsOnInstances: (cfg) => cfg.action !== 'notify',
+  evaluate,
+  next(cfg, ctx, inst) {
+    if (inst.status !== 'running' || !inst.holdsGpu) return null;
+    const j = idleSince(inst, ctx.probes.get(inst.id), cfg.probes);
+    if (!j.idle) return null;
+    const uptimeDue = (inst.runningSince ?? ctx.now) + cfg.min_uptime;
+    const at = Math.max(j.since + cfg.idle_for, uptimeDue);
+    return { policy: cfg.name, action: cfg.action, at, reason: `idle ${formatDuration(ctx.now - j.since)} of ${formatDuration(cfg.idle_for)}` };
+  },
+};

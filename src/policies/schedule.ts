@@ -1,0 +1,73 @@
+/**
+ * `schedule`: at each cron occurrence (in the policy's or the global time zone), act on the matching instances
+ * that have held their GPU since before that occurrence. An occurrence missed while the daemon was down is
+ * caught up within `catch_up`; an instance the user boots after the occurrence is left alone until the next one.
+ *
+ * ```yaml
+ * - { name: nightly, type: schedule, cron: "0 2 * * *", warn_before: 30m, catch_up: 1h, action: release_gpu, match: { name: "sd-*" } }
+ * ```
+ */
+import { CronExpressionParser } from 'cron-parser';
+import { schedulePolicySchema, type SchedulePolicyConfig } from '../config/schema.js';
+import { formatDuration } from '../config/duration.js';
+import type { Decision, PolicyContext, PolicyType } from './types.js';
+
+/** The latest occurrence at or before `now`, or null. */
+export function prevOccurrence(cron: string, now: number, tz: string): number | null {
+  try {
+    const it = CronExpressionParser.parse(cron, { currentDate: new Date(now + 1), tz });
+    return it.prev().getTime();
+  } catch {
+    return null;
+  }
+}
+
+/** The first occurrence strictly after `now`, or null. */
+export function nextOccurrence(cron: string, now: number, tz: string): number | null {
+  try {
+    const it = CronExpressionParser.parse(cron, { currentDate: new Date(now), tz });
+    return it.next().getTime();
+  } catch {
+    return null;
+  }
+}
+
+function evaluate(cfg: SchedulePolicyConfig, ctx: PolicyContext): Decision[] {
+  const tz = cfg.timezone ?? ctx.timezone;
+  const out: Decision[] = [];
+  const prev = prevOccurrence(cfg.cron, ctx.now, tz);
+  const next = nextOccurrence(cfg.cron, ctx.now, tz);
+  for (const inst of ctx.candidates) {
+    if (!inst.holdsGpu || inst.billedSince === null) continue;
+    if (prev !== null && ctx.now - prev <= cfg.catch_up && inst.billedSince <= prev) {
+      const late = ctx.now - prev;
+      out.push({
+        kind: 'act',
+        policy: cfg.name,
+        action: cfg.action,
+        instance: inst,
+        key: `${cfg.name}:${inst.id}:${prev}`,
+        reason: `schedule "${cfg.cron}" (${tz}) at ${ctx.fmtTime(prev)}${late > 60_000 ? `, caught up ${formatDuration(late)} late` : ''}`,
+        requireIdle: false,
+      });
+    } else if (next !== null && cfg.warn_before && ctx.now >= next - cfg.warn_before) {
+      out.push({ kind: 'warn', policy: cfg.name, action: cfg.action, instance: inst, plannedAt: next, reason: `schedule "${cfg.cron}" (${tz}) at ${ctx.fmtTime(next)}` });
+    }
+  }
+  return out;
+}
+
+/** The schedule policy type. */
+export const schedulePolicy: PolicyType<SchedulePolicyConfig> = {
+  type: 'schedule',
+  schema: schedulePolicySchema,
+  actsOnInstances: (cfg) => cfg.action !== 'notify',
+  evaluate,
+  next(cfg, ctx, inst) {
+    if (!inst.holdsGpu) return null;
+    const tz = cfg.timezone ?? ctx.timezone;
+    const at = nextOccurrence(cfg.cron, ctx.now, tz);
+    return at === null ? null : { policy: cfg.name, action: cfg.action, at, reason: `${cfg.name} at ${ctx.fmtTime(at)}, in ${formatDuration(at - ctx.now)}` };
+  },
+  nextFireAt: (cfg, now, tz) => nextOccurrence(cfg.cron, now, cfg.timezone ?? tz),
+};
