@@ -1,0 +1,252 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { openDb } from '../../src/db/open.js';
+import { createOverride, activeOverrides } from '../../src/http/overrides-store.js';
+import { evaluatePolicies, nextActions, type EngineInput } from '../../src/policies/engine.js';
+import { balanceKey } from '../../src/policies/balance.js';
+import { releaseOrder } from '../../src/policies/runway.js';
+import type { Decision, InstanceState, ProbeView } from '../../src/policies/types.js';
+import { raise, resolve } from '../../src/notify/index.js';
+
+const MIN = 60_000;
+const H = 60 * MIN;
+const NOW = Date.UTC(2026, 10, 26, 10, 0, 0); // 18:00 in Asia/Shanghai
+
+function inst(over: Partial<InstanceState> = {}): InstanceState {
+  return {
+    id: 'aaaaaaaaaaaaaaaa',
+    name: 'sd-one',
+    status: 'running',
+    gpuModel: 'RTX 4090 D',
+    gpuUsed: 1,
+    pricePerHour: 1.59,
+    retainPrice: 0.0009,
+    rate: 1.59,
+    holdsGpu: true,
+    image: 'SD_WebUI',
+    billedSince: NOW - 5 * H,
+    runningSince: NOW - 5 * H,
+    ...over,
+  };
+}
+
+const idle = (sinceAgo: number, detail = 'no activity'): ProbeView => ({ verdict: 'idle', since: NOW - sinceAgo, detail });
+const busy: ProbeView = { verdict: 'busy', since: NOW - MIN, detail: 'kernel busy' };
+const unknown: ProbeView = { verdict: 'unknown', since: NOW - MIN, detail: 'timeout' };
+
+function input(policies: unknown[], over: Partial<EngineInput> = {}, extra: Record<string, unknown> = {}): EngineInput {
+  const config = parseConfig({ policies, ...extra });
+  return {
+    now: NOW,
+    config,
+    instances: [inst()],
+    probes: new Map(),
+    balance: 500,
+    spend: { today: 0, month: 0, dayStart: NOW - 2 * H, monthStart: NOW - 25 * 24 * H },
+    overrides: [],
+    cooldownUntil: new Map(),
+    ...over,
+  };
+}
+
+const kinds = (ds: Decision[]) => ds.map((d) => `${d.kind}:${d.policy}${'instance' in d ? `:${d.instance.name}` : ''}`);
+const idlePolicy = { name: 'idle', type: 'idle', idle_for: '45m', min_uptime: '10m', warn_before: '10m' };
+
+describe('idle policy', () => {
+  it.each<[string, Record<string, ProbeView> | undefined, Partial<InstanceState>, string[]]>([
+    ['releases the GPU after idle_for when every probe says idle', { jupyter: idle(47 * MIN), sdwebui: idle(50 * MIN) }, {}, ['act:idle:sd-one']],
+    ['measures idle time from the latest idle start among probes', { jupyter: idle(47 * MIN), sdwebui: idle(30 * MIN) }, {}, []],
+    ['warns within warn_before of the planned release', { jupyter: idle(40 * MIN) }, {}, ['warn:idle:sd-one']],
+    ['never releases while any probe says busy', { jupyter: idle(5 * H), comfyui: busy }, {}, []],
+    ['ignores unknown answers but needs at least one opinion', { jupyter: idle(2 * H), ssh: unknown }, {}, ['act:idle:sd-one']],
+    ['never releases when every probe is unknown', { jupyter: unknown, ssh: unknown }, {}, []],
+    ['never releases without any probe answer', undefined, {}, []],
+    ['waits for min_uptime after a boot', { jupyter: idle(2 * H) }, { runningSince: NOW - 5 * MIN }, []],
+    ['counts idle time from the boot when the last activity was before it', { jupyter: idle(5 * H) }, { runningSince: NOW - 20 * MIN }, []],
+    ['leaves instances that hold no GPU alone', { jupyter: idle(2 * H) }, { status: 'shutdown', gpuUsed: 0, holdsGpu: false, rate: 0.0009 }, []],
+    ['leaves #keep instances alone', { jupyter: idle(2 * H) }, { name: 'train #keep' }, []],
+  ])('%s', (_name, probes, over, want) => {
+    const i = inst(over);
+    const { decisions } = evaluatePolicies(input([idlePolicy], { instances: [i], probes: new Map(probes ? [[i.id, probes]] : []) }));
+    expect(kinds(decisions)).toEqual(want);
+  });
+
+  it('gives a human reason and a key tied to the idle stretch', () => {
+    const i = inst();
+    const { decisions } = evaluatePolicies(input([idlePolicy], { probes: new Map([[i.id, { jupyter: idle(47 * MIN, 'no busy kernel') }]]) }));
+    const d = decisions[0] as Extract<Decision, { kind: 'act' }>;
+    expect(d.reason).toMatch(/^idle 47m >= 45m since 2026-11-26 17:13 \(Asia\/Shanghai\); jupyter: no busy kernel$/);
+    expect(d.key).toBe(`idle:${i.id}:${NOW - 47 * MIN}`);
+    expect(d.requireIdle).toBe(true);
+  });
+
+  it('only listens to the probes the policy lists', () => {
+    const i = inst();
+    const probes = new Map([[i.id, { jupyter: idle(2 * H), heartbeat: busy }]]);
+    expect(kinds(evaluatePolicies(input([idlePolicy], { probes })).decisions)).toEqual([]);
+    expect(kinds(evaluatePolicies(input([{ ...idlePolicy, probes: ['jupyter'] }], { probes })).decisions)).toEqual(['act:idle:sd-one']);
+  });
+
+  it('tells "idle 12m of 45m" as the next action', () => {
+    const i = inst();
+    const n = nextActions(input([idlePolicy], { probes: new Map([[i.id, { jupyter: idle(12 * MIN) }]]) })).get(i.id)!;
+    expect(n).toMatchObject({ policy: 'idle', action: 'release_gpu', at: NOW + 33 * MIN, reason: 'idle 12m of 45m' });
+  });
+});
+
+describe('schedule policy', () => {
+  const nightly = { name: 'nightly', type: 'schedule', cron: '0 2 * * *', warn_before: '30m', catch_up: '1h' };
+  const at2 = Date.UTC(2026, 10, 26, 18, 0, 0); // 02:00 on the 27th in Asia/Shanghai
+
+  it.each<[string, number, Partial<InstanceState>, string[]]>([
+    ['fires at the occurrence for instances holding the GPU since before it', at2 + MIN, {}, ['act:nightly:sd-one']],
+    ['catches up an occurrence missed while the daemon was down, within catch_up', at2 + 50 * MIN, {}, ['act:nightly:sd-one']],
+    ['does not catch up beyond catch_up', at2 + 61 * MIN, {}, []],
+    ['leaves an instance the user booted after the occurrence until the next one', at2 + 20 * MIN, { billedSince: at2 + 10 * MIN }, []],
+    ['warns warn_before ahead', at2 - 20 * MIN, {}, ['warn:nightly:sd-one']],
+    ['is quiet outside the windows', at2 - 3 * H, {}, []],
+  ])('%s', (_n, now, over, want) => {
+    const { decisions } = evaluatePolicies(input([nightly], { now, instances: [inst({ billedSince: at2 - 5 * H, ...over })] }));
+    expect(kinds(decisions)).toEqual(want);
+  });
+
+  it('keys each occurrence, so an occurrence is acted on once and the next one again', () => {
+    const a = evaluatePolicies(input([nightly], { now: at2 + MIN, instances: [inst({ billedSince: at2 - H })] })).decisions[0] as any;
+    const b = evaluatePolicies(input([nightly], { now: at2 + 24 * H + MIN, instances: [inst({ billedSince: at2 - H })] })).decisions[0] as any;
+    expect(a.key).not.toBe(b.key);
+    expect(a.reason).toContain('2026-11-27 02:00 (Asia/Shanghai)');
+  });
+
+  it('honours the policy time zone', () => {
+    const utcNight = { ...nightly, timezone: 'UTC' };
+    const t = Date.UTC(2026, 10, 27, 2, 1, 0);
+    expect(kinds(evaluatePolicies(input([utcNight], { now: t, instances: [inst({ billedSince: t - 3 * H })] })).decisions)).toEqual(['act:nightly:sd-one']);
+  });
+
+  it('only touches instances its selector matches', () => {
+    const i = inst({ name: 'train-big', billedSince: at2 - H });
+    expect(evaluatePolicies(input([{ ...nightly, match: { name: 'sd-*' } }], { now: at2 + MIN, instances: [i] })).decisions).toEqual([]);
+    expect(evaluatePolicies(input([{ ...nightly, exclude: { gpu_model: 'RTX 4090*' } }], { now: at2 + MIN, instances: [inst({ billedSince: at2 - H })] })).decisions).toEqual([]);
+  });
+});
+
+describe('max_runtime policy', () => {
+  it.each<[string, number, string[]]>([
+    ['acts after max continuous billed time', 12 * H + MIN, ['act:runaway:sd-one']],
+    ['warns before', 11 * H + 45 * MIN, ['warn:runaway:sd-one']],
+    ['waits below max', 6 * H, []],
+  ])('%s', (_n, ran, want) => {
+    const p = { name: 'runaway', type: 'max_runtime', max: '12h', warn_before: '30m' };
+    expect(kinds(evaluatePolicies(input([p], { instances: [inst({ billedSince: NOW - ran })] })).decisions)).toEqual(want);
+  });
+});
+
+describe('balance policy', () => {
+  const p = { name: 'low', type: 'balance', below: [100, 30], repeat: '6h' };
+  it.each<[number | null, string, string | undefined]>([
+    [150, 'resolve', undefined],
+    [80, 'alert', '100'],
+    [20, 'alert', '30'],
+    [null, 'none', undefined],
+  ])('balance %s -> %s (threshold %s)', (balance, kind, fp) => {
+    const ds = evaluatePolicies(input([p], { balance })).decisions;
+    expect(ds[0]?.kind ?? 'none').toBe(kind);
+    if (fp) expect((ds[0] as any).event.fingerprint).toBe(fp);
+  });
+
+  it('alerts once per crossing, repeats while below, re-arms after a recharge', () => {
+    const g = openDb(':memory:');
+    const sent: string[] = [];
+    const run = (balance: number, now: number) => {
+      for (const d of evaluatePolicies(input([p], { balance, now })).decisions) {
+        if (d.kind === 'alert') {
+          const r = raise(g.db, d.event, { now, channels: ['email'], repeatMs: d.repeatMs });
+          if (r.sent) sent.push(`${balance}:${r.reason}`);
+        } else if (d.kind === 'resolve' && resolve(g.db, d.dedupKey, { now, channels: ['email'] })) sent.push(`${balance}:resolved`);
+      }
+    };
+    run(90, NOW);
+    run(85, NOW + H);
+    run(25, NOW + 2 * H);
+    run(24, NOW + 9 * H);
+    run(300, NOW + 10 * H); // recharge
+    run(300, NOW + 11 * H);
+    run(95, NOW + 12 * H);
+    expect(sent).toEqual(['90:first', '25:changed', '24:repeat', '300:resolved', '95:first']);
+    expect(balanceKey('low')).toBe('balance_low:low');
+    g.close();
+  });
+});
+
+describe('runway policy', () => {
+  const p = { name: 'runway', type: 'runway', warn_hours: 12, act_hours: 2 };
+  const a = inst({ id: 'a000000000000000', name: 'a', rate: 1.59, pricePerHour: 1.59 });
+  const b = inst({ id: 'b000000000000000', name: 'b', rate: 3.78, pricePerHour: 3.78, gpuUsed: 2 });
+  const c = inst({ id: 'c000000000000000', name: 'c', rate: 1.89, pricePerHour: 1.89 });
+
+  it('warns under warn_hours', () => {
+    expect(kinds(evaluatePolicies(input([p], { instances: [a], balance: 10 })).decisions)).toEqual(['alert:runway']);
+  });
+  it('resolves at or above warn_hours', () => {
+    expect(kinds(evaluatePolicies(input([p], { instances: [a], balance: 100 })).decisions)).toEqual(['resolve:runway']);
+  });
+  it('under act_hours releases the highest rate first until the runway is back above act_hours', () => {
+    // burn 7.26/h, balance 12 -> 1.65h; releasing b (3.78) leaves 3.48/h -> 3.4h >= 2h
+    const ds = evaluatePolicies(input([p], { instances: [a, b, c], balance: 12 })).decisions;
+    expect(kinds(ds)).toEqual(['alert:runway', 'act:runway:b']);
+  });
+  it('releases more when one is not enough', () => {
+    // balance 5: burn must drop below 2.5/h -> release b (3.78) and c (1.89), leaving 1.59
+    const ds = evaluatePolicies(input([p], { instances: [a, b, c], balance: 5 })).decisions;
+    expect(kinds(ds)).toEqual(['alert:runway', 'act:runway:b', 'act:runway:c']);
+  });
+  it('follows an explicit priority list before rates', () => {
+    expect(releaseOrder([a, b, c], ['c', 'a']).map((i) => i.name)).toEqual(['c', 'a', 'b']);
+    // releasing a alone leaves 5.67/h -> 2.1h >= act_hours: b keeps running
+    const ds = evaluatePolicies(input([{ ...p, priority: ['a'] }], { instances: [a, b, c], balance: 12 })).decisions;
+    expect(kinds(ds)).toEqual(['alert:runway', 'act:runway:a']);
+  });
+});
+
+describe('budget policy', () => {
+  it('notifies once per period over the limit', () => {
+    const p = { name: 'cap', type: 'budget', per: 'day', limit: 80 };
+    const spend = { today: 81, month: 81, dayStart: NOW - 2 * H, monthStart: NOW - 25 * 24 * H };
+    const ds = evaluatePolicies(input([p], { spend })).decisions;
+    expect(kinds(ds)).toEqual(['alert:cap']);
+    expect((ds[0] as any).event.dedupKey).toBe(`budget:cap:${NOW - 2 * H}`);
+    expect(evaluatePolicies(input([p], { spend: { ...spend, today: 79 } })).decisions).toEqual([]);
+  });
+  it('acts on the matching GPU holders when its action is release_gpu', () => {
+    const p = { name: 'cap', type: 'budget', per: 'month', limit: 500, action: 'release_gpu' };
+    const ds = evaluatePolicies(input([p], { spend: { today: 0, month: 501, dayStart: 0, monthStart: 0 } })).decisions;
+    expect(kinds(ds)).toEqual(['alert:cap', 'act:cap:sd-one']);
+  });
+});
+
+describe('overrides and rails in the engine', () => {
+  it('a snooze hides an instance from the policy until it expires mid-way', () => {
+    const g = openDb(':memory:');
+    const i = inst();
+    createOverride(g.db, { target: { instance_id: i.id }, kind: 'snooze', policies: ['idle'], for: 2 * H, reason: 'rendering', who: 'test' }, NOW);
+    const probes = new Map([[i.id, { jupyter: idle(5 * H) }]]);
+    const at = (now: number) => kinds(evaluatePolicies(input([idlePolicy], { now, probes, overrides: activeOverrides(g.db, now) })).decisions);
+    expect(at(NOW + H)).toEqual([]);
+    expect(at(NOW + 2 * H + MIN)).toEqual(['act:idle:sd-one']);
+    g.close();
+  });
+  it('an exemption by name glob covers matching instances for every policy', () => {
+    const g = openDb(':memory:');
+    createOverride(g.db, { target: { name: 'sd-*' }, kind: 'exempt', forever: true, reason: 'prod', who: 'test' }, NOW);
+    const i = inst();
+    const ds = evaluatePolicies(input([idlePolicy, { name: 'r', type: 'max_runtime', max: '1h' }], { probes: new Map([[i.id, { jupyter: idle(5 * H) }]]), overrides: activeOverrides(g.db, NOW) })).decisions;
+    expect(ds).toEqual([]);
+    g.close();
+  });
+  it('leaves an instance alone during the cooldown after the user booted it again', () => {
+    const i = inst();
+    const probes = new Map([[i.id, { jupyter: idle(5 * H) }]]);
+    expect(evaluatePolicies(input([idlePolicy], { probes, cooldownUntil: new Map([[i.id, NOW + MIN]]) })).decisions).toEqual([]);
+    expect(kinds(evaluatePolicies(input([idlePolicy], { probes, cooldownUntil: new Map([[i.id, NOW - MIN]]) })).decisions)).toEqual(['act:idle:sd-one']);
+  });
+});
