@@ -19,6 +19,8 @@ const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./commands/run.js')).default,
   check: async () => (await import('./commands/check.js')).default,
   sim: async () => (await import('./commands/sim.js')).default,
+  demo: async () => (await import('./commands/demo.js')).default,
+  override: async () => (await import('./commands/override.js')).default,
 };
 
 /** Register a command module (used as commands land; keeps the table in one place). */

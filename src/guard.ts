@@ -7,13 +7,13 @@ import type { Clock } from './clock.js';
 import type { Config } from './config/schema.js';
 import type { Db } from './db/open.js';
 import { Executor, type BusyCheck } from './actions/executor.js';
-import { Ticker, instanceStates, probeOptionsFromConfig, probeViews } from './jobs/tick.js';
+import { Ticker, instanceStates, probeOptionsFromConfig, probeViews, type TickResult } from './jobs/tick.js';
 import { idleSince } from './policies/idle.js';
 import { policyRegistry } from './policies/registry.js';
 import { runProbes } from './probes/runner.js';
 import { NotFound } from './errors.js';
 import type { ActNowRequest, GuardService, IdleInfo, PolicyInfo } from './http/service.js';
-import { XgcClient } from './xgc/index.js';
+import { XgcClient, type XgcCallInfo } from './xgc/index.js';
 
 /** The core objects of a running guard. */
 export interface GuardCore {
@@ -24,11 +24,23 @@ export interface GuardCore {
 }
 
 /** Build the core from config. `channels` returns the configured notification channel names. */
-export function createGuardCore(deps: { db: Db; config: Config; clock: Clock; log: Logger; channels(): string[]; client?: XgcClient; isLeader?(): boolean }): GuardCore {
+export function createGuardCore(deps: {
+  db: Db;
+  config: Config;
+  clock: Clock;
+  log: Logger;
+  channels(): string[];
+  client?: XgcClient;
+  isLeader?(): boolean;
+  /** each cloud API request (metrics) */
+  onCall?: (c: XgcCallInfo) => void;
+  /** each finished tick (metrics) */
+  onTick?: (r: TickResult) => void;
+}): GuardCore {
   const { db, config, clock, log } = deps;
   const client =
     deps.client ??
-    new XgcClient({ baseUrl: config.xgc.base_url, token: config.xgc.token ?? '', timeoutMs: config.xgc.timeout, retries: config.xgc.retries });
+    new XgcClient({ baseUrl: config.xgc.base_url, token: config.xgc.token ?? '', timeoutMs: config.xgc.timeout, retries: config.xgc.retries, onCall: deps.onCall });
   const probeOpts = probeOptionsFromConfig(config.probes);
   const busyCheck: BusyCheck = async (access, only) => {
     const res = await runProbes([access], probeOpts, { db, clock, log, concurrency: 4 });
@@ -37,7 +49,7 @@ export function createGuardCore(deps: { db: Db; config: Config; clock: Clock; lo
     return { busy: busy.length > 0, detail: busy.map(([n, r]) => `${n}: ${r.detail}`).join('; ') };
   };
   const executor = new Executor({ db, client, clock, log: log.child({ mod: 'executor' }), config, channels: deps.channels, busyCheck });
-  const ticker = new Ticker({ db, client, clock, log: log.child({ mod: 'tick' }), config, executor, channels: deps.channels, isLeader: deps.isLeader });
+  const ticker = new Ticker({ db, client, clock, log: log.child({ mod: 'tick' }), config, executor, channels: deps.channels, isLeader: deps.isLeader, onTick: deps.onTick });
 
   const service: GuardService = {
     nextActions: (now) => ticker.nextActions(now),

@@ -11,6 +11,7 @@ import { JobRunner, type JobSpec } from './jobs/scheduler.js';
 import { pruneRaw } from './jobs/retention.js';
 import { createGuardCore, type GuardCore } from './guard.js';
 import { Notifier, pruneOutbox } from './notify/index.js';
+import { createMetrics } from './http/metrics.js';
 import type { XgcClient } from './xgc/index.js';
 
 /** What `startDaemon` needs. */
@@ -58,7 +59,21 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     timezone: config.timezone,
     publicUrl: config.http.public_url,
   });
-  const core = createGuardCore({ db: gdb.db, config, clock, log, channels: () => notifier.channelNames(), client: opts.client, isLeader: () => runtime.leader });
+  const metrics = createMetrics();
+  const core = createGuardCore({
+    db: gdb.db,
+    config,
+    clock,
+    log,
+    channels: () => notifier.channelNames(),
+    client: opts.client,
+    isLeader: () => runtime.leader,
+    onCall: (c) => {
+      metrics.apiRequests.inc({ endpoint: c.endpoint, result: c.error ?? 'ok' });
+      if (c.error) metrics.apiErrors.inc({ class: c.error });
+    },
+    onTick: (r) => metrics.tickDuration.observe({ outcome: r.outcome }, r.durationMs / 1000),
+  });
 
   const jobTable: JobSpec[] = [
     {
@@ -84,7 +99,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   let app: App;
   try {
-    app = await buildApp({ gdb, config, clock, log, runtime, guard: core.service });
+    app = await buildApp({ gdb, config, clock, log, runtime, guard: core.service, metrics });
     await app.ready();
   } catch (e) {
     gdb.close();

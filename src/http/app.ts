@@ -2,16 +2,29 @@
  * Builds the Fastify app from its dependencies; never listens (src/main.ts owns the process).
  * Routes: health, API v1 resources, metrics, docs, dashboard.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { GuardDb } from '../db/open.js';
+import actionsRoutes from './actions.js';
+import { installAuth } from './auth.js';
+import balanceRoutes from './balance.js';
+import { installDocs } from './docs.js';
 import { installErrorHandlers } from './errors.js';
 import healthRoutes from './health.js';
+import instanceRoutes from './instances.js';
+import dashboardRoutes from '../dashboard/plugin.js';
+import heartbeatRoutes from './heartbeat.js';
+import metricsRoutes, { createMetrics, type Metrics } from './metrics.js';
+import overridesRoutes from './overrides.js';
 import type { GuardService } from './service.js';
+import sessionRoutes from './session.js';
+import snoozeRoutes from './snooze.js';
+import spendRoutes from './spend.js';
+import timelineRoutes from './timeline.js';
 
 /** Live process facts the HTTP layer reports (readiness, leadership). */
 export interface RuntimeStatus {
@@ -36,6 +49,8 @@ export interface AppDeps {
   runtime: RuntimeStatus;
   /** the policy engine + executor (absent in tools that only read history) */
   guard?: GuardService;
+  /** the process's metrics (the tick job updates them); buildApp creates a fresh set when absent */
+  metrics?: Metrics;
 }
 
 /** The app type routes are written against (zod type provider). */
@@ -45,13 +60,31 @@ export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerRespo
 export async function buildApp(deps: AppDeps): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.log.child({ mod: 'http' }),
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     trustProxy: false,
+    // `/api/v1/balance/` serves `/api/v1/balance` (auth is decided on the normalized path, so this opens nothing);
+    // duplicate slashes are not folded: `//api/...` is a 404 after the auth hook has answered 401.
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: false, maxParamLength: 128 },
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandlers(app);
+  await installAuth(app, { http: deps.config.http });
+  await installDocs(app, { publicUrl: deps.config.http.public_url });
+  const metrics = deps.metrics ?? createMetrics();
   await app.register(healthRoutes, { deps });
+  await app.register(metricsRoutes, { deps, metrics });
+  await app.register(snoozeRoutes, { db: deps.gdb.db, clock: deps.clock, locale: deps.config.locale, timezone: deps.config.timezone });
+  // /api/v1 resources, one plugin each (instances list, policies and POST actions: see the guard service).
+  await app.register(sessionRoutes, { deps });
+  await app.register(balanceRoutes, { deps });
+  await app.register(timelineRoutes, { deps });
+  await app.register(actionsRoutes, { deps });
+  await app.register(overridesRoutes, { deps });
+  await app.register(heartbeatRoutes, { deps });
+  await app.register(spendRoutes, { deps });
+  await app.register(instanceRoutes, { deps });
+  await app.register(dashboardRoutes, {});
   return app;
 }

@@ -15,10 +15,18 @@ export function installErrorHandlers(app: FastifyInstance<any, any, any, any, an
   app.setErrorHandler((err: FastifyError, req: any, reply: any) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
       const first = err.validation[0];
-      const where = (err.validationContext ?? 'request') as string;
-      const path = formatPath((first?.params?.issue as { path?: PropertyKey[] } | undefined)?.path ?? first?.instancePath?.split('/').filter(Boolean) ?? []);
+      const context = (err.validationContext ?? 'request') as string;
+      const where = context === 'querystring' ? 'query' : context;
+      // fastify-type-provider-zod v7: keyword = zod issue code, instancePath = '/'-joined issue path, params = the rest.
+      const segs: PropertyKey[] = (first?.instancePath ?? '').split('/').filter(Boolean).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+      let msg = first?.message ?? 'invalid';
+      const keys = (first?.params as { keys?: unknown } | undefined)?.keys;
+      if (first?.keyword === 'unrecognized_keys' && Array.isArray(keys) && keys.length) {
+        segs.push(String(keys[0]));
+        msg = keys.length > 1 ? `unknown field (also ${keys.slice(1).join(', ')})` : 'unknown field';
+      }
+      const path = formatPath(segs);
       const field = path ? `${where}.${path}` : where;
-      const msg = (first?.params?.issue as { message?: string } | undefined)?.message ?? first?.message ?? 'invalid';
       return reply.status(400).send(errorBody('bad_request', `${field}: ${msg}`));
     }
     if (err instanceof GuardError) {

@@ -1,0 +1,124 @@
+/**
+ * `xgc-guard demo`: the simulator with a realistic mix of instances and the daemon in enforce mode, on one
+ * accelerated clock (the injected clock both share), with a temporary database and the dashboard on loopback.
+ * Within two minutes of real time a newcomer sees an idle instance released, its savings, and a low-balance warning.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gt } from 'drizzle-orm';
+import pino, { type Logger } from 'pino';
+import { ScaledClock, systemClock } from './clock.js';
+import { parseConfig } from './config/load.js';
+import { outboxEvents } from './db/schema.js';
+import { startDaemon, type Daemon } from './main.js';
+import { startSimulator, type RunningSim } from './sim/index.js';
+import { formatTime } from './notify/format.js';
+import { render, type GuardEvent } from './notify/index.js';
+
+/** Options of the demo. */
+export interface DemoOptions {
+  /** HTTP port on 127.0.0.1 (default 8080; 0 = a free port) */
+  port?: number;
+  /** simulated seconds per real second (default 60: a simulated hour per real minute) */
+  speed?: number;
+  seed?: number;
+  /** no console narration */
+  quiet?: boolean;
+  log?: Logger;
+}
+
+/** A running demo. */
+export interface RunningDemo {
+  url: string;
+  sim: RunningSim;
+  daemon: Daemon;
+  close(): Promise<void>;
+}
+
+const MIN = 60_000;
+
+/** The demo's policies: short enough to show results within minutes at 60x. */
+export const DEMO_CONFIG = {
+  dry_run: false,
+  snapshot: { every: '*/2 * * * * *' },
+  limits: { max_actions_per_tick: 5, max_actions_per_hour: 20, cooldown_after_boot: '30m' },
+  policies: [
+    { name: 'idle-release', type: 'idle', idle_for: '20m', min_uptime: '5m', warn_before: '10m' },
+    { name: 'nightly', type: 'schedule', cron: '0 2 * * *', warn_before: '30m', match: { name: 'sd-*' } },
+    { name: 'runaway', type: 'max_runtime', max: '12h', warn_before: '30m' },
+    { name: 'low-balance', type: 'balance', below: [100, 30], repeat: '6h' },
+    { name: 'runway', type: 'runway', warn_hours: 12, act_hours: 2 },
+    { name: 'daily-cap', type: 'budget', per: 'day', limit: 80 },
+  ],
+};
+
+/** Start the demo. */
+export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
+  const speed = opts.speed ?? 60;
+  const say = opts.quiet ? () => {} : (s: string) => console.log(s);
+  const clock = new ScaledClock(systemClock, speed);
+  const token = 'demo-token';
+  const sim = await startSimulator({ token, instances: 0, clock, seed: opts.seed ?? 42, balance: 104 });
+  const w = sim.world;
+  // A realistic mix: a forgotten SD WebUI, a ComfyUI box in use, a training run (#keep), a batch that finishes soon.
+  const forgotten = w.addInstance({ name: 'sd-webui-evening', image: 'WebUI', status: 'running', busy: false }).id;
+  w.addInstance({ name: 'comfyui-flux', image: 'ComfyUI', status: 'running', busy: true, gpuModel: 'NVIDIA GeForce RTX 4090' });
+  w.addInstance({ name: 'train-lora #keep', image: 'Jupyter', status: 'running', busy: true, gpuCount: 2 });
+  const batch = w.addInstance({ name: 'comfyui-batch', image: 'ComfyUI', status: 'running', busy: true }).id;
+  w.addInstance({ name: 'sd-archive', image: 'WebUI', status: 'shutdown' });
+  const t0 = clock.now();
+  const script: Array<[number, () => void]> = [[25 * MIN, () => w.setActivity(batch, false)]];
+  const scriptTimer = setInterval(() => {
+    while (script.length && clock.now() - t0 >= script[0][0]) script.shift()![1]();
+  }, 500);
+
+  const dir = mkdtempSync(join(tmpdir(), 'xgc-guard-demo-'));
+  const config = parseConfig({
+    ...DEMO_CONFIG,
+    xgc: { base_url: sim.url, token, retries: 1 },
+    db: { path: join(dir, 'guard.db') },
+    http: { host: '127.0.0.1', port: opts.port ?? 8080 },
+    probes: { heartbeat: { enabled: false } },
+  });
+  const log = opts.log ?? pino({ level: process.env.GUARD_LOG_LEVEL ?? 'warn' });
+  let daemon: Daemon;
+  try {
+    daemon = await startDaemon({ config, log, clock, demo: true, notifyIntervalMs: 2_000 });
+  } catch (e) {
+    clearInterval(scriptTimer);
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  const url = daemon.url!;
+  // Narrate what the guard does (the outbox events), so the terminal tells the story too.
+  let lastEvent = 0;
+  const narrate = setInterval(() => {
+    const evs = daemon.gdb.db.select().from(outboxEvents).where(gt(outboxEvents.id, lastEvent)).all();
+    for (const e of evs) {
+      lastEvent = e.id;
+      const subject = render(JSON.parse(e.payload) as GuardEvent, { locale: 'en', timezone: config.timezone }).subject;
+      say(`[${formatTime(clock.now(), config.timezone)}] ${e.type}${e.reason !== 'first' ? ` (${e.reason})` : ''}: ${subject}`);
+    }
+  }, 1_000);
+  void daemon.jobs.fire('tick');
+  say(`xgc-guard demo: simulator at ${sim.url} running ${speed}x (one simulated hour per ${Math.round(3600 / speed)} s).`);
+  say(`Dashboard: ${url}/   (API: ${url}/api/v1/instances, docs: ${url}/docs)`);
+  say(`Watch "${w.instance(forgotten)?.name ?? 'sd-webui-evening'}" get released after 20 simulated idle minutes, and the balance warning. Ctrl-C to stop.`);
+  let closed = false;
+  return {
+    url,
+    sim,
+    daemon,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(narrate);
+      clearInterval(scriptTimer);
+      await daemon.close();
+      await sim.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,63 @@
+/** `GET /api/v1/balance`: the last balance, the burn rate (sum of open interval rates), runway, and history. */
+import { and, asc, desc, gte, isNull, lt, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { balancePoints, intervals } from '../db/schema.js';
+import { isoInTz, round4 } from '../money.js';
+import type { App, AppDeps } from './app.js';
+import { rangeQueryFields, resolveRange } from './params.js';
+import { errorResponses } from './schemas.js';
+
+const HISTORY_LIMIT = 20_000;
+
+const balanceResponse = z.object({
+  balance: z.number().nullable().describe('last observed balance (yuan); null before the first observation'),
+  at: z.string().nullable().describe('when it was observed'),
+  currency: z.literal('CNY'),
+  burn_rate: z.number().describe('yuan per hour billed right now (sum over instances)'),
+  runway_hours: z.number().nullable().describe('balance / burn_rate; null when nothing burns or the balance is unknown'),
+  history: z
+    .array(z.object({ at: z.string(), balance: z.number() }))
+    .describe('balance changes in [from, to); the first entry carries the balance known at `from`'),
+});
+
+/** Registers GET /api/v1/balance. */
+export default async function balanceRoutes(app: App, opts: { deps: AppDeps }) {
+  const { gdb, clock, config } = opts.deps;
+  const tz = config.timezone;
+  app.get(
+    '/api/v1/balance',
+    {
+      schema: {
+        tags: ['balance'],
+        summary: 'Balance, burn rate, runway and balance history',
+        querystring: z.strictObject(rangeQueryFields),
+        response: { 200: balanceResponse, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const now = clock.now();
+      const { from, to } = resolveRange(req.query, now, tz);
+      const db = gdb.db;
+      const last = db.select().from(balancePoints).orderBy(desc(balancePoints.at), desc(balancePoints.id)).limit(1).get();
+      const burn = db.select({ s: sql<number>`coalesce(sum(${intervals.rate}), 0)` }).from(intervals).where(isNull(intervals.to)).get()?.s ?? 0;
+      const before = db.select().from(balancePoints).where(lt(balancePoints.at, from)).orderBy(desc(balancePoints.at), desc(balancePoints.id)).limit(1).get();
+      const points = db
+        .select()
+        .from(balancePoints)
+        .where(and(gte(balancePoints.at, from), lt(balancePoints.at, to)))
+        .orderBy(asc(balancePoints.at), asc(balancePoints.id))
+        .limit(HISTORY_LIMIT)
+        .all();
+      const history = points.map((p) => ({ at: isoInTz(p.at, tz), balance: p.balance }));
+      if (before && (points.length === 0 || points[0].at > from)) history.unshift({ at: isoInTz(from, tz), balance: before.balance });
+      return {
+        balance: last ? last.balance : null,
+        at: last ? isoInTz(last.at, tz) : null,
+        currency: 'CNY' as const,
+        burn_rate: round4(burn),
+        runway_hours: last && burn > 0 ? round4(Math.max(0, last.balance / burn)) : null,
+        history,
+      };
+    },
+  );
+}

@@ -1,0 +1,119 @@
+/** `GET /api/v1/spend` (estimated / observed / saved by hour, day or instance) and `GET /api/v1/savings`. */
+import { z } from 'zod';
+import { savingsReport } from '../db/savings.js';
+import { spendReport } from '../db/spend.js';
+import { BadRequest } from '../errors.js';
+import { isoInTz } from '../money.js';
+import type { App, AppDeps } from './app.js';
+import { rangeQueryFields, resolveRange, tzParam } from './params.js';
+import { errorResponses } from './schemas.js';
+
+/** Most time buckets one report may have (hour buckets: about 200 days). */
+export const MAX_BUCKETS = 5_000;
+
+const spendResponse = z.object({
+  from: z.string(),
+  to: z.string(),
+  by: z.enum(['hour', 'day', 'instance']),
+  tz: z.string(),
+  currency: z.literal('CNY'),
+  total: z.object({
+    estimated: z.number().describe('status intervals x rates'),
+    observed: z.number().describe('sum of balance decreases'),
+    recharged: z.number().describe('sum of balance increases'),
+    saved: z.number().describe("GPU time the guard's releases avoided"),
+    difference: z.number().optional().describe('observed - estimated'),
+  }),
+  rows: z.array(
+    z.object({
+      key: z.string().describe('bucket start (ISO 8601) or instance id'),
+      estimated: z.number(),
+      observed: z.number().nullable().describe('null per instance (the balance is per account)'),
+      saved: z.number(),
+      instances: z.record(z.string(), z.number()).optional().describe('estimated per instance id (time buckets)'),
+    }),
+  ),
+});
+
+const savingsResponse = z.object({
+  from: z.string(),
+  to: z.string(),
+  tz: z.string(),
+  currency: z.literal('CNY'),
+  cap_days: z.number(),
+  total: z.number(),
+  by_policy: z.array(z.object({ policy: z.string(), saved: z.number(), actions: z.number() })),
+  by_instance: z.array(z.object({ instance_id: z.string(), instance_name: z.string(), saved: z.number(), actions: z.number() })),
+  by_day: z.array(z.object({ key: z.string(), saved: z.number() })),
+  actions: z.array(
+    z.object({
+      action_id: z.number(),
+      instance_id: z.string(),
+      instance_name: z.string(),
+      policy: z.string(),
+      rate_saved_per_hour: z.number(),
+      released_at: z.string(),
+      until: z.string(),
+      ended_by: z.string().describe('boot | gone | cap | now'),
+      saved: z.number(),
+    }),
+  ),
+});
+
+/** Registers GET /api/v1/spend and GET /api/v1/savings. */
+export default async function spendRoutes(app: App, opts: { deps: AppDeps }) {
+  const { gdb, clock, config } = opts.deps;
+
+  app.get(
+    '/api/v1/spend',
+    {
+      schema: {
+        tags: ['spend'],
+        summary: 'Where the money went: estimated, observed and saved, by hour, day or instance',
+        querystring: z.strictObject({ ...rangeQueryFields, by: z.enum(['hour', 'day', 'instance']).default('day'), tz: tzParam.optional() }),
+        response: { 200: spendResponse, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const now = clock.now();
+      const tz = req.query.tz ?? config.timezone;
+      const by = req.query.by;
+      const { from, to } = resolveRange(req.query, now, tz);
+      const unit = by === 'hour' ? 3_600_000 : 86_400_000;
+      if (by !== 'instance' && (to - from) / unit > MAX_BUCKETS) throw new BadRequest('query.from', `range too long for by=${by}: at most ${MAX_BUCKETS} buckets`);
+      const r = spendReport(gdb.db, { from, to, by, tz, now });
+      return {
+        ...r,
+        from: isoInTz(r.from, tz),
+        to: isoInTz(r.to, tz),
+        rows: r.rows.map((row) => ({ ...row, key: typeof row.key === 'number' ? isoInTz(row.key, tz) : row.key })),
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/savings',
+    {
+      schema: {
+        tags: ['spend'],
+        summary: "What the guard's GPU releases saved, by policy, instance, day and action",
+        querystring: z.strictObject({ ...rangeQueryFields, tz: tzParam.optional() }),
+        response: { 200: savingsResponse, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const now = clock.now();
+      const tz = req.query.tz ?? config.timezone;
+      const { from, to } = resolveRange(req.query, now, tz);
+      if ((to - from) / 86_400_000 > MAX_BUCKETS) throw new BadRequest('query.from', `range too long: at most ${MAX_BUCKETS} days`);
+      const r = savingsReport(gdb.db, { from, to, now, tz });
+      return {
+        ...r,
+        from: isoInTz(r.from, tz),
+        to: isoInTz(r.to, tz),
+        by_day: r.by_day.map((d) => ({ key: isoInTz(d.key, tz), saved: d.saved })),
+        actions: r.actions.map((a) => ({ ...a, released_at: isoInTz(a.released_at, tz), until: isoInTz(a.until, tz) })),
+      };
+    },
+  );
+}
