@@ -102,7 +102,6 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
       say(`[${formatTime(clock.now(), config.timezone)}] ${e.type}${e.reason !== 'first' ? ` (${e.reason})` : ''}: ${subject}`);
     }
   }, 1_000);
-  void daemon.jobs.fire('tick');
   say(`xgc-guard demo: simulator at ${sim.url} running ${speed}x (one simulated hour per ${Math.round(3600 / speed)} s).`);
   say(`Dashboard: ${url}/   (API: ${url}/api/v1/instances, docs: ${url}/docs)`);
   say(`Watch "${w.instance(forgotten)?.name ?? 'sd-webui-evening'}" get released after 20 simulated idle minutes, and the balance warning. Ctrl-C to stop.`);

@@ -27,6 +27,8 @@ export interface DaemonOptions {
   client?: XgcClient;
   /** how often the notifier drains the outbox (ms; default 10 s) */
   notifyIntervalMs?: number;
+  /** run one tick right after start (default true) */
+  tickAtStart?: boolean;
 }
 
 /** A running daemon. */
@@ -123,6 +125,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   jobs.start();
   notifier.start(opts.notifyIntervalMs ?? 10_000);
   runtime.jobsRunning = true;
+  // First observation right away rather than at the next cron minute.
+  if (opts.tickAtStart !== false) void jobs.fire('tick');
 
   let closing: Promise<void> | null = null;
   return {

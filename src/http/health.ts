@@ -1,6 +1,7 @@
 /** Liveness and readiness: `/healthz` answers while the process lives; `/readyz` reports DB, lease and last tick. */
 import { desc } from 'drizzle-orm';
 import { ticks } from '../db/schema.js';
+import { outboxDepth } from '../notify/index.js';
 import type { App, AppDeps } from './app.js';
 
 /** Registers /healthz and /readyz. */
@@ -10,10 +11,19 @@ export default async function healthRoutes(app: App, opts: { deps: AppDeps }) {
   app.get('/readyz', async (_req, reply) => {
     const { runtime, gdb, clock } = deps;
     let lastTick: { at: string; outcome: string; error_class: string | null } | null = null;
+    let blindTicks = 0;
+    let outbox = { pending: 0, dead: 0 };
     let dbOk = runtime.dbOpen;
     try {
-      const t = gdb.db.select().from(ticks).orderBy(desc(ticks.id)).limit(1).get();
+      const recent = gdb.db.select().from(ticks).orderBy(desc(ticks.id)).limit(100).all();
+      const t = recent.find((r) => r.outcome !== 'skipped');
       if (t) lastTick = { at: new Date(t.at).toISOString(), outcome: t.outcome, error_class: t.errorClass };
+      for (const r of recent) {
+        if (r.outcome === 'skipped') continue;
+        if (r.outcome !== 'blind') break;
+        blindTicks++;
+      }
+      outbox = outboxDepth(gdb.db);
     } catch {
       dbOk = false;
     }
@@ -25,6 +35,8 @@ export default async function healthRoutes(app: App, opts: { deps: AppDeps }) {
       standby_reason: runtime.standbyReason ?? null,
       jobs: runtime.jobsRunning ? 'running' : 'stopped',
       last_tick: lastTick,
+      blind_ticks: blindTicks,
+      outbox,
       now: new Date(clock.now()).toISOString(),
     });
   });

@@ -94,11 +94,12 @@ describe.skipIf(missing !== null)('jupyter probe against a real Jupyter Server',
     const kernel = (await res.json()) as { id: string };
     const probe = createJupyterProbe({ activeWindowMs: 1500 });
     expect((await probe.run(inst(), ctx())).verdict).toBe('busy');
-    await sleep(2000);
+    // Jupyter Server 1.23.3 reports "starting" until a client talks to the kernel; under load the kernel's own
+    // start may refresh last_activity a little later, so wait for the window to pass rather than a fixed sleep.
+    let r = await probe.run(inst(), ctx());
+    await waitFor(async () => (r = await probe.run(inst(), ctx())).verdict === 'idle', 30_000, 250);
     const kernels = (await (await api('/api/kernels')).json()) as { execution_state: string; last_activity: string }[];
-    // Jupyter Server 1.23.3 reports "starting" until a client talks to the kernel.
     console.info(`kernel state with no client: ${kernels[0].execution_state}`);
-    const r = await probe.run(inst(), ctx());
     expect(r.verdict).toBe('idle');
     expect(r.since).toBe(Date.parse(kernels[0].last_activity));
     await api(`/api/kernels/${kernel.id}`, { method: 'DELETE' });
@@ -117,6 +118,9 @@ describe.skipIf(missing !== null)('jupyter probe against a real Jupyter Server',
       }
     });
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    // A fresh kernel reports "starting" until the server has attached to it; a user's notebook runs cells on a
+    // ready kernel, so wait for that before executing (otherwise the server may miss the busy status).
+    await waitFor(async () => ((await (await api(`/api/kernels/${id}`)).json()) as { execution_state: string }).execution_state === 'idle', 30_000, 100);
     ws.send(
       JSON.stringify({
         header: { msg_id: msgId, username: 'test', session: randomUUID(), msg_type: 'execute_request', version: '5.3', date: new Date().toISOString() },
@@ -141,14 +145,14 @@ describe.skipIf(missing !== null)('jupyter probe against a real Jupyter Server',
     const connected = await createJupyterProbe({ activeWindowMs: 1500, countConnections: true }).run(inst(), ctx());
     expect(connected.verdict).toBe('busy');
     expect(connected.detail).toMatch(/open kernel connection/);
-    expect((await createJupyterProbe(window).run(inst(), ctx())).verdict).toBe('idle');
+    await waitFor(async () => (await createJupyterProbe(window).run(inst(), ctx())).verdict === 'idle', 30_000, 250);
 
     const closed = new Promise((r) => ws.once('close', r));
     ws.close();
     await closed;
     await waitFor(async () => ((await (await api('/api/kernels')).json()) as { connections: number }[])[0].connections === 0, 10_000);
-    await sleep(1600);
-    const after = await createJupyterProbe({ activeWindowMs: 1500 }).run(inst(), ctx());
+    let after = await createJupyterProbe({ activeWindowMs: 1500 }).run(inst(), ctx());
+    await waitFor(async () => (after = await createJupyterProbe({ activeWindowMs: 1500 }).run(inst(), ctx())).verdict === 'idle', 30_000, 250);
     expect(after.verdict).toBe('idle');
     const [k] = (await (await api('/api/kernels')).json()) as { last_activity: string }[];
     expect(after.since).toBe(Date.parse(k.last_activity));

@@ -1,0 +1,159 @@
+/**
+ * The dashboard in a real browser (Debian's `chromium` via playwright-core) against a running demo:
+ * simulator + daemon on an accelerated clock, API auth off on loopback.
+ */
+import { mkdirSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import pino from 'pino';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemo } from '../../src/demo.js';
+import { launchChromium, runBrowserTests } from './browser.js';
+
+const SHOT_DIR = resolve(__dirname, '..', '..', 'test-results');
+
+/** The colours the spend chart uses for its per-instance bars (public/app.js PALETTE, first five). */
+const BAR_COLOURS = [
+  [0x4f, 0x6b, 0xed],
+  [0x2f, 0xa3, 0x7a],
+  [0xe8, 0xa3, 0x3d],
+  [0xd4, 0x57, 0x7b],
+  [0x8a, 0x63, 0xd2],
+];
+
+interface ApiInstance {
+  id: string;
+  name: string;
+}
+interface ApiOverride {
+  id: string | number;
+  target: { instance_id?: string; name?: string };
+  kind: string;
+  until: string | null;
+  created_at: string;
+}
+
+describe.skipIf(!runBrowserTests)('dashboard in Chromium against the demo', () => {
+  let demo: Awaited<ReturnType<typeof startDemo>>;
+  let browser: Browser;
+  let page: Page;
+  const consoleErrors: string[] = [];
+
+  const getJson = async <T>(path: string): Promise<T> => {
+    const res = await fetch(`${demo.url.replace(/\/$/, '')}${path}`);
+    expect(res.status, `${path} status`).toBe(200);
+    return (await res.json()) as T;
+  };
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+    demo = await startDemo({ port: 0, speed: 60, seed: 7, quiet: true, log: pino({ level: 'silent' }) });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+    page = await context.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+    await page.goto(demo.url);
+    await page.waitForSelector('#instances-body tr[data-instance-id]', { timeout: 20_000 });
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.close();
+  });
+
+  it('lists the simulator instances the API reports, by id and name', async () => {
+    let expected: ApiInstance[] = [];
+    await expect
+      .poll(
+        async () => {
+          expected = (await getJson<{ instances: ApiInstance[] }>('/api/v1/instances')).instances;
+          const shown = await page.$$eval('#instances-body tr[data-instance-id]', (rows) => rows.map((r) => (r as HTMLElement).dataset.instanceId));
+          return JSON.stringify([...shown].sort()) === JSON.stringify(expected.map((i) => i.id).sort());
+        },
+        { timeout: 15_000, interval: 500 },
+      )
+      .toBe(true);
+    expect(expected.length).toBeGreaterThan(0);
+    for (const i of expected) {
+      const row = page.locator(`#instances-body tr[data-instance-id="${i.id}"]`);
+      await expect.poll(() => row.locator('.iname').textContent()).toContain(i.name || i.id);
+      expect(await row.locator('.pill').count()).toBe(1);
+    }
+  });
+
+  it('draws the 30-day spend chart as coloured bars on a canvas', async () => {
+    await page.waitForSelector('#spend-chart canvas');
+    const barPixels = () =>
+      page.$eval(
+        '#spend-chart canvas',
+        (c, colours) => {
+          const canvas = c as HTMLCanvasElement;
+          const px = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+          let n = 0;
+          for (let k = 0; k < px.length; k += 4) {
+            if (px[k + 3] < 200) continue;
+            if (colours.some(([r, g, b]) => Math.abs(px[k] - r) + Math.abs(px[k + 1] - g) + Math.abs(px[k + 2] - b) < 24)) n++;
+          }
+          return n;
+        },
+        BAR_COLOURS,
+      );
+    // A blank or axes-only canvas has no bar-coloured pixels; bars for a single day already give hundreds.
+    await expect.poll(barPixels, { timeout: 20_000, interval: 500 }).toBeGreaterThan(200);
+    const dataUrlLength = await page.$eval('#spend-chart canvas', (c) => (c as HTMLCanvasElement).toDataURL().length);
+    expect(dataUrlLength).toBeGreaterThan(2000);
+  });
+
+  it('creates a one-hour snooze override when "Snooze 1h" is clicked on a row', async () => {
+    const before = (await getJson<{ overrides: ApiOverride[] }>('/api/v1/overrides')).overrides;
+    const id = await page.$eval('#instances-body tr[data-instance-id]', (r) => (r as HTMLElement).dataset.instanceId!);
+    await page.click(`#instances-body tr[data-instance-id="${id}"] button[data-action="snooze-1h"]`);
+    let created: ApiOverride | undefined;
+    await expect
+      .poll(
+        async () => {
+          const now = (await getJson<{ overrides: ApiOverride[] }>('/api/v1/overrides')).overrides;
+          created = now.find((o) => o.target?.instance_id === id && o.kind === 'snooze' && !before.some((b) => b.id === o.id));
+          return Boolean(created);
+        },
+        { timeout: 10_000, interval: 250 },
+      )
+      .toBe(true);
+    const hours = (Date.parse(created!.until!) - Date.parse(created!.created_at)) / 3_600_000;
+    expect(hours).toBeGreaterThan(0.95);
+    expect(hours).toBeLessThan(1.05);
+    // The page shows it under "Active overrides" after its refresh.
+    await page.waitForSelector(`#overrides-list li[data-override-id="${created!.id}"]`, { timeout: 10_000 });
+  });
+
+  it("shows its texts in the server's locale by default and toggles between English and Chinese", async () => {
+    const session = await getJson<{ locale: string }>('/api/v1/session');
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe(session.locale);
+    const title = () => page.textContent('#card-instances h2');
+    expect(await title()).toBe(session.locale === 'zh-CN' ? '实例' : 'Instances');
+    await page.click('#locale-toggle');
+    const other = session.locale === 'zh-CN' ? 'en' : 'zh-CN';
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe(other);
+    expect(await title()).toBe(other === 'zh-CN' ? '实例' : 'Instances');
+    // The choice sticks across a reload.
+    await page.reload();
+    await page.waitForSelector('#instances-body tr[data-instance-id]');
+    expect(await title()).toBe(other === 'zh-CN' ? '实例' : 'Instances');
+  });
+
+  it('loads with no console errors and writes a screenshot to test-results/dashboard.png', async () => {
+    // The screenshot is taken in English: Debian's chromium package brings no CJK font.
+    await page.evaluate(() => localStorage.setItem('xgc-guard.locale', 'en'));
+    await page.reload();
+    await page.waitForSelector('#instances-body tr[data-instance-id]');
+    await page.waitForSelector('#spend-chart canvas');
+    await page.waitForSelector('#toast', { state: 'hidden' });
+    mkdirSync(SHOT_DIR, { recursive: true });
+    const file = resolve(SHOT_DIR, 'dashboard.png');
+    await page.screenshot({ path: file });
+    expect(statSync(file).size).toBeGreaterThan(20_000);
+    expect(consoleErrors).toEqual([]);
+  });
+});
