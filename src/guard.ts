@@ -11,7 +11,14 @@ import { Ticker, instanceStates, probeOptionsFromConfig, probeViews, type TickRe
 import { idleSince } from './policies/idle.js';
 import { policyRegistry } from './policies/registry.js';
 import { runProbes } from './probes/runner.js';
-import { NotFound } from './errors.js';
+import { GuardError, NotFound } from './errors.js';
+
+/** This daemon is standby: another one holds the writer lease. */
+export class Standby extends GuardError {
+  constructor() {
+    super('this daemon is standby (another one holds the writer lease); act through the active one', 'standby', 503);
+  }
+}
 import type { ActNowRequest, GuardService, IdleInfo, PolicyInfo } from './http/service.js';
 import { XgcClient, type XgcCallInfo } from './xgc/index.js';
 
@@ -86,6 +93,7 @@ export function createGuardCore(deps: {
       });
     },
     async actNow(req: ActNowRequest) {
+      if (deps.isLeader && !deps.isLeader()) throw new Standby();
       const now = clock.now();
       let fresh;
       try {

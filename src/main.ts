@@ -3,7 +3,8 @@
  * jobs, and closes in order (jobs stop before SQLite closes).
  */
 import type { Logger } from 'pino';
-import type { Clock } from './clock.js';
+import { systemClock, type Clock } from './clock.js';
+import { acquireLease, releaseLease, thisProcess } from './db/lease.js';
 import type { Config } from './config/schema.js';
 import { openDb, type GuardDb } from './db/open.js';
 import { buildApp, type App, type RuntimeStatus } from './http/app.js';
@@ -29,6 +30,8 @@ export interface DaemonOptions {
   notifyIntervalMs?: number;
   /** run one tick right after start (default true) */
   tickAtStart?: boolean;
+  /** single-writer lease length (ms, wall clock; default 60 s, renewed every quarter of it) */
+  leaseTtlMs?: number;
 }
 
 /** A running daemon. */
@@ -50,7 +53,30 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const { config, log, clock } = opts;
   const gdb = openDb(config.db.path);
   log.info({ db: config.db.path }, 'database open and migrated');
-  const runtime: RuntimeStatus = { dbOpen: true, leader: true, jobsRunning: false, demo: !!opts.demo };
+  const runtime: RuntimeStatus = { dbOpen: true, leader: false, jobsRunning: false, demo: !!opts.demo };
+  // Single writer: the lease is wall-clock time (also in the accelerated demo), renewed while we run.
+  const me = thisProcess();
+  const leaseTtl = opts.leaseTtlMs ?? 60_000;
+  const tryLease = (): boolean => {
+    let r;
+    try {
+      r = acquireLease(gdb.db, 'writer', me, leaseTtl, systemClock);
+    } catch (err) {
+      log.error({ err }, 'could not renew the writer lease');
+      r = { ok: false as const, heldBy: { holder: '?', host: '?', pid: 0 }, expiresAt: 0 };
+    }
+    const was = runtime.leader;
+    runtime.leader = r.ok;
+    if (r.ok) {
+      runtime.standbyReason = undefined;
+      if (!was) log.info({ takeover: r.takeover ?? null }, 'holding the writer lease: this daemon ticks and acts');
+    } else {
+      runtime.standbyReason = `another daemon (pid ${r.heldBy.pid} on ${r.heldBy.host}) holds the writer lease until ${new Date(r.expiresAt).toISOString()}`;
+      if (was || !runtime.jobsRunning) log.warn({ holder: r.heldBy }, `standby: ${runtime.standbyReason}; this daemon serves the API and will not act`);
+    }
+    return r.ok && !was;
+  };
+  tryLease();
 
   const notifier = new Notifier({
     db: gdb.db,
@@ -125,6 +151,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   jobs.start();
   notifier.start(opts.notifyIntervalMs ?? 10_000);
   runtime.jobsRunning = true;
+  const leaseTimer = setInterval(() => {
+    if (tryLease()) void jobs.fire('tick');
+  }, Math.max(250, Math.floor(leaseTtl / 4)));
+  leaseTimer.unref();
   // First observation right away rather than at the next cron minute.
   if (opts.tickAtStart !== false) void jobs.fire('tick');
 
@@ -139,12 +169,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     url,
     close() {
       closing ??= (async () => {
+        clearInterval(leaseTimer);
         const finished = await jobs.stop(8_000);
         runtime.jobsRunning = false;
         if (!finished) log.warn('closing with a job still running; its transaction is atomic, nothing half-written');
         await notifier.stop();
         await app.close();
         runtime.dbOpen = false;
+        if (runtime.leader) releaseLease(gdb.db, 'writer', me);
         gdb.close();
         log.info('stopped');
       })();

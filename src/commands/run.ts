@@ -19,7 +19,9 @@ const run: Command = {
       log.warn({ policies: config.policies.map((p) => p.name) }, 'no config file: running the documented default policies in dry-run mode (nothing will be acted on; pass --config to change)');
     else log.info({ config: source.path }, 'config loaded');
     if (config.dry_run) log.warn('dry_run is on: decisions are journaled, no action is sent to the cloud');
-    const daemon = await startDaemon({ config, log, clock: systemClock });
+    const ttl = process.env.GUARD_LEASE_TTL_MS ? Number(process.env.GUARD_LEASE_TTL_MS) : undefined;
+    if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 1000)) throw new StartRefused('GUARD_LEASE_TTL_MS must be an integer >= 1000');
+    const daemon = await startDaemon({ config, log, clock: systemClock, leaseTtlMs: ttl });
     const sig = await untilSignal();
     log.info({ signal: sig }, 'shutting down');
     const hard = setTimeout(() => {
