@@ -20,6 +20,8 @@ const commands: Record<string, () => Promise<Command>> = {
   check: async () => (await import('./commands/check.js')).default,
   sim: async () => (await import('./commands/sim.js')).default,
   demo: async () => (await import('./commands/demo.js')).default,
+  plan: async () => (await import('./commands/plan.js')).default,
+  spend: async () => (await import('./commands/spend.js')).default,
   override: async () => (await import('./commands/override.js')).default,
 };
 
