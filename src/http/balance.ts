@@ -1,9 +1,10 @@
 /** `GET /api/v1/balance`: the last balance, the burn rate (sum of open interval rates), runway, and history. */
-import { and, asc, desc, gte, isNull, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, gte, lt } from 'drizzle-orm';
 import { z } from 'zod';
-import { balancePoints, intervals } from '../db/schema.js';
+import { balancePoints } from '../db/schema.js';
 import { isoInTz, round4 } from '../money.js';
 import type { App, AppDeps } from './app.js';
+import { burnRate } from '../db/spend.js';
 import { rangeQueryFields, resolveRange } from './params.js';
 import { errorResponses } from './schemas.js';
 
@@ -39,7 +40,7 @@ export default async function balanceRoutes(app: App, opts: { deps: AppDeps }) {
       const { from, to } = resolveRange(req.query, now, tz);
       const db = gdb.db;
       const last = db.select().from(balancePoints).orderBy(desc(balancePoints.at), desc(balancePoints.id)).limit(1).get();
-      const burn = db.select({ s: sql<number>`coalesce(sum(${intervals.rate}), 0)` }).from(intervals).where(isNull(intervals.to)).get()?.s ?? 0;
+      const burn = burnRate(db);
       const before = db.select().from(balancePoints).where(lt(balancePoints.at, from)).orderBy(desc(balancePoints.at), desc(balancePoints.id)).limit(1).get();
       const points = db
         .select()

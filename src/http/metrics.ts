@@ -10,6 +10,7 @@ import type { Db } from '../db/open.js';
 import { actions, balancePoints, instances, intervals, ticks } from '../db/schema.js';
 import { outboxDepth } from '../notify/index.js';
 import type { App, AppDeps } from './app.js';
+import { burnRate } from '../db/spend.js';
 
 /** The metrics of one app. The tick job updates tickDuration/apiRequests/apiErrors; the rest come from the DB. */
 export interface Metrics {
@@ -77,7 +78,7 @@ export function createMetrics(): Metrics {
 /** Set the DB-derived metrics as of `now` (a handful of aggregate queries). */
 export function refreshFromDb(m: Metrics, db: Db, now: number): void {
   const last = db.select({ balance: balancePoints.balance }).from(balancePoints).orderBy(desc(balancePoints.at), desc(balancePoints.id)).limit(1).get();
-  const burn = db.select({ s: sql<number>`coalesce(sum(${intervals.rate}), 0)` }).from(intervals).where(isNull(intervals.to)).get()?.s ?? 0;
+  const burn = burnRate(db);
   m.burnRate.set(burn);
   // Unknown balance: NaN; nothing burning: +Inf hours of runway (never a misleading 0).
   m.balance.set(last ? last.balance : NaN);

@@ -8,6 +8,7 @@ import { overrides } from '../db/schema.js';
 import { BadRequest, GuardError, NotFound } from '../errors.js';
 import { isoInTz } from '../money.js';
 import { ID_RE } from './params.js';
+import { globMatch } from '../policies/selector.js';
 
 /** Who an override applies to: one instance, or every instance whose name matches a glob (`*`, `?`). */
 export type OverrideTarget = { instance_id: string } | { name: string };
@@ -158,11 +159,8 @@ export function overrideState(o: Override, now: number): OverrideState {
   return o.forever || (o.until !== null && o.until > now) ? 'active' : 'expired';
 }
 
-/** Whether a name matches a glob (`*` any run, `?` one character; everything else literal, case-sensitive). */
-export function globMatch(glob: string, name: string): boolean {
-  const re = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${re}$`, 's').test(name);
-}
+/** Name globs match as everywhere else in the guard (case-insensitive `*` and `?`). */
+export { globMatch };
 
 /** Whether override `o` covers `instance` for `policy` (it does not check the time: use activeOverrides). */
 export function overrideMatches(o: Override, instance: { id: string; name: string }, policy: string): boolean {

@@ -47,6 +47,7 @@ describe('overrides store (shared by API, CLI and policy engine)', () => {
     ['a.b', 'axb', false],
     ['(x)', '(x)', true],
     ['*', '', true],
+    ['SD-*', 'sd-webui', true],
   ])('glob %s vs %s -> %s', (glob, name, want) => {
     expect(globMatch(glob, name)).toBe(want);
   });
