@@ -8,6 +8,7 @@ import { openDb, type GuardDb } from '../../src/db/open.js';
 import { createGuardCore, type GuardCore } from '../../src/guard.js';
 import { startSimulator, type RunningSim } from '../../src/sim/index.js';
 import { XgcClient } from '../../src/xgc/index.js';
+import { Notifier } from '../../src/notify/index.js';
 import { tempDir } from './proc.js';
 
 /** 2026-11-23 00:00 UTC (a Monday). */
@@ -20,6 +21,8 @@ export interface Harness {
   gdb: GuardDb;
   config: Config;
   core: GuardCore;
+  /** the notifier over config.notify (no channels unless the config has some) */
+  notifier: Notifier;
   /** advance the shared clock by `ms` and run one tick */
   step(ms: number): ReturnType<GuardCore['ticker']['tick']>;
   /** add an instance in the simulator (as a user would have) */
@@ -46,7 +49,8 @@ export async function startHarness(raw: Record<string, any> = {}, opts: { balanc
   const gdb = openDb(config.db.path);
   const log = pino({ level: process.env.TEST_LOG ?? 'silent' });
   const client = new XgcClient({ baseUrl: sim.url, token: 'T', timeoutMs: 5_000, retries: 1, retryBaseMs: 1 });
-  const core = createGuardCore({ db: gdb.db, config, clock, log, channels: () => [], client });
+  const notifier = new Notifier({ db: gdb.db, clock, log, config: { email: config.notify.email, webhooks: config.notify.webhooks }, locale: config.locale, timezone: config.timezone, publicUrl: config.http.public_url, retry: { baseMs: 10, capMs: 100, maxAttempts: 5 } });
+  const core = createGuardCore({ db: gdb.db, config, clock, log, channels: () => notifier.channelNames(), client });
   const ctl = async (path: string, body: unknown) => {
     const r = await fetch(`${sim.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const j = await r.json();
@@ -59,6 +63,7 @@ export async function startHarness(raw: Record<string, any> = {}, opts: { balanc
     gdb,
     config,
     core,
+    notifier,
     step(ms) {
       clock.advance(ms);
       return core.ticker.tick(clock.now());
@@ -71,6 +76,7 @@ export async function startHarness(raw: Record<string, any> = {}, opts: { balanc
       return (await fetch(`${sim.url}/sim/state`)).json();
     },
     async close() {
+      await notifier.stop();
       await sim.close();
       gdb.close();
     },

@@ -1,0 +1,110 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { buildApp, type App } from '../../src/http/app.js';
+import { startHarness, type Harness } from '../helpers/guard.js';
+
+const MIN = 60_000;
+let h: Harness | undefined;
+let app: App | undefined;
+afterEach(async () => {
+  await app?.close();
+  await h?.close();
+  h = undefined;
+  app = undefined;
+});
+
+async function setup(raw: Record<string, unknown> = {}) {
+  h = await startHarness({
+    policies: [
+      { name: 'idle', type: 'idle', idle_for: '30m', min_uptime: '5m' },
+      { name: 'nightly', type: 'schedule', cron: '0 2 * * *', match: { name: 'sd-*' } },
+      { name: 'low', type: 'balance', below: [2000] },
+    ],
+    ...raw,
+  });
+  app = await buildApp({ gdb: h.gdb, config: h.config, clock: h.clock, log: pino({ level: 'silent' }), runtime: { dbOpen: true, leader: true, jobsRunning: true, demo: false }, guard: h.core.service });
+  await app.ready();
+  return { h, app };
+}
+
+describe('instances, policies, act-now and events over HTTP (the guard core behind the API)', () => {
+  it('GET /api/v1/instances: state, cost today, idle verdict with since, next planned action — and no secret', async () => {
+    const { h, app } = await setup();
+    const idleId = await h.add({ name: 'sd-idle', image: 'WebUI', status: 'running' });
+    const busyId = await h.add({ name: 'comfy-busy', image: 'ComfyUI', status: 'running', busy: true });
+    for (let i = 0; i < 12; i++) await h.step(MIN);
+    const res = await app.inject({ url: '/api/v1/instances' });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    const idle = body.instances.find((i: any) => i.id === idleId);
+    expect(idle).toMatchObject({ name: 'sd-idle', status: 'running', gpu_model: 'RTX 4090 D', gpu_count: 1, price_per_hour: 1.59, billed_rate: 1.59 });
+    // history starts at the guard's first observation, one minute after the instance appeared
+    expect(idle.today_estimated).toBeCloseTo((11 / 60) * 1.59, 3);
+    expect(idle.idle.verdict).toBe('idle');
+    expect(idle.idle.since).toMatch(/\+08:00$/);
+    expect(idle.idle.probes.jupyter.verdict).toBe('idle');
+    expect(idle.next_action).toMatchObject({ policy: 'idle', action: 'release_gpu', reason: expect.stringMatching(/^idle 1\dm of 30m$/) });
+    expect(idle.next_action.in).toMatch(/^1\dm$/);
+    const busy = body.instances.find((i: any) => i.id === busyId);
+    expect(busy.idle.verdict).toBe('busy');
+    expect(busy.next_action).toBeNull();
+    const truth = await h.state();
+    for (const inst of truth.instances) for (const k of ['password', 'jupyter_token', 'xgcos_token']) if (inst[k]) expect(res.body).not.toContain(inst[k]);
+  });
+
+  it('shows overrides in force on the instance and drops its next action', async () => {
+    const { h, app } = await setup();
+    const id = await h.add({ name: 'sd-idle', image: 'WebUI', status: 'running' });
+    await h.step(MIN);
+    const o = await app.inject({ method: 'POST', url: '/api/v1/overrides', payload: { target: { instance_id: id }, kind: 'snooze', for: '2h', reason: 'rendering' } });
+    expect(o.statusCode).toBe(201);
+    const inst = (await app.inject({ url: '/api/v1/instances' })).json().instances[0];
+    expect(inst.overrides).toHaveLength(1);
+    expect(inst.overrides[0]).toMatchObject({ kind: 'snooze', reason: 'rendering', state: 'active' });
+    expect(inst.next_action).toBeNull();
+  });
+
+  it('GET /api/v1/policies: loaded policies, mode, next fire time, last results', async () => {
+    const { h, app } = await setup({ dry_run: true });
+    await h.add({ name: 'sd-a', status: 'running' });
+    await h.step(MIN);
+    const body = (await app.inject({ url: '/api/v1/policies' })).json();
+    expect(body.policies.map((p: any) => [p.name, p.type, p.mode])).toEqual([
+      ['idle', 'idle', 'dry_run'],
+      ['nightly', 'schedule', 'dry_run'],
+      ['low', 'balance', 'dry_run'],
+    ]);
+    expect(body.policies[1].next_fire_at).toMatch(/T02:00:00\+08:00$/);
+    expect(body.policies[0].config.idle_for).toBe(30 * MIN);
+    expect(body.policies[2].last_result).toMatchObject({ decisions: 1, summary: '0 act, 0 warn, 1 alert' });
+  });
+
+  it('POST /api/v1/actions acts now through the executor (journaled who=api) and validates its input', async () => {
+    const { h, app } = await setup();
+    const id = await h.add({ name: 'x', image: 'WebUI', status: 'running', busy: true });
+    await h.step(MIN);
+    const r = await app.inject({ method: 'POST', url: '/api/v1/actions', headers: { 'x-guard-who': 'alice' }, payload: { instance_id: id, action: 'release_gpu', reason: 'done for today' } });
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toMatchObject({ state: 'sent', reason: 'done for today' });
+    await h.step(MIN); // the release is asynchronous on the platform
+    expect((await h.state()).instances[0]).toMatchObject({ status: 'shutdown', gpu_used: 0 });
+    const list = (await app.inject({ url: '/api/v1/actions' })).json().actions;
+    expect(list[0]).toMatchObject({ instance_id: id, policy: 'api', action: 'release_gpu', who: 'api:alice', mode: 'enforce' });
+    expect((await app.inject({ method: 'POST', url: '/api/v1/actions', payload: { instance_id: id, action: 'destroy' } })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'POST', url: '/api/v1/actions', payload: { instance_id: id, extra: 1 } })).json().error.message).toMatch(/^body\.extra/);
+    expect((await app.inject({ method: 'POST', url: '/api/v1/actions', payload: { instance_id: 'NOT VALID' } })).json().error.message).toMatch(/^body\.instance_id/);
+    const missing = await app.inject({ method: 'POST', url: '/api/v1/actions', payload: { instance_id: 'zzzzzzzzzzzzzzzz' } });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error.code).toBe('not_found');
+  });
+
+  it('GET /api/v1/events lists recent alerts with a localized summary', async () => {
+    const { h, app } = await setup();
+    await h.add({ name: 'x', status: 'running' });
+    await h.step(MIN);
+    const ev = (await app.inject({ url: '/api/v1/events?limit=5' })).json().events;
+    expect(ev[0]).toMatchObject({ type: 'balance_low', reason: 'first' });
+    expect(ev[0].summary).toContain('¥1000.00');
+    expect((await app.inject({ url: '/api/v1/events?limit=0' })).statusCode).toBe(400);
+  });
+});
