@@ -10,6 +10,7 @@ import { openDb, type GuardDb } from './db/open.js';
 import { buildApp, type App, type RuntimeStatus } from './http/app.js';
 import { JobRunner, type JobSpec } from './jobs/scheduler.js';
 import { pruneRaw } from './jobs/retention.js';
+import { runDigest } from './jobs/digest.js';
 import { createGuardCore, type GuardCore } from './guard.js';
 import { Notifier, pruneOutbox } from './notify/index.js';
 import { createMetrics } from './http/metrics.js';
@@ -123,6 +124,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       },
     },
   ];
+  if (config.notify.digest.enabled)
+    jobTable.push({
+      name: 'digest',
+      schedule: config.notify.digest.cron,
+      run: async (now) => {
+        if (!runtime.leader) return;
+        const r = runDigest(gdb.db, now, config.timezone, notifier.channelNames());
+        log.info({ sent: r.sent }, 'daily digest');
+        await notifier.drain();
+      },
+    });
   const jobs = new JobRunner(jobTable, { clock, log: log.child({ mod: 'jobs' }), timezone: config.timezone });
 
   let app: App;
