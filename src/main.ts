@@ -110,7 +110,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       schedule: config.snapshot.every,
       run: async (now) => {
         await core.ticker.tick(now);
-        await notifier.drain();
+        void notifier.drain(); // deliver now, without holding up the next tick (single-flight)
       },
       onSkip: (now) => core.ticker.recordSkip(now),
     },
@@ -132,7 +132,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         if (!runtime.leader) return;
         const r = runDigest(gdb.db, now, config.timezone, notifier.channelNames());
         log.info({ sent: r.sent }, 'daily digest');
-        await notifier.drain();
+        void notifier.drain();
       },
     });
   const jobs = new JobRunner(jobTable, { clock, log: log.child({ mod: 'jobs' }), timezone: config.timezone });

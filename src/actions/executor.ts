@@ -60,8 +60,14 @@ export interface ExecutorDeps {
   busyCheck?: BusyCheck;
 }
 
-/** A decision is given up after this many failed or aborted attempts (the journal keeps them all). */
-export const MAX_ATTEMPTS = 3;
+/**
+ * After a failed or aborted attempt the same decision is tried again no sooner than this backoff (1, 2, 4 ...
+ * minutes, capped at an hour): a cloud hiccup never makes the guard give up on an idle GPU for good, and a
+ * persistent failure is not hammered. The journal keeps every attempt.
+ */
+export function retryBackoffMs(failures: number): number {
+  return Math.min(60 * 60_000, 60_000 * 2 ** Math.max(0, failures - 1));
+}
 
 const EXPECTED: Record<string, string | null> = { release_gpu: 'shutdown', shutdown: 'shutdown', destroy: 'destroyed', notify: null };
 
@@ -135,8 +141,13 @@ export class Executor {
     const rows = this.journalFor(req.key);
     if (rows.some((r) => r.state === 'sent' || r.state === 'confirmed')) return { state: 'skipped', actionId: null, reason: 'already done for this decision' };
     if (rows.some((r) => r.state === 'decided')) return { state: 'skipped', actionId: null, reason: 'already decided (dry-run or in flight)' };
-    const failures = rows.filter((r) => r.state === 'failed' || r.state === 'aborted').length;
-    if (failures >= MAX_ATTEMPTS) return { state: 'skipped', actionId: null, reason: `gave up after ${failures} attempts` };
+    const failedRows = rows.filter((r) => r.state === 'failed' || r.state === 'aborted');
+    const failures = failedRows.length;
+    if (failures) {
+      const lastEnd = Math.max(...failedRows.map((r) => r.finishedAt ?? r.decidedAt));
+      const wait = retryBackoffMs(failures);
+      if (now - lastEnd < wait) return { state: 'skipped', actionId: null, reason: `attempt ${failures + 1} waits until ${new Date(lastEnd + wait).toISOString()} (backoff after ${failures} failed)` };
+    }
     const deferred = rows.find((r) => r.state === 'deferred');
     const attemptKey = deferred?.decisionKey ?? (failures ? `${req.key}#${failures + 1}` : req.key);
     const i = req.instance;
@@ -274,8 +285,37 @@ export class Executor {
       }
       const applied = reachedExpected(r.action, inst) || (inst !== undefined && r.action !== 'destroy' && inst.status === 'shutting_down');
       const now = clock.now();
-      if (applied) db.update(actions).set({ state: 'sent', sentAt: r.sentAt ?? now, detail: 'sent before a restart; confirmed by re-read' }).where(eq(actions.id, r.id)).run();
-      else db.update(actions).set({ state: 'aborted', finishedAt: now, detail: 'interrupted by a restart before the request went out' }).where(eq(actions.id, r.id)).run();
+      const req: ActRequest = {
+        key: r.decisionKey,
+        policy: r.policy,
+        action: r.action as ActionKind,
+        reason: r.reason,
+        requireIdle: false,
+        dryRun: false,
+        who: r.who,
+        instance: {
+          id: r.instanceId,
+          name: r.instanceName,
+          status: r.statusAtDecision ?? '',
+          gpuModel: inst?.gpuModel ?? '',
+          gpuUsed: inst?.gpuUsed ?? 0,
+          pricePerHour: r.rate,
+          retainPrice: r.retainRate,
+          rate: r.rate,
+          holdsGpu: true,
+          image: inst?.image ?? '',
+          billedSince: null,
+          runningSince: null,
+        },
+      };
+      db.transaction((tx) => {
+        if (applied) {
+          tx.update(actions).set({ state: 'sent', sentAt: r.sentAt ?? now, detail: 'sent before a restart; confirmed by re-read' }).where(eq(actions.id, r.id)).run();
+          raise(tx, this.event('action_taken', req, r.id), { now, channels: this.deps.channels() });
+        } else {
+          tx.update(actions).set({ state: 'aborted', finishedAt: now, detail: 'interrupted by a restart before the request went out' }).where(eq(actions.id, r.id)).run();
+        }
+      });
       log.warn({ action: r.id, applied }, 'recovered an interrupted action');
       n++;
     }

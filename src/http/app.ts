@@ -13,7 +13,7 @@ import actionsRoutes from './actions.js';
 import { installAuth } from './auth.js';
 import balanceRoutes from './balance.js';
 import { installDocs } from './docs.js';
-import { installErrorHandlers } from './errors.js';
+import { errorBody, installErrorHandlers } from './errors.js';
 import healthRoutes from './health.js';
 import instanceRoutes from './instances.js';
 import dashboardRoutes from '../dashboard/plugin.js';
@@ -66,6 +66,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // `/api/v1/balance/` serves `/api/v1/balance` (auth is decided on the normalized path, so this opens nothing);
     // duplicate slashes are not folded: `//api/...` is a 404 after the auth hook has answered 401.
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: false, maxParamLength: 128 },
+    // Router-level refusals (over-long params, bad percent-encoding) get the API's one error shape too.
+    frameworkErrors: (err, _req, reply) => {
+      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      void (reply as unknown as { code(n: number): { send(b: unknown): void } }).code(status).send(errorBody(status === 414 ? 'uri_too_long' : 'bad_request', status === 414 ? 'request path parameter too long' : 'malformed request URL'));
+    },
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -147,15 +147,22 @@ describe('enforcement through the simulator', () => {
     expect((await simInst(h, id)).status).toBe('running');
   });
 
-  it('a failed request is not retried blindly: journaled failed, the next tick re-evaluates, attempts are capped', async () => {
+  it('a failed request is not retried blindly: journaled failed, re-evaluated with a growing backoff, released once the cloud heals', async () => {
     h = await startHarness({ policies: [idle] });
     const id = await h.add({ name: 'sd', image: 'WebUI', status: 'running' });
     await h.ctl('/sim/faults', { error_rate: 1, endpoints: ['/open/instance/shutdown_release_gpu'] });
-    await run(h, 45);
-    const failed = journal(h).filter((j) => j.state === 'failed');
-    expect(failed.length).toBe(3); // MAX_ATTEMPTS, one per tick, keys k, k#2, k#3
-    expect(new Set(failed.map((f) => f.decision_key)).size).toBe(3);
+    await run(h, 50);
+    const failed = h.gdb.sqlite.prepare("select decision_key, decided_at from actions where state = 'failed' order by id").all() as any[];
+    // first attempt at ~31m, then after 1, 2, 4, 8 minutes: 31, 32, 34, 38, 46
+    expect(failed.length).toBe(5);
+    expect(new Set(failed.map((f) => f.decision_key)).size).toBe(5);
+    const gaps = failed.slice(1).map((f, i) => (f.decided_at - failed[i].decided_at) / MIN);
+    expect(gaps).toEqual([1, 2, 4, 8]);
     expect((await simInst(h, id)).status).toBe('running');
+    await h.ctl('/sim/faults', { error_rate: 0 });
+    await run(h, 20);
+    expect((await simInst(h, id)).status).toBe('shutdown');
+    expect(journal(h).filter((j) => j.state === 'confirmed')).toHaveLength(1);
   });
 
   it('after a release, a user boot starts a cooldown and ends the savings', async () => {

@@ -103,7 +103,7 @@ describe.skipIf(missing !== null)('jupyter probe against a real Jupyter Server',
     expect(r.verdict).toBe('idle');
     expect(r.since).toBe(Date.parse(kernels[0].last_activity));
     await api(`/api/kernels/${kernel.id}`, { method: 'DELETE' });
-  });
+  }, 60_000);
 
   it('is busy while a cell executes on a real kernel, busy while a client stays connected, idle after', async () => {
     const { id } = (await (await api('/api/kernels', { method: 'POST', body: '{}' })).json()) as { id: string };
@@ -157,5 +157,5 @@ describe.skipIf(missing !== null)('jupyter probe against a real Jupyter Server',
     const [k] = (await (await api('/api/kernels')).json()) as { last_activity: string }[];
     expect(after.since).toBe(Date.parse(k.last_activity));
     expect(after.since!).toBeLessThan(systemClock.now() - 1500);
-  });
+  }, 120_000);
 });
