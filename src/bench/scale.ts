@@ -1,0 +1,373 @@
+/**
+ * Scale benchmark, in worker processes so peak RSS is the guard's own:
+ * - `history`: a simulated year of an N-instance account with churn, written as the rows the tick path writes
+ *   (status intervals, instance facts, balance points, tick rows pruned to `retain_raw`, journal rows, probe
+ *   verdict changes), then database bytes per instance-day and spend query latency.
+ * - `ticks`: the real tick path against a simulator (its own process) holding N instances, on that year's
+ *   database: tick wall time, cloud API calls per tick, `/api/v1/instances` latency, peak RSS.
+ */
+import { copyFileSync, existsSync, rmSync, statSync } from 'node:fs';
+import pino from 'pino';
+import { ManualClock } from '../clock.js';
+import { parseConfig } from '../config/load.js';
+import { openDb } from '../db/open.js';
+import { spendReport, type SpendBy } from '../db/spend.js';
+import { createGuardCore } from '../guard.js';
+import { buildApp } from '../http/app.js';
+import { pruneRaw } from '../jobs/retention.js';
+import { startSimulator } from '../sim/index.js';
+import { XgcClient } from '../xgc/index.js';
+import { peakRssMb, percentile, round } from './stats.js';
+
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const MIN = 60_000;
+/** End of the synthetic year (the "now" of the scale benchmark): 2026-11-26 00:00 Asia/Shanghai. */
+export const SCALE_NOW = Date.UTC(2026, 10, 25, 16, 0, 0);
+
+/** mulberry32. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const MODELS = [
+  { model: 'RTX 4090 D', price: 1.59 },
+  { model: 'RTX 4090', price: 1.89 },
+  { model: 'RTX 4090 D 48G', price: 2.29 },
+];
+const IMAGES = [
+  { image: 'SD_WebUI_1.10.1_老白_v1.1/已安装常用插件，适合新手直接使用。', probe: 'sdwebui' },
+  { image: 'SD_ComfyUI_老白_v1.9/(PyTorch3.1 CUDA12.2)已安装常用节点。', probe: 'comfyui' },
+  { image: 'Miniconda3_3.10/ubuntu22.04/CUDA 12.2', probe: null },
+];
+const RETAIN = 0.0009;
+
+/** The churn model of the synthetic year (documented in RESULTS.md). */
+export const CHURN = {
+  lifetimeMeanDays: 60,
+  useDayWeekday: 0.6,
+  useDayWeekend: 0.3,
+  sessionsPerUseDay: [1, 1, 2, 2, 3],
+  sessionHours: [0.5, 10],
+  burstsPerSessionMax: 6,
+  transientObservedP: 0.3,
+  guardReleaseP: 0.3,
+};
+
+/** What the history worker measured. */
+export interface HistoryReport {
+  instances: number;
+  instance_rows: number;
+  instance_days: number;
+  rows: Record<string, number>;
+  db_bytes: number;
+  bytes_per_instance_day: number;
+  bytes_by_table: Record<string, number> | null;
+  synth_s: number;
+  spend_ms: Record<string, { p50: number | null; p95: number | null; n: number }>;
+  peak_rss_mb: number;
+}
+
+/** Synthesize a year of history for an N-instance account into `path` (deleted first); returns the report. */
+export function synthesizeHistory(path: string, n: number, seed = 11): HistoryReport {
+  for (const s of ['', '-wal', '-shm']) if (existsSync(path + s)) rmSync(path + s);
+  const t0 = performance.now();
+  const gdb = openDb(path);
+  const sq = gdb.sqlite;
+  const r = rng(seed ^ n);
+  const start = SCALE_NOW - 365 * DAY;
+  const insInstance = sq.prepare(
+    `insert into instances (id, name, status, status_known, gpu_model, gpu_count, price_per_hour, retain_price, image, data_center, web_url, created_ts, start_ts, stop_ts, first_seen, last_seen, gone_at, billed_since, running_since)
+     values (?, ?, ?, 1, ?, ?, ?, ?, ?, '浙江一区', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const insInterval = sq.prepare('insert into intervals (instance_id, status, gpu_kept, gpu_count, rate, from_ts, to_ts) values (?, ?, ?, ?, ?, ?, ?)');
+  const insChange = sq.prepare('insert into probe_changes (instance_id, probe, verdict, at, detail) values (?, ?, ?, ?, ?)');
+  const insState = sq.prepare('insert or replace into probe_state (instance_id, probe, verdict, since, detail, metrics, checked_at) values (?, ?, ?, ?, ?, null, ?)');
+  const insAction = sq.prepare(
+    `insert into actions (decision_key, decided_at, instance_id, instance_name, policy, action, mode, state, who, reason, status_at_decision, expected_status, rate, retain_rate, sent_at, response_code, finished_at, rebooted_at)
+     values (?, ?, ?, ?, 'idle-release', 'release_gpu', 'enforce', 'confirmed', 'policy', ?, 'running', 'shutdown', ?, ?, ?, 200, ?, ?)`,
+  );
+  const insBalance = sq.prepare('insert into balance_points (at, balance) values (?, ?)');
+  const insTick = sq.prepare("insert into ticks (at, duration_ms, api_calls, outcome, instance_count, decisions) values (?, ?, 2, 'ok', ?, 0)");
+  let idSeq = 0;
+  let instanceRows = 0;
+  let instanceDays = 0;
+  const rows: Record<string, number> = { intervals: 0, probe_changes: 0, actions: 0, balance_points: 0, ticks: 0 };
+  const details: Record<string, [string, string]> = {
+    jupyter: ['jupyter: kernel busy (1 connection)', 'jupyter idle since last activity, 0 connections'],
+    sdwebui: ['sdwebui job in progress (43%, 1 job(s))', 'sdwebui has no job in progress'],
+    comfyui: ['comfyui queue: 1 running, 0 pending', 'comfyui queue empty'],
+  };
+  const hourlyBurn = new Float64Array(366 * 24);
+
+  /** One instance slot's life from `from` to `to` (death or the end of the year). */
+  const life = (from: number, to: number, gone: boolean) => {
+    const id = (++idSeq).toString(16).padStart(8, '0') + 'a7c3e9b1d5f2';
+    const name = `inst-${idSeq}`;
+    const m = MODELS[Math.floor(r() * MODELS.length)];
+    const img = IMAGES[Math.floor(r() * IMAGES.length)];
+    const probes = img.probe ? ['jupyter', img.probe] : ['jupyter'];
+    instanceDays += (to - from) / DAY;
+    let cur = from;
+    let lastStatus = 'shutdown';
+    const iv = (status: string, kept: boolean, rate: number, a: number, b: number | null) => {
+      insInterval.run(id, status, kept ? 1 : 0, kept ? 1 : 0, rate, a, b);
+      rows.intervals++;
+      if (rate > 0) for (let h = Math.floor((a - start) / HOUR); h * HOUR + start < (b ?? to) && h < hourlyBurn.length; h++) hourlyBurn[h] += (rate * (Math.min(b ?? to, start + (h + 1) * HOUR) - Math.max(a, start + h * HOUR))) / HOUR;
+    };
+    // first seen running after deploy
+    let open: { status: string; kept: boolean; rate: number; from: number } = { status: 'shutdown', kept: false, rate: RETAIN, from };
+    const close = (t: number) => iv(open.status, open.kept, open.rate, open.from, t);
+    for (let day = Math.floor((from - start) / DAY); start + day * DAY < to; day++) {
+      const d0 = start + day * DAY;
+      const weekend = (((Math.floor((d0 - Date.UTC(2026, 0, 4, 16)) / DAY) % 7) + 7) % 7) >= 5;
+      if (r() > (weekend ? CHURN.useDayWeekend : CHURN.useDayWeekday)) continue;
+      const sessions = CHURN.sessionsPerUseDay[Math.floor(r() * CHURN.sessionsPerUseDay.length)];
+      for (let s = 0; s < sessions; s++) {
+        const a = Math.max(cur + 10 * MIN, d0 + Math.floor(r() * 20 * HOUR));
+        const len = (CHURN.sessionHours[0] + r() * (CHURN.sessionHours[1] - CHURN.sessionHours[0])) * HOUR;
+        const b = a + len;
+        if (b >= to - 10 * MIN) break;
+        close(a);
+        let t = a;
+        if (r() < CHURN.transientObservedP) {
+          iv('booting', true, m.price, t, t + MIN);
+          t += MIN;
+        }
+        // probe verdict changes while running: busy bursts
+        const bursts = 1 + Math.floor(r() * CHURN.burstsPerSessionMax);
+        for (let k = 0; k < bursts; k++) {
+          const bt = t + Math.floor(((b - t) * k) / bursts);
+          for (const p of probes) {
+            insChange.run(id, p, 'busy', bt, details[p][0]);
+            insChange.run(id, p, 'idle', bt + Math.floor((b - t) / bursts / 2), details[p][1]);
+            rows.probe_changes += 2;
+          }
+        }
+        const released = r() < CHURN.guardReleaseP;
+        iv('running', true, m.price, t, b);
+        let e = b;
+        if (r() < CHURN.transientObservedP) {
+          iv('shutting_down', true, m.price, e, e + MIN);
+          e += MIN;
+        }
+        if (released) {
+          insAction.run(`idle-release:${id}:${b}`, b, id, name, `idle 45m >= 45m since ${new Date(b - 45 * MIN).toISOString()}; jupyter: idle`, m.price, RETAIN, b, b + MIN, null);
+          rows.actions++;
+        }
+        open = { status: 'shutdown', kept: false, rate: RETAIN, from: e };
+        cur = e;
+        lastStatus = 'shutdown';
+      }
+    }
+    if (gone) {
+      close(to);
+    } else {
+      iv(open.status, open.kept, open.rate, open.from, null);
+    }
+    for (const p of probes) insState.run(id, p, 'idle', cur, details[p][1], to);
+    insInstance.run(
+      id,
+      name,
+      gone ? 'destroyed' : lastStatus,
+      m.model,
+      0,
+      m.price,
+      RETAIN,
+      img.image,
+      `https://${id}-7860.container.x-gpu.com/`,
+      from,
+      from,
+      cur,
+      from,
+      to,
+      gone ? to : null,
+      null,
+      null,
+    );
+    instanceRows++;
+  };
+
+  sq.transaction(() => {
+    for (let slot = 0; slot < n; slot++) {
+      let t = start;
+      for (;;) {
+        const lifeMs = -Math.log(1 - r()) * CHURN.lifetimeMeanDays * DAY;
+        const end = t + Math.max(DAY, lifeMs);
+        if (end >= SCALE_NOW) {
+          life(t, SCALE_NOW, false);
+          break;
+        }
+        life(t, end, true);
+        t = end + MIN;
+      }
+    }
+    let balance = 1_000 * n;
+    for (let h = 0; h < 365 * 24; h++) {
+      balance -= hourlyBurn[h];
+      if (balance < 100 * n) balance += 2_000 * n; // a recharge
+      insBalance.run(start + (h + 1) * HOUR, Math.round(balance * 100) / 100);
+      rows.balance_points++;
+    }
+    for (let t = start; t < SCALE_NOW; t += MIN) {
+      insTick.run(t, 20 + Math.floor(r() * 30), n);
+    }
+  })();
+  const config = parseConfig({});
+  rows.ticks = 365 * 1440 - pruneRaw(gdb.db, SCALE_NOW, config.db.retain_raw);
+  gdb.sqlite.pragma('wal_checkpoint(TRUNCATE)');
+  let byTable: Record<string, number> | null = null;
+  if (n <= 1000) {
+    try {
+      byTable = Object.fromEntries(
+        (gdb.sqlite.prepare('select name, sum(pgsize) as bytes from dbstat group by name order by bytes desc').all() as Array<{ name: string; bytes: number }>).map((x) => [x.name, x.bytes]),
+      );
+    } catch {
+      byTable = null; // dbstat not compiled in
+    }
+  }
+  const synthS = (performance.now() - t0) / 1000;
+  gdb.close();
+  const dbBytes = statSync(path).size;
+  const spend = measureSpend(path, n);
+  return {
+    instances: n,
+    instance_rows: instanceRows,
+    instance_days: Math.round(instanceDays),
+    rows,
+    db_bytes: dbBytes,
+    bytes_per_instance_day: Math.round(dbBytes / instanceDays),
+    bytes_by_table: byTable,
+    synth_s: round(synthS, 1)!,
+    spend_ms: spend,
+    peak_rss_mb: round(peakRssMb(), 1)!,
+  };
+}
+
+/** Spend query latency (spendReport, as `/api/v1/spend` runs it) for 1/30/365-day ranges by day and by instance. */
+function measureSpend(path: string, n: number): HistoryReport['spend_ms'] {
+  const gdb = openDb(path);
+  const out: HistoryReport['spend_ms'] = {};
+  for (const days of [1, 30, 365]) {
+    for (const by of ['day', 'instance'] as SpendBy[]) {
+      const xs: number[] = [];
+      const budget = performance.now() + 10_000;
+      for (let k = 0; k < 20 && (k < 3 || performance.now() < budget); k++) {
+        const a = performance.now();
+        spendReport(gdb.db, { from: SCALE_NOW - days * DAY, to: SCALE_NOW, by, tz: 'Asia/Shanghai', now: SCALE_NOW });
+        xs.push(performance.now() - a);
+      }
+      const warm = xs.length > 3 ? xs.slice(1) : xs;
+      out[`${days}d_by_${by}`] = { p50: round(percentile(warm, 50), 2), p95: round(percentile(warm, 95), 2), n: warm.length };
+    }
+  }
+  gdb.close();
+  return out;
+}
+
+/** What the tick worker measured. */
+export interface TickReport {
+  instances: number;
+  running: number;
+  ticks: number;
+  tick_ms: { p50: number | null; p95: number | null; max: number | null };
+  tick_ms_probes_off: { p50: number | null; p95: number | null };
+  api_calls_per_tick: { p50: number | null; max: number | null };
+  instances_api_ms: { p50: number | null; p95: number | null; status: number; bytes: number } | null;
+  peak_rss_mb: number;
+}
+
+/** Run `ticks` real ticks against a simulator at `simUrl` (manual clock at SCALE_NOW) on the database at `dbPath`. */
+export async function measureTicks(simUrl: string, dbPath: string, n: number, ticks: number): Promise<TickReport> {
+  const clock = new ManualClock(SCALE_NOW);
+  const raw = { xgc: { token: 'T', base_url: simUrl }, db: { path: dbPath }, probes: { heartbeat: { enabled: false } }, limits: { max_actions_per_tick: 5 } };
+  const config = parseConfig(raw);
+  const noProbes = parseConfig({ ...raw, probes: { jupyter: { enabled: false }, comfyui: { enabled: false }, sdwebui: { enabled: false }, heartbeat: { enabled: false } } });
+  const gdb = openDb(dbPath);
+  const log = pino({ level: process.env.BENCH_LOG ?? 'silent' });
+  const client = new XgcClient({ baseUrl: simUrl, token: 'T', timeoutMs: 60_000, retries: 0, retryBaseMs: 1 });
+  const core = createGuardCore({ db: gdb.db, config, clock, log, channels: () => [], client });
+  const bare = createGuardCore({ db: gdb.db, config: noProbes, clock, log, channels: () => [], client });
+  const r = rng(99);
+  const ctl = async (path: string, body: unknown) => {
+    const res = await fetch(`${simUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return res.json() as Promise<any>;
+  };
+  const ids: string[] = ((await (await fetch(`${simUrl}/sim/state`)).json()) as any).instances.map((i: { id: string }) => i.id);
+  const step = async () => {
+    await ctl('/sim/clock/advance', { seconds: 60 });
+    clock.advance(60_000);
+    // churn: ~1% of instances change activity, ~0.2% change status, each minute
+    for (let k = 0; k < Math.max(1, Math.round(n * 0.01)); k++) await ctl(`/sim/instances/${ids[Math.floor(r() * ids.length)]}/activity`, { busy: r() < 0.5 });
+    for (let k = 0; k < Math.max(1, Math.round(n * 0.002)); k++) {
+      const id = ids[Math.floor(r() * ids.length)];
+      await ctl(`/sim/instances/${id}/status`, { status: r() < 0.5 ? 'booting' : 'shutting_down' });
+    }
+  };
+  /** `count` ticks, but stop after `budgetMs` of wall time once 3 are done (large sizes are slow). */
+  const measure = async (c: typeof core, count: number, budgetMs = 60_000) => {
+    const ms: number[] = [];
+    const calls: number[] = [];
+    const stop = performance.now() + budgetMs;
+    for (let k = 0; k < count && (k < 3 || performance.now() < stop); k++) {
+      await step();
+      const a = performance.now();
+      const res = await c.ticker.tick(clock.now());
+      ms.push(performance.now() - a);
+      calls.push(res.apiCalls);
+    }
+    return { ms, calls };
+  };
+  await measure(core, 1); // warm-up: the year's instances gone, the simulator's appear
+  const on = await measure(core, ticks);
+  const off = await measure(bare, Math.max(3, Math.ceil(ticks / 2)), 30_000);
+  const state = (await (await fetch(`${simUrl}/sim/state`)).json()) as any;
+  const running = state.instances.filter((i: { status: string }) => i.status === 'running').length;
+  let api: TickReport['instances_api_ms'] = null;
+  const app = await buildApp({ gdb, config, clock, log, runtime: { dbOpen: true, leader: true, jobsRunning: false, demo: false }, guard: core.service });
+  await app.ready();
+  const xs: number[] = [];
+  let status = 0;
+  let bytes = 0;
+  const apiStop = performance.now() + 20_000;
+  for (let k = 0; k < 12 && (k < 4 || performance.now() < apiStop); k++) {
+    const a = performance.now();
+    const res = await app.inject({ method: 'GET', url: '/api/v1/instances' });
+    xs.push(performance.now() - a);
+    status = res.statusCode;
+    bytes = res.body.length;
+    if (status === 404) break;
+  }
+  if (status !== 404) api = { p50: round(percentile(xs.slice(2), 50), 1), p95: round(percentile(xs.slice(2), 95), 1), status, bytes };
+  await app.close();
+  gdb.close();
+  return {
+    instances: n,
+    running,
+    ticks: on.ms.length,
+    tick_ms: { p50: round(percentile(on.ms, 50), 1), p95: round(percentile(on.ms, 95), 1), max: round(Math.max(...on.ms), 1) },
+    tick_ms_probes_off: { p50: round(percentile(off.ms, 50), 1), p95: round(percentile(off.ms, 95), 1) },
+    api_calls_per_tick: { p50: percentile(on.calls, 50), max: Math.max(...on.calls) },
+    instances_api_ms: api,
+    peak_rss_mb: round(peakRssMb(), 1)!,
+  };
+}
+
+/** Start a simulator with `n` seeded instances on a manual clock at SCALE_NOW (the sim worker process). */
+export async function startScaleSim(n: number) {
+  const clock = new ManualClock(SCALE_NOW);
+  return startSimulator({ token: 'T', instances: n, clock, seed: 5, balance: 1e9 });
+}
+
+/** Copy a database file (after a checkpoint) for a worker to mutate. */
+export function copyDb(from: string, to: string): void {
+  for (const s of ['', '-wal', '-shm']) if (existsSync(to + s)) rmSync(to + s);
+  copyFileSync(from, to);
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { runEffectiveness, scoreReleases } from '../../src/bench/effectiveness.js';
+import { effectivenessMarkdown } from '../../src/bench/index.js';
+import { idleStretches, parseTrace } from '../../src/bench/trace.js';
+
+const H = 3600;
+const M = 60;
+
+/** Three hours: a WebUI session with a 10-minute break and a forgotten end; a ComfyUI box left idle after a job. */
+const tiny = parseTrace({
+  name: 'tiny',
+  duration_s: 3 * H,
+  tick_s: 60,
+  instances: [
+    { name: 'sd', gpu_model: 'RTX 4090 D', price_per_hour: 1.59, image: 'WebUI', sessions: [{ start_s: 5 * M + 7, end_s: null, busy: [[10 * M, 30 * M + 11], [40 * M + 3, 55 * M]] }] },
+    { name: 'comfy', gpu_model: 'RTX 4090', price_per_hour: 1.89, image: 'ComfyUI', sessions: [{ start_s: 0, end_s: 2 * H + 30 * M, busy: [[2 * M, 20 * M + 41]] }] },
+  ],
+});
+
+describe('effectiveness benchmark', () => {
+  it('replays a tiny trace through the simulator and the real tick path and reports every field', async () => {
+    const r = await runEffectiveness(tiny);
+    for (const k of ['oracle_saved', 'guard_saved', 'capture_ratio', 'false_releases', 'missed_stretches', 'detection_delay_s', 'disruptions', 'api_calls', 'wall_s'])
+      expect(r).toHaveProperty(k);
+    expect(Object.keys(r.runs).sort()).toEqual(['guard', 'max_runtime', 'nightly', 'oracle']);
+    // Both forgotten idle stretches are long: the oracle and the guard release each once, never while busy.
+    expect(r.runs.oracle.long_stretches).toBe(2);
+    expect(r.runs.oracle.releases).toBe(2);
+    expect(r.oracle_saved).toBeGreaterThan(0);
+    expect(r.guard_saved).toBeGreaterThan(0);
+    expect(r.false_releases).toBe(0);
+    expect(r.missed_stretches).toBe(0);
+    expect(r.runs.guard.ticks).toBe(3 * 60 + 1);
+    expect(r.api_calls).toBeGreaterThanOrEqual(2 * r.runs.guard.ticks);
+    expect(effectivenessMarkdown([r])).toContain('| tiny | 2 |');
+  }, 60_000);
+
+  it('scores releases: while busy is false, before idle_for is early, an unreleased long stretch is missed', () => {
+    const stretches = idleStretches(tiny, 20);
+    const score = scoreReleases(
+      tiny,
+      stretches,
+      [
+        { instance: 0, t: 15 * M, policy: 'x' }, // busy
+        { instance: 1, t: 30 * M, policy: 'x' }, // idle since 20:41, idle_for not over
+      ],
+      30 * M,
+    );
+    expect(score.false_releases).toBe(1);
+    expect(score.early_releases).toBe(1);
+    expect(score.missed_stretches).toBe(1);
+    const onTime = scoreReleases(tiny, stretches, [{ instance: 0, t: 55 * M + 30 * M + 42, policy: 'x' }], 30 * M);
+    expect(onTime.detection_delay_s.p50).toBe(42);
+  });
+});
