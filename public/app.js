@@ -273,7 +273,7 @@ async function api(path, { method = 'GET', body, accept = [] } = {}) {
 
 const SOURCES = {
   balance: '/api/v1/balance',
-  spend: '/api/v1/spend?from=-30d&to=now&by=day',
+  spend: '/api/v1/spend?from=-30d&to=now&by=day&split=instance',
   instances: '/api/v1/instances',
   actions: '/api/v1/actions?limit=20',
   overrides: '/api/v1/overrides',

@@ -4,7 +4,7 @@
  * the instance is re-read and the action aborted if its state changed, an override appeared, the keep marker
  * was added, or (for idle decisions) it is busy now. A failed request is never retried blindly.
  */
-import { and, eq, gte, inArray, sql } from 'drizzle-orm';
+import { and, eq, gt, gte, inArray, lt, or, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { ActionKind, Config } from '../config/schema.js';
@@ -87,7 +87,8 @@ export class Executor {
     return this.deps.db
       .select()
       .from(actions)
-      .where(sql`${actions.decisionKey} = ${key} or substr(${actions.decisionKey}, 1, ${key.length + 1}) = ${key + '#'}`)
+      // the key itself and its retries `key#2`, `key#3` ...: two lookups on the unique index
+      .where(or(eq(actions.decisionKey, key), and(gt(actions.decisionKey, `${key}#`), lt(actions.decisionKey, `${key}$`))))
       .all();
   }
 

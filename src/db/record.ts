@@ -3,11 +3,12 @@
  * opened/closed only when something billable changed, the balance point (on change), instances gone from a
  * successful list, user boots after a guard release (ends savings), and journal confirmations.
  */
-import { and, eq, inArray, isNull, desc } from 'drizzle-orm';
+import { and, eq, gt, isNull, desc, or } from 'drizzle-orm';
 import type { Instance } from '../xgc/types.js';
 import { billedRate, holdsGpu } from '../money.js';
 import type { Db } from './open.js';
 import { actions, balancePoints, instances, intervals } from './schema.js';
+import { SAVINGS_CAP_MS } from './savings.js';
 
 /** The billable key of an instance state: an interval lasts while it is unchanged. */
 function stateKey(s: { status: string; gpuKept: boolean; rate: number; gpuCount: number }): string {
@@ -115,11 +116,17 @@ export function recordObservation(db: Db, now: number, list: Instance[], balance
         res.balanceChanged = true;
       }
     }
-    // Journal follow-ups: confirmations, and user boots after a guard release (savings end there).
+    // Journal follow-ups: confirmations, and user boots after a guard release (savings end there). Only rows
+    // that can still change are read: sent ones, and releases within the savings cap not yet ended by a boot.
     const pending = tx
       .select()
       .from(actions)
-      .where(and(eq(actions.mode, 'enforce'), inArray(actions.state, ['sent', 'confirmed'])))
+      .where(
+        and(
+          eq(actions.mode, 'enforce'),
+          or(eq(actions.state, 'sent'), and(eq(actions.state, 'confirmed'), gt(actions.sentAt, now - SAVINGS_CAP_MS), isNull(actions.rebootedAt), eq(actions.action, 'release_gpu'))),
+        ),
+      )
       .all();
     for (const a of pending) {
       const inst = byId.get(a.instanceId);
@@ -127,6 +134,22 @@ export function recordObservation(db: Db, now: number, list: Instance[], balance
         if (reachedExpected(a.action, inst)) {
           tx.update(actions).set({ state: 'confirmed', finishedAt: now }).where(eq(actions.id, a.id)).run();
           res.confirmed.push(a.id);
+          continue;
+        }
+        // Released and booted again between two ticks: the API's start time is after our request, so the
+        // action took effect; the user's boot ends the savings and starts a new billed stretch.
+        const sentAt = a.sentAt ?? a.decidedAt;
+        if (inst && inst.startedAt !== null && inst.startedAt > sentAt && a.action !== 'destroy') {
+          tx.update(actions)
+            .set({ state: 'confirmed', finishedAt: inst.startedAt, rebootedAt: a.action === 'release_gpu' ? inst.startedAt : null, detail: 'booted again by the user before a tick saw it stopped' })
+            .where(eq(actions.id, a.id))
+            .run();
+          tx.update(instances)
+            .set({ billedSince: holdsGpu(inst) ? inst.startedAt : null, runningSince: inst.status === 'running' ? inst.startedAt : null })
+            .where(eq(instances.id, inst.id))
+            .run();
+          res.confirmed.push(a.id);
+          if (a.action === 'release_gpu') res.rebooted.push(a.instanceId);
           continue;
         }
         if (now - (a.sentAt ?? a.decidedAt) > CONFIRM_WITHIN_MS) {

@@ -2,7 +2,7 @@
  * Savings: for each GPU the guard released, (price - disk rate) x time until the user booted it again, the
  * instance disappeared, or now — capped at 7 days. Reported by action, policy, instance and day.
  */
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, gt, inArray, lt } from 'drizzle-orm';
 import type { Db } from './open.js';
 import { actions, instances } from './schema.js';
 import { accrued, bucketStarts, round4 } from '../money.js';
@@ -23,13 +23,17 @@ export interface SavingStretch {
   endedBy: 'boot' | 'gone' | 'cap' | 'now';
 }
 
-/** The saving stretches of enforced releases (and destroys) sent by the guard, as of `now`. */
-export function savingStretches(db: Db, now: number, actionIds?: number[]): SavingStretch[] {
+/**
+ * The saving stretches of enforced releases (and destroys) sent by the guard, as of `now`; with `range`, only
+ * those that can overlap it (sent before its end and within the cap of its start), read through an index.
+ */
+export function savingStretches(db: Db, now: number, actionIds?: number[], range?: { from: number; to: number }): SavingStretch[] {
   const where = and(
     eq(actions.mode, 'enforce'),
     inArray(actions.state, ['sent', 'confirmed']),
     inArray(actions.action, ['release_gpu', 'destroy']),
     actionIds ? inArray(actions.id, actionIds) : undefined,
+    range ? and(lt(actions.sentAt, range.to), gt(actions.sentAt, range.from - SAVINGS_CAP_MS)) : undefined,
   );
   const rows = db
     .select({ a: actions, goneAt: instances.goneAt })
@@ -62,7 +66,7 @@ export function savedByAction(db: Db, actionIds: number[], now: number): Map<num
 
 /** The savings report (GET /api/v1/savings): totals by policy, instance, day and action over [from, to). */
 export function savingsReport(db: Db, q: { from: number; to: number; now: number; tz: string }) {
-  const stretches = savingStretches(db, q.now).filter((s) => s.start < q.to && s.end > q.from);
+  const stretches = savingStretches(db, q.now, undefined, q).filter((s) => s.start < q.to && s.end > q.from);
   const byPolicy = new Map<string, { policy: string; saved: number; actions: number }>();
   const byInstance = new Map<string, { instance_id: string; instance_name: string; saved: number; actions: number }>();
   const days = bucketStarts(q.from, q.to, 'day', q.tz);

@@ -46,7 +46,12 @@ export const intervals = sqliteTable(
     from: integer('from_ts').notNull(),
     to: integer('to_ts'),
   },
-  (t) => [index('intervals_instance_from').on(t.instanceId, t.from), index('intervals_from_to').on(t.from, t.to)],
+  (t) => [
+    index('intervals_instance_from').on(t.instanceId, t.from),
+    index('intervals_from_to').on(t.from, t.to),
+    // open intervals (to_ts is null) and ranges bounded from below (to_ts > from) without scanning history
+    index('intervals_to').on(t.to, t.instanceId),
+  ],
 );
 
 /** Balance points, stored only when the balance changed (plus the first one). */
@@ -106,6 +111,10 @@ export const actions = sqliteTable(
     uniqueIndex('actions_decision_key').on(t.decisionKey),
     index('actions_instance').on(t.instanceId, t.decidedAt),
     index('actions_decided').on(t.decidedAt),
+    // follow-ups each tick (sent rows), the per-hour limit, savings and cooldowns, without scanning history
+    index('actions_state_sent').on(t.state, t.sentAt),
+    index('actions_sent').on(t.sentAt),
+    index('actions_rebooted').on(t.rebootedAt),
   ],
 );
 
@@ -154,7 +163,7 @@ export const probeChanges = sqliteTable(
     at: integer('at').notNull(),
     detail: text('detail').notNull().default(''),
   },
-  (t) => [index('probe_changes_instance').on(t.instanceId, t.at)],
+  (t) => [index('probe_changes_instance').on(t.instanceId, t.at), index('probe_changes_at').on(t.at)],
 );
 
 /** Pushed heartbeats (the heartbeat probe reads the latest per instance). */

@@ -3,7 +3,7 @@
  * (increases are recharges), and *saved* from the guard's releases — side by side, by hour/day (buckets in a
  * time zone) or by instance.
  */
-import { and, asc, desc, gt, gte, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, asc, desc, gt, gte, isNull, lt, sql } from 'drizzle-orm';
 import type { Db } from './open.js';
 import { balancePoints, intervals } from './schema.js';
 import { accrued, bucketStarts, round4 } from '../money.js';
@@ -33,14 +33,15 @@ export interface SpendReport {
   rows: SpendRow[];
 }
 
-/** Intervals with a non-zero rate overlapping [from, to); open ones end at `now`. */
+/**
+ * Intervals with a non-zero rate overlapping [from, to); open ones end at `now`. Two index range scans on
+ * `to_ts` (open ones, and closed ones ending after `from`) so the cost follows the range, not the history.
+ */
 function billedIntervals(db: Db, from: number, to: number, now: number) {
-  return db
-    .select({ instanceId: intervals.instanceId, rate: intervals.rate, from: intervals.from, to: intervals.to })
-    .from(intervals)
-    .where(and(lt(intervals.from, to), or(isNull(intervals.to), gt(intervals.to, from)), gt(intervals.rate, 0)))
-    .all()
-    .map((r) => ({ ...r, to: r.to ?? Math.max(now, r.from) }));
+  const cols = { instanceId: intervals.instanceId, rate: intervals.rate, from: intervals.from, to: intervals.to };
+  const open = db.select(cols).from(intervals).where(and(isNull(intervals.to), lt(intervals.from, to), gt(intervals.rate, 0))).all();
+  const closed = db.select(cols).from(intervals).where(and(gt(intervals.to, from), lt(intervals.from, to), gt(intervals.rate, 0))).all();
+  return [...open, ...closed].map((r) => ({ ...r, to: r.to ?? Math.max(now, r.from) }));
 }
 
 /** Index of the bucket containing t (starts sorted ascending; t >= starts[0]). */
@@ -81,12 +82,15 @@ export function balanceMoves(db: Db, from: number, to: number): Array<{ at: numb
   return out;
 }
 
-/** Build the spend report for [from, to) as of `now`. */
-export function spendReport(db: Db, q: { from: number; to: number; by: SpendBy; tz: string; now: number }): SpendReport {
+/**
+ * Build the spend report for [from, to) as of `now`. With `split`, time-bucket rows also carry the estimated
+ * spend per instance (for stacked charts); off by default since it grows with buckets x instances.
+ */
+export function spendReport(db: Db, q: { from: number; to: number; by: SpendBy; tz: string; now: number; split?: boolean }): SpendReport {
   const { from, to, by, tz, now } = q;
   const ivs = billedIntervals(db, from, to, now);
   const moves = balanceMoves(db, from, to);
-  const saves = savingStretches(db, now).filter((s) => s.start < to && s.end > from);
+  const saves = savingStretches(db, now, undefined, { from, to }).filter((s) => s.start < to && s.end > from);
   let estimated = 0;
   let observed = 0;
   let recharged = 0;
@@ -116,11 +120,11 @@ export function spendReport(db: Db, q: { from: number; to: number; by: SpendBy; 
     rows = [...m.values()].sort((a, b) => b.estimated - a.estimated);
   } else {
     const starts = bucketStarts(from, to, by, tz);
-    rows = starts.map((s) => ({ key: s, estimated: 0, observed: 0, saved: 0, instances: {} }));
+    rows = starts.map((s) => (q.split ? { key: s, estimated: 0, observed: 0, saved: 0, instances: {} } : { key: s, estimated: 0, observed: 0, saved: 0 }));
     for (const iv of ivs) {
       spread(starts, to, iv.rate, Math.max(iv.from, from), Math.min(iv.to, to), (k, v) => {
         rows[k].estimated += v;
-        rows[k].instances![iv.instanceId] = (rows[k].instances![iv.instanceId] ?? 0) + v;
+        if (q.split) rows[k].instances![iv.instanceId] = (rows[k].instances![iv.instanceId] ?? 0) + v;
         estimated += v;
       });
     }

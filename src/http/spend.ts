@@ -70,7 +70,12 @@ export default async function spendRoutes(app: App, opts: { deps: AppDeps }) {
       schema: {
         tags: ['spend'],
         summary: 'Where the money went: estimated, observed and saved, by hour, day or instance',
-        querystring: z.strictObject({ ...rangeQueryFields, by: z.enum(['hour', 'day', 'instance']).default('day'), tz: tzParam.optional() }),
+        querystring: z.strictObject({
+          ...rangeQueryFields,
+          by: z.enum(['hour', 'day', 'instance']).default('day'),
+          tz: tzParam.optional(),
+          split: z.enum(['instance', 'none']).default('none').describe('instance: time-bucket rows also carry `instances` (estimated per instance id)'),
+        }),
         response: { 200: spendResponse, ...errorResponses },
       },
     },
@@ -81,7 +86,7 @@ export default async function spendRoutes(app: App, opts: { deps: AppDeps }) {
       const { from, to } = resolveRange(req.query, now, tz);
       const unit = by === 'hour' ? 3_600_000 : 86_400_000;
       if (by !== 'instance' && (to - from) / unit > MAX_BUCKETS) throw new BadRequest('query.from', `range too long for by=${by}: at most ${MAX_BUCKETS} buckets`);
-      const r = spendReport(gdb.db, { from, to, by, tz, now });
+      const r = spendReport(gdb.db, { from, to, by, tz, now, split: req.query.split === 'instance' });
       return {
         ...r,
         from: isoInTz(r.from, tz),

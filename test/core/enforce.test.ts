@@ -184,6 +184,27 @@ describe('enforcement through the simulator', () => {
     expect((await simInst(h, id)).status).toBe('shutdown');
   }, 30_000);
 
+  it('a user who boots again before the next tick: the release is confirmed from the API start time, savings end, the billed stretch restarts (no re-release an hour later)', async () => {
+    h = await startHarness({ policies: [{ name: 'runaway', type: 'max_runtime', max: '2h' }], limits: { cooldown_after_boot: '30m' } });
+    const id = await h.add({ name: 'train', image: 'Jupyter', status: 'running', busy: true });
+    let released = 0;
+    for (let i = 0; i < 6 * 60; i++) {
+      await h.step(MIN);
+      const s = await simInst(h, id);
+      if (s.status === 'shutting_down') {
+        released++;
+        h.clock.advance(30_000); // shutdown completes, the user boots within the same minute
+        h.sim.world.boot(id);
+      }
+    }
+    const rows = h.gdb.sqlite.prepare('select state, rebooted_at, detail from actions order by id').all() as any[];
+    // one release per 2 h of continuous billing, each confirmed, none failed or repeated within an hour
+    expect(released).toBe(2);
+    expect(rows.map((r) => r.state)).toEqual(['confirmed', 'confirmed']);
+    expect(rows.every((r) => r.rebooted_at !== null)).toBe(true);
+    expect(rows[0].detail).toMatch(/booted again by the user/);
+  }, 60_000);
+
   it('a schedule releases at its occurrence; a manual boot afterwards is left alone until the next occurrence', async () => {
     const start = Date.UTC(2026, 10, 26, 17, 30, 0); // 01:30 Asia/Shanghai
     h = await startHarness({ policies: [{ name: 'nightly', type: 'schedule', cron: '0 2 * * *' }] }, { start });
