@@ -65,7 +65,7 @@ export function effectivenessMarkdown(reports: EffectivenessReport[]): string {
 /** Markdown tables of the scale figures. */
 export function scaleMarkdown(rows: Array<{ history: HistoryReport; ticks: TickReport | null }>): string {
   const t = mdTable(
-    ['instances', 'running', 'tick p50/p95 ms', 'tick p50/p95 ms (probes off)', 'API calls/tick', 'peak RSS MB (ticks)', '/api/v1/instances p50/p95 ms', 'bytes/instance-day', 'DB MB'],
+    ['instances', 'running', 'tick p50/p95 ms', 'tick p50/p95 ms (probes off)', 'API calls/tick', 'peak RSS MB (ticks)', '/api/v1/instances p50/p95 ms', 'bytes/instance-day (file / live)', 'DB MB'],
     rows.map(({ history: h, ticks: k }) => [
       h.instances,
       k?.running,
@@ -74,7 +74,7 @@ export function scaleMarkdown(rows: Array<{ history: HistoryReport; ticks: TickR
       k ? `${k.api_calls_per_tick.p50} (max ${k.api_calls_per_tick.max})` : null,
       k?.peak_rss_mb,
       k?.instances_api_ms ? `${k.instances_api_ms.p50} / ${k.instances_api_ms.p95}` : 'not measured',
-      h.bytes_per_instance_day,
+      `${h.bytes_per_instance_day} / ${h.live_bytes_per_instance_day}`,
       Math.round(h.db_bytes / 1e6),
     ]),
   );

@@ -69,6 +69,8 @@ export interface HistoryReport {
   rows: Record<string, number>;
   db_bytes: number;
   bytes_per_instance_day: number;
+  /** pages in use only (free pages left by pruning excluded) */
+  live_bytes_per_instance_day: number;
   bytes_by_table: Record<string, number> | null;
   synth_s: number;
   spend_ms: Record<string, { p50: number | null; p95: number | null; n: number }>;
@@ -221,8 +223,12 @@ export function synthesizeHistory(path: string, n: number, seed = 11): HistoryRe
     }
   })();
   const config = parseConfig({});
-  rows.ticks = 365 * 1440 - pruneRaw(gdb.db, SCALE_NOW, config.db.retain_raw);
+  pruneRaw(gdb.db, SCALE_NOW, config.db.retain_raw);
+  rows.ticks = (gdb.sqlite.prepare('select count(*) n from ticks').get() as { n: number }).n;
   gdb.sqlite.pragma('wal_checkpoint(TRUNCATE)');
+  // Live bytes: pages in use (the one-shot prune above leaves free pages a running daemon would reuse).
+  const pageSize = gdb.sqlite.pragma('page_size', { simple: true }) as number;
+  const liveBytes = ((gdb.sqlite.pragma('page_count', { simple: true }) as number) - (gdb.sqlite.pragma('freelist_count', { simple: true }) as number)) * pageSize;
   let byTable: Record<string, number> | null = null;
   if (n <= 1000) {
     try {
@@ -244,6 +250,7 @@ export function synthesizeHistory(path: string, n: number, seed = 11): HistoryRe
     rows,
     db_bytes: dbBytes,
     bytes_per_instance_day: Math.round(dbBytes / instanceDays),
+    live_bytes_per_instance_day: Math.round(liveBytes / instanceDays),
     bytes_by_table: byTable,
     synth_s: round(synthS, 1)!,
     spend_ms: spend,

@@ -55,8 +55,9 @@ export function recordObservation(db: Db, now: number, list: Instance[], balance
     );
     const prevFacts = new Map(
       tx
-        .select({ id: instances.id, billedSince: instances.billedSince, runningSince: instances.runningSince, status: instances.status, goneAt: instances.goneAt })
+        .select()
         .from(instances)
+        .where(isNull(instances.goneAt))
         .all()
         .map((r) => [r.id, r]),
     );
@@ -86,10 +87,13 @@ export function recordObservation(db: Db, now: number, list: Instance[], balance
         lastSeen: now,
         goneAt: null,
       };
-      tx.insert(instances)
-        .values({ id: inst.id, firstSeen: now, ...facts })
-        .onConflictDoUpdate({ target: instances.id, set: facts })
-        .run();
+      // Write the row only when a fact changed; last_seen of unchanged rows is bumped below in one statement.
+      if (!prev || (Object.keys(facts) as Array<keyof typeof facts>).some((k) => k !== 'lastSeen' && prev[k] !== facts[k])) {
+        tx.insert(instances)
+          .values({ id: inst.id, firstSeen: now, ...facts })
+          .onConflictDoUpdate({ target: instances.id, set: facts })
+          .run();
+      }
       const next = { status: inst.status, gpuKept: holdsGpu(inst), rate: billedRate(inst), gpuCount: inst.gpuUsed };
       const cur = open.get(inst.id);
       if (cur && stateKey(cur) === stateKey(next)) continue;
@@ -109,6 +113,8 @@ export function recordObservation(db: Db, now: number, list: Instance[], balance
       res.closed++;
       res.gone.push(id);
     }
+    // every instance still present was seen now (gone ones were just marked above)
+    tx.update(instances).set({ lastSeen: now }).where(isNull(instances.goneAt)).run();
     if (balance !== null) {
       const last = tx.select().from(balancePoints).orderBy(desc(balancePoints.at), desc(balancePoints.id)).limit(1).get();
       if (!last || Math.abs(last.balance - balance) > 1e-9) {

@@ -94,13 +94,26 @@ export function engineInput(db: Db, config: Config, now: number, list: Instance[
   const dayStart = bucketStart(now, 'day', config.timezone);
   const monthStart = bucketStart(now, 'month', config.timezone);
   const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+  // Spend so far today / this month only matters to budget policies: computed on first use.
+  let today: number | undefined;
+  let month: number | undefined;
+  const spend = {
+    dayStart,
+    monthStart,
+    get today() {
+      return (today ??= sum(estimatedByInstance(db, dayStart, now)));
+    },
+    get month() {
+      return (month ??= sum(estimatedByInstance(db, monthStart, now)));
+    },
+  };
   return {
     now,
     config,
     instances: states,
     probes: probeViews(db, states.map((s) => s.id)),
     balance,
-    spend: { today: sum(estimatedByInstance(db, dayStart, now)), month: sum(estimatedByInstance(db, monthStart, now)), dayStart, monthStart },
+    spend,
     overrides: activeOverrides(db, now),
     cooldownUntil: cooldowns(db, now, config.limits.cooldown_after_boot),
   };
