@@ -4,6 +4,7 @@
  * event times are whole seconds, deliberately not aligned with the 60 s ticks.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { seededRandom } from './stats.js';
 import { join } from 'node:path';
 import { parseTrace, type Trace, type TraceInstance } from './trace.js';
 
@@ -11,17 +12,7 @@ const H = 3600;
 const M = 60;
 const DAY = 86_400;
 
-/** mulberry32: a tiny seeded PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 type Rand = () => number;
 const uni = (r: Rand, lo: number, hi: number) => Math.round(lo + r() * (hi - lo));

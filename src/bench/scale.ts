@@ -17,7 +17,7 @@ import { buildApp } from '../http/app.js';
 import { pruneRaw } from '../jobs/retention.js';
 import { startSimulator } from '../sim/index.js';
 import { XgcClient } from '../xgc/index.js';
-import { peakRssMb, percentile, round } from './stats.js';
+import { peakRssMb, percentile, round, seededRandom } from './stats.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -25,17 +25,7 @@ const MIN = 60_000;
 /** End of the synthetic year (the "now" of the scale benchmark): 2026-11-26 00:00 Asia/Shanghai. */
 export const SCALE_NOW = Date.UTC(2026, 10, 25, 16, 0, 0);
 
-/** mulberry32. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const MODELS = [
   { model: 'RTX 4090 D', price: 1.59 },

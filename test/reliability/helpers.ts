@@ -222,16 +222,7 @@ export function findSentinels(haystack: string, secrets: Record<string, string>)
 }
 
 /** Seeded PRNG (mulberry32) for reproducible kill points. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../src/bench/stats.js';
 
 /** Milliseconds to wait. */
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
