@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startSimulator, type RunningSim } from '../../src/sim/index.js';
+import { startSmtp, type TestSmtp } from '../notify/helpers.js';
+import { runCli, tempDir } from '../helpers/proc.js';
+
+describe('xgc-guard check against the simulator and a real SMTP server', () => {
+  let sim: RunningSim;
+  let smtp: TestSmtp;
+  beforeAll(async () => {
+    sim = await startSimulator({ token: 'good-token', instances: 1, speed: 0, seed: 5, balance: 123.45 });
+    smtp = await startSmtp();
+  });
+  afterAll(async () => {
+    await sim.close();
+    await smtp.close();
+  });
+
+  const config = (smtpPort: number, creds = '') => {
+    const f = join(tempDir(), 'c.yaml');
+    writeFileSync(f, `notify:\n  email: { smtp_url: "smtp://${creds}127.0.0.1:${smtpPort}", from: guard@example.com, to: [me@example.com] }\n`);
+    return f;
+  };
+
+  it('reports the token accepted, the balance and SMTP ok, one line each, exit 0', async () => {
+    const r = await runCli(['check', '--config', config(smtp.port)], { XGC_API_TOKEN: 'good-token', XGC_API_BASE_URL: sim.url });
+    expect(r.code, r.stdout).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^ok {4}config /);
+    expect(lines).toContain('ok    xgc balance ¥123.45');
+    expect(lines.some((l) => /^ok {4}xgc token accepted by http:\/\/127\.0\.0\.1:\d+/.test(l))).toBe(true);
+    expect(lines).toContain('ok    smtp server accepted the connection');
+  });
+
+  it('names a rejected token and an unreachable SMTP server, exit 1, without echoing secrets', async () => {
+    const dead = (await import('node:net')).createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => dead.once('listening', r));
+    const port = (dead.address() as { port: number }).port;
+    await new Promise((r) => dead.close(r));
+    const r = await runCli(['check', '--config', config(port, 'user:hunter2@')], { XGC_API_TOKEN: 'wrong-token', XGC_API_BASE_URL: sim.url });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^error xgc auth: .*未找到访问令牌/m);
+    expect(r.stdout).toMatch(/^error smtp \w+: cannot use the SMTP server/m);
+    expect(r.stdout + r.stderr).not.toContain('wrong-token');
+    expect(r.stdout + r.stderr).not.toContain('hunter2');
+  });
+
+  it('reports an SMTP server that refuses the login', async () => {
+    const r = await runCli(['check', '--config', config(smtp.port, 'user:hunter2@')], { XGC_API_TOKEN: 'good-token', XGC_API_BASE_URL: sim.url });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^error smtp EAUTH: cannot use the SMTP server/m);
+    expect(r.stdout).not.toContain('hunter2');
+  });
+});
