@@ -11,6 +11,7 @@ import { buildApp, type App, type RuntimeStatus } from './http/app.js';
 import { JobRunner, type JobSpec } from './jobs/scheduler.js';
 import { pruneRaw } from './jobs/retention.js';
 import { runDigest } from './jobs/digest.js';
+import { spendReport } from './db/spend.js';
 import { createGuardCore, type GuardCore } from './guard.js';
 import { Notifier, pruneOutbox } from './notify/index.js';
 import { createMetrics } from './http/metrics.js';
@@ -120,7 +121,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       run: async (now) => {
         const removed = pruneRaw(gdb.db, now, config.db.retain_raw);
         const outbox = pruneOutbox(gdb.db, now - config.db.retain_raw);
-        log.info({ removed, outbox }, 'retention: pruned raw tick rows and delivered outbox events');
+        // keep the daily spend rollup of the last weeks warm (whole past days are computed once and stored)
+        spendReport(gdb.db, { from: now - 35 * 86_400_000, to: now, by: 'day', tz: config.timezone, now });
+        log.info({ removed, outbox }, 'retention: pruned raw rows and delivered outbox events; spend rollup warm');
       },
     },
   ];

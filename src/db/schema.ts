@@ -255,3 +255,30 @@ export const meta = sqliteTable('meta', {
   key: text('key').primaryKey(),
   value: text('value').notNull(),
 });
+
+/**
+ * Daily rollup of estimated and saved yuan per instance for whole days (in a time zone) that ended before the
+ * last successful tick: such days can no longer change (history is only written at tick times), so long spend
+ * queries read these rows instead of a year of intervals. `spend_rollup_days` marks the days computed.
+ */
+export const spendRollup = sqliteTable(
+  'spend_rollup',
+  {
+    tz: text('tz').notNull(),
+    dayStart: integer('day_start').notNull(),
+    instanceId: text('instance_id').notNull(),
+    estimated: real('estimated').notNull(),
+    saved: real('saved').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tz, t.dayStart, t.instanceId] })],
+);
+
+/** Days (per time zone) whose rollup rows are complete. */
+export const spendRollupDays = sqliteTable(
+  'spend_rollup_days',
+  {
+    tz: text('tz').notNull(),
+    dayStart: integer('day_start').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tz, t.dayStart] })],
+);

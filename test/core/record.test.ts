@@ -84,9 +84,36 @@ describe('observe and record', () => {
     const byHour = spendReport(h.gdb.db, { from: T0, to: T0 + D, by: 'hour', tz: 'Asia/Shanghai', now: end });
     expect(byHour.rows).toHaveLength(24);
     expect(byHour.rows.reduce((s, r) => s + r.estimated, 0)).toBeCloseTo(byDayUtc.rows[0].estimated, 2);
+    // Whole days that ended before the last tick were rolled up; the rollup answers exactly as the live sums.
+    const days = (h.gdb.sqlite.prepare("select count(*) n from spend_rollup_days where tz = 'UTC'").get() as { n: number }).n;
+    expect(days).toBe(7);
+    for (const by of ['day', 'instance'] as const) {
+      for (const tz of ['UTC', 'Asia/Shanghai']) {
+        const q = { from: T0 + 5 * H, to: end - 3 * H, by, tz, now: end };
+        const cached = spendReport(h.gdb.db, q);
+        const live = spendReport(h.gdb.db, { ...q, rollup: false });
+        expect(cached.total).toEqual(live.total);
+        expect(cached.rows.map((r) => [r.key, r.estimated])).toEqual(live.rows.map((r) => [r.key, r.estimated]));
+      }
+    }
     // Nothing was released by the guard: no savings.
     expect(savingsReport(h.gdb.db, { from: T0, to: end, now: end, tz: 'UTC' }).total).toBe(0);
   }, 120_000);
+
+  it('rolls up only whole days that ended before the last successful tick, so a later tick can still change today', async () => {
+    h = await startHarness({ probes: noProbes }, { start: T0 });
+    const a = await h.add({ name: 'a', status: 'running' });
+    for (let i = 0; i < 30 * 6; i++) await h.step(10 * MIN); // until T0 + 30h
+    const q = { from: T0, to: T0 + 2 * D, by: 'day' as const, tz: 'UTC', now: h.clock.now() };
+    const first = spendReport(h.gdb.db, q);
+    expect(h.gdb.sqlite.prepare('select day_start from spend_rollup_days').all()).toEqual([{ day_start: T0 }]);
+    h.sim.world.releaseGpu(a);
+    for (let i = 0; i < 6; i++) await h.step(10 * MIN);
+    const second = spendReport(h.gdb.db, { ...q, now: h.clock.now() });
+    expect(second.rows[0].estimated).toBe(first.rows[0].estimated); // the closed day did not move
+    expect(second.rows[1].estimated).toBeGreaterThan(first.rows[1].estimated); // today kept counting until the release
+    expect(second.total).toEqual(spendReport(h.gdb.db, { ...q, now: h.clock.now(), rollup: false }).total);
+  });
 
   it.each([
     ['the list', ['/open/instances']],
