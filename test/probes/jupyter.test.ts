@@ -118,9 +118,20 @@ describe.skipIf(missing !== null)('jupyter probe against a real Jupyter Server',
       }
     });
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-    // A fresh kernel reports "starting" until the server has attached to it; a user's notebook runs cells on a
-    // ready kernel, so wait for that before executing (otherwise the server may miss the busy status).
-    await waitFor(async () => ((await (await api(`/api/kernels/${id}`)).json()) as { execution_state: string }).execution_state === 'idle', 30_000, 100);
+    // A fresh kernel reports "starting" until a client talks to it; a user's notebook asks for kernel_info and
+    // runs cells on a ready kernel, so do the same before executing (otherwise the server may miss the busy status).
+    const kernelInfo = () =>
+      ws.send(JSON.stringify({ header: { msg_id: randomUUID(), username: 'test', session: randomUUID(), msg_type: 'kernel_info_request', version: '5.3', date: new Date().toISOString() }, parent_header: {}, metadata: {}, content: {}, channel: 'shell', buffers: [] }));
+    kernelInfo();
+    let asked = Date.now();
+    await waitFor(
+      async () => {
+        if (Date.now() - asked > 5_000) (kernelInfo(), (asked = Date.now()));
+        return ((await (await api(`/api/kernels/${id}`)).json()) as { execution_state: string }).execution_state === 'idle';
+      },
+      90_000,
+      200,
+    );
     ws.send(
       JSON.stringify({
         header: { msg_id: msgId, username: 'test', session: randomUUID(), msg_type: 'execute_request', version: '5.3', date: new Date().toISOString() },
@@ -157,5 +168,5 @@ describe.skipIf(missing !== null)('jupyter probe against a real Jupyter Server',
     const [k] = (await (await api('/api/kernels')).json()) as { last_activity: string }[];
     expect(after.since).toBe(Date.parse(k.last_activity));
     expect(after.since!).toBeLessThan(systemClock.now() - 1500);
-  }, 120_000);
+  }, 180_000);
 });
