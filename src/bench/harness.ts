@@ -10,6 +10,7 @@ import { openDb, type GuardDb } from '../db/open.js';
 import { createGuardCore, type GuardCore } from '../guard.js';
 import { startSimulator, type RunningSim } from '../sim/index.js';
 import { XgcClient } from '../xgc/index.js';
+import { Notifier } from '../notify/index.js';
 
 /** Simulator + guard core pair stepped by hand. */
 export interface BenchHarness {
@@ -18,15 +19,20 @@ export interface BenchHarness {
   gdb: GuardDb;
   config: Config;
   core: GuardCore;
+  /** the notifier over config.notify (no channels unless the config has some) */
+  notifier: Notifier;
   /** run one tick at the clock's current time */
   tick(): ReturnType<GuardCore['ticker']['tick']>;
   close(): Promise<void>;
 }
 
 /** Start a simulator (empty, manual clock at `start`) and a guard core over `raw` config (as from YAML). */
-export async function startBenchHarness(raw: Record<string, unknown>, opts: { start: number; balance?: number; dbPath?: string }): Promise<BenchHarness> {
+export async function startBenchHarness(
+  raw: Record<string, unknown>,
+  opts: { start: number; balance?: number; dbPath?: string; debit?: 'hourly' | 'continuous' },
+): Promise<BenchHarness> {
   const clock = new ManualClock(opts.start);
-  const sim = await startSimulator({ token: 'T', instances: 0, clock, seed: 7, balance: opts.balance ?? 1_000_000 });
+  const sim = await startSimulator({ token: 'T', instances: 0, clock, seed: 7, balance: opts.balance ?? 1_000_000, debit: opts.debit });
   const dir = opts.dbPath ? undefined : mkdtempSync(join(tmpdir(), 'xgc-bench-'));
   const config = parseConfig({
     ...raw,
@@ -34,17 +40,29 @@ export async function startBenchHarness(raw: Record<string, unknown>, opts: { st
     db: { path: opts.dbPath ?? join(dir!, 'guard.db') },
   });
   const gdb = openDb(config.db.path);
-  const log = pino({ level: process.env.BENCH_LOG ?? 'silent' });
+  const log = pino({ level: process.env.BENCH_LOG ?? process.env.TEST_LOG ?? 'silent' });
   const client = new XgcClient({ baseUrl: sim.url, token: 'T', timeoutMs: 10_000, retries: 1, retryBaseMs: 1 });
-  const core = createGuardCore({ db: gdb.db, config, clock, log, channels: () => [], client });
+  const notifier = new Notifier({
+    db: gdb.db,
+    clock,
+    log,
+    config: { email: config.notify.email, webhooks: config.notify.webhooks },
+    locale: config.locale,
+    timezone: config.timezone,
+    publicUrl: config.http.public_url,
+    retry: { baseMs: 10, capMs: 100, maxAttempts: 5 },
+  });
+  const core = createGuardCore({ db: gdb.db, config, clock, log, channels: () => notifier.channelNames(), client });
   return {
     clock,
     sim,
     gdb,
     config,
     core,
+    notifier,
     tick: () => core.ticker.tick(clock.now()),
     async close() {
+      await notifier.stop();
       await sim.close();
       gdb.close();
       if (dir) rmSync(dir, { recursive: true, force: true });
