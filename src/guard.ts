@@ -19,7 +19,8 @@ export class Standby extends GuardError {
     super('this daemon is standby (another one holds the writer lease); act through the active one', 'standby', 503);
   }
 }
-import type { ActNowRequest, GuardService, IdleInfo, PolicyInfo } from './http/service.js';
+import type { ActNowRequest, GuardService, PolicyInfo } from './http/service.js';
+import type { IdleInfo } from './policies/types.js';
 import { XgcClient, type XgcCallInfo } from './xgc/index.js';
 
 /** The core objects of a running guard. */

@@ -4,7 +4,7 @@ import { systemClock } from '../clock.js';
 import { parseDuration } from '../config/duration.js';
 import { openDb } from '../db/open.js';
 import { BadRequest } from '../errors.js';
-import { createOverride, listOverrides, overrideToJson, revokeOverride, type OverrideTarget } from '../http/overrides-store.js';
+import { createOverride, listOverrides, overrideToJson, revokeOverride, type OverrideTarget } from '../db/overrides.js';
 import { parseTimeParam } from '../http/params.js';
 import { configOption, loadFromArgs } from './common.js';
 

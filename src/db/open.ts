@@ -2,6 +2,7 @@
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,9 @@ import * as schema from './schema.js';
 
 /** The drizzle handle used by every query module. */
 export type Db = BetterSQLite3Database<typeof schema>;
+
+/** The handle or a transaction on it: query modules that run inside a caller's transaction take this. */
+export type DbOrTx = BaseSQLiteDatabase<'sync', unknown, typeof schema>;
 
 /** An open database: the drizzle handle, the raw better-sqlite3 connection, and close(). */
 export interface GuardDb {

@@ -11,9 +11,10 @@ import { estimatedByInstance } from '../db/spend.js';
 import { GuardError } from '../errors.js';
 import { bucketStart, isoInTz, round4 } from '../money.js';
 import type { App, AppDeps } from './app.js';
-import type { IdleInfo, NextAction } from './service.js';
+import type { IdleInfo, NextAction } from '../policies/types.js';
 import { render, type GuardEvent } from '../notify/index.js';
-import { activeOverrides, overrideMatches, overrideToJson } from './overrides-store.js';
+import { activeOverrides, overrideToJson } from '../db/overrides.js';
+import { overrideMatches } from '../policies/selector.js';
 import { instanceIdSchema, whoFrom } from './params.js';
 import { errorResponses, errorSchema, overrideSchema } from './schemas.js';
 

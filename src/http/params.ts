@@ -6,12 +6,10 @@ import { z } from 'zod';
 import { parseDuration } from '../config/duration.js';
 import { BadRequest } from '../errors.js';
 import { localToInstant } from '../money.js';
-
-/** Instance ids as XianGong makes them. */
-export const ID_RE = /^[a-z0-9-]{1,64}$/;
+import { INSTANCE_ID_RE } from '../xgc/index.js';
 
 /** An instance id (path param or body field). */
-export const instanceIdSchema = z.string().regex(ID_RE, 'expected an instance id: 1-64 characters of a-z, 0-9 and "-"');
+export const instanceIdSchema = z.string().regex(INSTANCE_ID_RE, 'expected an instance id: 1-64 characters of a-z, 0-9 and "-"');
 
 const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 const REL_RE = /^([+-])(.+)$/;

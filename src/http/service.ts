@@ -1,24 +1,8 @@
 /**
  * What the HTTP layer asks of the guard core (policy engine + executor), as an interface so routes stay thin.
- * The implementation lives in src/guard.ts (createGuardService).
+ * The implementation lives in src/guard.ts (createGuardCore).
  */
-
-/** The next planned action for an instance ("nightly at 02:00, in 3h12m"; "idle 12m of 45m"). */
-export interface NextAction {
-  policy: string;
-  action: string;
-  /** epoch ms when it would happen if nothing changes; null when it depends on a condition (e.g. idle progress) */
-  at: number | null;
-  reason: string;
-}
-
-/** Idle state of an instance, from the last probe answers. */
-export interface IdleInfo {
-  verdict: 'busy' | 'idle' | 'unknown';
-  /** epoch ms since when that verdict holds */
-  since: number | null;
-  probes: Record<string, { verdict: 'busy' | 'idle' | 'unknown'; since: number | null; detail: string }>;
-}
+import type { IdleInfo, NextAction } from '../policies/types.js';
 
 /** A loaded policy as the API shows it. */
 export interface PolicyInfo {

@@ -7,7 +7,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { eq } from 'drizzle-orm';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/open.js';
-import { overrides, usedLinks } from '../db/schema.js';
+import { createOverride } from '../db/overrides.js';
+import { usedLinks } from '../db/schema.js';
 import { escapeHtml, formatTime } from '../notify/format.js';
 import { linkSecret, snoozeUntil, verifyToken, type SnoozeChoice, type SnoozeClaims } from '../notify/links.js';
 import type { Locale } from '../notify/types.js';
@@ -134,18 +135,7 @@ export default async function snoozeRoutes(app: FastifyInstance, opts: SnoozeRou
       const created = db.transaction((tx) => {
         const ins = tx.insert(usedLinks).values({ linkId: claims.l, usedAt: now }).onConflictDoNothing().run();
         if (ins.changes === 0) return false; // used by a concurrent request
-        tx.insert(overrides)
-          .values({
-            instanceId: claims.i,
-            kind: 'snooze',
-            policies: JSON.stringify([claims.p]),
-            until,
-            forever: false,
-            who: 'email link',
-            reason: 'snoozed from notification link',
-            createdAt: now,
-          })
-          .run();
+        createOverride(tx, { target: { instance_id: claims.i }, kind: 'snooze', policies: [claims.p], until, reason: 'snoozed from notification link', who: 'email link' }, now);
         return true;
       });
       if (!created) return message(reply, 410, t.used(formatTime(now, tz)));

@@ -12,7 +12,7 @@ import type { Db } from '../db/open.js';
 import { recordObservation, type RecordResult } from '../db/record.js';
 import { actions, instances as instancesTable, ticks } from '../db/schema.js';
 import { estimatedByInstance } from '../db/spend.js';
-import { activeOverrides } from '../http/overrides-store.js';
+import { activeOverrides } from '../db/overrides.js';
 import { bucketStart } from '../money.js';
 import { billedRate, holdsGpu } from '../money.js';
 import { raise, resolve } from '../notify/index.js';

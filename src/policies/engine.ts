@@ -3,12 +3,10 @@
  * force, cooldown after a user boot) and evaluate it. Pure: the same input gives the same decisions.
  */
 import type { Config, PolicyConfig } from '../config/schema.js';
-import type { NextAction } from '../http/service.js';
-import { overrideMatches, type Override } from '../http/overrides-store.js';
 import { formatTime } from '../notify/format.js';
 import { policyRegistry, type PolicyRegistry } from './registry.js';
-import { hasKeepMarker, policySelects } from './selector.js';
-import type { Decision, InstanceState, PolicyContext, ProbeView } from './types.js';
+import { hasKeepMarker, overrideMatches, policySelects } from './selector.js';
+import type { Decision, InstanceState, NextAction, Override, PolicyContext, ProbeView } from './types.js';
 
 /** What one evaluation looks at. */
 export interface EngineInput {

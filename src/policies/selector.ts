@@ -1,5 +1,6 @@
 /** Selectors (`match` / `exclude` on id, name glob, gpu model), the keep marker and overrides, as pure functions. */
 import type { Selector } from '../config/schema.js';
+import type { Override } from './types.js';
 
 /** Compile a shell-style glob (`*`, `?`) to a case-insensitive RegExp matching the whole string. */
 export function globToRegExp(glob: string): RegExp {
@@ -40,4 +41,10 @@ export function policySelects(p: { match?: Selector; exclude?: Selector }, inst:
 /** Whether the instance name carries the keep marker (never touched). */
 export function hasKeepMarker(name: string, marker: string): boolean {
   return marker.length > 0 && name.includes(marker);
+}
+
+/** Whether override `o` covers `instance` for `policy` (it does not check the time: use the active set). */
+export function overrideMatches(o: Override, instance: { id: string; name: string }, policy: string): boolean {
+  const target = o.instanceId !== null ? o.instanceId === instance.id : o.nameGlob !== null && globMatch(o.nameGlob, instance.name);
+  return target && (o.policies === null || o.policies.includes(policy));
 }

@@ -5,7 +5,6 @@
 import type { z } from 'zod';
 import type { PolicyConfig, ActionKind } from '../config/schema.js';
 import type { GuardEvent } from '../notify/index.js';
-import type { NextAction } from '../http/service.js';
 
 /** An instance as policies see it (no secrets). */
 export interface InstanceState {
@@ -24,6 +23,39 @@ export interface InstanceState {
   billedSince: number | null;
   /** start of the current running stretch */
   runningSince: number | null;
+}
+
+/** A snooze or exemption as stored (src/db/overrides.ts) and matched (selector.ts). Times in epoch ms. */
+export interface Override {
+  id: number;
+  instanceId: string | null;
+  nameGlob: string | null;
+  kind: 'snooze' | 'exempt';
+  /** null = all policies */
+  policies: string[] | null;
+  until: number | null;
+  forever: boolean;
+  who: string;
+  reason: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+/** The next planned action for an instance ("nightly at 02:00, in 3h12m"; "idle 12m of 45m"). */
+export interface NextAction {
+  policy: string;
+  action: string;
+  /** epoch ms when it would happen if nothing changes; null when it depends on a condition (e.g. idle progress) */
+  at: number | null;
+  reason: string;
+}
+
+/** Idle state of an instance as the acting idle policy judges it, with every probe's last answer. */
+export interface IdleInfo {
+  verdict: 'busy' | 'idle' | 'unknown';
+  /** epoch ms since when that verdict holds */
+  since: number | null;
+  probes: Record<string, ProbeView>;
 }
 
 /** One probe's last answer. */

@@ -91,7 +91,8 @@ export interface DeployOptions {
 /** Names of the POST actions that take an instance id. */
 export type XgcAction = 'destroy' | 'shutdown' | 'shutdownReleaseGpu' | 'shutdownDestroy' | 'boot';
 
-const ID_RE = /^[a-z0-9-]{1,64}$/;
+/** Instance ids as XianGong makes them (16 lowercase characters today; 1-64 of a-z, 0-9, "-" accepted). */
+export const INSTANCE_ID_RE = /^[a-z0-9-]{1,64}$/;
 const AUTH_MSG = ['访问令牌为空', '未找到访问令牌', '访问令牌'];
 const GPU_SHORTAGE_MSG = ['可用GPU不足', 'GPU型号暂时不可用'];
 const SECRET_KEY_RE = /token|password|passwd|secret|key|credential|cookie|session/i;
@@ -113,7 +114,7 @@ export function packageVersion(): string {
 
 /** Throws BadRequest (no network call) unless `id` looks like an instance id. */
 export function assertInstanceId(id: unknown): asserts id is string {
-  if (typeof id !== 'string' || !ID_RE.test(id)) {
+  if (typeof id !== 'string' || !INSTANCE_ID_RE.test(id)) {
     throw new BadRequest('id', 'instance id must be 1-64 characters of a-z, 0-9 or -');
   }
 }

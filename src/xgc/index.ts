@@ -1,5 +1,5 @@
 /** XianGong Open API client: public surface. */
-export { XgcClient, assertInstanceId, packageVersion, seemsApplied } from './client.js';
+export { XgcClient, INSTANCE_ID_RE, assertInstanceId, packageVersion, seemsApplied } from './client.js';
 export type { XgcClientOptions, XgcCallInfo, DeployOptions, XgcAction } from './client.js';
 export {
   XgcError,

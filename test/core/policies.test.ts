@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { openDb } from '../../src/db/open.js';
-import { createOverride, activeOverrides } from '../../src/http/overrides-store.js';
+import { createOverride, activeOverrides } from '../../src/db/overrides.js';
 import { evaluatePolicies, nextActions, type EngineInput } from '../../src/policies/engine.js';
 import { balanceKey } from '../../src/policies/balance.js';
 import { releaseOrder } from '../../src/policies/runway.js';

@@ -1,14 +1,15 @@
 /**
  * Overrides (snoozes and exemptions) in one place, used by the HTTP API, the `override` CLI command and the
- * policy engine: create with validation, list, revoke (the row is kept), the active set at `now`, and matching.
+ * policy engine: create with validation, list, revoke (the row is kept), the active set at `now`. Matching an
+ * override to an instance is a policy question: `overrideMatches` in src/policies/selector.ts.
  */
 import { and, desc, eq, gt, isNull, or } from 'drizzle-orm';
-import type { Db } from '../db/open.js';
-import { overrides } from '../db/schema.js';
+import type { Db, DbOrTx } from './open.js';
+import { overrides } from './schema.js';
 import { BadRequest, GuardError, NotFound } from '../errors.js';
 import { isoInTz } from '../money.js';
-import { ID_RE } from './params.js';
-import { globMatch } from '../policies/selector.js';
+import { INSTANCE_ID_RE } from '../xgc/index.js';
+import type { Override } from '../policies/types.js';
 
 /** Who an override applies to: one instance, or every instance whose name matches a glob (`*`, `?`). */
 export type OverrideTarget = { instance_id: string } | { name: string };
@@ -27,22 +28,6 @@ export interface OverrideInput {
   forever?: boolean;
   reason: string;
   who: string;
-}
-
-/** A stored override. */
-export interface Override {
-  id: number;
-  instanceId: string | null;
-  nameGlob: string | null;
-  kind: 'snooze' | 'exempt';
-  /** null = all policies */
-  policies: string[] | null;
-  until: number | null;
-  forever: boolean;
-  who: string;
-  reason: string;
-  createdAt: number;
-  revokedAt: number | null;
 }
 
 /** An override's state at some instant. */
@@ -83,12 +68,12 @@ function fromRow(r: Row): Override {
 }
 
 /** Create an override at `now` after checking the input; throws BadRequest naming the field. */
-export function createOverride(db: Db, input: OverrideInput, now: number): Override {
+export function createOverride(db: DbOrTx, input: OverrideInput, now: number): Override {
   const t = input.target as Partial<{ instance_id: string; name: string }>;
   const hasId = typeof t?.instance_id === 'string';
   const hasName = typeof t?.name === 'string';
   if (hasId === hasName) throw new BadRequest('target', 'give exactly one of instance_id or name');
-  if (hasId && !ID_RE.test(t.instance_id!)) throw new BadRequest('target.instance_id', 'expected an instance id: 1-64 characters of a-z, 0-9 and "-"');
+  if (hasId && !INSTANCE_ID_RE.test(t.instance_id!)) throw new BadRequest('target.instance_id', 'expected an instance id: 1-64 characters of a-z, 0-9 and "-"');
   if (hasName && (t.name!.length === 0 || t.name!.length > 128 || /[\p{Cc}]/u.test(t.name!)))
     throw new BadRequest('target.name', 'expected a name glob of 1-128 printable characters');
   if (input.kind !== 'snooze' && input.kind !== 'exempt') throw new BadRequest('kind', 'expected snooze or exempt');
@@ -159,15 +144,6 @@ export function overrideState(o: Override, now: number): OverrideState {
   return o.forever || (o.until !== null && o.until > now) ? 'active' : 'expired';
 }
 
-/** Name globs match as everywhere else in the guard (case-insensitive `*` and `?`). */
-export { globMatch };
-
-/** Whether override `o` covers `instance` for `policy` (it does not check the time: use activeOverrides). */
-export function overrideMatches(o: Override, instance: { id: string; name: string }, policy: string): boolean {
-  const target = o.instanceId !== null ? o.instanceId === instance.id : o.nameGlob !== null && globMatch(o.nameGlob, instance.name);
-  return target && (o.policies === null || o.policies.includes(policy));
-}
-
 /** The API/CLI JSON form of an override, times as ISO 8601 in `tz`. */
 export function overrideToJson(o: Override, now: number, tz: string) {
   return {
@@ -184,3 +160,5 @@ export function overrideToJson(o: Override, now: number, tz: string) {
     state: overrideState(o, now),
   };
 }
+
+export type { Override };
