@@ -54,14 +54,3 @@ export class NotFound extends GuardError {
     super(message, 'not_found', 404);
   }
 }
-
-/** The action rails refused: too many actions this tick/hour. */
-export class ActionLimitExceeded extends GuardError {
-  constructor(
-    public readonly limit: string,
-    public readonly wanted: number,
-    public readonly allowed: number,
-  ) {
-    super(`${limit}: wanted ${wanted}, allowed ${allowed}`, 'action_limit', 429);
-  }
-}

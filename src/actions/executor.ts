@@ -10,7 +10,7 @@ import type { Clock } from '../clock.js';
 import type { ActionKind, Config } from '../config/schema.js';
 import type { Db } from '../db/open.js';
 import { actions } from '../db/schema.js';
-import { reachedExpected } from '../db/record.js';
+import { ACTION_KINDS, actionKind } from './kinds.js';
 import { activeOverrides } from '../db/overrides.js';
 import { raise, type GuardEvent } from '../notify/index.js';
 import { hasKeepMarker, overrideMatches } from '../policies/selector.js';
@@ -69,7 +69,6 @@ export function retryBackoffMs(failures: number): number {
   return Math.min(60 * 60_000, 60_000 * 2 ** Math.max(0, failures - 1));
 }
 
-const EXPECTED: Record<string, string | null> = { release_gpu: 'shutdown', shutdown: 'shutdown', destroy: 'destroyed', notify: null };
 
 /** Executes act decisions with the rails. One instance per daemon; `beginTick` resets per-tick counters. */
 export class Executor {
@@ -163,7 +162,7 @@ export class Executor {
       who: req.who,
       reason: req.reason,
       statusAtDecision: i.status,
-      expectedStatus: EXPECTED[req.action] ?? null,
+      expectedStatus: ACTION_KINDS[req.action].expectedStatus,
       rate: i.pricePerHour,
       retainRate: i.retainPrice,
     } as const;
@@ -185,7 +184,7 @@ export class Executor {
     const perTick = config.limits.max_actions_per_tick;
     const perHour = config.limits.max_actions_per_hour;
     const lastHour = this.sentLastHour(now);
-    if (req.action !== 'notify' && (this.sentThisTick >= perTick || lastHour >= perHour)) {
+    if (ACTION_KINDS[req.action].sendsRequest && (this.sentThisTick >= perTick || lastHour >= perHour)) {
       const which = this.sentThisTick >= perTick ? `max_actions_per_tick (${perTick})` : `max_actions_per_hour (${perHour})`;
       const detail = `deferred: ${which} reached`;
       if (deferred) db.update(actions).set({ detail, decidedAt: now }).where(eq(actions.id, deferred.id)).run();
@@ -210,7 +209,7 @@ export class Executor {
     const { db, clock, log, config } = this.deps;
     const i = req.instance;
 
-    if (req.action === 'notify') {
+    if (!ACTION_KINDS[req.action].sendsRequest) {
       this.finish(id, 'confirmed', { detail: 'notification only' }, [this.event('action_taken', req, id), ...(req.events ?? [])]);
       return { state: 'confirmed', actionId: id, reason: req.reason };
     }
@@ -242,12 +241,7 @@ export class Executor {
 
     const sentAt = clock.now();
     try {
-      if (req.action === 'release_gpu') await this.deps.client.shutdownReleaseGpu(i.id);
-      else if (req.action === 'shutdown') await this.deps.client.shutdown(i.id);
-      else if (req.action === 'destroy') {
-        if (f.status === 'running') await this.deps.client.shutdownDestroy(i.id);
-        else await this.deps.client.destroy(i.id);
-      }
+      await ACTION_KINDS[req.action].send(this.deps.client, f);
     } catch (e) {
       if (e instanceof XgcActionUncertain && e.seemsApplied === true) {
         this.sentThisTick++;
@@ -284,7 +278,8 @@ export class Executor {
         if (!(e instanceof XgcApiError)) continue; // network trouble: try again next tick
         inst = undefined;
       }
-      const applied = reachedExpected(r.action, inst) || (inst !== undefined && r.action !== 'destroy' && inst.status === 'shutting_down');
+      const kind = actionKind(r.action);
+      const applied = kind.sendsRequest && (kind.reached(inst) || kind.underWay(inst));
       const now = clock.now();
       const req: ActRequest = {
         key: r.decisionKey,

@@ -5,6 +5,7 @@
  */
 import { and, eq, gt, isNull, desc, or } from 'drizzle-orm';
 import type { Instance } from '../xgc/types.js';
+import { reachedExpected } from '../actions/kinds.js';
 import { billedRate, holdsGpu } from '../money.js';
 import type { Db } from './open.js';
 import { actions, balancePoints, instances, intervals } from './schema.js';
@@ -29,14 +30,6 @@ export interface RecordResult {
 /** How long a sent action may wait for its expected state before it is marked failed. */
 export const CONFIRM_WITHIN_MS = 60 * 60_000;
 
-/** Whether `inst` is in the state an action of kind `action` leads to. */
-export function reachedExpected(action: string, inst: Pick<Instance, 'status' | 'gpuUsed'> | undefined): boolean {
-  if (action === 'destroy') return !inst || inst.status === 'destroyed';
-  if (!inst) return false;
-  if (action === 'release_gpu') return inst.status === 'shutdown' && inst.gpuUsed === 0;
-  if (action === 'shutdown') return inst.status === 'shutdown';
-  return false;
-}
 
 /**
  * Record a successful list + balance read at `now`. Must only be called with data from successful calls:

@@ -6,6 +6,7 @@ import { and, eq, gt, inArray, lt } from 'drizzle-orm';
 import type { Db } from './open.js';
 import { actions, instances } from './schema.js';
 import { accrued, bucketStarts, round4 } from '../money.js';
+import { SAVING_ACTIONS, actionKind, savingPerHour } from '../actions/kinds.js';
 
 /** Savings stop counting this long after a release. */
 export const SAVINGS_CAP_MS = 7 * 86_400_000;
@@ -31,7 +32,7 @@ export function savingStretches(db: Db, now: number, actionIds?: number[], range
   const where = and(
     eq(actions.mode, 'enforce'),
     inArray(actions.state, ['sent', 'confirmed']),
-    inArray(actions.action, ['release_gpu', 'destroy']),
+    inArray(actions.action, SAVING_ACTIONS),
     actionIds ? inArray(actions.id, actionIds) : undefined,
     range ? and(lt(actions.sentAt, range.to), gt(actions.sentAt, range.from - SAVINGS_CAP_MS)) : undefined,
   );
@@ -47,10 +48,10 @@ export function savingStretches(db: Db, now: number, actionIds?: number[], range
     const cap = start + SAVINGS_CAP_MS;
     const candidates: Array<[number, SavingStretch['endedBy']]> = [[now, 'now'], [cap, 'cap']];
     if (a.rebootedAt !== null) candidates.push([a.rebootedAt, 'boot']);
-    if (goneAt !== null && goneAt !== undefined && a.action !== 'destroy') candidates.push([goneAt, 'gone']);
+    if (goneAt !== null && goneAt !== undefined && actionKind(a.action).endsAtBoot) candidates.push([goneAt, 'gone']);
     candidates.sort((x, y) => x[0] - y[0]);
     const [end, endedBy] = candidates[0];
-    const ratePerHour = Math.max(0, a.rate - (a.action === 'destroy' ? 0 : a.retainRate));
+    const ratePerHour = savingPerHour(a.action, { retainPrice: a.retainRate }, a.rate);
     out.push({ actionId: a.id, instanceId: a.instanceId, instanceName: a.instanceName, policy: a.policy, ratePerHour, start, end: Math.max(start, end), endedBy });
   }
   return out;

@@ -9,8 +9,9 @@
  */
 import { runwayPolicySchema, type RunwayPolicyConfig } from '../config/schema.js';
 import { formatDuration } from '../config/duration.js';
+import { savingPerHour } from '../actions/kinds.js';
 import { globMatch } from './selector.js';
-import type { Decision, InstanceState, PolicyType } from './types.js';
+import type { PolicyDecision, InstanceState, PolicyType } from './types.js';
 
 /** Hours of balance left at `burn` ¥/h (Infinity when nothing burns). */
 export function runwayHours(balance: number, burn: number): number {
@@ -32,7 +33,7 @@ export const runwayPolicy: PolicyType<RunwayPolicyConfig> = {
   type: 'runway',
   schema: runwayPolicySchema,
   actsOnInstances: (cfg) => cfg.action !== 'notify',
-  evaluate(cfg, ctx): Decision[] {
+  evaluate(cfg, ctx): PolicyDecision[] {
     if (ctx.balance === null) return [];
     const burn = ctx.all.reduce((s, i) => s + i.rate, 0);
     const hours = runwayHours(ctx.balance, burn);
@@ -46,7 +47,7 @@ export const runwayPolicy: PolicyType<RunwayPolicyConfig> = {
       empty_at: ctx.now + hours * 3_600_000,
       reason: `runway ${formatDuration(hours * 3_600_000)} at ¥${burn.toFixed(2)}/h (balance ¥${ctx.balance.toFixed(2)})`,
     };
-    const out: Decision[] = [
+    const out: PolicyDecision[] = [
       { kind: 'alert', policy: cfg.name, repeatMs: cfg.repeat, event: { type: 'runway_warn', dedupKey: warnKey, fingerprint: hours < cfg.act_hours ? 'act' : 'warn', status: 'firing', channels: cfg.channels, data } },
     ];
     if (hours >= cfg.act_hours || cfg.action === 'notify') return out;
@@ -59,7 +60,7 @@ export const runwayPolicy: PolicyType<RunwayPolicyConfig> = {
     );
     for (const inst of holders) {
       if (remaining < target * 0.99) break;
-      const saving = inst.rate - (cfg.action === 'release_gpu' ? inst.retainPrice : cfg.action === 'destroy' ? 0 : inst.rate);
+      const saving = savingPerHour(cfg.action, inst, inst.rate);
       if (saving <= 0) continue;
       remaining -= saving;
       out.push({

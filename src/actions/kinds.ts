@@ -1,0 +1,99 @@
+/**
+ * What each kind of guard action means, in one table: which Open API call it sends, which state shows it took
+ * effect, what it leaves billed (so what it saves per hour), and the words messages use for it. The executor,
+ * the recorder (confirmations), the runway policy, savings and the templates all read this table.
+ */
+import type { ActionKind } from '../config/schema.js';
+import type { XgcClient } from '../xgc/index.js';
+
+/** The facts an action kind looks at. */
+export interface ActionTarget {
+  id: string;
+  status: string;
+  gpuUsed: number;
+  pricePerHour: number;
+  retainPrice: number;
+}
+
+/** One action kind. */
+export interface ActionKindSpec {
+  /** whether it sends a request about the instance (false: a notification only) */
+  sendsRequest: boolean;
+  /** the status journaled as expected after the action (null: nothing changes) */
+  expectedStatus: string | null;
+  /** send the request for `target` as it was just re-read */
+  send(client: XgcClient, target: ActionTarget): Promise<void>;
+  /** whether `seen` (undefined: no longer listed) shows the action took effect */
+  reached(seen: Pick<ActionTarget, 'status' | 'gpuUsed'> | undefined): boolean;
+  /** whether `seen` shows the action under way (a request that was sent before a crash) */
+  underWay(seen: Pick<ActionTarget, 'status' | 'gpuUsed'> | undefined): boolean;
+  /** ¥/h still billed after the action, for an instance billed at `rate` now */
+  rateAfter(target: Pick<ActionTarget, 'retainPrice'>, rate: number): number;
+  /** whether a user boot ends what it saved (a release; a destroy cannot be undone) */
+  endsAtBoot: boolean;
+  /** words for messages */
+  words: { en: { verb: string; past: string; future: string }; 'zh-CN': { verb: string } };
+}
+
+/** Every action kind of the config (`action:` of a policy). */
+export const ACTION_KINDS: Record<ActionKind, ActionKindSpec> = {
+  release_gpu: {
+    sendsRequest: true,
+    expectedStatus: 'shutdown',
+    send: (client, t) => client.shutdownReleaseGpu(t.id),
+    reached: (s) => s !== undefined && s.status === 'shutdown' && s.gpuUsed === 0,
+    underWay: (s) => s !== undefined && s.status === 'shutting_down',
+    rateAfter: (t) => t.retainPrice,
+    endsAtBoot: true,
+    words: { en: { verb: 'release the GPU of', past: 'Released the GPU of', future: 'GPU will be released' }, 'zh-CN': { verb: '释放 GPU' } },
+  },
+  shutdown: {
+    sendsRequest: true,
+    expectedStatus: 'shutdown',
+    send: (client, t) => client.shutdown(t.id),
+    reached: (s) => s !== undefined && s.status === 'shutdown',
+    underWay: (s) => s !== undefined && s.status === 'shutting_down',
+    // XianGong's shutdown keeps the GPU and bills as usual (期间实例照常收费)
+    rateAfter: (_t, rate) => rate,
+    endsAtBoot: false,
+    words: { en: { verb: 'shut down', past: 'Shut down', future: 'will be shut down' }, 'zh-CN': { verb: '关机' } },
+  },
+  destroy: {
+    sendsRequest: true,
+    expectedStatus: 'destroyed',
+    send: (client, t) => (t.status === 'running' ? client.shutdownDestroy(t.id) : client.destroy(t.id)),
+    reached: (s) => s === undefined || s.status === 'destroyed',
+    underWay: (s) => s !== undefined && s.status === 'destroying',
+    rateAfter: () => 0,
+    endsAtBoot: false,
+    words: { en: { verb: 'destroy', past: 'Destroyed', future: 'will be destroyed' }, 'zh-CN': { verb: '销毁' } },
+  },
+  notify: {
+    sendsRequest: false,
+    expectedStatus: null,
+    send: async () => undefined,
+    reached: () => false,
+    underWay: () => false,
+    rateAfter: (_t, rate) => rate,
+    endsAtBoot: false,
+    words: { en: { verb: 'notify about', past: 'Notified about', future: 'will be reported' }, 'zh-CN': { verb: '通知' } },
+  },
+};
+
+/** The spec of `action` (journal rows carry the name as text; an unknown one is treated as a notification). */
+export function actionKind(action: string): ActionKindSpec {
+  return (ACTION_KINDS as Record<string, ActionKindSpec>)[action] ?? ACTION_KINDS.notify;
+}
+
+/** Whether `seen` (undefined: gone) is in the state an action of kind `action` leads to. */
+export function reachedExpected(action: string, seen: Pick<ActionTarget, 'status' | 'gpuUsed'> | undefined): boolean {
+  return actionKind(action).sendsRequest && actionKind(action).reached(seen);
+}
+
+/** ¥/h an action stops billing for an instance billed at `rate` now (0 when it saves nothing). */
+export function savingPerHour(action: string, target: Pick<ActionTarget, 'retainPrice'>, rate: number): number {
+  return Math.max(0, rate - actionKind(action).rateAfter(target, rate));
+}
+
+/** Action kinds whose effect saves money until the user undoes it or the instance goes (savings report). */
+export const SAVING_ACTIONS = (Object.keys(ACTION_KINDS) as ActionKind[]).filter((k) => savingPerHour(k, { retainPrice: 0 }, 1) > 0);
