@@ -7,9 +7,11 @@ import type { Clock } from './clock.js';
 import type { Config } from './config/schema.js';
 import type { Db } from './db/open.js';
 import { Executor, type BusyCheck } from './actions/executor.js';
-import { Ticker, instanceStates, probeOptionsFromConfig, probeViews, type TickResult } from './jobs/tick.js';
-import { idleSince } from './policies/idle.js';
+import { assess, instanceStates } from './jobs/assess.js';
+import { Ticker, type TickResult } from './jobs/tick.js';
 import { policyRegistry } from './policies/registry.js';
+import { hasKeepMarker } from './policies/selector.js';
+import { probeOptionsFromConfig } from './probes/options.js';
 import { runProbes } from './probes/runner.js';
 import { GuardError, NotFound } from './errors.js';
 
@@ -20,8 +22,14 @@ export class Standby extends GuardError {
   }
 }
 import type { ActNowRequest, GuardService, PolicyInfo } from './http/service.js';
-import type { IdleInfo } from './policies/types.js';
 import { XgcClient, type XgcCallInfo } from './xgc/index.js';
+
+/** Act-now on an instance whose name carries the keep marker. */
+export class KeepMarkerRefusal extends GuardError {
+  constructor(name: string, marker: string) {
+    super(`instance ${name} carries ${marker}: the guard never acts on it; remove ${marker} from its name first`, 'keep_marker', 409);
+  }
+}
 
 /** The core objects of a running guard. */
 export interface GuardCore {
@@ -60,20 +68,11 @@ export function createGuardCore(deps: {
   const ticker = new Ticker({ db, client, clock, log: log.child({ mod: 'tick' }), config, executor, channels: deps.channels, isLeader: deps.isLeader, onTick: deps.onTick });
 
   const service: GuardService = {
-    nextActions: (now) => ticker.nextActions(now),
-    idleInfo(now) {
-      const out = new Map<string, IdleInfo>();
-      const states = instanceStates(db, ticker.lastList);
-      const views = probeViews(db, states.map((s) => s.id));
-      for (const s of states) {
-        const probes = views.get(s.id) ?? {};
-        const j = idleSince(s, probes);
-        const busy = Object.values(probes).filter((p) => p.verdict === 'busy');
-        const verdict: IdleInfo['verdict'] = busy.length ? 'busy' : j.idle ? 'idle' : 'unknown';
-        const since = verdict === 'idle' && j.idle ? j.since : verdict === 'busy' ? Math.min(...busy.map((b) => b.since ?? now)) : null;
-        out.set(s.id, { verdict, since, probes: Object.fromEntries(Object.entries(probes).map(([n, p]) => [n, { verdict: p.verdict, since: p.since, detail: p.detail }])) });
-      }
-      return out;
+    instanceViews(now) {
+      const obs = ticker.lastObservation;
+      if (!obs) return { next: new Map(), idle: new Map() };
+      const a = assess(db, config, { ...obs, now });
+      return { next: a.next(), idle: a.idle() };
     },
     policies(now) {
       return config.policies.map((p): PolicyInfo => {
@@ -104,6 +103,7 @@ export function createGuardCore(deps: {
         throw e;
       }
       const [state] = instanceStates(db, [fresh.instance]);
+      if (hasKeepMarker(state.name, config.keep_marker)) throw new KeepMarkerRefusal(state.name, config.keep_marker);
       if (!state.holdsGpu && req.action === 'release_gpu') throw new NotFound(`instance ${req.instanceId} holds no GPU (status ${state.status})`);
       const r = await executor.execute({
         key: `api:${req.instanceId}:${now}`,

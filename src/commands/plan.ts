@@ -6,10 +6,10 @@ import { systemClock } from '../clock.js';
 import { formatDuration } from '../config/duration.js';
 import { openDb } from '../db/open.js';
 import { StartRefused } from '../errors.js';
-import { engineInput, probeOptionsFromConfig } from '../jobs/tick.js';
+import { assess } from '../jobs/assess.js';
 import { formatTime } from '../notify/format.js';
-import { evaluatePolicies, nextActions } from '../policies/engine.js';
 import type { ProbeView } from '../policies/types.js';
+import { probeOptionsFromConfig } from '../probes/options.js';
 import { runProbes } from '../probes/runner.js';
 import { XgcClient } from '../xgc/index.js';
 import { configOption, loadFromArgs } from './common.js';
@@ -30,18 +30,15 @@ const plan: Command = {
     const hist = hasDb ? openDb(config.db.path, { readonly: true }) : openDb(':memory:');
     const scratch = openDb(':memory:'); // probes' own state (heartbeats, host keys) stays here
     try {
-      const input = engineInput(hist.db, config, now, list, balance);
-      for (const s of input.instances) {
-        const i = list.find((x) => x.id === s.id)!;
-        if (s.billedSince === null && s.holdsGpu) s.billedSince = i.startedAt ?? now;
-        if (s.runningSince === null && s.status === 'running') s.runningSince = i.startedAt ?? now;
-      }
       const running = listed.filter((x) => x.instance.status === 'running').map((x) => x.access);
       const res = await runProbes(running, probeOptionsFromConfig(config.probes), { db: scratch.db, clock: systemClock, log: pino({ level: 'silent' }), concurrency: config.probes.concurrency });
-      input.probes = new Map([...res].map(([id, rec]) => [id, Object.fromEntries(Object.entries(rec).map(([n, r]) => [n, { verdict: r.verdict, since: r.since ?? now, detail: r.detail } as ProbeView]))]));
-      const { decisions } = evaluatePolicies(input);
-      const next = nextActions(input);
-      const mode = (name: string) => ((config.policies.find((p) => p.name === name)?.dry_run ?? config.dry_run) ? 'dry-run' : 'enforce');
+      const probes = new Map([...res].map(([id, rec]) => [id, Object.fromEntries(Object.entries(rec).map(([n, r]) => [n, { verdict: r.verdict, since: r.since ?? now, detail: r.detail } as ProbeView]))]));
+      // Stretches the daemon never recorded (or no daemon at all) come from the API's start times.
+      const a = assess(hist.db, config, { now, list, balance }, { probes, stretchesFromApi: true });
+      const { input } = a;
+      const { decisions } = a.evaluation();
+      const next = a.next();
+      const mode = (d: { dryRun: boolean }) => (d.dryRun ? 'dry-run' : 'enforce');
       if (values.json) {
         console.log(
           JSON.stringify(
@@ -49,7 +46,7 @@ const plan: Command = {
               now: new Date(now).toISOString(),
               balance,
               history: hasDb ? config.db.path : null,
-              decisions: decisions.map((d) => ({ kind: d.kind, policy: d.policy, mode: mode(d.policy), ...('instance' in d ? { instance_id: d.instance.id, instance_name: d.instance.name, action: d.action } : {}), reason: 'reason' in d ? d.reason : 'event' in d ? (d.event.data.reason ?? d.event.type) : d.dedupKey })),
+              decisions: decisions.map((d) => ({ kind: d.kind, policy: d.policy, mode: mode(d), ...('instance' in d ? { instance_id: d.instance.id, instance_name: d.instance.name, action: d.action } : {}), reason: 'reason' in d ? d.reason : 'event' in d ? (d.event.data.reason ?? d.event.type) : d.dedupKey })),
               next_actions: Object.fromEntries([...next].map(([id, n]) => [id, n])),
             },
             null,
@@ -62,7 +59,7 @@ const plan: Command = {
       if (decisions.length === 0) console.log('no policy would act or alert right now');
       for (const d of decisions) {
         const who = 'instance' in d ? `${d.instance.name} (${d.instance.id})` : 'account';
-        const what = d.kind === 'act' ? `${d.action} [${mode(d.policy)}]` : d.kind === 'warn' ? `warn: ${d.action} at ${formatTime(d.plannedAt, config.timezone)}` : d.kind === 'alert' ? `alert ${d.event.type}` : 'resolve';
+        const what = d.kind === 'act' ? `${d.action} [${mode(d)}]` : d.kind === 'warn' ? `warn: ${d.action} at ${formatTime(d.plannedAt, config.timezone)}` : d.kind === 'alert' ? `alert ${d.event.type}` : 'resolve';
         const why = 'reason' in d ? d.reason : d.kind === 'alert' ? String(d.event.data.reason ?? '') : '';
         console.log(`${d.policy.padEnd(14)} ${who.padEnd(40)} ${what.padEnd(28)} ${why}`);
       }

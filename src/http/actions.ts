@@ -1,14 +1,18 @@
-/** `GET /api/v1/actions`: the action journal, newest first, filtered, with an opaque cursor for the next page. */
-import { and, desc, eq, lt, or, type SQL } from 'drizzle-orm';
+/**
+ * `GET /api/v1/actions`: the action journal, newest first, filtered, with an opaque cursor for the next page;
+ * `POST /api/v1/actions`: act now on one instance, through the same executor and rails as the policies.
+ */
 import { z } from 'zod';
+import { journalPage } from '../db/journal.js';
 import type { Db } from '../db/open.js';
 import { actions } from '../db/schema.js';
 import { savedByAction } from '../db/savings.js';
 import { BadRequest } from '../errors.js';
 import { isoInTz } from '../money.js';
-import type { App, AppDeps } from './app.js';
-import { instanceIdSchema } from './params.js';
-import { ACTION_STATES, actionItemSchema, errorResponses, type ActionItem } from './schemas.js';
+import type { App, AppDeps } from './types.js';
+import { instanceIdSchema, whoFrom } from './params.js';
+import { ACTION_STATES, actionItemSchema, errorResponses, errorSchema, type ActionItem } from './schemas.js';
+import { Unavailable } from './unavailable.js';
 
 type ActionRow = typeof actions.$inferSelect;
 
@@ -56,9 +60,15 @@ const query = z.strictObject({
   cursor: z.string().max(64).regex(/^[A-Za-z0-9_-]+$/, 'not a cursor from next_cursor').optional().describe('next_cursor of the previous page'),
 });
 
-/** Registers GET /api/v1/actions. */
+const actNowBody = z.strictObject({
+  instance_id: instanceIdSchema,
+  action: z.enum(['release_gpu', 'shutdown']).default('release_gpu'),
+  reason: z.string().max(500).optional(),
+});
+
+/** Registers GET and POST /api/v1/actions. */
 export default async function actionsRoutes(app: App, opts: { deps: AppDeps }) {
-  const { gdb, clock, config } = opts.deps;
+  const { gdb, clock, config, guard } = opts.deps;
   app.get(
     '/api/v1/actions',
     {
@@ -71,27 +81,30 @@ export default async function actionsRoutes(app: App, opts: { deps: AppDeps }) {
     },
     async (req) => {
       const q = req.query;
-      const where: Array<SQL | undefined> = [];
-      if (q.instance) where.push(eq(actions.instanceId, q.instance));
-      if (q.policy) where.push(eq(actions.policy, q.policy));
-      if (q.result) where.push(eq(actions.state, q.result));
-      if (q.cursor) {
-        const c = decodeCursor(q.cursor);
-        where.push(or(lt(actions.decidedAt, c.at), and(eq(actions.decidedAt, c.at), lt(actions.id, c.id))));
-      }
-      const rows = gdb.db
-        .select()
-        .from(actions)
-        .where(and(...where))
-        .orderBy(desc(actions.decidedAt), desc(actions.id))
-        .limit(q.limit + 1)
-        .all();
+      const rows = journalPage(gdb.db, { instanceId: q.instance, policy: q.policy, state: q.result, after: q.cursor ? decodeCursor(q.cursor) : undefined }, q.limit + 1);
       const page = rows.slice(0, q.limit);
       const lastRow = page[page.length - 1];
       return {
         actions: actionsToJson(gdb.db, page, clock.now(), config.timezone),
         next_cursor: rows.length > q.limit && lastRow ? encodeCursor(lastRow.decidedAt, lastRow.id) : null,
       };
+    },
+  );
+
+  app.post(
+    '/api/v1/actions',
+    {
+      schema: {
+        tags: ['actions'],
+        summary: 'Act now on one instance (release GPU or shutdown), through the same executor and rails',
+        body: actNowBody,
+        response: { 200: z.object({ action_id: z.number(), state: z.string(), reason: z.string() }), 404: errorSchema, 409: errorSchema, 503: errorSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      if (!guard) throw new Unavailable();
+      const who = `api:${whoFrom(req.headers['x-guard-who'])}`;
+      return guard.actNow({ instanceId: req.body.instance_id, action: req.body.action, who, reason: req.body.reason });
     },
   );
 }

@@ -2,59 +2,28 @@
  * Builds the Fastify app from its dependencies; never listens (src/main.ts owns the process).
  * Routes: health, API v1 resources, metrics, docs, dashboard.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import Fastify, { LogController } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
-import type { Config } from '../config/schema.js';
-import type { GuardDb } from '../db/open.js';
 import actionsRoutes from './actions.js';
 import { installAuth } from './auth.js';
 import balanceRoutes from './balance.js';
 import { installDocs } from './docs.js';
 import { errorBody, installErrorHandlers } from './errors.js';
 import healthRoutes from './health.js';
+import eventsRoutes from './events.js';
 import instanceRoutes from './instances.js';
+import policiesRoutes from './policies.js';
 import dashboardRoutes from '../dashboard/plugin.js';
 import heartbeatRoutes from './heartbeat.js';
 import metricsRoutes, { createMetrics, type Metrics } from './metrics.js';
 import overridesRoutes from './overrides.js';
-import type { GuardService } from './service.js';
 import sessionRoutes from './session.js';
 import snoozeRoutes from './snooze.js';
 import spendRoutes from './spend.js';
 import timelineRoutes from './timeline.js';
+import type { App, AppDeps } from './types.js';
 
-/** Live process facts the HTTP layer reports (readiness, leadership). */
-export interface RuntimeStatus {
-  /** true once migrations ran and the DB is open */
-  dbOpen: boolean;
-  /** whether this process holds the single-writer lease */
-  leader: boolean;
-  /** why not leader, when not */
-  standbyReason?: string;
-  /** whether jobs are running */
-  jobsRunning: boolean;
-  /** true in demo mode (auth off on loopback) */
-  demo: boolean;
-}
-
-/** Everything routes may use. */
-export interface AppDeps {
-  gdb: GuardDb;
-  config: Config;
-  clock: Clock;
-  log: Logger;
-  runtime: RuntimeStatus;
-  /** the policy engine + executor (absent in tools that only read history) */
-  guard?: GuardService;
-  /** the process's metrics (the tick job updates them); buildApp creates a fresh set when absent */
-  metrics?: Metrics;
-}
-
-/** The app type routes are written against (zod type provider). */
-export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
+export type { App, AppDeps, RuntimeStatus } from './types.js';
 
 /** Build the app (register plugins and routes). Call `await app.ready()` before inject. */
 export async function buildApp(deps: AppDeps): Promise<App> {
@@ -81,7 +50,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(healthRoutes, { deps });
   await app.register(metricsRoutes, { deps, metrics });
   await app.register(snoozeRoutes, { db: deps.gdb.db, clock: deps.clock, locale: deps.config.locale, timezone: deps.config.timezone });
-  // /api/v1 resources, one plugin each (instances list, policies and POST actions: see the guard service).
+  // /api/v1 resources, one plugin per resource (file = URL).
   await app.register(sessionRoutes, { deps });
   await app.register(balanceRoutes, { deps });
   await app.register(timelineRoutes, { deps });
@@ -90,6 +59,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(heartbeatRoutes, { deps });
   await app.register(spendRoutes, { deps });
   await app.register(instanceRoutes, { deps });
+  await app.register(policiesRoutes, { deps });
+  await app.register(eventsRoutes, { deps });
   await app.register(dashboardRoutes, {});
   return app;
 }

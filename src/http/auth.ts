@@ -11,7 +11,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
-import type { App } from './app.js';
+import type { App } from './types.js';
 import { errorBody } from './errors.js';
 
 /** Auth settings (from `config.http`). */

@@ -1,9 +1,8 @@
 /** `GET /api/v1/balance`: the last balance, the burn rate (sum of open interval rates), runway, and history. */
-import { and, asc, desc, gte, lt } from 'drizzle-orm';
 import { z } from 'zod';
-import { balancePoints } from '../db/schema.js';
+import { balanceHistory, lastBalance } from '../db/balance.js';
 import { isoInTz, round4 } from '../money.js';
-import type { App, AppDeps } from './app.js';
+import type { App, AppDeps } from './types.js';
 import { burnRate } from '../db/spend.js';
 import { rangeQueryFields, resolveRange } from './params.js';
 import { errorResponses } from './schemas.js';
@@ -39,16 +38,9 @@ export default async function balanceRoutes(app: App, opts: { deps: AppDeps }) {
       const now = clock.now();
       const { from, to } = resolveRange(req.query, now, tz);
       const db = gdb.db;
-      const last = db.select().from(balancePoints).orderBy(desc(balancePoints.at), desc(balancePoints.id)).limit(1).get();
+      const last = lastBalance(db);
       const burn = burnRate(db);
-      const before = db.select().from(balancePoints).where(lt(balancePoints.at, from)).orderBy(desc(balancePoints.at), desc(balancePoints.id)).limit(1).get();
-      const points = db
-        .select()
-        .from(balancePoints)
-        .where(and(gte(balancePoints.at, from), lt(balancePoints.at, to)))
-        .orderBy(asc(balancePoints.at), asc(balancePoints.id))
-        .limit(HISTORY_LIMIT)
-        .all();
+      const { before, points } = balanceHistory(db, from, to, HISTORY_LIMIT);
       const history = points.map((p) => ({ at: isoInTz(p.at, tz), balance: p.balance }));
       if (before && (points.length === 0 || points[0].at > from)) history.unshift({ at: isoInTz(from, tz), balance: before.balance });
       return {

@@ -6,7 +6,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 import { VERSION } from '../version.js';
-import type { App } from './app.js';
+import type { App } from './types.js';
 
 /** Register @fastify/swagger and @fastify/swagger-ui under `/docs`. */
 export async function installDocs(app: App, opts: { publicUrl?: string }): Promise<void> {

@@ -1,7 +1,7 @@
 /** `POST /api/v1/heartbeat`: the push probe (agent inside an instance reports GPU use / busy). */
 import { z } from 'zod';
 import { recordHeartbeat } from '../probes/heartbeat.js';
-import type { App, AppDeps } from './app.js';
+import type { App, AppDeps } from './types.js';
 import { instanceIdSchema, withFieldPrefix } from './params.js';
 import { errorResponses } from './schemas.js';
 

@@ -9,7 +9,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Db } from '../db/open.js';
 import { actions, balancePoints, instances, intervals, ticks } from '../db/schema.js';
 import { outboxDepth } from '../notify/index.js';
-import type { App, AppDeps } from './app.js';
+import type { App, AppDeps } from './types.js';
 import { burnRate } from '../db/spend.js';
 
 /** The metrics of one app. The tick job updates tickDuration/apiRequests/apiErrors; the rest come from the DB. */

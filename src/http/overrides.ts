@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../config/duration.js';
 import { BadRequest } from '../errors.js';
-import type { App, AppDeps } from './app.js';
+import type { App, AppDeps } from './types.js';
 import { createOverride, listOverrides, overrideToJson, revokeOverride } from '../db/overrides.js';
 import { instanceIdSchema, parseTimeParam, whoFrom, withFieldPrefix } from './params.js';
 import { errorResponses, errorSchema, overrideSchema } from './schemas.js';

@@ -34,8 +34,8 @@ export interface ActNowResult {
 
 /** The guard core seen from HTTP. */
 export interface GuardService {
-  nextActions(now: number): Map<string, NextAction | null>;
-  idleInfo(now: number): Map<string, IdleInfo>;
+  /** the next planned action and idle state of every instance of the last observation, as the engine sees it at `now` */
+  instanceViews(now: number): { next: Map<string, NextAction | null>; idle: Map<string, IdleInfo> };
   policies(now: number): PolicyInfo[];
   actNow(req: ActNowRequest): Promise<ActNowResult>;
 }

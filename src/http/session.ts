@@ -1,7 +1,7 @@
 /** `GET /api/v1/session`: what the caller may do and how to show things (the dashboard asks this first). */
 import { z } from 'zod';
 import { VERSION } from '../version.js';
-import type { App, AppDeps } from './app.js';
+import type { App, AppDeps } from './types.js';
 import { requestRole } from './auth.js';
 import { errorResponses } from './schemas.js';
 

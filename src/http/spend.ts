@@ -4,7 +4,7 @@ import { savingsReport } from '../db/savings.js';
 import { spendReport } from '../db/spend.js';
 import { BadRequest } from '../errors.js';
 import { isoInTz } from '../money.js';
-import type { App, AppDeps } from './app.js';
+import type { App, AppDeps } from './types.js';
 import { rangeQueryFields, resolveRange, tzParam } from './params.js';
 import { errorResponses } from './schemas.js';
 

@@ -1,11 +1,10 @@
 /** `GET /api/v1/instances/:id/timeline`: status intervals, journal rows and probe verdict changes of one instance. */
-import { and, asc, eq, gt, gte, isNull, lt, or } from 'drizzle-orm';
 import { z } from 'zod';
-import { actions, instances, intervals, probeChanges } from '../db/schema.js';
+import { instanceKnown, instanceTimeline } from '../db/instances.js';
 import { NotFound } from '../errors.js';
 import { isoInTz } from '../money.js';
 import { actionsToJson } from './actions.js';
-import type { App, AppDeps } from './app.js';
+import type { App, AppDeps } from './types.js';
 import { instanceIdSchema, rangeQueryFields, resolveRange } from './params.js';
 import { actionItemSchema, errorResponses, errorSchema } from './schemas.js';
 
@@ -50,31 +49,8 @@ export default async function timelineRoutes(app: App, opts: { deps: AppDeps }) 
       const now = clock.now();
       const { from, to } = resolveRange(req.query, now, tz);
       const db = gdb.db;
-      const known =
-        db.select({ id: instances.id }).from(instances).where(eq(instances.id, id)).get() ??
-        db.select({ id: intervals.instanceId }).from(intervals).where(eq(intervals.instanceId, id)).limit(1).get();
-      if (!known) throw new NotFound(`no instance ${id}`);
-      const ivs = db
-        .select()
-        .from(intervals)
-        .where(and(eq(intervals.instanceId, id), lt(intervals.from, to), or(isNull(intervals.to), gt(intervals.to, from))))
-        .orderBy(asc(intervals.from), asc(intervals.id))
-        .limit(LIMIT)
-        .all();
-      const acts = db
-        .select()
-        .from(actions)
-        .where(and(eq(actions.instanceId, id), gte(actions.decidedAt, from), lt(actions.decidedAt, to)))
-        .orderBy(asc(actions.decidedAt), asc(actions.id))
-        .limit(LIMIT)
-        .all();
-      const changes = db
-        .select()
-        .from(probeChanges)
-        .where(and(eq(probeChanges.instanceId, id), gte(probeChanges.at, from), lt(probeChanges.at, to)))
-        .orderBy(asc(probeChanges.at), asc(probeChanges.id))
-        .limit(LIMIT)
-        .all();
+      if (!instanceKnown(db, id)) throw new NotFound(`no instance ${id}`);
+      const { intervals: ivs, actions: acts, probeChanges: changes } = instanceTimeline(db, id, from, to, LIMIT);
       return {
         instance_id: id,
         from: isoInTz(from, tz),

@@ -4,120 +4,22 @@
  * inferred or decided from missing data, the tick is recorded, and `guard_blind` goes out after
  * `blind_alert_after` consecutive blind ticks.
  */
-import { and, desc, eq, gt, inArray, isNotNull } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/open.js';
 import { recordObservation, type RecordResult } from '../db/record.js';
-import { actions, instances as instancesTable, ticks } from '../db/schema.js';
-import { estimatedByInstance } from '../db/spend.js';
-import { activeOverrides } from '../db/overrides.js';
-import { bucketStart } from '../money.js';
-import { billedRate, holdsGpu } from '../money.js';
+import { ticks } from '../db/schema.js';
+import { blindStreak } from '../db/ticks.js';
 import { raise, resolve } from '../notify/index.js';
-import { evaluatePolicies, nextActions, type EngineInput, type PolicyOutcome } from '../policies/engine.js';
-import type { Decision, InstanceState, ProbeView } from '../policies/types.js';
-import { loadProbeState, persistProbeResults, runProbes, type ProbeOptions } from '../probes/runner.js';
+import type { PolicyOutcome } from '../policies/engine.js';
+import type { Decision } from '../policies/types.js';
+import { probeOptionsFromConfig } from '../probes/options.js';
+import { persistProbeResults, runProbes } from '../probes/runner.js';
 import type { Executor, ActResult } from '../actions/executor.js';
 import { errorClass, type XgcClient } from '../xgc/index.js';
-import type { Instance, InstanceAccess, InstanceWithAccess } from '../xgc/types.js';
-
-/** Probe options from the config (durations already in ms). */
-export function probeOptionsFromConfig(c: Config['probes']): ProbeOptions {
-  return {
-    jupyter: { enabled: c.jupyter.enabled, timeoutMs: c.jupyter.timeout, countConnections: c.jupyter.count_connections, activeWindowMs: c.jupyter.active_window },
-    comfyui: { enabled: c.comfyui.enabled, timeoutMs: c.comfyui.timeout, force: c.comfyui.force },
-    sdwebui: { enabled: c.sdwebui.enabled, timeoutMs: c.sdwebui.timeout, force: c.sdwebui.force },
-    ssh: {
-      enabled: c.ssh.enabled,
-      timeoutMs: c.ssh.timeout,
-      privateKeyFile: c.ssh.private_key_file,
-      gpuBusyPercent: c.ssh.gpu_busy_percent,
-      samples: c.ssh.samples,
-      sampleIntervalMs: c.ssh.sample_interval,
-    },
-    heartbeat: { enabled: c.heartbeat.enabled, staleAfterMs: c.heartbeat.stale_after, gpuBusyPercent: c.heartbeat.gpu_busy_percent },
-  };
-}
-
-/** Instances as policies see them: the fresh list joined with the recorded stretches. */
-export function instanceStates(db: Db, list: Instance[]): InstanceState[] {
-  const ids = list.map((i) => i.id);
-  const rows = ids.length
-    ? db.select({ id: instancesTable.id, billedSince: instancesTable.billedSince, runningSince: instancesTable.runningSince }).from(instancesTable).where(inArray(instancesTable.id, ids)).all()
-    : [];
-  const m = new Map(rows.map((r) => [r.id, r]));
-  return list.map((i) => ({
-    id: i.id,
-    name: i.name,
-    status: i.status,
-    gpuModel: i.gpuModel,
-    gpuUsed: i.gpuUsed,
-    pricePerHour: i.pricePerHour,
-    retainPrice: i.retainPrice,
-    rate: billedRate(i),
-    holdsGpu: holdsGpu(i),
-    image: i.image,
-    billedSince: m.get(i.id)?.billedSince ?? null,
-    runningSince: m.get(i.id)?.runningSince ?? null,
-  }));
-}
-
-/** Instances the user booted again after a guard release, left alone until the cooldown ends. */
-export function cooldowns(db: Db, now: number, cooldownMs: number): Map<string, number> {
-  const rows = db
-    .select({ instanceId: actions.instanceId, rebootedAt: actions.rebootedAt })
-    .from(actions)
-    .where(and(eq(actions.mode, 'enforce'), isNotNull(actions.rebootedAt), gt(actions.rebootedAt, now - cooldownMs)))
-    .all();
-  const m = new Map<string, number>();
-  for (const r of rows) m.set(r.instanceId, Math.max(m.get(r.instanceId) ?? 0, r.rebootedAt! + cooldownMs));
-  return m;
-}
-
-/** Probe answers as policies see them. */
-export function probeViews(db: Db, ids: string[]): Map<string, Record<string, ProbeView>> {
-  const stored = loadProbeState(db, ids);
-  const out = new Map<string, Record<string, ProbeView>>();
-  for (const [id, rec] of stored) {
-    const v: Record<string, ProbeView> = {};
-    for (const [name, a] of Object.entries(rec)) v[name] = { verdict: a.verdict, since: a.since ?? null, detail: a.detail };
-    out.set(id, v);
-  }
-  return out;
-}
-
-/** Build the engine input for `now` from the DB and a fresh list. */
-export function engineInput(db: Db, config: Config, now: number, list: Instance[], balance: number | null): EngineInput {
-  const states = instanceStates(db, list);
-  const dayStart = bucketStart(now, 'day', config.timezone);
-  const monthStart = bucketStart(now, 'month', config.timezone);
-  const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-  // Spend so far today / this month only matters to budget policies: computed on first use.
-  let today: number | undefined;
-  let month: number | undefined;
-  const spend = {
-    dayStart,
-    monthStart,
-    get today() {
-      return (today ??= sum(estimatedByInstance(db, dayStart, now)));
-    },
-    get month() {
-      return (month ??= sum(estimatedByInstance(db, monthStart, now)));
-    },
-  };
-  return {
-    now,
-    config,
-    instances: states,
-    probes: probeViews(db, states.map((s) => s.id)),
-    balance,
-    spend,
-    overrides: activeOverrides(db, now),
-    cooldownUntil: cooldowns(db, now, config.limits.cooldown_after_boot),
-  };
-}
+import type { InstanceAccess, InstanceWithAccess } from '../xgc/types.js';
+import { assess, type Observation } from './assess.js';
 
 /** What one tick did. */
 export interface TickResult {
@@ -149,22 +51,18 @@ export interface TickerDeps {
   stopwatch?(): number;
 }
 
-/** Runs ticks; keeps the blind streak and the last outcomes for the API. */
+/** Runs ticks; keeps the blind streak, the last observation and the last outcomes for the API. */
 export class Ticker {
-  blindStreak = 0;
+  /** consecutive blind ticks (the rule of src/db/ticks.ts, kept in memory between ticks) */
+  blindStreak: number;
   lastOutcomes: PolicyOutcome[] = [];
   lastTickAt: number | null = null;
-  /** the last successful observation (for the API's "next action") */
-  lastList: Instance[] = [];
-  lastBalance: number | null = null;
+  /** the last successful observation (for the API's instances view and "next action") */
+  lastObservation: Observation | null = null;
   private accesses = new Map<string, InstanceAccess>();
 
   constructor(private readonly deps: TickerDeps) {
-    const recent = deps.db.select({ outcome: ticks.outcome }).from(ticks).orderBy(desc(ticks.id)).limit(1000).all();
-    for (const r of recent) {
-      if (r.outcome !== 'blind') break;
-      this.blindStreak++;
-    }
+    this.blindStreak = blindStreak(deps.db);
   }
 
   /** Record a skipped firing (the previous tick was still running). */
@@ -219,8 +117,7 @@ export class Ticker {
       resolve(db, 'guard_blind', { now, channels: this.deps.channels(), data: { ticks: this.blindStreak } });
       this.blindStreak = 0;
     }
-    this.lastList = list;
-    this.lastBalance = balance;
+    this.lastObservation = { now, list, balance };
 
     // 3. probe the running instances.
     const running = listed.filter((x) => x.instance.status === 'running').map((x) => x.access);
@@ -229,21 +126,18 @@ export class Ticker {
       persistProbeResults(db, res, now);
     }
 
-    // 4. decide.
-    const input = engineInput(db, config, now, list, balance);
-    const { decisions, outcomes } = evaluatePolicies(input);
+    // 4. decide (the one observe→decide path shared with `plan` and the dashboard).
+    const { decisions, outcomes } = assess(db, config, this.lastObservation).evaluation();
     this.lastOutcomes = outcomes;
     result.decisions = decisions.length;
 
     // 5. tell (alerts, resolutions, warnings) in one transaction, then 6. act.
-    const policyByName = new Map(config.policies.map((p) => [p.name, p]));
     db.transaction((tx) => {
-      for (const d of decisions) this.tell(tx as unknown as Db, d, now, policyByName.get(d.policy)?.channels);
+      for (const d of decisions) this.tell(tx as unknown as Db, d, now);
     });
     executor.beginTick();
     for (const d of decisions) {
       if (d.kind !== 'act') continue;
-      const p = policyByName.get(d.policy);
       const r = await executor.execute({
         key: d.key,
         policy: d.policy,
@@ -251,11 +145,11 @@ export class Ticker {
         instance: d.instance,
         reason: d.reason,
         requireIdle: d.requireIdle,
-        dryRun: p?.dry_run ?? config.dry_run,
+        dryRun: d.dryRun,
         who: 'policy',
-        channels: p?.channels,
+        channels: d.channels,
         events: d.events,
-        probes: p?.type === 'idle' ? p.probes : undefined,
+        probes: d.probes,
       });
       if (r.state !== 'skipped') result.acted.push(r);
     }
@@ -269,7 +163,8 @@ export class Ticker {
     return result;
   }
 
-  private tell(tx: Db, d: Decision, now: number, channels: string[] | undefined): void {
+  private tell(tx: Db, d: Decision, now: number): void {
+    const { channels } = d;
     const all = this.deps.channels();
     const route = channels?.length ? all.filter((c) => channels.includes(c)) : all;
     if (d.kind === 'alert') raise(tx, { ...d.event, channels: d.event.channels ?? channels }, { now, channels: route, repeatMs: d.repeatMs });
@@ -294,10 +189,5 @@ export class Ticker {
         { now, channels: route, repeatMs: 400 * 86_400_000 },
       );
     }
-  }
-
-  /** "When will this stop" for every instance of the last successful observation. */
-  nextActions(now: number) {
-    return nextActions(engineInput(this.deps.db, this.deps.config, now, this.lastList, this.lastBalance));
   }
 }

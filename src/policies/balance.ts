@@ -7,7 +7,7 @@
  * ```
  */
 import { balancePolicySchema, type BalancePolicyConfig } from '../config/schema.js';
-import type { Decision, PolicyType } from './types.js';
+import type { PolicyDecision, PolicyType } from './types.js';
 
 /** The dedup key of a balance policy's alert. */
 export const balanceKey = (policy: string) => `balance_low:${policy}`;
@@ -17,7 +17,7 @@ export const balancePolicy: PolicyType<BalancePolicyConfig> = {
   type: 'balance',
   schema: balancePolicySchema,
   actsOnInstances: () => false,
-  evaluate(cfg, ctx): Decision[] {
+  evaluate(cfg, ctx): PolicyDecision[] {
     if (ctx.balance === null) return [];
     const crossed = cfg.below.filter((t) => ctx.balance! < t);
     if (crossed.length === 0) {

@@ -7,19 +7,19 @@
  * ```
  */
 import { budgetPolicySchema, type BudgetPolicyConfig } from '../config/schema.js';
-import type { Decision, PolicyType } from './types.js';
+import type { PolicyDecision, PolicyType } from './types.js';
 
 /** The budget policy type. */
 export const budgetPolicy: PolicyType<BudgetPolicyConfig> = {
   type: 'budget',
   schema: budgetPolicySchema,
   actsOnInstances: (cfg) => cfg.action !== 'notify',
-  evaluate(cfg, ctx): Decision[] {
+  evaluate(cfg, ctx): PolicyDecision[] {
     const spent = cfg.per === 'day' ? ctx.spend.today : ctx.spend.month;
     const periodStart = cfg.per === 'day' ? ctx.spend.dayStart : ctx.spend.monthStart;
     if (spent <= cfg.limit) return [];
     const reason = `estimated spend ¥${spent.toFixed(2)} this ${cfg.per} > limit ¥${cfg.limit.toFixed(2)}`;
-    const out: Decision[] = [
+    const out: PolicyDecision[] = [
       {
         kind: 'alert',
         policy: cfg.name,

@@ -2,16 +2,17 @@
  * The policy engine: for each configured policy, filter its candidates (selector, keep marker, overrides in
  * force, cooldown after a user boot) and evaluate it. Pure: the same input gives the same decisions.
  */
-import type { Config, PolicyConfig } from '../config/schema.js';
+import type { Config, IdlePolicyConfig, PolicyConfig } from '../config/schema.js';
 import { formatTime } from '../notify/format.js';
+import { idleView } from './idle.js';
 import { policyRegistry, type PolicyRegistry } from './registry.js';
 import { hasKeepMarker, overrideMatches, policySelects } from './selector.js';
-import type { Decision, InstanceState, NextAction, Override, PolicyContext, ProbeView } from './types.js';
+import type { Decision, IdleInfo, InstanceState, NextAction, Override, PolicyContext, ProbeView } from './types.js';
 
 /** What one evaluation looks at. */
 export interface EngineInput {
   now: number;
-  config: Pick<Config, 'policies' | 'timezone' | 'keep_marker' | 'locale'>;
+  config: Pick<Config, 'policies' | 'timezone' | 'keep_marker' | 'locale' | 'dry_run'>;
   instances: InstanceState[];
   probes: Map<string, Record<string, ProbeView>>;
   balance: number | null;
@@ -57,13 +58,17 @@ export interface PolicyOutcome {
   alerts: number;
 }
 
-/** Evaluate every policy. Acting decisions come out in policy order, then instance order. */
+/**
+ * Evaluate every policy. Acting decisions come out in policy order, then instance order, each carrying its
+ * routing (dry-run, channels) from its policy's config, so nobody has to look the policy up again.
+ */
 export function evaluatePolicies(input: EngineInput, registry: PolicyRegistry = policyRegistry): { decisions: Decision[]; outcomes: PolicyOutcome[] } {
   const decisions: Decision[] = [];
   const outcomes: PolicyOutcome[] = [];
   for (const p of input.config.policies) {
     const type = registry.get(p.type);
-    const ds = type.evaluate(p, contextFor(p, input));
+    const routing = { dryRun: p.dry_run ?? input.config.dry_run, channels: p.channels };
+    const ds = type.evaluate(p, contextFor(p, input)).map((d): Decision => ({ ...d, ...routing }));
     decisions.push(...ds);
     outcomes.push({
       policy: p.name,
@@ -89,6 +94,28 @@ export function nextActions(input: EngineInput, registry: PolicyRegistry = polic
       if (n && (best === null || (n.at ?? Infinity) < (best.at ?? Infinity))) best = n;
     }
     out.set(inst.id, best);
+  }
+  return out;
+}
+
+/**
+ * The idle state of every instance as the idle policy that would act on it judges it (its probe list; the
+ * earliest-acting one when several apply), or by every probe when no idle policy applies. The dashboard shows
+ * this, so the page agrees with the decision.
+ */
+export function idleViews(input: EngineInput, registry: PolicyRegistry = policyRegistry): Map<string, IdleInfo> {
+  const idlePolicies = input.config.policies.filter((p): p is IdlePolicyConfig => p.type === 'idle' && p.action !== 'notify');
+  const ctxs = idlePolicies.map((p) => ({ p, ctx: contextFor(p, input) }));
+  const type = registry.get<IdlePolicyConfig>('idle');
+  const out = new Map<string, IdleInfo>();
+  for (const inst of input.instances) {
+    let acting: { p: IdlePolicyConfig; at: number } | null = null;
+    for (const { p, ctx } of ctxs) {
+      if (!ctx.candidates.includes(inst)) continue;
+      const at = type.next?.(p, ctx, inst)?.at ?? Infinity;
+      if (acting === null || at < acting.at) acting = { p, at };
+    }
+    out.set(inst.id, idleView(inst, input.probes.get(inst.id), acting?.p.probes));
   }
   return out;
 }

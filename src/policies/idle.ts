@@ -8,7 +8,7 @@
  */
 import { idlePolicySchema, type IdlePolicyConfig } from '../config/schema.js';
 import { formatDuration } from '../config/duration.js';
-import type { Decision, InstanceState, PolicyContext, PolicyType, ProbeView } from './types.js';
+import type { IdleInfo, InstanceState, PolicyContext, PolicyDecision, PolicyType, ProbeView } from './types.js';
 
 /** The idle judgement for one instance: since when it has been idle by every opinion, or why not. */
 export function idleSince(
@@ -27,8 +27,8 @@ export function idleSince(
   return { idle: true, since, detail: opinions.map(([n, v]) => `${n}: ${v.detail}`).join('; ') };
 }
 
-function evaluate(cfg: IdlePolicyConfig, ctx: PolicyContext): Decision[] {
-  const out: Decision[] = [];
+function evaluate(cfg: IdlePolicyConfig, ctx: PolicyContext): PolicyDecision[] {
+  const out: PolicyDecision[] = [];
   for (const inst of ctx.candidates) {
     if (inst.status !== 'running' || !inst.holdsGpu || inst.runningSince === null) continue;
     if (ctx.now - inst.runningSince < cfg.min_uptime) continue;
@@ -45,12 +45,30 @@ function evaluate(cfg: IdlePolicyConfig, ctx: PolicyContext): Decision[] {
         key: `${cfg.name}:${inst.id}:${j.since}`,
         reason: `idle ${formatDuration(idleMs)} >= ${formatDuration(cfg.idle_for)} since ${ctx.fmtTime(j.since)}; ${j.detail}`,
         requireIdle: true,
+        probes: cfg.probes,
       });
     } else if (cfg.warn_before && ctx.now >= due - cfg.warn_before) {
       out.push({ kind: 'warn', policy: cfg.name, action: cfg.action, instance: inst, plannedAt: due, reason: `idle ${formatDuration(idleMs)} of ${formatDuration(cfg.idle_for)}; ${j.detail}` });
     }
   }
   return out;
+}
+
+/**
+ * The idle state of an instance as an idle policy with probe list `only` judges it (absent: every probe), with
+ * every probe's answer for display. Only running instances that hold a GPU have an idle verdict.
+ */
+export function idleView(inst: InstanceState, probes: Record<string, ProbeView> | undefined, only?: string[]): IdleInfo {
+  const all = probes ?? {};
+  if (inst.status !== 'running') return { verdict: 'unknown', since: null, probes: all };
+  const counted = Object.entries(all).filter(([n]) => !only || only.includes(n));
+  const busy = counted.filter(([, p]) => p.verdict === 'busy');
+  if (busy.length) {
+    const starts = busy.map(([, b]) => b.since).filter((t): t is number => t !== null);
+    return { verdict: 'busy', since: starts.length ? Math.min(...starts) : null, probes: all };
+  }
+  const j = idleSince(inst, all, only);
+  return j.idle ? { verdict: 'idle', since: j.since, probes: all } : { verdict: 'unknown', since: null, probes: all };
 }
 
 /** The idle policy type. */

@@ -7,10 +7,10 @@
  */
 import { maxRuntimePolicySchema, type MaxRuntimePolicyConfig } from '../config/schema.js';
 import { formatDuration } from '../config/duration.js';
-import type { Decision, PolicyContext, PolicyType } from './types.js';
+import type { PolicyDecision, PolicyContext, PolicyType } from './types.js';
 
-function evaluate(cfg: MaxRuntimePolicyConfig, ctx: PolicyContext): Decision[] {
-  const out: Decision[] = [];
+function evaluate(cfg: MaxRuntimePolicyConfig, ctx: PolicyContext): PolicyDecision[] {
+  const out: PolicyDecision[] = [];
   for (const inst of ctx.candidates) {
     if (!inst.holdsGpu || inst.billedSince === null) continue;
     const ran = ctx.now - inst.billedSince;

@@ -10,7 +10,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import { schedulePolicySchema, type SchedulePolicyConfig } from '../config/schema.js';
 import { formatDuration } from '../config/duration.js';
-import type { Decision, PolicyContext, PolicyType } from './types.js';
+import type { PolicyDecision, PolicyContext, PolicyType } from './types.js';
 
 /** The latest occurrence at or before `now`, or null. */
 export function prevOccurrence(cron: string, now: number, tz: string): number | null {
@@ -32,9 +32,9 @@ export function nextOccurrence(cron: string, now: number, tz: string): number | 
   }
 }
 
-function evaluate(cfg: SchedulePolicyConfig, ctx: PolicyContext): Decision[] {
+function evaluate(cfg: SchedulePolicyConfig, ctx: PolicyContext): PolicyDecision[] {
   const tz = cfg.timezone ?? ctx.timezone;
-  const out: Decision[] = [];
+  const out: PolicyDecision[] = [];
   const prev = prevOccurrence(cfg.cron, ctx.now, tz);
   const next = nextOccurrence(cfg.cron, ctx.now, tz);
   for (const inst of ctx.candidates) {

@@ -82,7 +82,7 @@ export interface PolicyContext {
 }
 
 /** What a policy wants. */
-export type Decision =
+export type PolicyDecision =
   | {
       kind: 'act';
       policy: string;
@@ -93,12 +93,25 @@ export type Decision =
       reason: string;
       /** whether the instance must still be idle right before acting */
       requireIdle: boolean;
+      /** the probes whose opinion counts for the idle re-check (absent: all) */
+      probes?: string[];
       /** events raised alongside the action (e.g. runway_act) */
       events?: GuardEvent[];
     }
   | { kind: 'warn'; policy: string; action: ActionKind; instance: InstanceState; plannedAt: number; reason: string }
   | { kind: 'alert'; policy: string; event: GuardEvent; repeatMs?: number }
   | { kind: 'resolve'; policy: string; dedupKey: string; data?: Record<string, unknown> };
+
+/** How a decision is carried out, from its policy's config (filled in by the engine, not by policy types). */
+export interface Routing {
+  /** act decisions: journal only, send nothing (the policy's `dry_run`, else the global one) */
+  dryRun: boolean;
+  /** notification channels of the policy (absent: all configured channels) */
+  channels?: string[];
+}
+
+/** A policy decision with its routing: everything the executor and the notifier need. */
+export type Decision = PolicyDecision & Routing;
 
 /** A policy type: its config schema, evaluation and "when will this act" for one instance. */
 export interface PolicyType<C extends PolicyConfig = PolicyConfig> {
@@ -107,7 +120,7 @@ export interface PolicyType<C extends PolicyConfig = PolicyConfig> {
   schema: z.ZodTypeAny;
   /** whether this type acts on instances (false: account-level alerts only) */
   actsOnInstances(cfg: C): boolean;
-  evaluate(cfg: C, ctx: PolicyContext): Decision[];
+  evaluate(cfg: C, ctx: PolicyContext): PolicyDecision[];
   /** the next planned action for `inst` if nothing changes, or null */
   next?(cfg: C, ctx: PolicyContext, inst: InstanceState): NextAction | null;
   /** next fire time (schedule policies) */

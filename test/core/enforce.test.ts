@@ -127,7 +127,7 @@ describe('enforcement through the simulator', () => {
     h = await startHarness({ policies: [] });
     const id = await h.add({ name: 'x', image: 'WebUI', status: 'running' });
     await h.step(MIN);
-    const [state] = (await import('../../src/jobs/tick.js')).instanceStates(h.gdb.db, h.core.ticker.lastList);
+    const [state] = (await import('../../src/jobs/assess.js')).instanceStates(h.gdb.db, h.core.ticker.lastObservation!.list);
     h.sim.world.shutdown(id); // the user shuts it down right after the decision
     const r = await h.core.executor.execute({ key: 'k1', policy: 'idle', action: 'release_gpu', instance: state, reason: 'test', requireIdle: false, dryRun: false, who: 'policy' });
     expect(r.state).toBe('aborted');
@@ -139,7 +139,7 @@ describe('enforcement through the simulator', () => {
     h = await startHarness({ policies: [idle] });
     const id = await h.add({ name: 'sd', image: 'WebUI', status: 'running' });
     await run(h, 20);
-    const [state] = (await import('../../src/jobs/tick.js')).instanceStates(h.gdb.db, h.core.ticker.lastList);
+    const [state] = (await import('../../src/jobs/assess.js')).instanceStates(h.gdb.db, h.core.ticker.lastObservation!.list);
     await h.ctl(`/sim/instances/${id}/activity`, { busy: true });
     const r = await h.core.executor.execute({ key: 'k2', policy: 'idle', action: 'release_gpu', instance: state, reason: 'test', requireIdle: true, dryRun: false, who: 'policy' });
     expect(r.state).toBe('aborted');

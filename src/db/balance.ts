@@ -1,0 +1,29 @@
+/** Queries on the recorded balance points. */
+import { and, asc, desc, gte, lt } from 'drizzle-orm';
+import type { Db } from './open.js';
+import { balancePoints } from './schema.js';
+
+/** A recorded balance (yuan) and when it was observed. */
+export interface BalancePoint {
+  at: number;
+  balance: number;
+}
+
+/** The last observed balance, or null before the first observation. */
+export function lastBalance(db: Db): BalancePoint | null {
+  const r = db.select().from(balancePoints).orderBy(desc(balancePoints.at), desc(balancePoints.id)).limit(1).get();
+  return r ? { at: r.at, balance: r.balance } : null;
+}
+
+/** Balance changes in [from, to) (at most `limit`), and the balance known at `from` (the last point before it). */
+export function balanceHistory(db: Db, from: number, to: number, limit: number): { before: BalancePoint | null; points: BalancePoint[] } {
+  const before = db.select().from(balancePoints).where(lt(balancePoints.at, from)).orderBy(desc(balancePoints.at), desc(balancePoints.id)).limit(1).get();
+  const points = db
+    .select({ at: balancePoints.at, balance: balancePoints.balance })
+    .from(balancePoints)
+    .where(and(gte(balancePoints.at, from), lt(balancePoints.at, to)))
+    .orderBy(asc(balancePoints.at), asc(balancePoints.id))
+    .limit(limit)
+    .all();
+  return { before: before ? { at: before.at, balance: before.balance } : null, points };
+}
