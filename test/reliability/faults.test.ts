@@ -175,7 +175,10 @@ describe('cloud faults (in-process guard, simulator fault dice)', () => {
           }
         }
       }
-      await rig.step();
+      const r = await rig.step();
+      // No instance is ever marked gone while lists fail (checked at every tick: a later good list would revive it).
+      expect(r.recorded?.gone ?? [], `tick ${n}`).toEqual([]);
+      expect(rows(rig, 'select id from instances where gone_at is not null'), `tick ${n}`).toEqual([]);
     }
     const blind = rig.results.filter((r) => r.outcome === 'blind').length;
     const injected = {
