@@ -11,8 +11,8 @@ import { assess, instanceStates } from './jobs/assess.js';
 import { Ticker, type TickResult } from './jobs/tick.js';
 import { policyRegistry } from './policies/registry.js';
 import { hasKeepMarker } from './policies/selector.js';
-import { probeOptionsFromConfig } from './probes/options.js';
-import { runProbes } from './probes/runner.js';
+import { ProbeMonitor } from './probes/monitor.js';
+import { monitorOptionsFromConfig } from './probes/options.js';
 import { GuardError, NotFound } from './errors.js';
 
 /** This daemon is standby: another one holds the writer lease. */
@@ -36,6 +36,8 @@ export interface GuardCore {
   client: XgcClient;
   executor: Executor;
   ticker: Ticker;
+  /** keeps probe state fresh beside the tick (start/stop it with the jobs) */
+  probes: ProbeMonitor;
   service: GuardService;
 }
 
@@ -57,15 +59,10 @@ export function createGuardCore(deps: {
   const client =
     deps.client ??
     new XgcClient({ baseUrl: config.xgc.base_url, token: config.xgc.token ?? '', timeoutMs: config.xgc.timeout, retries: config.xgc.retries, onCall: deps.onCall });
-  const probeOpts = probeOptionsFromConfig(config.probes);
-  const busyCheck: BusyCheck = async (access, only) => {
-    const res = await runProbes([access], probeOpts, { db, clock, log, concurrency: 4 });
-    const rec = res.get(access.id) ?? {};
-    const busy = Object.entries(rec).filter(([n, r]) => (!only || only.includes(n)) && r.verdict === 'busy');
-    return { busy: busy.length > 0, detail: busy.map(([n, r]) => `${n}: ${r.detail}`).join('; ') };
-  };
+  const probes = new ProbeMonitor({ db, clock, log: log.child({ mod: 'probes' }), options: monitorOptionsFromConfig(config.probes) });
+  const busyCheck: BusyCheck = (access, only) => probes.recheck(access, only);
   const executor = new Executor({ db, client, clock, log: log.child({ mod: 'executor' }), config, channels: deps.channels, busyCheck });
-  const ticker = new Ticker({ db, client, clock, log: log.child({ mod: 'tick' }), config, executor, channels: deps.channels, isLeader: deps.isLeader, onTick: deps.onTick });
+  const ticker = new Ticker({ db, client, clock, log: log.child({ mod: 'tick' }), config, executor, probes, channels: deps.channels, isLeader: deps.isLeader, onTick: deps.onTick });
 
   const service: GuardService = {
     instanceViews(now) {
@@ -118,5 +115,5 @@ export function createGuardCore(deps: {
       return { action_id: r.actionId ?? 0, state: r.state, reason: r.reason };
     },
   };
-  return { client, executor, ticker, service };
+  return { client, executor, ticker, probes, service };
 }

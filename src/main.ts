@@ -164,6 +164,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     log.info({ url }, 'http listening');
   }
   jobs.start();
+  core.probes.start();
   notifier.start(opts.notifyIntervalMs ?? 10_000);
   runtime.jobsRunning = true;
   const leaseTimer = setInterval(() => {
@@ -188,6 +189,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         const finished = await jobs.stop(8_000);
         runtime.jobsRunning = false;
         if (!finished) log.warn('closing with a job still running; its transaction is atomic, nothing half-written');
+        await core.probes.stop();
         await notifier.stop();
         await app.close();
         runtime.dbOpen = false;

@@ -36,6 +36,8 @@ export interface ActRequest {
   events?: GuardEvent[];
   /** the probes whose opinion counts for the busy re-check */
   probes?: string[];
+  /** the decision saw the GPU idle: acting needs a fresh GPU sample that still says so */
+  requireGpu?: boolean;
 }
 
 /** What happened to a request. */
@@ -45,8 +47,8 @@ export interface ActResult {
   reason: string;
 }
 
-/** Re-runs the probes for one instance right before acting: busy, and why. */
-export type BusyCheck = (access: InstanceAccess, probes?: string[]) => Promise<{ busy: boolean; detail: string }>;
+/** Re-runs the probes for one instance right before acting: busy and why, and whether its GPU was just seen. */
+export type BusyCheck = (access: InstanceAccess, probes?: string[]) => Promise<{ busy: boolean; detail: string; gpuFresh: boolean }>;
 
 /** Dependencies of the executor. */
 export interface ExecutorDeps {
@@ -237,6 +239,7 @@ export class Executor {
     if (req.requireIdle && this.deps.busyCheck) {
       const b = await this.deps.busyCheck(fresh.access, req.probes);
       if (b.busy) return abort(`busy now: ${b.detail}`);
+      if (req.requireGpu && !b.gpuFresh) return abort('no fresh GPU sample right before acting: the GPU cannot be seen now');
     }
 
     const sentAt = clock.now();

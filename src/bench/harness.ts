@@ -21,7 +21,9 @@ export interface BenchHarness {
   core: GuardCore;
   /** the notifier over config.notify (no channels unless the config has some) */
   notifier: Notifier;
-  /** run one tick at the clock's current time */
+  /** bring probe state up to the clock's current time (GPU streams settled, polled probes run and stored) */
+  probe(): Promise<void>;
+  /** run one tick at the clock's current time (after `probe()`, as the daemon's probe loop would have) */
   tick(): ReturnType<GuardCore['ticker']['tick']>;
   close(): Promise<void>;
 }
@@ -53,6 +55,12 @@ export async function startBenchHarness(
     retry: { baseMs: 10, capMs: 100, maxAttempts: 5 },
   });
   const core = createGuardCore({ db: gdb.db, config, clock, log, channels: () => notifier.channelNames(), client });
+  // The daemon's probe loop runs on timers; on a stepped clock it is driven here, before each tick.
+  const probe = async () => {
+    await core.probes.settle();
+    await core.probes.pollApps();
+    core.probes.flushGpu();
+  };
   return {
     clock,
     sim,
@@ -60,8 +68,13 @@ export async function startBenchHarness(
     config,
     core,
     notifier,
-    tick: () => core.ticker.tick(clock.now()),
+    probe,
+    async tick() {
+      await probe();
+      return core.ticker.tick(clock.now());
+    },
     async close() {
+      await core.probes.stop();
       await notifier.stop();
       await sim.close();
       gdb.close();

@@ -9,7 +9,9 @@ import { StartRefused } from '../errors.js';
 import { assess } from '../jobs/assess.js';
 import { formatTime } from '../notify/format.js';
 import type { ProbeView } from '../policies/types.js';
-import { probeOptionsFromConfig } from '../probes/options.js';
+import { copyTrustedHostKeys } from '../probes/host-keys.js';
+import { ProbeMonitor } from '../probes/monitor.js';
+import { monitorOptionsFromConfig, probeOptionsFromConfig } from '../probes/options.js';
 import { runProbes } from '../probes/runner.js';
 import { XgcClient } from '../xgc/index.js';
 import { configOption, loadFromArgs } from './common.js';
@@ -31,7 +33,21 @@ const plan: Command = {
     const scratch = openDb(':memory:'); // probes' own state (heartbeats, host keys) stays here
     try {
       const running = listed.filter((x) => x.instance.status === 'running').map((x) => x.access);
-      const res = await runProbes(running, probeOptionsFromConfig(config.probes), { db: scratch.db, clock: systemClock, log: pino({ level: 'silent' }), concurrency: config.probes.concurrency });
+      const silent = pino({ level: 'silent' });
+      // The GPU over SSH (host keys checked against the daemon's trusted ones when there is a DB), and the app probes.
+      if (hasDb) copyTrustedHostKeys(hist.db, scratch.db);
+      const monitor = new ProbeMonitor({ db: scratch.db, clock: systemClock, log: silent, options: monitorOptionsFromConfig(config.probes) });
+      monitor.setTargets(running);
+      const [res] = await Promise.all([
+        runProbes(running, probeOptionsFromConfig(config.probes), { db: scratch.db, clock: systemClock, log: silent, concurrency: config.probes.concurrency }),
+        monitor.settle(config.probes.gpu.timeout + 2 * config.probes.gpu.sample_every),
+      ]);
+      const seenAt = systemClock.now();
+      for (const a of running) {
+        const g = monitor.gpuAnswer(a.id, seenAt);
+        if (g) res.set(a.id, { gpu: g, ...(res.get(a.id) ?? {}) });
+      }
+      await monitor.stop();
       const probes = new Map([...res].map(([id, rec]) => [id, Object.fromEntries(Object.entries(rec).map(([n, r]) => [n, { verdict: r.verdict, since: r.since ?? now, detail: r.detail } as ProbeView]))]));
       // Stretches the daemon never recorded (or no daemon at all) come from the API's start times.
       const a = assess(hist.db, config, { now, list, balance }, { probes, stretchesFromApi: true });

@@ -15,7 +15,7 @@ export interface LoadedConfig {
 }
 
 /** Probe names the idle policy may list (kept in sync with the probe registry by a test). */
-export const KNOWN_PROBES = ['jupyter', 'comfyui', 'sdwebui', 'ssh', 'heartbeat'] as const;
+export const KNOWN_PROBES = ['gpu', 'jupyter', 'comfyui', 'sdwebui', 'heartbeat'] as const;
 
 type Env = Record<string, string | undefined>;
 

@@ -162,7 +162,12 @@ export const configSchema = z.strictObject({
   keep_marker: z.string().min(1).default('#keep'),
   probes: z
     .strictObject({
+      /** polled probe runs (jupyter, comfyui, sdwebui, heartbeat) in flight at once */
       concurrency: z.number().int().min(1).max(256).default(8),
+      /** how often the polled probes run (beside the tick, never inside it) */
+      interval: duration.default(30_000),
+      /** a polled probe answer older than this counts as unknown */
+      stale_after: duration.default(120_000),
       jupyter: z
         .strictObject({ ...probeBase, count_connections: z.boolean().default(true), active_window: duration.default(120_000) })
         .prefault({}),
@@ -170,16 +175,29 @@ export const configSchema = z.strictObject({
       comfyui: z.strictObject({ ...probeBase, force: z.boolean().default(false) }).prefault({}),
       /** force: probe every instance, not only those whose image name says WebUI/Forge */
       sdwebui: z.strictObject({ ...probeBase, force: z.boolean().default(false) }).prefault({}),
-      ssh: z
+      /** the GPU itself over SSH: one persistent connection per running instance, fixed read-only commands */
+      gpu: z
         .strictObject({
-          enabled: z.boolean().default(false),
+          enabled: z.boolean().default(true),
+          sample_every: duration.default(10_000),
+          /** SSH connect/handshake timeout */
           timeout: duration.default(15_000),
           private_key_file: z.string().min(1).optional(),
           gpu_busy_percent: z.number().min(0).max(100).default(10),
-          samples: z.number().int().min(1).max(20).default(3),
-          sample_interval: duration.default(1_000),
+          /** a 1-minute load average held at or above this over the window is busy; 0 = off */
+          cpu_busy_load: z.number().min(0).default(2),
+          /** network throughput (rx + tx, KiB/s) held at or above this over the window is busy; 0 = off */
+          net_busy_kib_per_sec: z.number().min(0).default(1024),
+          /** an interactive SSH login that typed within this is busy */
+          active_window: duration.default(15 * 60_000),
+          /** how far back the judgement looks */
+          window: duration.default(60_000),
+          /** a GPU answer older than this is unknown (default three sample periods, at least 30s) */
+          stale_after: duration.optional(),
+          connect_concurrency: z.number().int().min(1).max(256).default(16),
         })
         .prefault({}),
+      ssh: z.never({ error: 'probes.ssh was renamed to probes.gpu (a persistent SSH stream, on by default): move its keys there' }).optional(),
       heartbeat: z
         .strictObject({
           enabled: z.boolean().default(true),

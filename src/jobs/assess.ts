@@ -7,12 +7,14 @@
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/open.js';
 import { activeOverrides } from '../db/overrides.js';
+import { firstWarnings } from '../db/events.js';
 import { cooldownsAfterBoot } from '../db/journal.js';
 import { instanceStretches } from '../db/instances.js';
 import { estimatedByInstance } from '../db/spend.js';
 import { billedRate, bucketStart, holdsGpu } from '../money.js';
 import { evaluatePolicies, idleViews, nextActions, type EngineInput, type PolicyOutcome } from '../policies/engine.js';
 import type { Decision, IdleInfo, InstanceState, NextAction, ProbeView } from '../policies/types.js';
+import { staleAfterByProbe } from '../probes/options.js';
 import { loadProbeState } from '../probes/runner.js';
 import type { Instance } from '../xgc/types.js';
 
@@ -62,12 +64,22 @@ export function instanceStates(db: Db, list: Instance[], opts: { stretchesFromAp
   });
 }
 
-/** The stored probe answers as policies see them. */
-export function storedProbeViews(db: Db, ids: string[]): Map<string, Record<string, ProbeView>> {
+/**
+ * The stored probe answers as policies see them at `now`: an answer older than its probe's `staleAfter` (ms)
+ * counts as unknown, whatever it said.
+ */
+export function storedProbeViews(db: Db, ids: string[], now: number, staleAfter: Record<string, number>): Map<string, Record<string, ProbeView>> {
   const out = new Map<string, Record<string, ProbeView>>();
   for (const [id, rec] of loadProbeState(db, ids)) {
     const v: Record<string, ProbeView> = {};
-    for (const [name, a] of Object.entries(rec)) v[name] = { verdict: a.verdict, since: a.since ?? null, detail: a.detail };
+    for (const [name, a] of Object.entries(rec)) {
+      const age = now - a.checkedAt;
+      const limit = staleAfter[name];
+      v[name] =
+        limit !== undefined && age > limit
+          ? { verdict: 'unknown', since: null, detail: `stale: last answer ${Math.round(age / 1000)}s ago (${a.detail})` }
+          : { verdict: a.verdict, since: a.since ?? null, detail: a.detail };
+    }
     out.set(id, v);
   }
   return out;
@@ -97,11 +109,12 @@ export function engineInput(db: Db, config: Config, obs: Observation, opts: Asse
     now,
     config,
     instances: states,
-    probes: opts.probes ?? storedProbeViews(db, states.map((s) => s.id)),
+    probes: opts.probes ?? storedProbeViews(db, states.map((s) => s.id), now, staleAfterByProbe(config.probes)),
     balance: obs.balance,
     spend,
     overrides: activeOverrides(db, now),
     cooldownUntil: cooldownsAfterBoot(db, now, config.limits.cooldown_after_boot),
+    warnedAt: firstWarnings(db, now),
   };
 }
 

@@ -1,5 +1,6 @@
 /**
- * One tick: observe (list + balance: 2 calls), record (one transaction), probe running instances, decide
+ * One tick: observe (list + balance: 2 calls), record (one transaction), hand the running instances to the probe
+ * monitor (which keeps probe state fresh beside the tick; the tick only reads it), decide
  * (pure policy engine), act (executor with rails), tell (outbox). A failed observe is a blind tick: nothing is
  * inferred or decided from missing data, the tick is recorded, and `guard_blind` goes out after
  * `blind_alert_after` consecutive blind ticks.
@@ -14,8 +15,6 @@ import { blindStreak } from '../db/ticks.js';
 import { raise, resolve } from '../notify/index.js';
 import type { PolicyOutcome } from '../policies/engine.js';
 import type { Decision } from '../policies/types.js';
-import { probeOptionsFromConfig } from '../probes/options.js';
-import { persistProbeResults, runProbes } from '../probes/runner.js';
 import type { Executor, ActResult } from '../actions/executor.js';
 import { errorClass, type XgcClient } from '../xgc/index.js';
 import type { InstanceAccess, InstanceWithAccess } from '../xgc/types.js';
@@ -43,6 +42,8 @@ export interface TickerDeps {
   executor: Executor;
   /** names of configured notification channels */
   channels(): string[];
+  /** the probe monitor: told after each successful observe which instances run */
+  probes?: { setTargets(running: InstanceAccess[]): void };
   /** whether this process may tick (single-writer lease) */
   isLeader?(): boolean;
   /** called after every tick (metrics) */
@@ -119,12 +120,8 @@ export class Ticker {
     }
     this.lastObservation = { now, list, balance };
 
-    // 3. probe the running instances.
-    const running = listed.filter((x) => x.instance.status === 'running').map((x) => x.access);
-    if (running.length) {
-      const res = await runProbes(running, probeOptionsFromConfig(config.probes), { db, clock: this.deps.clock, log, concurrency: config.probes.concurrency });
-      persistProbeResults(db, res, now);
-    }
+    // 3. probes: tell the monitor which instances run; it keeps their state fresh on its own (never awaited here).
+    this.deps.probes?.setTargets(listed.filter((x) => x.instance.status === 'running').map((x) => x.access));
 
     // 4. decide (the one observe→decide path shared with `plan` and the dashboard).
     const { decisions, outcomes } = assess(db, config, this.lastObservation).evaluation();
@@ -175,7 +172,7 @@ export class Ticker {
         tx,
         {
           type: 'action_planned',
-          dedupKey: `action_planned:${d.policy}:${i.id}:${d.plannedAt}`,
+          dedupKey: `action_planned:${d.key}`,
           status: 'firing',
           data: {
             instance: { id: i.id, name: i.name, gpu_model: i.gpuModel, gpu_count: i.gpuUsed, price_per_hour: i.pricePerHour },

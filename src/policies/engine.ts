@@ -21,6 +21,8 @@ export interface EngineInput {
   overrides: Override[];
   /** instances the user booted after a guard release: left alone until the given time */
   cooldownUntil: Map<string, number>;
+  /** when the guard first warned about a situation (warn key -> epoch ms); absent = never warned */
+  warnedAt?: Map<string, number>;
 }
 
 /** Why an instance is not a candidate of a policy (for "when will this stop" and logs). */
@@ -45,6 +47,7 @@ function contextFor(p: PolicyConfig, input: EngineInput): PolicyContext {
     probes: input.probes,
     balance: input.balance,
     spend: input.spend,
+    warnedAt: input.warnedAt ?? new Map(),
     fmtTime: (t) => formatTime(t, input.config.timezone),
   };
 }

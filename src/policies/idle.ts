@@ -27,28 +27,68 @@ export function idleSince(
   return { idle: true, since, detail: opinions.map(([n, v]) => `${n}: ${v.detail}`).join('; ') };
 }
 
+/** When the GPU cannot be seen, an idle decision from app signals alone acts only after a warning this long. */
+export const UNSEEN_GPU_WARN_MS = 15 * 60_000;
+
+/** Whether the idle judgement of this policy saw the GPU (the `gpu` probe counts and has an opinion). */
+export function gpuSeen(probes: Record<string, ProbeView> | undefined, only?: string[]): { seen: boolean; why: string } {
+  if (only && !only.includes('gpu')) return { seen: false, why: 'gpu is not among this policy\'s probes' };
+  const g = probes?.gpu;
+  if (!g) return { seen: false, why: 'no GPU answer (probes.gpu off?)' };
+  if (g.verdict === 'unknown') return { seen: false, why: g.detail.replace(/^GPU not seen: /, '') };
+  return { seen: true, why: '' };
+}
+
+/**
+ * The plan for an idle stretch: when the release is due and whether it needs a warning first. With the GPU
+ * seen, it is due at `since + idle_for` (warned `warn_before` ahead when set). Without, it acts only after a
+ * warning at least `warn_before` (default 15 m) old: due at the later of `since + idle_for` and the first
+ * warning plus that lead.
+ */
+function planFor(cfg: IdlePolicyConfig, ctx: PolicyContext, inst: InstanceState, j: { since: number }) {
+  const key = `${cfg.name}:${inst.id}:${j.since}`;
+  const due = j.since + cfg.idle_for;
+  const gpu = gpuSeen(ctx.probes.get(inst.id), cfg.probes);
+  if (gpu.seen) return { key, gpu, plannedAt: Math.max(due, (inst.runningSince ?? ctx.now) + cfg.min_uptime), warnBefore: cfg.warn_before, warned: true };
+  const lead = cfg.warn_before ?? UNSEEN_GPU_WARN_MS;
+  const warned = ctx.warnedAt.get(key);
+  const firstWarn = warned ?? Math.max(ctx.now, due - lead);
+  const plannedAt = Math.max(due, firstWarn + lead, (inst.runningSince ?? ctx.now) + cfg.min_uptime);
+  return { key, gpu, plannedAt, warnBefore: lead, warned: warned !== undefined };
+}
+
 function evaluate(cfg: IdlePolicyConfig, ctx: PolicyContext): PolicyDecision[] {
   const out: PolicyDecision[] = [];
   for (const inst of ctx.candidates) {
     if (inst.status !== 'running' || !inst.holdsGpu || inst.runningSince === null) continue;
-    if (ctx.now - inst.runningSince < cfg.min_uptime) continue;
+    const uptimeOk = ctx.now - inst.runningSince >= cfg.min_uptime;
     const j = idleSince(inst, ctx.probes.get(inst.id), cfg.probes);
     if (!j.idle) continue;
     const idleMs = ctx.now - j.since;
-    const due = j.since + cfg.idle_for;
-    if (idleMs >= cfg.idle_for) {
+    const plan = planFor(cfg, ctx, inst, j);
+    const unseen = plan.gpu.seen ? '' : `; GPU not seen (${plan.gpu.why})`;
+    if (uptimeOk && idleMs >= cfg.idle_for && plan.warned && ctx.now >= plan.plannedAt) {
       out.push({
         kind: 'act',
         policy: cfg.name,
         action: cfg.action,
         instance: inst,
-        key: `${cfg.name}:${inst.id}:${j.since}`,
-        reason: `idle ${formatDuration(idleMs)} >= ${formatDuration(cfg.idle_for)} since ${ctx.fmtTime(j.since)}; ${j.detail}`,
+        key: plan.key,
+        reason: `idle ${formatDuration(idleMs)} >= ${formatDuration(cfg.idle_for)} since ${ctx.fmtTime(j.since)}; ${j.detail}${unseen}`,
         requireIdle: true,
         probes: cfg.probes,
+        requireGpu: plan.gpu.seen,
       });
-    } else if (cfg.warn_before && ctx.now >= due - cfg.warn_before) {
-      out.push({ kind: 'warn', policy: cfg.name, action: cfg.action, instance: inst, plannedAt: due, reason: `idle ${formatDuration(idleMs)} of ${formatDuration(cfg.idle_for)}; ${j.detail}` });
+    } else if (plan.warnBefore && ctx.now >= plan.plannedAt - plan.warnBefore) {
+      out.push({
+        kind: 'warn',
+        policy: cfg.name,
+        action: cfg.action,
+        instance: inst,
+        key: plan.key,
+        plannedAt: plan.plannedAt,
+        reason: `idle ${formatDuration(idleMs)} of ${formatDuration(cfg.idle_for)}; ${j.detail}${unseen}`,
+      });
     }
   }
   return out;
@@ -81,8 +121,8 @@ export const idlePolicy: PolicyType<IdlePolicyConfig> = {
     if (inst.status !== 'running' || !inst.holdsGpu) return null;
     const j = idleSince(inst, ctx.probes.get(inst.id), cfg.probes);
     if (!j.idle) return null;
-    const uptimeDue = (inst.runningSince ?? ctx.now) + cfg.min_uptime;
-    const at = Math.max(j.since + cfg.idle_for, uptimeDue);
-    return { policy: cfg.name, action: cfg.action, at, reason: `idle ${formatDuration(ctx.now - j.since)} of ${formatDuration(cfg.idle_for)}` };
+    const plan = planFor(cfg, ctx, inst, j);
+    const unseen = plan.gpu.seen ? '' : ', GPU not seen: after a warning';
+    return { policy: cfg.name, action: cfg.action, at: plan.plannedAt, reason: `idle ${formatDuration(ctx.now - j.since)} of ${formatDuration(cfg.idle_for)}${unseen}` };
   },
 };

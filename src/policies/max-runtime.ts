@@ -26,7 +26,7 @@ function evaluate(cfg: MaxRuntimePolicyConfig, ctx: PolicyContext): PolicyDecisi
         requireIdle: false,
       });
     } else if (cfg.warn_before && ctx.now >= due - cfg.warn_before) {
-      out.push({ kind: 'warn', policy: cfg.name, action: cfg.action, instance: inst, plannedAt: due, reason: `billed ${formatDuration(ran)} of max ${formatDuration(cfg.max)}` });
+      out.push({ kind: 'warn', policy: cfg.name, action: cfg.action, instance: inst, key: `${cfg.name}:${inst.id}:${inst.billedSince}`, plannedAt: due, reason: `billed ${formatDuration(ran)} of max ${formatDuration(cfg.max)}` });
     }
   }
   return out;

@@ -51,7 +51,7 @@ function evaluate(cfg: SchedulePolicyConfig, ctx: PolicyContext): PolicyDecision
         requireIdle: false,
       });
     } else if (next !== null && cfg.warn_before && ctx.now >= next - cfg.warn_before) {
-      out.push({ kind: 'warn', policy: cfg.name, action: cfg.action, instance: inst, plannedAt: next, reason: `schedule "${cfg.cron}" (${tz}) at ${ctx.fmtTime(next)}` });
+      out.push({ kind: 'warn', policy: cfg.name, action: cfg.action, instance: inst, key: `${cfg.name}:${inst.id}:${next}`, plannedAt: next, reason: `schedule "${cfg.cron}" (${tz}) at ${ctx.fmtTime(next)}` });
     }
   }
   return out;

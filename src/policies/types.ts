@@ -77,6 +77,8 @@ export interface PolicyContext {
   balance: number | null;
   /** estimated spend since the start of today / this month (configured time zone) */
   spend: { today: number; month: number; dayStart: number; monthStart: number };
+  /** when the guard first warned about a situation (act/warn key -> epoch ms), for "act only after a warning" */
+  warnedAt: Map<string, number>;
   /** format a time for reasons */
   fmtTime(t: number): string;
 }
@@ -95,10 +97,21 @@ export type PolicyDecision =
       requireIdle: boolean;
       /** the probes whose opinion counts for the idle re-check (absent: all) */
       probes?: string[];
+      /** the decision saw the GPU idle: acting needs a fresh GPU sample that still says so */
+      requireGpu?: boolean;
       /** events raised alongside the action (e.g. runway_act) */
       events?: GuardEvent[];
     }
-  | { kind: 'warn'; policy: string; action: ActionKind; instance: InstanceState; plannedAt: number; reason: string }
+  | {
+      kind: 'warn';
+      policy: string;
+      action: ActionKind;
+      instance: InstanceState;
+      /** the situation warned about: the same key as the act decision it announces */
+      key: string;
+      plannedAt: number;
+      reason: string;
+    }
   | { kind: 'alert'; policy: string; event: GuardEvent; repeatMs?: number }
   | { kind: 'resolve'; policy: string; dedupKey: string; data?: Record<string, unknown> };
 

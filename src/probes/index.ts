@@ -13,7 +13,9 @@ export {
   type StoredProbeAnswer,
 } from './runner.js';
 export { recordHeartbeat, type HeartbeatInput, type HeartbeatProbeOptions } from './heartbeat.js';
-export { forgetSshHostKey, type SshProbeOptions } from './ssh.js';
+export { forgetSshHostKey, sshFingerprint } from './host-keys.js';
+export { ProbeMonitor, type MonitorOptions, type GpuProbeOptions, type Recheck } from './monitor.js';
+export { probeNames, STREAM_PROBES } from './registry.js';
 export type { JupyterProbeOptions } from './jupyter.js';
 export type { ComfyUiProbeOptions } from './comfyui.js';
 export type { SdWebUiProbeOptions } from './sdwebui.js';

@@ -4,7 +4,6 @@ import { comfyuiKind } from './comfyui.js';
 import { heartbeatKind } from './heartbeat.js';
 import { jupyterKind } from './jupyter.js';
 import { sdwebuiKind } from './sdwebui.js';
-import { sshKind } from './ssh.js';
 import type { ProbeKind } from './types.js';
 
 /** Asked for a probe name that is not registered. */
@@ -53,5 +52,13 @@ export function createProbeRegistry(kinds: ProbeKind<any>[]): ProbeRegistry {
   return r;
 }
 
-/** The built-in probes, in the order they are run and shown. */
-export const probeRegistry: ProbeRegistry = createProbeRegistry([jupyterKind, comfyuiKind, sdwebuiKind, sshKind, heartbeatKind]);
+/** The built-in polled probes, in the order they are run and shown. */
+export const probeRegistry: ProbeRegistry = createProbeRegistry([jupyterKind, comfyuiKind, sdwebuiKind, heartbeatKind]);
+
+/** The streaming probe (src/probes/monitor.ts): the GPU, CPU, network and logins over one SSH connection. */
+export const STREAM_PROBES = ['gpu'] as const;
+
+/** Every probe name a policy may list, streaming first. */
+export function probeNames(): string[] {
+  return [...STREAM_PROBES, ...probeRegistry.names()];
+}

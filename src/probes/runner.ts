@@ -13,7 +13,6 @@ import { describeError } from './http.js';
 import type { JupyterProbeOptions } from './jupyter.js';
 import { probeRegistry, type ProbeRegistry } from './registry.js';
 import type { SdWebUiProbeOptions } from './sdwebui.js';
-import type { SshProbeOptions } from './ssh.js';
 import type { ProbeContext, ProbeDefinition, ProbeLogger, ProbeResult, Verdict } from './types.js';
 
 /** `enabled` switch of each probe's options (missing = enabled when the entry is present). */
@@ -21,21 +20,19 @@ export interface ProbeSwitch {
   enabled?: boolean;
 }
 
-/** Options of every probe, keyed by probe name; a probe runs when its entry is present and not `enabled: false`. */
+/** Options of every polled probe, keyed by name; a probe runs when its entry is present and not `enabled: false`. */
 export interface ProbeOptions {
   jupyter?: ProbeSwitch & Partial<JupyterProbeOptions>;
   comfyui?: ProbeSwitch & Partial<ComfyUiProbeOptions>;
   sdwebui?: ProbeSwitch & Partial<SdWebUiProbeOptions>;
-  ssh?: ProbeSwitch & Partial<SshProbeOptions>;
   heartbeat?: ProbeSwitch & Partial<HeartbeatProbeOptions>;
 }
 
-/** The defaults of DESIGN.md: everything on except ssh. */
+/** The polled probes' defaults (the streaming `gpu` probe lives in monitor.ts). */
 export const DEFAULT_PROBE_OPTIONS: ProbeOptions = {
   jupyter: { enabled: true },
   comfyui: { enabled: true },
   sdwebui: { enabled: true },
-  ssh: { enabled: false },
   heartbeat: { enabled: true },
 };
 

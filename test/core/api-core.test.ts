@@ -43,8 +43,8 @@ describe('instances, policies, act-now and events over HTTP (the guard core behi
     expect(idle.idle.verdict).toBe('idle');
     expect(idle.idle.since).toMatch(/\+08:00$/);
     expect(idle.idle.probes.jupyter.verdict).toBe('idle');
-    expect(idle.next_action).toMatchObject({ policy: 'idle', action: 'release_gpu', reason: expect.stringMatching(/^idle 1\dm of 30m$/) });
-    expect(idle.next_action.in).toMatch(/^1\dm$/);
+    expect(idle.next_action).toMatchObject({ policy: 'idle', action: 'release_gpu', reason: expect.stringMatching(/^idle 1\dm of 30m, GPU not seen: after a warning$/) });
+    expect(idle.next_action.in).toMatch(/^(1\d|20)m$/); // idle_for, or the unseen-GPU warning lead
     const busy = body.instances.find((i: any) => i.id === busyId);
     expect(busy.idle.verdict).toBe('busy');
     expect(busy.next_action).toBeNull();

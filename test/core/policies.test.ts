@@ -33,6 +33,8 @@ function inst(over: Partial<InstanceState> = {}): InstanceState {
 const idle = (sinceAgo: number, detail = 'no activity'): ProbeView => ({ verdict: 'idle', since: NOW - sinceAgo, detail });
 const busy: ProbeView = { verdict: 'busy', since: NOW - MIN, detail: 'kernel busy' };
 const unknown: ProbeView = { verdict: 'unknown', since: NOW - MIN, detail: 'timeout' };
+/** The GPU seen idle for hours: app signals decide alone when it is. */
+const seen = { gpu: idle(6 * H, 'GPU at most 2%') };
 
 function input(policies: unknown[], over: Partial<EngineInput> = {}, extra: Record<string, unknown> = {}): EngineInput {
   const config = parseConfig({ policies, ...extra });
@@ -54,17 +56,18 @@ const idlePolicy = { name: 'idle', type: 'idle', idle_for: '45m', min_uptime: '1
 
 describe('idle policy', () => {
   it.each<[string, Record<string, ProbeView> | undefined, Partial<InstanceState>, string[]]>([
-    ['releases the GPU after idle_for when every probe says idle', { jupyter: idle(47 * MIN), sdwebui: idle(50 * MIN) }, {}, ['act:idle:sd-one']],
-    ['measures idle time from the latest idle start among probes', { jupyter: idle(47 * MIN), sdwebui: idle(30 * MIN) }, {}, []],
-    ['warns within warn_before of the planned release', { jupyter: idle(40 * MIN) }, {}, ['warn:idle:sd-one']],
-    ['never releases while any probe says busy', { jupyter: idle(5 * H), comfyui: busy }, {}, []],
-    ['ignores unknown answers but needs at least one opinion', { jupyter: idle(2 * H), ssh: unknown }, {}, ['act:idle:sd-one']],
-    ['never releases when every probe is unknown', { jupyter: unknown, ssh: unknown }, {}, []],
+    ['releases the GPU after idle_for when every probe says idle', { ...seen, jupyter: idle(47 * MIN), sdwebui: idle(50 * MIN) }, {}, ['act:idle:sd-one']],
+    ['measures idle time from the latest idle start among probes', { ...seen, jupyter: idle(47 * MIN), sdwebui: idle(30 * MIN) }, {}, []],
+    ['warns within warn_before of the planned release', { ...seen, jupyter: idle(40 * MIN) }, {}, ['warn:idle:sd-one']],
+    ['never releases while any probe says busy', { ...seen, jupyter: idle(5 * H), comfyui: busy }, {}, []],
+    ['never releases while the GPU says busy and every app says idle (nohup/tmux training)', { gpu: busy, jupyter: idle(5 * H) }, {}, []],
+    ['ignores unknown app answers but needs at least one opinion', { ...seen, jupyter: idle(2 * H), heartbeat: unknown }, {}, ['act:idle:sd-one']],
+    ['never releases when every probe is unknown', { jupyter: unknown, gpu: unknown }, {}, []],
     ['never releases without any probe answer', undefined, {}, []],
-    ['waits for min_uptime after a boot', { jupyter: idle(2 * H) }, { runningSince: NOW - 5 * MIN }, []],
-    ['counts idle time from the boot when the last activity was before it', { jupyter: idle(5 * H) }, { runningSince: NOW - 20 * MIN }, []],
-    ['leaves instances that hold no GPU alone', { jupyter: idle(2 * H) }, { status: 'shutdown', gpuUsed: 0, holdsGpu: false, rate: 0.0009 }, []],
-    ['leaves #keep instances alone', { jupyter: idle(2 * H) }, { name: 'train #keep' }, []],
+    ['waits for min_uptime after a boot', { ...seen, jupyter: idle(2 * H) }, { runningSince: NOW - 5 * MIN }, []],
+    ['counts idle time from the boot when the last activity was before it', { ...seen, jupyter: idle(5 * H) }, { runningSince: NOW - 20 * MIN }, []],
+    ['leaves instances that hold no GPU alone', { ...seen, jupyter: idle(2 * H) }, { status: 'shutdown', gpuUsed: 0, holdsGpu: false, rate: 0.0009 }, []],
+    ['leaves #keep instances alone', { ...seen, jupyter: idle(2 * H) }, { name: 'train #keep' }, []],
   ])('%s', (_name, probes, over, want) => {
     const i = inst(over);
     const { decisions } = evaluatePolicies(input([idlePolicy], { instances: [i], probes: new Map(probes ? [[i.id, probes]] : []) }));
@@ -73,24 +76,55 @@ describe('idle policy', () => {
 
   it('gives a human reason and a key tied to the idle stretch', () => {
     const i = inst();
-    const { decisions } = evaluatePolicies(input([idlePolicy], { probes: new Map([[i.id, { jupyter: idle(47 * MIN, 'no busy kernel') }]]) }));
+    const { decisions } = evaluatePolicies(input([idlePolicy], { probes: new Map([[i.id, { jupyter: idle(47 * MIN, 'no busy kernel'), ...seen }]]) }));
     const d = decisions[0] as Extract<Decision, { kind: 'act' }>;
-    expect(d.reason).toMatch(/^idle 47m >= 45m since 2026-11-26 17:13 \(Asia\/Shanghai\); jupyter: no busy kernel$/);
+    expect(d.reason).toMatch(/^idle 47m >= 45m since 2026-11-26 17:13 \(Asia\/Shanghai\); jupyter: no busy kernel; gpu: GPU at most 2%$/);
     expect(d.key).toBe(`idle:${i.id}:${NOW - 47 * MIN}`);
     expect(d.requireIdle).toBe(true);
+    expect(d.requireGpu).toBe(true);
   });
 
   it('only listens to the probes the policy lists', () => {
     const i = inst();
-    const probes = new Map([[i.id, { jupyter: idle(2 * H), heartbeat: busy }]]);
+    const probes = new Map([[i.id, { ...seen, jupyter: idle(2 * H), heartbeat: busy }]]);
     expect(kinds(evaluatePolicies(input([idlePolicy], { probes })).decisions)).toEqual([]);
-    expect(kinds(evaluatePolicies(input([{ ...idlePolicy, probes: ['jupyter'] }], { probes })).decisions)).toEqual(['act:idle:sd-one']);
+    expect(kinds(evaluatePolicies(input([{ ...idlePolicy, probes: ['gpu', 'jupyter'] }], { probes })).decisions)).toEqual(['act:idle:sd-one']);
   });
 
   it('tells "idle 12m of 45m" as the next action', () => {
     const i = inst();
-    const n = nextActions(input([idlePolicy], { probes: new Map([[i.id, { jupyter: idle(12 * MIN) }]]) })).get(i.id)!;
+    const n = nextActions(input([idlePolicy], { probes: new Map([[i.id, { ...seen, jupyter: idle(12 * MIN) }]]) })).get(i.id)!;
     expect(n).toMatchObject({ policy: 'idle', action: 'release_gpu', at: NOW + 33 * MIN, reason: 'idle 12m of 45m' });
+  });
+});
+
+describe('idle policy when the GPU cannot be seen', () => {
+  const i = inst();
+  const key = `idle:${i.id}:${NOW - 2 * H}`;
+  const noGpu = new Map([[i.id, { jupyter: idle(2 * H), gpu: { verdict: 'unknown' as const, since: null, detail: 'GPU not seen: SSH connection refused' } }]]);
+  const plain = { ...idlePolicy, warn_before: undefined };
+  const decide = (over: Partial<EngineInput> = {}, p: object = plain) => evaluatePolicies(input([p], { probes: noGpu, ...over })).decisions;
+
+  it('warns first, 15 minutes ahead by default, and says the GPU was not seen', () => {
+    const [d] = decide();
+    expect(d).toMatchObject({ kind: 'warn', key, plannedAt: NOW + 15 * MIN });
+    expect((d as { reason: string }).reason).toMatch(/; GPU not seen \(SSH connection refused\)$/);
+  });
+  it('keeps warning until the first warning is 15 minutes old, then acts (the act says why)', () => {
+    expect(decide({ warnedAt: new Map([[key, NOW - 10 * MIN]]) })).toMatchObject([{ kind: 'warn', plannedAt: NOW + 5 * MIN }]);
+    const [d] = decide({ warnedAt: new Map([[key, NOW - 15 * MIN]]) });
+    expect(d).toMatchObject({ kind: 'act', key, requireGpu: false });
+    expect((d as { reason: string }).reason).toMatch(/GPU not seen \(SSH connection refused\)$/);
+  });
+  it('an instance whose GPU is not among the policy probes is treated as unseen too', () => {
+    const seenButIgnored = new Map([[i.id, { jupyter: idle(2 * H), ...seen }]]);
+    expect(kinds(evaluatePolicies(input([{ ...plain, probes: ['jupyter'] }], { probes: seenButIgnored })).decisions)).toEqual(['warn:idle:sd-one']);
+  });
+  it('a configured warn_before is the lead for unseen decisions', () => {
+    expect(decide({}, { ...idlePolicy, warn_before: '30m' })).toMatchObject([{ kind: 'warn', plannedAt: NOW + 30 * MIN }]);
+  });
+  it('the next action tells it will come after a warning', () => {
+    expect(nextActions(input([plain], { probes: noGpu })).get(i.id)).toMatchObject({ at: NOW + 15 * MIN, reason: 'idle 2h of 45m, GPU not seen: after a warning' });
   });
 });
 
@@ -229,7 +263,7 @@ describe('overrides and rails in the engine', () => {
     const g = openDb(':memory:');
     const i = inst();
     createOverride(g.db, { target: { instance_id: i.id }, kind: 'snooze', policies: ['idle'], for: 2 * H, reason: 'rendering', who: 'test' }, NOW);
-    const probes = new Map([[i.id, { jupyter: idle(5 * H) }]]);
+    const probes = new Map([[i.id, { ...seen, jupyter: idle(5 * H) }]]);
     const at = (now: number) => kinds(evaluatePolicies(input([idlePolicy], { now, probes, overrides: activeOverrides(g.db, now) })).decisions);
     expect(at(NOW + H)).toEqual([]);
     expect(at(NOW + 2 * H + MIN)).toEqual(['act:idle:sd-one']);
@@ -245,7 +279,7 @@ describe('overrides and rails in the engine', () => {
   });
   it('leaves an instance alone during the cooldown after the user booted it again', () => {
     const i = inst();
-    const probes = new Map([[i.id, { jupyter: idle(5 * H) }]]);
+    const probes = new Map([[i.id, { ...seen, jupyter: idle(5 * H) }]]);
     expect(evaluatePolicies(input([idlePolicy], { probes, cooldownUntil: new Map([[i.id, NOW + MIN]]) })).decisions).toEqual([]);
     expect(kinds(evaluatePolicies(input([idlePolicy], { probes, cooldownUntil: new Map([[i.id, NOW - MIN]]) })).decisions)).toEqual(['act:idle:sd-one']);
   });

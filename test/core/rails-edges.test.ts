@@ -48,14 +48,16 @@ function input(policies: unknown[], over: Partial<EngineInput> = {}): EngineInpu
 }
 
 const idleFor = (ms: number): ProbeView => ({ verdict: 'idle', since: NOW - ms, detail: 'no activity' });
+/** The GPU seen idle for hours: the app's idle start decides. */
+const gpuIdle: ProbeView = { verdict: 'idle', since: NOW - 6 * H, detail: 'GPU at most 1%' };
 const acts = (ds: Decision[]) => ds.filter((d) => d.kind === 'act').map((d) => `${d.policy}:${(d as { instance: InstanceState }).instance.name}`);
 
 describe('rails at their edges (pure)', () => {
   it('idle for exactly idle_for acts (the comparison is >=, not >)', () => {
     const p = { name: 'idle', type: 'idle', idle_for: '45m', min_uptime: '0s' };
-    const probes = new Map([['aaaaaaaaaaaaaaaa', { jupyter: idleFor(45 * MIN) }]]);
+    const probes = new Map([['aaaaaaaaaaaaaaaa', { gpu: gpuIdle, jupyter: idleFor(45 * MIN) }]]);
     expect(acts(evaluatePolicies(input([p], { probes })).decisions)).toEqual(['idle:sd-one']);
-    const oneMsShort = new Map([['aaaaaaaaaaaaaaaa', { jupyter: idleFor(45 * MIN - 1) }]]);
+    const oneMsShort = new Map([['aaaaaaaaaaaaaaaa', { gpu: gpuIdle, jupyter: idleFor(45 * MIN - 1) }]]);
     expect(acts(evaluatePolicies(input([p], { probes: oneMsShort })).decisions)).toEqual([]);
   });
 
@@ -63,7 +65,7 @@ describe('rails at their edges (pure)', () => {
     const p = { name: 'idle', type: 'idle', idle_for: '10m', min_uptime: '30m' };
     // booted 20 minutes ago and idle ever since: idle_for is met, min_uptime is not
     const booted = inst({ runningSince: NOW - 20 * MIN, billedSince: NOW - 20 * MIN });
-    const probes = new Map([[booted.id, { jupyter: idleFor(20 * MIN) }]]);
+    const probes = new Map([[booted.id, { gpu: gpuIdle, jupyter: idleFor(20 * MIN) }]]);
     expect(acts(evaluatePolicies(input([p], { instances: [booted], probes })).decisions)).toEqual([]);
     // ten minutes later it has run min_uptime: the release goes ahead
     const later = input([p], { now: NOW + 10 * MIN, instances: [booted], probes });

@@ -71,19 +71,22 @@ describe('unknown is never idle', () => {
     await h.add({ name: 'sd-idle', image: 'WebUI', status: 'running' });
     for (let i = 0; i < 120; i++) await h.step(MIN);
     expect((await h.state()).instances[0].status).toBe('running');
-    expect(h.gdb.sqlite.prepare("select verdict from probe_state").all()).toEqual([{ verdict: 'unknown' }]);
+    expect(h.gdb.sqlite.prepare('select probe, verdict from probe_state order by probe').all()).toEqual([
+      { probe: 'gpu', verdict: 'unknown' },
+      { probe: 'heartbeat', verdict: 'unknown' },
+    ]);
   }, 30_000);
 
   it('a busy Jupyter kernel keeps an instance even when its GPU probe is absent or failing', async () => {
     h = await startHarness({
       policies: [{ name: 'idle', type: 'idle', idle_for: '30m', min_uptime: '5m' }],
-      probes: { ssh: { enabled: true, timeout: '1s' }, comfyui: { enabled: false }, sdwebui: { enabled: false } },
+      probes: { gpu: { enabled: true, timeout: '1s' }, comfyui: { enabled: false }, sdwebui: { enabled: false } },
     });
     await h.add({ name: 'notebook', image: 'Jupyter', status: 'running', busy: true });
     for (let i = 0; i < 60; i++) await h.step(MIN);
     expect((await h.state()).instances[0].status).toBe('running');
     const v = Object.fromEntries((h.gdb.sqlite.prepare('select probe, verdict from probe_state').all() as any[]).map((r) => [r.probe, r.verdict]));
-    expect(v).toMatchObject({ jupyter: 'busy', ssh: 'unknown' });
+    expect(v).toMatchObject({ jupyter: 'busy', gpu: 'unknown' });
   }, 60_000);
 });
 

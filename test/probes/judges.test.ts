@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { judgeComfyQueue } from '../../src/probes/comfyui.js';
 import { judgeJupyter, jupyterBase } from '../../src/probes/jupyter.js';
 import { judgeSdProgress } from '../../src/probes/sdwebui.js';
-import { judgeGpuSamples, parseNvidiaSmi } from '../../src/probes/ssh.js';
+import { GPU_SIGNAL_DEFAULTS, GpuBlockReader, judgeGpuWindow, parseGpuLine, parseLoadavg, parseNetDev, parseWho, type GpuSample } from '../../src/probes/gpu-signals.js';
 
 const NOW = Date.UTC(2025, 0, 1, 12, 0, 0);
 const ago = (ms: number) => new Date(NOW - ms).toISOString();
@@ -58,14 +58,71 @@ describe('web UI judges', () => {
   });
 });
 
-describe('nvidia-smi parsing', () => {
-  it('reads one line per GPU and decides on the highest sample', () => {
-    const s = [parseNvidiaSmi('0, 100\n5, 200\n'), parseNvidiaSmi('12, 300\n0, 0\n')];
-    expect(judgeGpuSamples(s, 10)).toMatchObject({ verdict: 'busy', metrics: { gpus: 2, samples: 2, gpu_util_max: 12, memory_used_mib_max: 300 } });
-    expect(judgeGpuSamples(s, 13).verdict).toBe('idle');
+describe('gpu signals: parsing what the fixed commands print', () => {
+  it('reads nvidia-smi CSV lines (index, util, mem used, mem total) and skips anything else', () => {
+    expect(parseGpuLine('0, 97, 20511, 24564')).toEqual({ index: 0, util: 97, memUsedMiB: 20511, memTotalMiB: 24564 });
+    expect(parseGpuLine('NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver.')).toBeNull();
+    expect(parseGpuLine('1, [N/A], 0, 24564')).toBeNull();
+    expect(parseGpuLine('0, 140, 1, 2')).toBeNull();
   });
-  it('rejects output that is not GPU figures', () => {
-    expect(() => parseNvidiaSmi('')).toThrow(/no GPUs/);
-    expect(() => parseNvidiaSmi('NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver.')).toThrow(/unexpected/);
+
+  it('splits the looping output into one block per sample, across chunk boundaries', () => {
+    const blocks: number[][] = [];
+    const r = new GpuBlockReader((lines) => blocks.push(lines.map((l) => l.util)));
+    r.push('0, 5, 1, 2\n1, 9');
+    r.push('0, 1, 2\n0, 50, 1, 2\n');
+    r.push('1, 60, 1, 2\n'); // the GPU count is known now: a block completes at its last line
+    expect(blocks).toEqual([[5, 90], [50, 60]]);
+  });
+
+  it('reads /proc/loadavg, /proc/net/dev (every interface but lo) and who -u', () => {
+    expect(parseLoadavg('3.52 2.10 1.00 4/512 12345\n')).toBe(3.52);
+    expect(parseLoadavg('garbage')).toBeNull();
+    const dev = [
+      'Inter-|   Receive                                                |  Transmit',
+      ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed',
+      '    lo: 999999 10 0 0 0 0 0 0 999999 10 0 0 0 0 0 0',
+      '  eth0: 1000 10 0 0 0 0 0 0 500 5 0 0 0 0 0 0',
+      '  eth1: 24 1 0 0 0 0 0 0 12 1 0 0 0 0 0 0',
+    ].join('\n');
+    expect(parseNetDev(dev)).toBe(1536);
+    const who = ['root     pts/0        2026-11-29 10:00   .          1234 (10.0.0.1)', 'root     pts/1        2026-11-29 09:00 00:42       1300 (10.0.0.2)', 'root     pts/2        2026-11-20 09:00  old        1400 (10.0.0.3)'].join('\n');
+    expect(parseWho(who)).toEqual([
+      { tty: 'pts/0', idleMs: 0 },
+      { tty: 'pts/1', idleMs: 42 * 60_000 },
+      { tty: 'pts/2', idleMs: 86_400_000 },
+    ]);
+  });
+});
+
+describe('gpu signals: the rolling-window judgement', () => {
+  const T = 1_000_000_000;
+  const t = GPU_SIGNAL_DEFAULTS;
+  const gpu = (at: number, util: number): GpuSample => ({ at, gpus: [{ util, memUsedMiB: 100 }] });
+  const prior = { lastBusyAt: null, watchingSince: T - 3_600_000 };
+  it.each<[string, GpuSample[], string, RegExp]>([
+    ['a GPU at 10% or more is busy', [gpu(T - 20_000, 0), gpu(T - 10_000, 97), gpu(T, 0)], 'busy', /GPU at 97%/],
+    ['any GPU of several counts', [{ at: T, gpus: [{ util: 0, memUsedMiB: 1 }, { util: 55, memUsedMiB: 1 }] }], 'busy', /55%/],
+    ['a GPU at 3% with nothing else going on is idle', [gpu(T - 10_000, 3), gpu(T, 2)], 'idle', /GPU at most 2%/],
+    ['CPU load held over the window is busy (a model being preprocessed)', [gpu(T - 30_000, 0), { at: T - 20_000, load: 6 }, { at: T - 10_000, load: 5.5 }, gpu(T, 0), { at: T, load: 5 }], 'busy', /CPU load 5\.00 held/],
+    ['one CPU spike is not', [gpu(T, 0), { at: T - 20_000, load: 0.2 }, { at: T, load: 7 }], 'idle', /load 7\.00/],
+    ['network held above 1 MiB/s is busy (a model download)', [gpu(T, 0), { at: T - 10_000, netBytesPerSec: 30e6 }, { at: T, netBytesPerSec: 28e6 }], 'busy', /network 26\.7 MiB\/s held/],
+    ['a login that typed recently is busy; the probe itself never logs in', [gpu(T, 0), { at: T, logins: [{ tty: 'pts/0', idleMs: 0 }] }], 'busy', /SSH login on pts\/0/],
+    ['a login left alone longer than active_window is idle', [gpu(T, 0), { at: T, logins: [{ tty: 'pts/0', idleMs: 20 * 60_000 }] }], 'idle', /1 login\(s\), none typed within 15m/],
+    ['samples older than the window do not count', [gpu(T - 120_000, 99), gpu(T, 0)], 'idle', /GPU at most 0%/],
+    ['no GPU sample at all is unknown, never idle', [{ at: T, load: 0 }], 'unknown', /no GPU sample/],
+  ])('%s', (_name, samples, verdict, detail) => {
+    const r = judgeGpuWindow(samples, T, t, prior);
+    expect(r.verdict).toBe(verdict);
+    expect(r.detail).toMatch(detail);
+  });
+
+  it('idle since the last busy sample, never before watching began', () => {
+    const r = judgeGpuWindow([gpu(T - 50_000, 80), gpu(T - 40_000, 0), gpu(T, 0)], T, t, prior);
+    expect(r).toMatchObject({ verdict: 'busy', lastBusyAt: T - 50_000 });
+    const later = judgeGpuWindow([gpu(T + 60_000, 0)], T + 60_000, t, { lastBusyAt: r.lastBusyAt, watchingSince: prior.watchingSince });
+    expect(later).toMatchObject({ verdict: 'idle', since: T - 50_000 });
+    const reconnected = judgeGpuWindow([gpu(T + 60_000, 0)], T + 60_000, t, { lastBusyAt: null, watchingSince: T + 30_000 });
+    expect(reconnected).toMatchObject({ verdict: 'idle', since: T + 30_000 });
   });
 });

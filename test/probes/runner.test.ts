@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { openDb, type GuardDb } from '../../src/db/open.js';
-import { createProbeRegistry, probeRegistry, UnknownProbeError } from '../../src/probes/registry.js';
+import { KNOWN_PROBES } from '../../src/config/load.js';
+import { createProbeRegistry, probeNames, probeRegistry, UnknownProbeError } from '../../src/probes/registry.js';
 import { buildProbes, loadProbeState, persistProbeResults, runProbes, type ProbeResults } from '../../src/probes/runner.js';
 import { comfyuiKind } from '../../src/probes/comfyui.js';
 import { heartbeatKind } from '../../src/probes/heartbeat.js';
@@ -132,8 +133,10 @@ describe('runProbes', () => {
 });
 
 describe('probe registry', () => {
-  it('lists the five built-in probes', () => {
-    expect(probeRegistry.names()).toEqual(['jupyter', 'comfyui', 'sdwebui', 'ssh', 'heartbeat']);
+  it('lists the four built-in polled probes; with the streaming gpu probe, the five names a policy may list', () => {
+    expect(probeRegistry.names()).toEqual(['jupyter', 'comfyui', 'sdwebui', 'heartbeat']);
+    expect(probeNames()).toEqual(['gpu', 'jupyter', 'comfyui', 'sdwebui', 'heartbeat']);
+    expect([...KNOWN_PROBES].sort()).toEqual(probeNames().sort());
   });
 
   it('rejects duplicate names', () => {
@@ -141,8 +144,8 @@ describe('probe registry', () => {
   });
 
   it('answers an unknown name with the list of valid ones, also from the runner', () => {
-    expect(() => probeRegistry.get('gpu')).toThrow(UnknownProbeError);
-    expect(() => probeRegistry.get('gpu')).toThrow('unknown probe "gpu"; valid probes: jupyter, comfyui, sdwebui, ssh, heartbeat');
+    expect(() => probeRegistry.get('nvml')).toThrow(UnknownProbeError);
+    expect(() => probeRegistry.get('nvml')).toThrow('unknown probe "nvml"; valid probes: jupyter, comfyui, sdwebui, heartbeat');
     expect(() => buildProbes({ nvml: { enabled: true } } as never)).toThrow(/valid probes: jupyter/);
   });
 });

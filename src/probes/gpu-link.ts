@@ -1,0 +1,244 @@
+/**
+ * One persistent SSH connection to a running instance for the `gpu` probe: it logs in with the configured key
+ * or the instance's password (memory only), checks the host key (trusted on first use) before authenticating,
+ * streams `nvidia-smi … -lms N` and reads `/proc/loadavg`, `/proc/net/dev` and `who -u` every sample — fixed,
+ * read-only commands and nothing else. Exec channels have no tty, so the probe never shows up as a login.
+ * On failure it reports why and reconnects with backoff.
+ */
+import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import type { Clock } from '../clock.js';
+import type { Db } from '../db/open.js';
+import type { InstanceAccess } from '../xgc/types.js';
+import { GPU_COMMANDS, GpuBlockReader, gpuStreamCommand, parseLoadavg, parseNetDev, parseWho, type GpuSample } from './gpu-signals.js';
+import { checkHostKey, sshFingerprint } from './host-keys.js';
+import type { ProbeLogger } from './types.js';
+
+/** Why the GPU of an instance cannot be seen right now. */
+export type GpuDownReason = 'no_endpoint' | 'no_credentials' | 'refused' | 'timeout' | 'auth_failed' | 'host_key_changed' | 'no_nvidia_smi' | 'closed' | 'error';
+
+/** The state of a link: connecting, streaming, or down with a reason (secret-free detail). */
+export type GpuLinkState = { state: 'connecting' } | { state: 'streaming'; since: number } | { state: 'down'; why: GpuDownReason; detail: string };
+
+/** Options of a link (durations in ms). */
+export interface GpuLinkOptions {
+  sampleEveryMs: number;
+  connectTimeoutMs: number;
+  /** private key for every instance; without it the instance password is used */
+  privateKey?: Buffer;
+  /** first reconnect delay and its cap */
+  backoffBaseMs: number;
+  backoffCapMs: number;
+}
+
+/** What a link reports to its owner. */
+export interface GpuLinkDeps {
+  db: Db;
+  clock: Clock;
+  log?: ProbeLogger;
+  onSample(s: GpuSample): void;
+  onState(s: GpuLinkState): void;
+  /** take a connect slot (bounded handshakes); resolves to a release function */
+  acquire?(): Promise<() => void>;
+}
+
+const MAX_OUT = 256 * 1024;
+
+/** Whether an instance's access has an SSH endpoint. */
+export function hasSshEndpoint(a: InstanceAccess): boolean {
+  return a.sshHost !== '' && a.sshPort !== null && a.sshPort > 0;
+}
+
+/** A persistent GPU/CPU/login sampling connection to one instance. */
+export class GpuLink {
+  private client: Client | null = null;
+  private stream: ClientChannel | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private retry: NodeJS.Timeout | null = null;
+  private failures = 0;
+  private stopped = false;
+  private reading = false;
+  private lastNet: { at: number; bytes: number } | null = null;
+  private state: GpuLinkState = { state: 'connecting' };
+
+  constructor(
+    readonly access: InstanceAccess,
+    private readonly opts: GpuLinkOptions,
+    private readonly deps: GpuLinkDeps,
+  ) {}
+
+  /** The current state. */
+  get current(): GpuLinkState {
+    return this.state;
+  }
+
+  /** Connect (and keep reconnecting until stopped). */
+  start(): void {
+    if (!hasSshEndpoint(this.access)) return this.setState({ state: 'down', why: 'no_endpoint', detail: 'no SSH endpoint in the API answer yet' });
+    if (!this.opts.privateKey && !this.access.password) return this.setState({ state: 'down', why: 'no_credentials', detail: 'no private_key_file configured and no instance password' });
+    void this.connect();
+  }
+
+  /** Close the connection for good. */
+  stop(): void {
+    this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
+    this.teardown();
+  }
+
+  /** Read load, network and logins now (the sampling timer does this every sample; tests call it directly). */
+  async sampleNow(): Promise<void> {
+    const c = this.client;
+    if (!c || this.state.state !== 'streaming' || this.reading) return;
+    this.reading = true;
+    try {
+      const [load, net, who] = [await this.exec(c, GPU_COMMANDS.load), await this.exec(c, GPU_COMMANDS.net), await this.exec(c, GPU_COMMANDS.logins)];
+      const at = this.deps.clock.now();
+      const s: GpuSample = { at };
+      if (load.code === 0) s.load = parseLoadavg(load.out) ?? undefined;
+      if (net.code === 0) {
+        const bytes = parseNetDev(net.out);
+        if (bytes !== null) {
+          const prev = this.lastNet;
+          if (prev && at > prev.at && bytes >= prev.bytes) s.netBytesPerSec = ((bytes - prev.bytes) * 1000) / (at - prev.at);
+          if (!prev || at > prev.at || bytes < prev.bytes) this.lastNet = { at, bytes };
+        }
+      }
+      if (who.code === 0) s.logins = parseWho(who.out);
+      this.deps.onSample(s);
+    } catch {
+      // the connection's error handler reports and reconnects
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  private setState(s: GpuLinkState): void {
+    this.state = s;
+    this.deps.onState(s);
+  }
+
+  private teardown(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.stream = null;
+    const c = this.client;
+    this.client = null;
+    c?.end();
+  }
+
+  private down(why: GpuDownReason, detail: string): void {
+    this.teardown();
+    if (this.stopped) return;
+    this.setState({ state: 'down', why, detail });
+    this.failures++;
+    const cap = why === 'host_key_changed' || why === 'auth_failed' ? Math.max(this.opts.backoffCapMs, 10 * 60_000) : this.opts.backoffCapMs;
+    const delay = Math.min(cap, this.opts.backoffBaseMs * 2 ** Math.min(20, this.failures - 1));
+    this.retry = setTimeout(() => void this.connect(), delay);
+    this.retry.unref?.();
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    this.setState({ state: 'connecting' });
+    const release = (await this.deps.acquire?.()) ?? (() => undefined);
+    if (this.stopped) return release();
+    const a = this.access;
+    const hostPort = `${a.sshHost}:${a.sshPort}`;
+    let keyChanged: { expected: string; got: string } | undefined;
+    const client = new Client();
+    this.client = client;
+    const config: ConnectConfig = {
+      host: a.sshHost,
+      port: a.sshPort ?? 22,
+      username: a.sshUser || 'root',
+      readyTimeout: this.opts.connectTimeoutMs,
+      keepaliveInterval: Math.max(15_000, this.opts.sampleEveryMs * 3),
+      keepaliveCountMax: 3,
+      tryKeyboard: false,
+      // after key exchange, before any authentication: a changed key means no password goes out
+      hostVerifier: (key: Buffer): boolean => {
+        const got = sshFingerprint(key);
+        const check = checkHostKey(this.deps.db, hostPort, got, this.deps.clock.now());
+        if (!check.ok) keyChanged = { expected: check.expected, got };
+        return check.ok;
+      },
+    };
+    if (this.opts.privateKey) config.privateKey = this.opts.privateKey;
+    else config.password = a.password;
+    let settled = false;
+    const fail = (err: unknown) => {
+      if (client !== this.client) return;
+      if (keyChanged) {
+        this.deps.log?.warn({ instanceId: a.id, hostPort, expected: keyChanged.expected, got: keyChanged.got }, 'ssh host key changed; not connecting');
+        return this.down('host_key_changed', `SSH host key of ${hostPort} changed (trusted ${keyChanged.expected}, offered ${keyChanged.got}); not connecting — if the instance was rebuilt, forget the stored key`);
+      }
+      const level = (err as { level?: string }).level;
+      const code = (err as { code?: string }).code;
+      if (level === 'client-authentication') return this.down('auth_failed', `SSH authentication failed for user ${config.username}`);
+      if (level === 'client-timeout' || code === 'ETIMEDOUT') return this.down('timeout', 'SSH handshake timed out');
+      if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EHOSTUNREACH') return this.down('refused', `SSH connection to ${hostPort} refused (${code})`);
+      return this.down(settled ? 'closed' : 'error', `SSH ${settled ? 'connection lost' : 'failed'}: ${safeMessage(err)}`);
+    };
+    client.on('error', (err) => {
+      release();
+      fail(err);
+    });
+    client.on('close', () => {
+      release();
+      if (client === this.client && !this.stopped) fail(Object.assign(new Error('closed by the instance'), { level: 'close' }));
+    });
+    client.on('ready', () => {
+      release();
+      settled = true;
+      this.failures = 0;
+      this.startStreaming(client);
+    });
+    try {
+      client.connect(config);
+    } catch (err) {
+      release();
+      fail(err);
+    }
+  }
+
+  private startStreaming(client: Client): void {
+    const reader = new GpuBlockReader((lines) => this.deps.onSample({ at: this.deps.clock.now(), gpus: lines.map((l) => ({ util: l.util, memUsedMiB: l.memUsedMiB })) }));
+    client.exec(gpuStreamCommand(this.opts.sampleEveryMs), (err, stream) => {
+      if (client !== this.client) return stream?.close();
+      if (err) return this.down('error', 'the instance refused to run nvidia-smi');
+      this.stream = stream;
+      stream.on('data', (d: Buffer) => reader.push(d.toString('utf8')));
+      stream.stderr.on('data', () => undefined);
+      stream.on('close', (code: number | null) => {
+        reader.end();
+        if (client !== this.client || this.stopped) return;
+        if (code === 127) return this.down('no_nvidia_smi', 'nvidia-smi not found on the instance');
+        this.down('closed', `the GPU stream ended (exit ${code ?? 'signal'})`);
+      });
+      this.setState({ state: 'streaming', since: this.deps.clock.now() });
+      void this.sampleNow();
+      this.timer = setInterval(() => void this.sampleNow(), this.opts.sampleEveryMs);
+      this.timer.unref?.();
+    });
+  }
+
+  private exec(client: Client, command: string): Promise<{ code: number | null; out: string }> {
+    return new Promise((resolve, reject) => {
+      client.exec(command, (err, stream) => {
+        if (err) return reject(err);
+        let out = '';
+        stream.on('data', (d: Buffer) => {
+          if (out.length < MAX_OUT) out += d.toString('utf8');
+        });
+        stream.stderr.on('data', () => undefined);
+        stream.on('close', (code: number | null) => resolve({ code, out }));
+      });
+    });
+  }
+}
+
+/** An error's message without anything that could be a credential (ssh2 messages carry none, but be safe). */
+function safeMessage(err: unknown): string {
+  const m = err instanceof Error ? err.message : String(err);
+  return m.replace(/password[^\s]*/gi, 'password').slice(0, 200);
+}

@@ -1,0 +1,252 @@
+/**
+ * The `gpu` probe's signals as pure functions: parsing what the fixed read-only commands print
+ * (`nvidia-smi` CSV, `/proc/loadavg`, `/proc/net/dev`, `who -u`) and judging a rolling window of samples.
+ * Busy when any GPU reaches `gpuBusyPercent`, when CPU load or network throughput stay above their
+ * thresholds, or when an interactive login typed within `activeWindowMs`; idle since the last busy sample.
+ */
+import type { ProbeResult } from './types.js';
+
+/** The commands the probe ever runs on an instance: fixed and read-only. */
+export const GPU_COMMANDS = {
+  /** one line per GPU: `index, utilization.gpu, memory.used, memory.total`; `-lms N` makes it loop */
+  gpu: 'nvidia-smi --query-gpu=index,utilization.gpu,memory.used,memory.total --format=csv,noheader,nounits',
+  apps: 'nvidia-smi --query-compute-apps=pid,process_name,used_memory --format=csv,noheader,nounits',
+  load: 'cat /proc/loadavg',
+  net: 'cat /proc/net/dev',
+  logins: 'who -u',
+} as const;
+
+/** The looping form of the GPU query: one block of lines every `ms` until the channel closes. */
+export function gpuStreamCommand(ms: number): string {
+  return `${GPU_COMMANDS.gpu} -lms ${Math.max(100, Math.round(ms))}`;
+}
+
+/** One GPU's line. */
+export interface GpuLine {
+  index: number;
+  util: number;
+  memUsedMiB: number;
+  memTotalMiB: number;
+}
+
+/** Parse one `index, util, mem.used, mem.total` line; null when it is not one (a header, a warning, garbage). */
+export function parseGpuLine(line: string): GpuLine | null {
+  const parts = line.split(',').map((s) => s.trim());
+  if (parts.length < 2) return null;
+  const [index, util, used, total] = parts.map((p) => (/^\d+(\.\d+)?$/.test(p) ? Number(p) : NaN));
+  if (!Number.isInteger(index) || !Number.isFinite(util) || util < 0 || util > 100) return null;
+  return { index, util, memUsedMiB: Number.isFinite(used) ? used : 0, memTotalMiB: Number.isFinite(total) ? total : 0 };
+}
+
+/**
+ * Splits the looping output into blocks (one line per GPU): a block ends when a GPU index repeats.
+ * Feed it chunks as they arrive; it calls `onBlock` with each complete block.
+ */
+export class GpuBlockReader {
+  private buf = '';
+  private block: GpuLine[] = [];
+  constructor(private readonly onBlock: (lines: GpuLine[]) => void) {}
+
+  /** Take a chunk of stdout. */
+  push(chunk: string): void {
+    this.buf += chunk;
+    if (this.buf.length > 64 * 1024) this.buf = this.buf.slice(-4096); // never grow without bound
+    let nl: number;
+    while ((nl = this.buf.indexOf('\n')) >= 0) {
+      const line = this.buf.slice(0, nl);
+      this.buf = this.buf.slice(nl + 1);
+      const g = parseGpuLine(line);
+      if (!g) continue;
+      if (this.block.some((b) => b.index === g.index)) this.flushBlock();
+      this.block.push(g);
+      // once the GPU count is known (the first block ended), a block is complete at that many lines
+      if (this.block.length >= this.expected) this.flushBlock();
+    }
+  }
+
+  /** GPUs per block once known (the largest block seen). */
+  private expected = Infinity;
+
+  private flushBlock(): void {
+    if (this.block.length === 0) return;
+    this.expected = this.expected === Infinity ? this.block.length : Math.max(this.expected, this.block.length);
+    const b = this.block;
+    this.block = [];
+    this.onBlock(b);
+  }
+
+  /** Flush a pending block (the channel closed). */
+  end(): void {
+    this.flushBlock();
+  }
+}
+
+/** Parse `/proc/loadavg`: the 1-minute load average, or null. */
+export function parseLoadavg(text: string): number | null {
+  const first = text.trim().split(/\s+/)[0];
+  const n = Number(first);
+  return first !== undefined && /^\d+(\.\d+)?$/.test(first) && Number.isFinite(n) ? n : null;
+}
+
+/** Parse `/proc/net/dev`: received + transmitted bytes over every interface but `lo`, or null. */
+export function parseNetDev(text: string): number | null {
+  let total = 0;
+  let seen = 0;
+  for (const line of text.split('\n')) {
+    const m = /^\s*([^:\s]+):\s*(.*)$/.exec(line);
+    if (!m || m[1] === 'lo') continue;
+    const f = m[2].trim().split(/\s+/).map(Number);
+    if (f.length < 9 || !Number.isFinite(f[0]) || !Number.isFinite(f[8])) continue;
+    total += f[0] + f[8];
+    seen++;
+  }
+  return seen > 0 ? total : null;
+}
+
+/** One interactive login from `who -u`: its tty and how long since it last typed (ms; 0 = within the minute). */
+export interface Login {
+  tty: string;
+  idleMs: number;
+}
+
+/**
+ * Parse `who -u` (`root pts/0 2026-11-29 10:00 00:03 1234 (10.0.0.1)`): the idle column is `.` (typed within
+ * the last minute), `HH:MM`, or `old` (over a day). Lines that do not parse are left out.
+ */
+export function parseWho(text: string): Login[] {
+  const out: Login[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 5) continue;
+    const tty = f[1];
+    // the idle column follows the date and time (`YYYY-MM-DD HH:MM`, or `Mon DD HH:MM` in other locales)
+    const timeIdx = f.findIndex((x, i) => i >= 2 && /^\d{1,2}:\d{2}$/.test(x));
+    const idle = timeIdx >= 0 ? f[timeIdx + 1] : undefined;
+    if (idle === undefined) continue;
+    let idleMs: number;
+    if (idle === '.') idleMs = 0;
+    else if (idle === 'old') idleMs = 86_400_000;
+    else {
+      const m = /^(\d{1,2}):(\d{2})$/.exec(idle);
+      if (!m) continue;
+      idleMs = (Number(m[1]) * 60 + Number(m[2])) * 60_000;
+    }
+    out.push({ tty, idleMs });
+  }
+  return out;
+}
+
+/** One sample of an instance at time `at` (epoch ms): whatever signals were read then. */
+export interface GpuSample {
+  at: number;
+  /** per-GPU utilisation (%) and memory used (MiB); absent when this sample carries no GPU block */
+  gpus?: { util: number; memUsedMiB: number }[];
+  /** 1-minute load average */
+  load?: number;
+  /** network bytes per second since the previous counter reading */
+  netBytesPerSec?: number;
+  /** interactive logins */
+  logins?: Login[];
+}
+
+/** Thresholds of the judgement (defaults in GPU_SIGNAL_DEFAULTS, documented in the README). */
+export interface GpuThresholds {
+  /** a GPU at or above this utilisation (%) is busy */
+  gpuBusyPercent: number;
+  /** a 1-minute load average at or above this, in every sample of the window, is busy (0 = off) */
+  cpuBusyLoad: number;
+  /** network throughput (rx + tx) at or above this, in every reading of the window, is busy (0 = off) */
+  netBusyBytesPerSec: number;
+  /** an interactive login that typed within this is busy */
+  activeWindowMs: number;
+  /** how far back the judgement looks */
+  windowMs: number;
+}
+
+/**
+ * Defaults, chosen from what idle-shutdown tools for rented GPUs use: a GPU at 10% or more is working (idle
+ * 4090s sit at 0–3%; RunPod/vast.ai idle scripts use 5–10%); a load average of 2 held for the window (an idle
+ * container stays well under 1; note that some containers see the host's load, which errs towards busy); 1 MiB/s
+ * of network held for the window (a model download runs at 10–100 MiB/s; a notebook tab or SSH session at
+ * KiB/s); a login that typed in the last 15 minutes; a 60 s window.
+ */
+export const GPU_SIGNAL_DEFAULTS: GpuThresholds = {
+  gpuBusyPercent: 10,
+  cpuBusyLoad: 2,
+  netBusyBytesPerSec: 1024 * 1024,
+  activeWindowMs: 15 * 60_000,
+  windowMs: 60_000,
+};
+
+/** Why a sample is busy, or null. `window` is every sample of the window (for "stays above" signals). */
+function busyReason(s: GpuSample, window: GpuSample[], t: GpuThresholds): string | null {
+  const max = s.gpus?.length ? Math.max(...s.gpus.map((g) => g.util)) : undefined;
+  if (max !== undefined && max >= t.gpuBusyPercent) return `GPU at ${max}% (busy at ${t.gpuBusyPercent}%)`;
+  const loads = window.map((w) => w.load).filter((x): x is number => x !== undefined);
+  if (t.cpuBusyLoad > 0 && s.load !== undefined && loads.length >= 2 && loads.every((l) => l >= t.cpuBusyLoad))
+    return `CPU load ${s.load.toFixed(2)} held over ${loads.length} samples (busy at ${t.cpuBusyLoad})`;
+  const nets = window.map((w) => w.netBytesPerSec).filter((x): x is number => x !== undefined);
+  if (t.netBusyBytesPerSec > 0 && s.netBytesPerSec !== undefined && nets.length >= 2 && nets.every((n) => n >= t.netBusyBytesPerSec))
+    return `network ${fmtRate(s.netBytesPerSec)} held over ${nets.length} readings (busy at ${fmtRate(t.netBusyBytesPerSec)})`;
+  const active = s.logins?.filter((l) => l.idleMs < t.activeWindowMs) ?? [];
+  if (active.length) return `SSH login on ${active[0].tty} typed ${active[0].idleMs < 60_000 ? 'within the last minute' : `${Math.round(active[0].idleMs / 60_000)}m ago`}`;
+  return null;
+}
+
+/** Bytes per second for humans. */
+export function fmtRate(bps: number): string {
+  if (bps >= 1024 * 1024) return `${(bps / 1024 / 1024).toFixed(1)} MiB/s`;
+  if (bps >= 1024) return `${(bps / 1024).toFixed(0)} KiB/s`;
+  return `${Math.round(bps)} B/s`;
+}
+
+/** The latest value of a field over the samples (newest first). */
+function latest<K extends keyof GpuSample>(samples: GpuSample[], k: K): GpuSample[K] | undefined {
+  for (let i = samples.length - 1; i >= 0; i--) if (samples[i][k] !== undefined) return samples[i][k];
+  return undefined;
+}
+
+/**
+ * Judge the samples (oldest first) at `now`. `lastBusyAt` is the last busy sample seen before the window
+ * (idle since then); `watchingSince` is when the stream started (idle since then at the earliest when no busy
+ * sample was ever seen). Returns the verdict and, for the caller, the newest busy sample time.
+ */
+export function judgeGpuWindow(
+  samples: GpuSample[],
+  now: number,
+  t: GpuThresholds,
+  prior: { lastBusyAt: number | null; watchingSince: number },
+): ProbeResult & { lastBusyAt: number | null } {
+  const window = samples.filter((s) => now - s.at <= t.windowMs);
+  let lastBusyAt = prior.lastBusyAt;
+  let busyWhy: string | null = null;
+  for (let i = 0; i < window.length; i++) {
+    const why = busyReason(window[i], window.slice(0, i + 1), t);
+    if (why) {
+      lastBusyAt = Math.max(lastBusyAt ?? 0, window[i].at);
+      busyWhy = why;
+    }
+  }
+  const gpus = latest(window, 'gpus');
+  const metrics: Record<string, number> = { samples: window.length };
+  if (gpus?.length) {
+    metrics.gpus = gpus.length;
+    metrics.gpu_util_max = Math.max(...gpus.map((g) => g.util));
+    metrics.memory_used_mib = gpus.reduce((a, g) => a + g.memUsedMiB, 0);
+  }
+  const load = latest(window, 'load');
+  if (load !== undefined) metrics.load1 = load;
+  const net = latest(window, 'netBytesPerSec');
+  if (net !== undefined) metrics.net_bytes_per_sec = Math.round(net);
+  const logins = latest(window, 'logins');
+  if (logins) metrics.logins = logins.length;
+  if (!gpus?.length) return { verdict: 'unknown', detail: 'no GPU sample in the window', metrics, lastBusyAt };
+  if (busyWhy) return { verdict: 'busy', since: lastBusyAt ?? now, detail: busyWhy, metrics, lastBusyAt };
+  // idle since the last busy sample, but never before this stretch of watching began (a gap saw nothing)
+  const since = Math.max(lastBusyAt ?? prior.watchingSince, prior.watchingSince);
+  const parts = [`GPU at most ${metrics.gpu_util_max}%`];
+  if (load !== undefined) parts.push(`load ${load.toFixed(2)}`);
+  if (net !== undefined) parts.push(`network ${fmtRate(net)}`);
+  parts.push(logins?.length ? `${logins.length} login(s), none typed within ${Math.round(t.activeWindowMs / 60_000)}m` : 'no login');
+  return { verdict: 'idle', since, detail: parts.join(', '), metrics, lastBusyAt };
+}
