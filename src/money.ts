@@ -27,6 +27,15 @@ export function holdsGpu(f: BillableFacts): boolean {
   return !UNBILLED.has(f.status) && f.gpuUsed > 0;
 }
 
+/**
+ * Yuan per hour an action stops billing on an instance billed `rate` ¥/h now: a GPU release leaves the disk rate,
+ * a destroy leaves nothing; undefined when it saves nothing (`shutdown` keeps the GPU billed, `notify`, `boot`).
+ */
+export function actionSavingPerHour(action: string, i: { rate: number; retainPrice: number }): number | undefined {
+  const saving = action === 'release_gpu' ? i.rate - i.retainPrice : action === 'destroy' ? i.rate : 0;
+  return saving > 0 ? Math.round(saving * 10_000) / 10_000 : undefined;
+}
+
 const HOUR = 3_600_000;
 
 /** Yuan accrued at `rate` ¥/h over [from, to) intersected with [a, b). */

@@ -8,6 +8,7 @@ import { openDb } from '../db/open.js';
 import { StartRefused } from '../errors.js';
 import { engineInput, probeOptionsFromConfig } from '../jobs/tick.js';
 import { formatTime } from '../notify/format.js';
+import { eventReason } from '../notify/events.js';
 import { evaluatePolicies, nextActions } from '../policies/engine.js';
 import type { ProbeView } from '../policies/types.js';
 import { runProbes } from '../probes/runner.js';
@@ -49,7 +50,7 @@ const plan: Command = {
               now: new Date(now).toISOString(),
               balance,
               history: hasDb ? config.db.path : null,
-              decisions: decisions.map((d) => ({ kind: d.kind, policy: d.policy, mode: mode(d.policy), ...('instance' in d ? { instance_id: d.instance.id, instance_name: d.instance.name, action: d.action } : {}), reason: 'reason' in d ? d.reason : 'event' in d ? (d.event.data.reason ?? d.event.type) : d.dedupKey })),
+              decisions: decisions.map((d) => ({ kind: d.kind, policy: d.policy, mode: mode(d.policy), ...('instance' in d ? { instance_id: d.instance.id, instance_name: d.instance.name, action: d.action } : {}), reason: 'reason' in d ? d.reason : 'event' in d ? (eventReason(d.event) ?? d.event.type) : d.dedupKey })),
               next_actions: Object.fromEntries([...next].map(([id, n]) => [id, n])),
             },
             null,
@@ -63,7 +64,7 @@ const plan: Command = {
       for (const d of decisions) {
         const who = 'instance' in d ? `${d.instance.name} (${d.instance.id})` : 'account';
         const what = d.kind === 'act' ? `${d.action} [${mode(d.policy)}]` : d.kind === 'warn' ? `warn: ${d.action} at ${formatTime(d.plannedAt, config.timezone)}` : d.kind === 'alert' ? `alert ${d.event.type}` : 'resolve';
-        const why = 'reason' in d ? d.reason : d.kind === 'alert' ? String(d.event.data.reason ?? '') : '';
+        const why = 'reason' in d ? d.reason : d.kind === 'alert' ? (eventReason(d.event) ?? '') : '';
         console.log(`${d.policy.padEnd(14)} ${who.padEnd(40)} ${what.padEnd(28)} ${why}`);
       }
       console.log('\nnext planned action per instance:');

@@ -12,7 +12,7 @@ import { GuardError } from '../errors.js';
 import { bucketStart, isoInTz, round4 } from '../money.js';
 import type { App, AppDeps } from './app.js';
 import type { IdleInfo, NextAction } from './service.js';
-import { render, type GuardEvent } from '../notify/index.js';
+import { eventInstance, readEvent, render } from '../notify/index.js';
 import { activeOverrides, overrideMatches, overrideToJson } from './overrides-store.js';
 import { instanceIdSchema, whoFrom } from './params.js';
 import { errorResponses, errorSchema, overrideSchema } from './schemas.js';
@@ -158,8 +158,8 @@ export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) 
         .all();
       return {
         events: rows.map((e) => {
-          const ev = JSON.parse(e.payload) as GuardEvent;
-          const inst = (ev.data as { instance?: { name?: string } }).instance;
+          const ev = readEvent(e.payload, e);
+          const inst = eventInstance(ev);
           return { id: e.id, at: isoInTz(e.createdAt, tz), type: e.type, reason: e.reason, summary: render(ev, { locale: config.locale, timezone: tz }).subject, instance: inst?.name ?? null };
         }),
       };

@@ -14,7 +14,7 @@ import { actions, instances as instancesTable, ticks } from '../db/schema.js';
 import { estimatedByInstance } from '../db/spend.js';
 import { activeOverrides } from '../http/overrides-store.js';
 import { bucketStart } from '../money.js';
-import { billedRate, holdsGpu } from '../money.js';
+import { actionSavingPerHour, billedRate, holdsGpu } from '../money.js';
 import { raise, resolve } from '../notify/index.js';
 import { evaluatePolicies, nextActions, type EngineInput, type PolicyOutcome } from '../policies/engine.js';
 import type { Decision, InstanceState, ProbeView } from '../policies/types.js';
@@ -288,7 +288,7 @@ export class Ticker {
             action: d.action,
             reason: d.reason,
             planned_at: d.plannedAt,
-            amount: i.pricePerHour,
+            saving_per_hour: actionSavingPerHour(d.action, i),
           },
         },
         { now, channels: route, repeatMs: 400 * 86_400_000 },

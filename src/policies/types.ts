@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 import type { PolicyConfig, ActionKind } from '../config/schema.js';
-import type { GuardEvent } from '../notify/index.js';
+import type { GuardEvent, ResolveData } from '../notify/index.js';
 import type { NextAction } from '../http/service.js';
 
 /** An instance as policies see it (no secrets). */
@@ -66,7 +66,7 @@ export type Decision =
     }
   | { kind: 'warn'; policy: string; action: ActionKind; instance: InstanceState; plannedAt: number; reason: string }
   | { kind: 'alert'; policy: string; event: GuardEvent; repeatMs?: number }
-  | { kind: 'resolve'; policy: string; dedupKey: string; data?: Record<string, unknown> };
+  | { kind: 'resolve'; policy: string; dedupKey: string; data?: ResolveData };
 
 /** A policy type: its config schema, evaluation and "when will this act" for one instance. */
 export interface PolicyType<C extends PolicyConfig = PolicyConfig> {
