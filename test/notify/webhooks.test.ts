@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { openDb, type GuardDb } from '../../src/db/open.js';
+import { parseConfig } from '../../src/config/index.js';
 import { ConfigErrors } from '../../src/errors.js';
 import { channelRegistry, ChannelRegistry, listDeliveries, Notifier, raise, resolveChannels, notifyConfigSchema, type NotifyConfig } from '../../src/notify/index.js';
 import { sampleInstance, silentLog, startReceiver, type Receiver } from './helpers.js';
@@ -179,6 +180,11 @@ describe('channel registry and config', () => {
       expect(msg).toContain('notify.webhooks[2].url');
     }
     expect(() => resolveChannels({ webhooks: [{ kind: 'slack', url: 'https://a.example', name: 'x' }, { kind: 'wecom', url: 'https://b.example', name: 'x' }] })).toThrow(/duplicate channel name "x"/);
+  });
+
+  it('notify.repeat is not a key: repeats are set on the policy that raises the alert', () => {
+    expect(() => parseConfig({ notify: { repeat: { runway_warn: '3h' } } })).toThrow(/notify\.repeat: unknown key/);
+    expect(parseConfig({ policies: [{ name: 'low', type: 'balance', below: [30], repeat: '3h' }] }).policies[0]).toMatchObject({ repeat: 3 * 3_600_000 });
   });
 
   it('the notify config schema is strict per kind', () => {
