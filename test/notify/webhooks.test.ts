@@ -35,7 +35,7 @@ describe('webhook channels against a local receiver', () => {
     const req = rx!.requests[0]!;
     expect(req.method).toBe('POST');
     expect(req.headers['content-type']).toContain('application/json');
-    expect(req.json).toMatchObject({ type: 'action_planned', reason: 'first', status: 'firing', dedup_key: 'p1', data: { policy: 'nightly', saving_per_hour: 1.5899, instance: { id: 'ins-7f3a' } } });
+    expect(req.json).toMatchObject({ type: 'action_planned', reason: 'first', status: 'firing', severity: 'warning', dedup_key: 'p1', data: { policy: 'nightly', saving_per_hour: 1.5899, instance: { id: 'ins-7f3a' } } });
     expect(req.headers['x-guard-signature']).toBe(`sha256=${createHmac('sha256', 's3cret').update(req.raw).digest('hex')}`);
     expect(req.headers['x-guard-timestamp']).toBe(String(Math.floor(NOW / 1000)));
     expect(req.json.sent_at).toBe(new Date(Math.floor(NOW / 1000) * 1000).toISOString());
@@ -89,6 +89,7 @@ describe('webhook channels against a local receiver', () => {
     const b = rx!.requests[0]!.json;
     expect(b.msg_type).toBe('interactive');
     expect(b.card.elements[0]).toMatchObject({ tag: 'markdown' });
+    expect(b.card.header.template).toBe('orange'); // a warning; critical events are red
     expect(b.sign).toBeUndefined();
   });
 
