@@ -14,7 +14,7 @@ import { outboxEvents } from './db/schema.js';
 import { startDaemon, type Daemon } from './main.js';
 import { startSimulator, type RunningSim } from './sim/index.js';
 import { formatTime } from './notify/format.js';
-import { render, type GuardEvent } from './notify/index.js';
+import { readEvent, render } from './notify/index.js';
 
 /** Options of the demo. */
 export interface DemoOptions {
@@ -98,7 +98,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
     const evs = daemon.gdb.db.select().from(outboxEvents).where(gt(outboxEvents.id, lastEvent)).all();
     for (const e of evs) {
       lastEvent = e.id;
-      const subject = render(JSON.parse(e.payload) as GuardEvent, { locale: 'en', timezone: config.timezone }).subject;
+      const subject = render(readEvent(e.payload, e), { locale: 'en', timezone: config.timezone }).subject;
       say(`[${formatTime(clock.now(), config.timezone)}] ${e.type}${e.reason !== 'first' ? ` (${e.reason})` : ''}: ${subject}`);
     }
   }, 1_000);

@@ -10,9 +10,9 @@ import type { Clock } from '../clock.js';
 import type { ActionKind, Config } from '../config/schema.js';
 import type { Db } from '../db/open.js';
 import { actions } from '../db/schema.js';
-import { ACTION_KINDS, actionKind } from './kinds.js';
+import { ACTION_KINDS, actionKind, actionSavingPerHour } from './kinds.js';
 import { activeOverrides } from '../db/overrides.js';
-import { raise, type GuardEvent } from '../notify/index.js';
+import { raise, type EventData, type GuardEvent } from '../notify/index.js';
 import { hasKeepMarker, overrideMatches } from '../policies/selector.js';
 import type { InstanceState } from '../policies/types.js';
 import { XgcActionUncertain, XgcApiError, XgcError, errorClass, type XgcClient } from '../xgc/index.js';
@@ -93,25 +93,20 @@ export class Executor {
       .all();
   }
 
-  private event(type: GuardEvent['type'], req: ActRequest, id: number, extra: Record<string, unknown> = {}): GuardEvent {
+  private event(type: 'action_taken' | 'action_failed' | 'action_aborted', req: ActRequest, id: number, error?: string): GuardEvent {
     const i = req.instance;
-    return {
-      type,
-      dedupKey: `${type}:${id}`,
-      status: 'firing',
-      channels: req.channels,
-      data: {
-        instance: { id: i.id, name: i.name, gpu_model: i.gpuModel, gpu_count: i.gpuUsed, price_per_hour: i.pricePerHour },
-        policy: req.policy,
-        action: req.action,
-        reason: req.reason,
-        mode: req.dryRun ? 'dry_run' : 'enforce',
-        at: this.deps.clock.now(),
-        amount: i.pricePerHour,
-        who: req.who,
-        ...extra,
-      },
+    const data: EventData<'action_taken'> = {
+      instance: { id: i.id, name: i.name, gpu_model: i.gpuModel, gpu_count: i.gpuUsed, price_per_hour: i.pricePerHour },
+      policy: req.policy,
+      action: req.action,
+      reason: req.reason,
+      mode: req.dryRun ? 'dry_run' : 'enforce',
+      at: this.deps.clock.now(),
+      saving_per_hour: actionSavingPerHour(req.action, i),
+      who: req.who,
     };
+    const envelope = { dedupKey: `${type}:${id}`, status: 'firing' as const, channels: req.channels };
+    return type === 'action_taken' ? { ...envelope, type, data } : { ...envelope, type, data: { ...data, error: error ?? '' } };
   }
 
   private finish(id: number, state: 'sent' | 'confirmed' | 'failed' | 'aborted', set: Partial<typeof actions.$inferInsert>, ev?: GuardEvent | GuardEvent[]): void {
@@ -217,7 +212,7 @@ export class Executor {
     }
 
     const abort = (why: string): ActResult => {
-      this.finish(id, 'aborted', { detail: why }, this.event('action_aborted', req, id, { error: why }));
+      this.finish(id, 'aborted', { detail: why }, this.event('action_aborted', req, id, why));
       log.warn({ policy: req.policy, instance: i.id, why }, 'action aborted');
       return { state: 'aborted', actionId: id, reason: why };
     };
@@ -254,7 +249,7 @@ export class Executor {
       const code = e instanceof XgcApiError ? e.code : null;
       const msg = e instanceof XgcError ? e.message : 'unexpected error';
       if (!(e instanceof XgcError)) log.error({ err: e }, 'unexpected error while acting');
-      this.finish(id, 'failed', { sentAt, responseCode: code, responseMsg: msg.slice(0, 300), detail: `request failed (${errorClass(e)}); the next tick re-evaluates` }, this.event('action_failed', req, id, { error: msg.slice(0, 300) }));
+      this.finish(id, 'failed', { sentAt, responseCode: code, responseMsg: msg.slice(0, 300), detail: `request failed (${errorClass(e)}); the next tick re-evaluates` }, this.event('action_failed', req, id, msg.slice(0, 300)));
       log.warn({ policy: req.policy, instance: i.id, cls: errorClass(e), msg }, 'action failed');
       return { state: 'failed', actionId: id, reason: msg };
     }

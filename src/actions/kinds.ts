@@ -1,7 +1,8 @@
 /**
  * What each kind of guard action means, in one table: which Open API call it sends, which state shows it took
- * effect, what it leaves billed (so what it saves per hour), and the words messages use for it. The executor,
- * the recorder (confirmations), the runway policy, savings and the templates all read this table.
+ * effect, and what it leaves billed (so what it saves per hour). The executor, the recorder (confirmations), the
+ * runway policy, savings and event data read this table; the words for each kind are locale data in
+ * src/notify/templates (typed by the same ActionKind, so a new kind needs its words in every locale).
  */
 import type { ActionKind } from '../config/schema.js';
 import type { XgcClient } from '../xgc/index.js';
@@ -31,8 +32,6 @@ export interface ActionKindSpec {
   rateAfter(target: Pick<ActionTarget, 'retainPrice'>, rate: number): number;
   /** whether a user boot ends what it saved (a release; a destroy cannot be undone) */
   endsAtBoot: boolean;
-  /** words for messages */
-  words: { en: { verb: string; past: string; future: string }; 'zh-CN': { verb: string } };
 }
 
 /** Every action kind of the config (`action:` of a policy). */
@@ -45,7 +44,6 @@ export const ACTION_KINDS: Record<ActionKind, ActionKindSpec> = {
     underWay: (s) => s !== undefined && s.status === 'shutting_down',
     rateAfter: (t) => t.retainPrice,
     endsAtBoot: true,
-    words: { en: { verb: 'release the GPU of', past: 'Released the GPU of', future: 'GPU will be released' }, 'zh-CN': { verb: '释放 GPU' } },
   },
   shutdown: {
     sendsRequest: true,
@@ -56,7 +54,6 @@ export const ACTION_KINDS: Record<ActionKind, ActionKindSpec> = {
     // XianGong's shutdown keeps the GPU and bills as usual (期间实例照常收费)
     rateAfter: (_t, rate) => rate,
     endsAtBoot: false,
-    words: { en: { verb: 'shut down', past: 'Shut down', future: 'will be shut down' }, 'zh-CN': { verb: '关机' } },
   },
   destroy: {
     sendsRequest: true,
@@ -66,7 +63,6 @@ export const ACTION_KINDS: Record<ActionKind, ActionKindSpec> = {
     underWay: (s) => s !== undefined && s.status === 'destroying',
     rateAfter: () => 0,
     endsAtBoot: false,
-    words: { en: { verb: 'destroy', past: 'Destroyed', future: 'will be destroyed' }, 'zh-CN': { verb: '销毁' } },
   },
   notify: {
     sendsRequest: false,
@@ -76,7 +72,6 @@ export const ACTION_KINDS: Record<ActionKind, ActionKindSpec> = {
     underWay: () => false,
     rateAfter: (_t, rate) => rate,
     endsAtBoot: false,
-    words: { en: { verb: 'notify about', past: 'Notified about', future: 'will be reported' }, 'zh-CN': { verb: '通知' } },
   },
 };
 
@@ -93,6 +88,15 @@ export function reachedExpected(action: string, seen: Pick<ActionTarget, 'status
 /** ¥/h an action stops billing for an instance billed at `rate` now (0 when it saves nothing). */
 export function savingPerHour(action: string, target: Pick<ActionTarget, 'retainPrice'>, rate: number): number {
   return Math.max(0, rate - actionKind(action).rateAfter(target, rate));
+}
+
+/**
+ * Yuan per hour an action would stop billing on an instance billed `rate` now, rounded for messages; undefined
+ * when it saves nothing (`shutdown` keeps the GPU billed, `notify`).
+ */
+export function actionSavingPerHour(action: string, i: { rate: number; retainPrice: number }): number | undefined {
+  const s = savingPerHour(action, i, i.rate);
+  return s > 0 ? Math.round(s * 10_000) / 10_000 : undefined;
 }
 
 /** Action kinds whose effect saves money until the user undoes it or the instance goes (savings report). */

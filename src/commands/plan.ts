@@ -8,6 +8,7 @@ import { openDb } from '../db/open.js';
 import { StartRefused } from '../errors.js';
 import { assess } from '../jobs/assess.js';
 import { formatTime } from '../notify/format.js';
+import { eventReason } from '../notify/events.js';
 import type { ProbeView } from '../policies/types.js';
 import { copyTrustedHostKeys } from '../probes/host-keys.js';
 import { ProbeMonitor } from '../probes/monitor.js';
@@ -62,7 +63,7 @@ const plan: Command = {
               now: new Date(now).toISOString(),
               balance,
               history: hasDb ? config.db.path : null,
-              decisions: decisions.map((d) => ({ kind: d.kind, policy: d.policy, mode: mode(d), ...('instance' in d ? { instance_id: d.instance.id, instance_name: d.instance.name, action: d.action } : {}), reason: 'reason' in d ? d.reason : 'event' in d ? (d.event.data.reason ?? d.event.type) : d.dedupKey })),
+              decisions: decisions.map((d) => ({ kind: d.kind, policy: d.policy, mode: mode(d), ...('instance' in d ? { instance_id: d.instance.id, instance_name: d.instance.name, action: d.action } : {}), reason: 'reason' in d ? d.reason : 'event' in d ? (eventReason(d.event) ?? d.event.type) : d.dedupKey })),
               next_actions: Object.fromEntries([...next].map(([id, n]) => [id, n])),
             },
             null,
@@ -76,7 +77,7 @@ const plan: Command = {
       for (const d of decisions) {
         const who = 'instance' in d ? `${d.instance.name} (${d.instance.id})` : 'account';
         const what = d.kind === 'act' ? `${d.action} [${mode(d)}]` : d.kind === 'warn' ? `warn: ${d.action} at ${formatTime(d.plannedAt, config.timezone)}` : d.kind === 'alert' ? `alert ${d.event.type}` : 'resolve';
-        const why = 'reason' in d ? d.reason : d.kind === 'alert' ? String(d.event.data.reason ?? '') : '';
+        const why = 'reason' in d ? d.reason : d.kind === 'alert' ? (eventReason(d.event) ?? '') : '';
         console.log(`${d.policy.padEnd(14)} ${who.padEnd(40)} ${what.padEnd(28)} ${why}`);
       }
       console.log('\nnext planned action per instance:');

@@ -210,8 +210,6 @@ export const configSchema = z.strictObject({
   policies: z.array(policySchema).prefault(() => structuredClone(DEFAULT_POLICIES) as unknown as z.input<typeof policySchema>[]),
   notify: notifyConfigSchema
     .extend({
-      /** repeat interval per event type, e.g. { runway_warn: 3h } */
-      repeat: z.record(z.string(), duration).default({}),
       digest: z.strictObject({ enabled: z.boolean().default(false), cron: z.string().default('0 9 * * *') }).prefault({}),
     })
     .prefault({}),

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { recentEvents } from '../db/events.js';
 import { isoInTz } from '../money.js';
-import { render, type GuardEvent } from '../notify/index.js';
+import { eventInstance, readEvent, render } from '../notify/index.js';
 import type { App, AppDeps } from './types.js';
 import { errorResponses } from './schemas.js';
 
@@ -26,8 +26,8 @@ export default async function eventsRoutes(app: App, opts: { deps: AppDeps }) {
       const rows = recentEvents(gdb.db, req.query);
       return {
         events: rows.map((e) => {
-          const ev = JSON.parse(e.payload) as GuardEvent;
-          const inst = (ev.data as { instance?: { name?: string } }).instance;
+          const ev = readEvent(e.payload, e);
+          const inst = eventInstance(ev);
           return { id: e.id, at: isoInTz(e.createdAt, tz), type: e.type, reason: e.reason, summary: render(ev, { locale: config.locale, timezone: tz }).subject, instance: inst?.name ?? null };
         }),
       };

@@ -12,6 +12,7 @@ import type { Db } from '../db/open.js';
 import { recordObservation, type RecordResult } from '../db/record.js';
 import { ticks } from '../db/schema.js';
 import { blindStreak } from '../db/ticks.js';
+import { actionSavingPerHour } from '../actions/kinds.js';
 import { raise, resolve } from '../notify/index.js';
 import type { PolicyOutcome } from '../policies/engine.js';
 import type { Decision } from '../policies/types.js';
@@ -180,7 +181,7 @@ export class Ticker {
             action: d.action,
             reason: d.reason,
             planned_at: d.plannedAt,
-            amount: i.pricePerHour,
+            saving_per_hour: actionSavingPerHour(d.action, i),
           },
         },
         { now, channels: route, repeatMs: 400 * 86_400_000 },

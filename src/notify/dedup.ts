@@ -1,5 +1,6 @@
 /** Alert dedup as a pure function: given what was last notified, should this event go out, and why? */
-import type { EventType, SendReason } from './types.js';
+import type { EventType } from './events.js';
+import type { SendReason } from './types.js';
 
 /** What was last notified for one dedup key (a row of `alert_state`). */
 export interface AlertState {
@@ -38,9 +39,14 @@ export const DEFAULT_REPEAT_MS: Record<EventType, number> = {
   balance_low: 6 * HOUR,
   runway_warn: 6 * HOUR,
   runway_act: 6 * HOUR,
+  // #15: every 30 minutes by default; the raiser passes 10 minutes in the last hour
+  runway_critical: HOUR / 2,
+  instances_destroyed: Infinity,
   budget_exceeded: 12 * HOUR,
   guard_blind: 6 * HOUR,
   guard_recovered: Infinity,
+  wake_done: Infinity,
+  wake_failed: Infinity,
   daily_digest: Infinity,
 };
 

@@ -1,4 +1,4 @@
-/** Small formatters shared by templates and the snooze page: money, times, HTML and markdown escaping. */
+/** Small formatters shared by templates and the snooze page: money, times, URLs without credentials, HTML and markdown escaping. */
 
 /** Money in yuan with two decimals: `¥38.16`, `-¥5.00`. */
 export function money(v: unknown): string {
@@ -25,7 +25,7 @@ export function formatTime(v: unknown, timeZone: string): string {
 }
 
 /** A time given as epoch ms, numeric string or ISO string, as epoch ms. */
-export function toMs(v: unknown): number | undefined {
+function toMs(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string' && v !== '') {
     const n = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
@@ -42,4 +42,20 @@ export function escapeHtml(s: string): string {
 /** Escape the characters that would turn text into markdown links, emphasis or code. */
 export function escapeMarkdown(s: string): string {
   return s.replace(/([\\`*[\]<>])/g, '\\$1');
+}
+
+/** A URL without user info, query or fragment (where tokens live); text that is not a URL comes back unchanged. */
+export function withoutCredentials(s: string): string {
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    return s;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return s;
+  u.username = '';
+  u.password = '';
+  u.search = '';
+  u.hash = '';
+  return u.toString();
 }

@@ -10,7 +10,7 @@ import type { Clock } from '../clock.js';
 import { channelRegistry, type ChannelRegistry } from './channels/registry.js';
 import type { Channel } from './channels/types.js';
 import { resolveChannels, type NotifyConfig } from './config.js';
-import { toMs } from './format.js';
+import { isOpaque } from './events.js';
 import { makeSnoozeLinks, SKIP_MARGIN_MS } from './links.js';
 import { dueDeliveries, markFailed, markSent } from './outbox.js';
 import { render } from './render.js';
@@ -155,12 +155,11 @@ export class Notifier {
   private render(e: StoredEvent): Rendered {
     const { locale, timezone, publicUrl, db } = this.opts;
     let links;
-    const inst = (e.data.instance ?? {}) as Record<string, unknown>;
-    const plannedAt = toMs(e.data.planned_at);
-    if (e.type === 'action_planned' && publicUrl && plannedAt !== undefined && inst.id && e.data.policy) {
+    if (!isOpaque(e) && e.type === 'action_planned' && publicUrl) {
+      const { instance, policy, planned_at: plannedAt } = e.data;
       links = makeSnoozeLinks(
         db,
-        { instanceId: String(inst.id), instanceName: String(inst.name ?? ''), policy: String(e.data.policy), plannedAt },
+        { instanceId: instance.id, instanceName: instance.name, policy, plannedAt },
         { publicUrl, now: e.createdAt, ttlMs: Math.max(plannedAt + SKIP_MARGIN_MS - e.createdAt, 15 * 60_000), linkId: `e${e.id}` },
       );
     }

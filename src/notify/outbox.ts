@@ -5,19 +5,33 @@
 import { and, asc, desc, eq, lte, sql } from 'drizzle-orm';
 import { alertState, outboxDeliveries, outboxEvents } from '../db/schema.js';
 import { decide, DEFAULT_REPEAT_MS, type AlertState } from './dedup.js';
-import type { EventType, GuardEvent, NotifyDb, SendReason, StoredEvent } from './types.js';
+import { readEvent, type DigestData, type EventEnvelope, type GuardEvent, type ResolveData } from './events.js';
+import { withoutCredentials } from './format.js';
+import type { NotifyDb, SendReason, StoredEvent } from './types.js';
 
 const SECRET_KEYS = /^(password|passwd|ssh_key|jupyter_token|xgcos_token|token|api_token|secret|smtp_url)$/i;
 
-/** Deep copy of `data` without keys that name secrets (a last line of defence; callers pass facts only). */
+/**
+ * Deep copy of `data` without keys that name secrets, and with URLs (`*url` keys) cut to scheme, host and path
+ * (tokens ride in user info and queries). A last line of defence; callers pass facts only.
+ */
 export function scrubSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(scrubSecrets);
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (!SECRET_KEYS.test(k)) out[k] = scrubSecrets(v);
+    for (const [k, v] of Object.entries(value)) {
+      if (SECRET_KEYS.test(k)) continue;
+      out[k] = /url$/i.test(k) && typeof v === 'string' ? withoutCredentials(v) : scrubSecrets(v);
+    }
     return out;
   }
   return value;
+}
+
+/** What an outbox row's payload holds. */
+interface Payload extends EventEnvelope {
+  type: string;
+  data: unknown;
 }
 
 /**
@@ -25,8 +39,12 @@ export function scrubSecrets(value: unknown): unknown {
  * Synchronous SQLite writes only; runs inside the caller's transaction (nested as a savepoint). Returns the event id.
  */
 export function enqueue(db: NotifyDb, event: GuardEvent & { reason: SendReason }, opts: { channels: string[]; now: number }): number {
+  return insertEvent(db, event, event.reason, opts);
+}
+
+function insertEvent(db: NotifyDb, event: Payload, reason: SendReason, opts: { channels: string[]; now: number }): number {
   const channels = [...new Set(event.channels ?? opts.channels)];
-  const payload = {
+  const payload: Payload = {
     type: event.type,
     dedupKey: event.dedupKey,
     fingerprint: event.fingerprint ?? '',
@@ -37,7 +55,7 @@ export function enqueue(db: NotifyDb, event: GuardEvent & { reason: SendReason }
   return db.transaction((tx) => {
     const row = tx
       .insert(outboxEvents)
-      .values({ type: event.type, dedupKey: event.dedupKey, reason: event.reason, payload: JSON.stringify(payload), createdAt: opts.now })
+      .values({ type: event.type, dedupKey: event.dedupKey, reason, payload: JSON.stringify(payload), createdAt: opts.now })
       .returning({ id: outboxEvents.id })
       .get();
     for (const channel of channels) {
@@ -80,55 +98,43 @@ export function raise(db: NotifyDb, event: GuardEvent, opts: { now: number; repe
 }
 
 /** The event type a resolved notice uses: guard_blind clears as guard_recovered, others keep their type. */
-function resolvedType(type: string): EventType {
-  return type === 'guard_blind' ? 'guard_recovered' : (type as EventType);
+function resolvedType(type: string): string {
+  return type === 'guard_blind' ? 'guard_recovered' : type;
 }
 
 /**
  * Clear the alert `dedupKey`. Sends one resolved notice (data = the last firing event's data merged
  * with opts.data) only if a firing notice was sent; returns whether it did. Synchronous.
  */
-export function resolve(db: NotifyDb, dedupKey: string, opts: { now: number; channels: string[]; data?: Record<string, unknown> }): boolean {
+export function resolve(db: NotifyDb, dedupKey: string, opts: { now: number; channels: string[]; data?: ResolveData }): boolean {
   return db.transaction((tx) => {
     const prev = loadAlertState(tx, dedupKey);
     const d = decide(prev, { type: prev?.type ?? '', status: 'resolved', fingerprint: prev?.fingerprint ?? '' }, opts.now, Infinity);
     if (!d.send || !d.nextState || !prev) return false;
     saveAlertState(tx, dedupKey, d.nextState);
     const last = tx.select().from(outboxEvents).where(eq(outboxEvents.dedupKey, dedupKey)).orderBy(desc(outboxEvents.id)).limit(1).get();
-    const lastPayload = last ? (JSON.parse(last.payload) as Partial<GuardEvent>) : undefined;
-    enqueue(
+    const lastEvent = last ? readEvent(last.payload, last) : undefined;
+    // The merged data is checked when the notice is read back: a shape that no longer fits renders generically.
+    insertEvent(
       tx,
       {
         type: resolvedType(prev.type),
         dedupKey,
         fingerprint: prev.fingerprint,
         status: 'resolved',
-        channels: lastPayload?.channels,
-        data: { ...(lastPayload?.data ?? {}), ...(opts.data ?? {}), firing_since: prev.firstAt },
-        reason: 'resolved',
+        channels: lastEvent?.channels,
+        data: { ...(lastEvent?.data ?? {}), ...(opts.data ?? {}), firing_since: prev.firstAt },
       },
+      'resolved',
       { channels: opts.channels, now: opts.now },
     );
     return true;
   });
 }
 
-/** Facts for the daily digest, computed by the digest job (money in yuan, day as YYYY-MM-DD in the configured timezone). */
-export interface DigestData {
-  day: string;
-  estimated: number;
-  observed: number;
-  saved: number;
-  recharged?: number;
-  balance: number | null;
-  runway_hours: number | null;
-  top_instances: Array<{ id: string; name: string; gpu_model?: string; estimated: number; hours?: number }>;
-  actions?: number;
-}
-
 /** Enqueue the daily digest for `data.day` once (a second call for the same day is a no-op). Synchronous. */
 export function enqueueDigest(db: NotifyDb, data: DigestData, opts: { now: number; channels: string[]; only?: string[] }): { sent: boolean } {
-  const r = raise(db, { type: 'daily_digest', dedupKey: `daily_digest:${data.day}`, fingerprint: data.day, channels: opts.only, data: { ...data } }, { now: opts.now, channels: opts.channels, repeatMs: Infinity });
+  const r = raise(db, { type: 'daily_digest', dedupKey: `daily_digest:${data.day}`, fingerprint: data.day, channels: opts.only, data }, { now: opts.now, channels: opts.channels, repeatMs: Infinity });
   return { sent: r.sent };
 }
 
@@ -161,15 +167,12 @@ export function dueDeliveries(db: NotifyDb, now: number, limit = 50): DueDeliver
     .orderBy(asc(outboxDeliveries.nextAttemptAt), asc(outboxDeliveries.id))
     .limit(limit)
     .all();
-  return rows.map(({ d, e }) => {
-    const p = JSON.parse(e.payload) as GuardEvent;
-    return {
-      id: d.id,
-      channel: d.channel,
-      attempts: d.attempts,
-      event: { ...p, id: e.id, type: e.type as EventType, dedupKey: e.dedupKey, reason: e.reason as SendReason, createdAt: e.createdAt },
-    };
-  });
+  return rows.map(({ d, e }) => ({
+    id: d.id,
+    channel: d.channel,
+    attempts: d.attempts,
+    event: { ...readEvent(e.payload, e), id: e.id, reason: e.reason as SendReason, createdAt: e.createdAt },
+  }));
 }
 
 /** Set the sent marker (called right after a successful send). */

@@ -1,65 +1,23 @@
 /** Shared types of the notification pipeline: events, dedup reasons, rendered messages, channels. */
 import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
 import type * as schema from '../db/schema.js';
+import type { GuardEvent, OpaqueEvent, Severity } from './events.js';
 
-/** Every kind of notification the guard sends. */
-export type EventType =
-  | 'action_planned'
-  | 'action_taken'
-  | 'action_failed'
-  | 'action_aborted'
-  | 'balance_low'
-  | 'runway_warn'
-  | 'runway_act'
-  | 'budget_exceeded'
-  | 'guard_blind'
-  | 'guard_recovered'
-  | 'daily_digest';
-
-/** All event types, in a stable order (for validation and docs). */
-export const EVENT_TYPES: readonly EventType[] = [
-  'action_planned',
-  'action_taken',
-  'action_failed',
-  'action_aborted',
-  'balance_low',
-  'runway_warn',
-  'runway_act',
-  'budget_exceeded',
-  'guard_blind',
-  'guard_recovered',
-  'daily_digest',
-];
+export type { EventType, GuardEvent, OpaqueEvent, Severity } from './events.js';
 
 /** Why an event is being sent (Alertmanager-style dedup outcome). */
 export type SendReason = 'first' | 'changed' | 'repeat' | 'resolved';
 
-/**
- * One notification as raised by a policy, the executor or a job. `data` holds non-secret facts only:
- * instance {id,name,gpu_model,gpu_count,price_per_hour}, policy, reason, action, planned_at, balance,
- * threshold, hours_left, amount, limit, spent, ... (times as epoch ms or ISO strings, money in yuan).
- */
-export interface GuardEvent {
-  type: EventType;
-  /** Identity of the alert across ticks, e.g. `balance_low:low-balance`. */
-  dedupKey: string;
-  /** What makes two firings "the same" (e.g. the threshold crossed, the planned time); differs -> `changed`. */
-  fingerprint?: string;
-  status?: 'firing' | 'resolved';
-  /** Channel names to route to; default all configured channels. */
-  channels?: string[];
-  data: Record<string, unknown>;
-}
-
-/** An event as stored in the outbox and handed to templates and channels. */
-export interface StoredEvent extends GuardEvent {
+/** An event as stored in the outbox and handed to templates and channels (opaque when its shape is unreadable). */
+export type StoredEvent = (GuardEvent | OpaqueEvent) & {
   id: number;
   reason: SendReason;
   createdAt: number;
-}
+};
 
 /** One message rendered for every channel format. */
 export interface Rendered {
+  severity: Severity;
   subject: string;
   text: string;
   html: string;

@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 import type { PolicyConfig, ActionKind } from '../config/schema.js';
-import type { GuardEvent } from '../notify/index.js';
+import type { GuardEvent, ResolveData } from '../notify/index.js';
 
 /** An instance as policies see it (no secrets). */
 export interface InstanceState {
@@ -113,7 +113,7 @@ export type PolicyDecision =
       reason: string;
     }
   | { kind: 'alert'; policy: string; event: GuardEvent; repeatMs?: number }
-  | { kind: 'resolve'; policy: string; dedupKey: string; data?: Record<string, unknown> };
+  | { kind: 'resolve'; policy: string; dedupKey: string; data?: ResolveData };
 
 /** How a decision is carried out, from its policy's config (filled in by the engine, not by policy types). */
 export interface Routing {

@@ -3,7 +3,8 @@ import { eq } from 'drizzle-orm';
 import { ManualClock } from '../../src/clock.js';
 import { openDb, type GuardDb } from '../../src/db/open.js';
 import { alertState, outboxDeliveries, outboxEvents } from '../../src/db/schema.js';
-import { decide, raise, resolve, enqueue, enqueueDigest, type AlertState } from '../../src/notify/index.js';
+import { decide, raise, readEvent, render, resolve, enqueue, enqueueDigest, type AlertState } from '../../src/notify/index.js';
+import { sample } from './samples.js';
 
 const H = 3_600_000;
 const T0 = Date.UTC(2026, 10, 25, 16, 0);
@@ -63,6 +64,13 @@ describe('raise / resolve over SQLite', () => {
     expect(g.db.select().from(outboxDeliveries).all()).toHaveLength(10); // 5 events x 2 channels
   });
 
+  it('raising an event with status resolved clears it like resolve()', () => {
+    g = openDb(':memory:');
+    raise(g.db, { type: 'balance_low', dedupKey: 'bl', fingerprint: '30', data: { balance: 20, threshold: 30 } }, { now: T0, channels: ['email'] });
+    expect(raise(g.db, { type: 'balance_low', dedupKey: 'bl', status: 'resolved', data: { balance: 500, threshold: 30 } }, { now: T0 + H, channels: ['email'] })).toEqual({ sent: true, reason: 'resolved' });
+    expect(g.db.select().from(outboxEvents).all().map((e) => e.reason)).toEqual(['first', 'resolved']);
+  });
+
   it('a resolve without a firing notice sends nothing', () => {
     g = openDb(':memory:');
     expect(resolve(g.db, 'balance_low:never', { now: T0, channels: ['email'] })).toBe(false);
@@ -80,7 +88,7 @@ describe('raise / resolve over SQLite', () => {
     g = openDb(':memory:');
     expect(() =>
       g.db.transaction((tx) => {
-        raise(tx, { type: 'balance_low', dedupKey: 'b', fingerprint: '30', data: {} }, { now: T0, channels: ['email'] });
+        raise(tx, { type: 'balance_low', dedupKey: 'b', fingerprint: '30', data: { balance: 20, threshold: 30 } }, { now: T0, channels: ['email'] });
         throw new Error('decision failed');
       }),
     ).toThrow('decision failed');
@@ -90,12 +98,32 @@ describe('raise / resolve over SQLite', () => {
 
   it('enqueue routes to the event channels when given, else to all, and drops secret-named keys', () => {
     g = openDb(':memory:');
-    const a = enqueue(g.db, { type: 'action_taken', dedupKey: 'a1', reason: 'first', data: { instance: { id: 'i', password: 'hunter2' } } }, { now: T0, channels: ['email', 'slack'] });
-    const b = enqueue(g.db, { type: 'action_taken', dedupKey: 'a2', reason: 'first', channels: ['slack'], data: {} }, { now: T0, channels: ['email', 'slack'] });
+    const leaky = { id: 'i', name: 'n', password: 'hunter2' }; // a raiser bug: a secret in the facts
+    const a = enqueue(g.db, { type: 'action_taken', dedupKey: 'a1', reason: 'first', data: { ...sample.action_taken, instance: leaky } }, { now: T0, channels: ['email', 'slack'] });
+    const b = enqueue(g.db, { type: 'action_taken', dedupKey: 'a2', reason: 'first', channels: ['slack'], data: sample.action_taken }, { now: T0, channels: ['email', 'slack'] });
     const chans = (id: number) => g.db.select().from(outboxDeliveries).where(eq(outboxDeliveries.eventId, id)).all().map((d) => d.channel).sort();
     expect(chans(a)).toEqual(['email', 'slack']);
     expect(chans(b)).toEqual(['slack']);
     expect(g.db.select().from(outboxEvents).where(eq(outboxEvents.id, a)).get()!.payload).not.toContain('hunter2');
+  });
+
+  it('enqueue cuts tokens and user info out of URLs before they reach SQLite', () => {
+    g = openDb(':memory:');
+    const web_url = 'https://root:pw123@ins-8888.container.x-gpu.com/lab/tree?token=jt0ken#x';
+    enqueue(g.db, { type: 'wake_done', dedupKey: 'w', reason: 'first', data: { ...sample.wake_done, web_url } }, { now: T0, channels: ['email'] });
+    const payload = g.db.select().from(outboxEvents).get()!.payload;
+    expect(payload).toContain('https://ins-8888.container.x-gpu.com/lab/tree');
+    for (const secret of ['jt0ken', 'pw123', 'root:']) expect(payload).not.toContain(secret);
+  });
+
+  it('a runway resolved because nothing burns any more (Infinity hours) is stored and read back', () => {
+    g = openDb(':memory:');
+    raise(g.db, { type: 'runway_warn', dedupKey: 'runway_warn:r', fingerprint: 'warn', data: sample.runway_warn }, { now: T0, channels: ['email'] });
+    expect(resolve(g.db, 'runway_warn:r', { now: T0 + H, channels: ['email'], data: { policy: 'r', balance: 40, hours_left: Infinity } })).toBe(true);
+    const rows = g.db.select().from(outboxEvents).all();
+    const back = readEvent(rows[1]!.payload, rows[1]!);
+    expect(back).toMatchObject({ type: 'runway_warn', status: 'resolved', data: { hours_left: null, firing_since: T0 } });
+    expect(render(back, { locale: 'en', timezone: 'UTC' }).subject).toBe('[xgc-guard] Runway restored');
   });
 
   it('the daily digest is enqueued once per day', () => {

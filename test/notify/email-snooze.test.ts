@@ -34,7 +34,7 @@ describe('email with snooze links, against a real SMTP server and the snooze rou
     fetch(`${publicUrl}/snooze`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ t: token, choice }).toString() });
   const tokenOf = (url: string) => new URL(url).searchParams.get('t')!;
 
-  it('an action_planned email carries instance, amount and a snooze link that works once', async () => {
+  it('an action_planned email carries instance, saving per hour and a snooze link that works once', async () => {
     const notifier = new Notifier({
       db: g.db,
       clock,
@@ -46,7 +46,7 @@ describe('email with snooze links, against a real SMTP server and the snooze rou
     });
     raise(
       g.db,
-      { type: 'action_planned', dedupKey: 'planned:nightly:ins-7f3a', fingerprint: String(PLANNED), data: { instance: sampleInstance, policy: 'nightly', reason: 'schedule 0 2 * * *', action: 'release_gpu', planned_at: PLANNED, amount: 38.16 } },
+      { type: 'action_planned', dedupKey: 'planned:nightly:ins-7f3a', fingerprint: String(PLANNED), data: { instance: sampleInstance, policy: 'nightly', reason: 'schedule 0 2 * * *', action: 'release_gpu', planned_at: PLANNED, saving_per_hour: 1.5899 } },
       { now: clock.now(), channels: notifier.channelNames() },
     );
     expect(await notifier.drain()).toEqual({ sent: 1, failed: 0 });
@@ -57,8 +57,9 @@ describe('email with snooze links, against a real SMTP server and the snooze rou
     expect(mail.subject).toContain('sd-main');
     expect(mail.subject).toContain('2026-11-26 02:00 (Asia/Shanghai)');
     expect(mail.text).toContain('sd-main (ins-7f3a)');
-    expect(mail.text).toContain('¥38.16');
-    expect(mail.html).toContain('¥38.16');
+    expect(mail.text).toContain('Estimated saving: ¥1.59/h');
+    expect(mail.html).toContain('¥1.59/h');
+    expect(mail.text).toContain('snooze with a link below');
     const links = [...mail.text!.matchAll(/(http:\/\/127\.0\.0\.1:\d+\/snooze\?t=[\w.-]+)/g)].map((m) => m[1]!);
     expect(links).toHaveLength(3);
     expect(mail.html).toContain(`href="${links[0]}"`);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
+import { outboxDeliveries, outboxEvents } from '../../src/db/schema.js';
 import { openDb, type GuardDb } from '../../src/db/open.js';
 import { backoffMs, enqueue, listDeliveries, Notifier, outboxDepth, pruneOutbox, raise, type NotifyConfig } from '../../src/notify/index.js';
 import { freePort, sampleInstance, silentLog, startSmtp, startReceiver, type TestSmtp } from './helpers.js';
@@ -38,7 +39,7 @@ describe('outbox delivery', () => {
     for (const [i, t] of [30, 10].entries()) {
       raise(g.db, { type: 'balance_low', dedupKey: 'balance_low:low', fingerprint: String(t), data: { balance: t - 1, threshold: t } }, { now: clock.advance(1000 * i), channels: n.channelNames() });
     }
-    raise(g.db, { type: 'action_taken', dedupKey: 'act:1', data: { instance: sampleInstance, policy: 'idle-release', action: 'release_gpu' } }, { now: clock.now(), channels: n.channelNames() });
+    raise(g.db, { type: 'action_taken', dedupKey: 'act:1', data: { instance: sampleInstance, policy: 'idle-release', action: 'release_gpu', mode: 'enforce', at: NOW } }, { now: clock.now(), channels: n.channelNames() });
 
     expect(await n.drain()).toEqual({ sent: 0, failed: 3 });
     expect(outboxDepth(g.db)).toEqual({ pending: 3, dead: 0 });
@@ -102,7 +103,7 @@ describe('outbox delivery', () => {
     const g = openDb(':memory:');
     cleanup.push(() => g.close());
     const n = new Notifier({ db: g.db, clock: new ManualClock(NOW), log: silentLog, config: {}, locale: 'en', timezone: 'UTC' });
-    raise(g.db, { type: 'guard_blind', dedupKey: 'blind', channels: ['pager'], data: {} }, { now: NOW, channels: n.channelNames() });
+    raise(g.db, { type: 'guard_blind', dedupKey: 'blind', channels: ['pager'], data: { ticks: 5 } }, { now: NOW, channels: n.channelNames() });
     await n.drain();
     expect(listDeliveries(g.db)[0]).toMatchObject({ channel: 'pager', state: 'dead', lastError: 'channel "pager" is not configured' });
   });
@@ -120,9 +121,38 @@ describe('outbox delivery', () => {
     while (rx.requests.length === 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
     await n.stop();
     expect(rx.requests).toHaveLength(1);
-    raise(g.db, { type: 'budget_exceeded', dedupKey: 'budget', data: { spent: 90, limit: 80 } }, { now: NOW, channels: n.channelNames() });
+    raise(g.db, { type: 'budget_exceeded', dedupKey: 'budget', data: { period: 'day', spent: 90, limit: 80 } }, { now: NOW, channels: n.channelNames() });
     await new Promise((r) => setTimeout(r, 100));
     expect(rx.requests).toHaveLength(1);
+  });
+
+  it('rows of an older or unknown shape are still delivered, as a generic message, next to current ones', async () => {
+    const smtp = await startSmtp();
+    cleanup.push(() => smtp.close());
+    const g = openDb(':memory:');
+    cleanup.push(() => g.close());
+    const clock = new ManualClock(NOW);
+    const n = new Notifier({ db: g.db, clock, log: silentLog, config: { email: { smtp_url: `smtp://127.0.0.1:${smtp.port}`, from: 'g@example.com', to: ['me@example.com'] } }, locale: 'zh-CN', timezone: 'UTC' });
+    cleanup.push(() => n.stop());
+    const old = (type: string, payload: string) => {
+      const e = g.db.insert(outboxEvents).values({ type, dedupKey: `old:${type}`, reason: 'first', payload, createdAt: NOW }).returning().get();
+      g.db.insert(outboxDeliveries).values({ eventId: e.id, channel: 'email', state: 'pending', attempts: 0, nextAttemptAt: NOW }).run();
+    };
+    old('low_balance', '{}'); // a type this version does not know
+    old('balance_low', '{"type":"balance_low","data":{"balance":"lots"}}'); // a shape it cannot read
+    old('guard_blind', 'not json');
+    // the previous version's action_planned (amount instead of saving_per_hour) still reads as typed
+    old('action_planned', JSON.stringify({ type: 'action_planned', dedupKey: 'p', data: { instance: sampleInstance, policy: 'nightly', action: 'release_gpu', planned_at: NOW + 1_800_000, amount: 1.59, who: 'policy' } }));
+    raise(g.db, { type: 'guard_blind', dedupKey: 'blind', data: { ticks: 5 } }, { now: NOW, channels: n.channelNames() });
+    expect(await n.drain()).toEqual({ sent: 5, failed: 0 });
+    expect(smtp.messages.map((m) => m.subject).sort()).toEqual([
+      '[xgc-guard] 守护无法读取云端：API 连续 5 次失败',
+      '[xgc-guard] 实例 sd-main 将于 2026-11-25 17:30 (UTC) 释放 GPU（策略 nightly）',
+      '[xgc-guard] 通知：balance_low',
+      '[xgc-guard] 通知：guard_blind',
+      '[xgc-guard] 通知：low_balance',
+    ]);
+    expect(outboxDepth(g.db)).toEqual({ pending: 0, dead: 0 });
   });
 
   it('retention prunes old finished events and keeps pending ones', async () => {
@@ -131,9 +161,9 @@ describe('outbox delivery', () => {
     const g = openDb(':memory:');
     cleanup.push(() => g.close());
     const n = new Notifier({ db: g.db, clock: new ManualClock(NOW), log: silentLog, config: { webhooks: [{ kind: 'slack', url: rx.url }] }, locale: 'en', timezone: 'UTC' });
-    enqueue(g.db, { type: 'guard_blind', dedupKey: 'a', reason: 'first', data: {} }, { now: NOW - 1000, channels: ['slack'] });
+    enqueue(g.db, { type: 'guard_blind', dedupKey: 'a', reason: 'first', data: { ticks: 5 } }, { now: NOW - 1000, channels: ['slack'] });
     await n.drain();
-    enqueue(g.db, { type: 'guard_blind', dedupKey: 'b', reason: 'first', data: {} }, { now: NOW - 1000, channels: ['slack'] });
+    enqueue(g.db, { type: 'guard_blind', dedupKey: 'b', reason: 'first', data: { ticks: 5 } }, { now: NOW - 1000, channels: ['slack'] });
     expect(pruneOutbox(g.db, NOW)).toBe(1);
     expect(listDeliveries(g.db).map((d) => d.state)).toEqual(['pending']);
   });

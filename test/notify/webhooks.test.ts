@@ -2,12 +2,13 @@ import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { openDb, type GuardDb } from '../../src/db/open.js';
+import { parseConfig } from '../../src/config/index.js';
 import { ConfigErrors } from '../../src/errors.js';
 import { channelRegistry, ChannelRegistry, listDeliveries, Notifier, raise, resolveChannels, notifyConfigSchema, type NotifyConfig } from '../../src/notify/index.js';
 import { sampleInstance, silentLog, startReceiver, type Receiver } from './helpers.js';
 
 const NOW = Date.UTC(2026, 10, 25, 17, 30);
-const planned = { instance: sampleInstance, policy: 'nightly', reason: 'schedule', action: 'release_gpu', planned_at: NOW + 1_800_000, amount: 38.16 };
+const planned = { instance: sampleInstance, policy: 'nightly', reason: 'schedule', action: 'release_gpu', planned_at: NOW + 1_800_000, saving_per_hour: 1.5899 };
 
 describe('webhook channels against a local receiver', () => {
   let g: GuardDb;
@@ -34,7 +35,7 @@ describe('webhook channels against a local receiver', () => {
     const req = rx!.requests[0]!;
     expect(req.method).toBe('POST');
     expect(req.headers['content-type']).toContain('application/json');
-    expect(req.json).toMatchObject({ type: 'action_planned', reason: 'first', status: 'firing', dedup_key: 'p1', data: { policy: 'nightly', amount: 38.16, instance: { id: 'ins-7f3a' } } });
+    expect(req.json).toMatchObject({ type: 'action_planned', reason: 'first', status: 'firing', severity: 'warning', dedup_key: 'p1', data: { policy: 'nightly', saving_per_hour: 1.5899, instance: { id: 'ins-7f3a' } } });
     expect(req.headers['x-guard-signature']).toBe(`sha256=${createHmac('sha256', 's3cret').update(req.raw).digest('hex')}`);
     expect(req.headers['x-guard-timestamp']).toBe(String(Math.floor(NOW / 1000)));
     expect(req.json.sent_at).toBe(new Date(Math.floor(NOW / 1000) * 1000).toISOString());
@@ -54,7 +55,7 @@ describe('webhook channels against a local receiver', () => {
     expect(Object.keys(body).sort()).toEqual(['markdown', 'msgtype']);
     expect(body.msgtype).toBe('markdown');
     expect(body.markdown.content).toContain('sd-main (ins-7f3a)');
-    expect(body.markdown.content).toContain('¥38.16');
+    expect(body.markdown.content).toContain('¥1.59/h');
   });
 
   it('dingtalk sends markdown {title, text} and signs timestamp+"\\n"+secret with HMAC-SHA256 in the URL', async () => {
@@ -69,7 +70,7 @@ describe('webhook channels against a local receiver', () => {
     expect(req.url).toContain(`sign=${encodeURIComponent(want)}`);
     expect(req.json.msgtype).toBe('markdown');
     expect(req.json.markdown.title).toContain('sd-main');
-    expect(req.json.markdown.text).toContain('¥38.16');
+    expect(req.json.markdown.text).toContain('¥1.59/h');
   });
 
   it('feishu sends {msg_type: text} with timestamp (s) and sign = HMAC-SHA256 keyed by timestamp+"\\n"+secret over empty', async () => {
@@ -88,6 +89,7 @@ describe('webhook channels against a local receiver', () => {
     const b = rx!.requests[0]!.json;
     expect(b.msg_type).toBe('interactive');
     expect(b.card.elements[0]).toMatchObject({ tag: 'markdown' });
+    expect(b.card.header.template).toBe('orange'); // a warning; critical events are red
     expect(b.sign).toBeUndefined();
   });
 
@@ -179,6 +181,11 @@ describe('channel registry and config', () => {
       expect(msg).toContain('notify.webhooks[2].url');
     }
     expect(() => resolveChannels({ webhooks: [{ kind: 'slack', url: 'https://a.example', name: 'x' }, { kind: 'wecom', url: 'https://b.example', name: 'x' }] })).toThrow(/duplicate channel name "x"/);
+  });
+
+  it('notify.repeat is not a key: repeats are set on the policy that raises the alert', () => {
+    expect(() => parseConfig({ notify: { repeat: { runway_warn: '3h' } } })).toThrow(/notify\.repeat: unknown key/);
+    expect(parseConfig({ policies: [{ name: 'low', type: 'balance', below: [30], repeat: '3h' }] }).policies[0]).toMatchObject({ repeat: 3 * 3_600_000 });
   });
 
   it('the notify config schema is strict per kind', () => {

@@ -16,6 +16,9 @@ export const feishuSchema = z.strictObject({
   format: z.enum(['text', 'interactive']).default('text'),
 });
 
+/** Card header colour per severity. */
+const CARD_COLOR = { info: 'blue', warning: 'orange', critical: 'red' } as const;
+
 /** Feishu's signature for `timestampS` (seconds). */
 export function feishuSign(secret: string, timestampS: number): string {
   return createHmac('sha256', `${timestampS}\n${secret}`).update(Buffer.alloc(0)).digest('base64');
@@ -34,7 +37,7 @@ export const feishuChannel: ChannelKind<typeof feishuSchema> = {
                 msg_type: 'interactive',
                 card: {
                   config: { wide_screen_mode: true },
-                  header: { title: { tag: 'plain_text', content: r.subject }, template: 'orange' },
+                  header: { title: { tag: 'plain_text', content: r.subject }, template: CARD_COLOR[r.severity] },
                   elements: [{ tag: 'markdown', content: r.markdown }],
                 },
               }

@@ -24,6 +24,7 @@ export const webhookChannel: ChannelKind<typeof webhookSchema> = {
           type: e.type,
           reason: e.reason,
           status: e.status ?? 'firing',
+          severity: r.severity,
           dedup_key: e.dedupKey,
           created_at: new Date(e.createdAt).toISOString(),
           sent_at: new Date(ts * 1000).toISOString(),
