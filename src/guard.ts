@@ -108,6 +108,7 @@ export function createGuardCore(deps: {
         action: req.action,
         instance: state,
         reason: req.reason ?? `requested through the API by ${req.who}`,
+        reasonCode: req.reason ? undefined : { code: 'api.act_now', params: { who: req.who } },
         requireIdle: false,
         dryRun: false,
         who: req.who,

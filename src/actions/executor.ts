@@ -14,6 +14,7 @@ import { ACTION_KINDS, actionKind, actionSavingPerHour } from './kinds.js';
 import { activeOverrides } from '../db/overrides.js';
 import { raise, type EventData, type GuardEvent } from '../notify/index.js';
 import { hasKeepMarker, overrideMatches } from '../policies/selector.js';
+import { parseReasonCode, type ReasonCode } from '../notify/reasons.js';
 import type { InstanceState } from '../policies/types.js';
 import { XgcActionUncertain, XgcApiError, XgcError, errorClass, type XgcClient } from '../xgc/index.js';
 import type { Instance, InstanceAccess } from '../xgc/types.js';
@@ -26,6 +27,8 @@ export interface ActRequest {
   action: ActionKind;
   instance: InstanceState;
   reason: string;
+  /** the reason as a code (journaled; rendered in each reader's locale) */
+  reasonCode?: ReasonCode;
   requireIdle: boolean;
   dryRun: boolean;
   /** 'policy', 'api', ... */
@@ -100,6 +103,7 @@ export class Executor {
       policy: req.policy,
       action: req.action,
       reason: req.reason,
+      ...(req.reasonCode ? { reason_code: req.reasonCode } : {}),
       mode: req.dryRun ? 'dry_run' : 'enforce',
       at: this.deps.clock.now(),
       saving_per_hour: actionSavingPerHour(req.action, i),
@@ -158,6 +162,7 @@ export class Executor {
       mode: req.dryRun ? 'dry_run' : 'enforce',
       who: req.who,
       reason: req.reason,
+      reasonCode: req.reasonCode ? JSON.stringify(req.reasonCode) : null,
       statusAtDecision: i.status,
       expectedStatus: ACTION_KINDS[req.action].expectedStatus,
       rate: i.pricePerHour,
@@ -284,6 +289,7 @@ export class Executor {
         policy: r.policy,
         action: r.action as ActionKind,
         reason: r.reason,
+        reasonCode: parseReasonCode(r.reasonCode),
         requireIdle: false,
         dryRun: false,
         who: r.who,

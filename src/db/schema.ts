@@ -96,6 +96,8 @@ export const actions = sqliteTable(
     state: text('state').notNull(), // decided | sent | confirmed | failed | aborted | deferred
     who: text('who').notNull().default('policy'),
     reason: text('reason').notNull().default(''),
+    /** the reason as a code with parameters (JSON), rendered in each reader's locale */
+    reasonCode: text('reason_code'),
     statusAtDecision: text('status_at_decision'),
     expectedStatus: text('expected_status'),
     rate: real('rate').notNull().default(0),
@@ -146,6 +148,8 @@ export const probeState = sqliteTable(
     verdict: text('verdict').notNull(), // busy | idle | unknown
     since: integer('since').notNull(),
     detail: text('detail').notNull().default(''),
+    /** the detail as a code with parameters (JSON), rendered in each reader's locale */
+    detailCode: text('detail_code'),
     metrics: text('metrics'), // JSON
     checkedAt: integer('checked_at').notNull(),
   },
@@ -162,6 +166,7 @@ export const probeChanges = sqliteTable(
     verdict: text('verdict').notNull(),
     at: integer('at').notNull(),
     detail: text('detail').notNull().default(''),
+    detailCode: text('detail_code'),
   },
   (t) => [index('probe_changes_instance').on(t.instanceId, t.at), index('probe_changes_at').on(t.at)],
 );

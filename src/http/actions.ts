@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { journalPage } from '../db/journal.js';
+import { parseReasonCode } from '../notify/reasons.js';
 import type { Db } from '../db/open.js';
 import { actions } from '../db/schema.js';
 import { savedByAction } from '../db/savings.js';
@@ -28,6 +29,7 @@ export function actionToJson(a: ActionRow, saved: number, tz: string): ActionIte
     mode: a.mode === 'enforce' ? 'enforce' : 'dry_run',
     state: (ACTION_STATES as readonly string[]).includes(a.state) ? (a.state as ActionItem['state']) : 'failed',
     reason: a.reason,
+    reason_code: parseReasonCode(a.reasonCode) ?? null,
     saved,
     who: a.who,
     detail: a.detail,

@@ -8,7 +8,7 @@ import type { App, AppDeps } from './types.js';
 import type { IdleInfo, NextAction } from '../policies/types.js';
 import { activeOverrides, overrideToJson } from '../db/overrides.js';
 import { overrideMatches } from '../policies/selector.js';
-import { errorResponses, overrideSchema } from './schemas.js';
+import { errorResponses, overrideSchema, reasonCodeSchema } from './schemas.js';
 
 const verdict = z.enum(['busy', 'idle', 'unknown']);
 const instanceItem = z.object({
@@ -23,11 +23,11 @@ const instanceItem = z.object({
   idle: z.object({
     verdict,
     since: z.string().nullable(),
-    probes: z.record(z.string(), z.object({ verdict, since: z.string().nullable(), detail: z.string() })),
+    probes: z.record(z.string(), z.object({ verdict, since: z.string().nullable(), detail: z.string(), code: reasonCodeSchema.nullable() })),
   }),
   overrides: z.array(overrideSchema),
   next_action: z
-    .object({ policy: z.string(), action: z.string(), at: z.string().nullable(), in: z.string().nullable(), reason: z.string() })
+    .object({ policy: z.string(), action: z.string(), at: z.string().nullable(), in: z.string().nullable(), reason: z.string(), reason_code: reasonCodeSchema.nullable() })
     .nullable(),
 });
 
@@ -62,10 +62,10 @@ export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) 
             billed_rate: round4(rates.get(r.id) ?? 0),
             today_estimated: round4(today.get(r.id) ?? 0),
             idle: i
-              ? { verdict: i.verdict, since: iso(i.since), probes: Object.fromEntries(Object.entries(i.probes).map(([k, p]) => [k, { verdict: p.verdict, since: iso(p.since), detail: p.detail }])) }
+              ? { verdict: i.verdict, since: iso(i.since), probes: Object.fromEntries(Object.entries(i.probes).map(([k, p]) => [k, { verdict: p.verdict, since: iso(p.since), detail: p.detail, code: p.code ?? null }])) }
               : { verdict: 'unknown' as const, since: null, probes: {} },
             overrides: ovs.filter((o) => overrideMatches(o, r, o.policies?.[0] ?? '*')).map((o) => overrideToJson(o, now, tz)),
-            next_action: n ? { policy: n.policy, action: n.action, at: iso(n.at), in: n.at === null ? null : formatDuration(Math.max(0, n.at - now)), reason: n.reason } : null,
+            next_action: n ? { policy: n.policy, action: n.action, at: iso(n.at), in: n.at === null ? null : formatDuration(Math.max(0, n.at - now)), reason: n.reason, reason_code: n.reasonCode ?? null } : null,
           };
         }),
       };

@@ -14,6 +14,22 @@ export const errorResponses = {
   429: errorSchema,
 } as const;
 
+/** A reason as a code with parameters (src/notify/reasons.ts), for clients that render it in their own locale. */
+export interface ReasonCodeJson {
+  code: string;
+  params: Record<string, string | number>;
+  details?: ReasonCodeJson[];
+}
+export const reasonCodeSchema: z.ZodType<ReasonCodeJson> = z
+  .object({
+    code: z.string(),
+    params: z.record(z.string(), z.union([z.string(), z.number()])),
+    get details() {
+      return z.array(reasonCodeSchema).optional();
+    },
+  })
+  .describe('reason code and parameters; render with the catalog served at /assets/reasons.js');
+
 /** Action journal states. */
 export const ACTION_STATES = ['decided', 'sent', 'confirmed', 'failed', 'aborted', 'deferred'] as const;
 
@@ -28,6 +44,7 @@ export const actionItemSchema = z.object({
   mode: z.enum(['enforce', 'dry_run']),
   state: z.enum(ACTION_STATES),
   reason: z.string(),
+  reason_code: reasonCodeSchema.nullable(),
   saved: z.number().describe('yuan saved so far by this action'),
   who: z.string(),
   detail: z.string().nullable(),

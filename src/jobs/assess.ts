@@ -77,8 +77,13 @@ export function storedProbeViews(db: Db, ids: string[], now: number, staleAfter:
       const limit = staleAfter[name];
       v[name] =
         limit !== undefined && age > limit
-          ? { verdict: 'unknown', since: null, detail: `stale: last answer ${Math.round(age / 1000)}s ago (${a.detail})` }
-          : { verdict: a.verdict, since: a.since ?? null, detail: a.detail };
+          ? {
+              verdict: 'unknown',
+              since: null,
+              detail: `stale: last answer ${Math.round(age / 1000)}s ago (${a.detail})`,
+              code: { code: 'probe.stale', params: { probe: name, age_ms: age }, details: a.code ? [a.code] : [] },
+            }
+          : { verdict: a.verdict, since: a.since ?? null, detail: a.detail, ...(a.code ? { code: a.code } : {}) };
     }
     out.set(id, v);
   }

@@ -142,12 +142,14 @@ export class Ticker {
         action: d.action,
         instance: d.instance,
         reason: d.reason,
+        reasonCode: d.reasonCode,
         requireIdle: d.requireIdle,
         dryRun: d.dryRun,
         who: 'policy',
         channels: d.channels,
         events: d.events,
         probes: d.probes,
+        requireGpu: d.requireGpu,
       });
       if (r.state !== 'skipped') result.acted.push(r);
     }
@@ -180,6 +182,7 @@ export class Ticker {
             policy: d.policy,
             action: d.action,
             reason: d.reason,
+            ...(d.reasonCode ? { reason_code: d.reasonCode } : {}),
             planned_at: d.plannedAt,
             saving_per_hour: actionSavingPerHour(d.action, i),
           },

@@ -62,6 +62,33 @@ export const REASONS: Readonly<Record<string, Readonly<Record<ReasonLocale, stri
   'gpu.no_nvidia_smi': { en: 'gpu: nvidia-smi not found on the instance', 'zh-CN': 'GPU：实例上找不到 nvidia-smi' },
   'ssh.auth_failed': { en: 'gpu: ssh authentication failed for user {user}', 'zh-CN': 'GPU：SSH 用户 {user} 认证失败' },
   'ssh.timeout': { en: 'gpu: ssh timed out during handshake', 'zh-CN': 'GPU：SSH 握手超时' },
+  'gpu.busy_cpu': { en: 'gpu: CPU load {load} held over {samples} samples (busy at {busy_load})', 'zh-CN': 'GPU 探针：CPU 负载 {load} 持续 {samples} 次采样（≥ {busy_load} 视为忙碌）' },
+  'gpu.busy_net': { en: 'gpu: network {rate} held over {readings} readings (busy at {busy_rate})', 'zh-CN': 'GPU 探针：网络 {rate} 持续 {readings} 次读数（≥ {busy_rate} 视为忙碌）' },
+  'gpu.busy_login_now': { en: 'gpu: SSH login on {tty} typed within the last minute', 'zh-CN': 'GPU 探针：SSH 登录 {tty} 一分钟内有输入' },
+  'gpu.busy_login': { en: 'gpu: SSH login on {tty} typed {idle_ms} ago', 'zh-CN': 'GPU 探针：SSH 登录 {tty} 在 {idle_ms}前有输入' },
+  'gpu.idle_window': { en: 'gpu: GPU at most {util_pct}', 'zh-CN': 'GPU：利用率最高 {util_pct}' },
+  'gpu.part_load': { en: 'load {load}', 'zh-CN': '负载 {load}' },
+  'gpu.part_net': { en: 'network {rate}', 'zh-CN': '网络 {rate}' },
+  'gpu.part_no_login': { en: 'no login', 'zh-CN': '无登录' },
+  'gpu.part_logins_idle': { en: '{logins} login(s), none typed within {window_ms}', 'zh-CN': '{logins} 个登录，{window_ms}内均无输入' },
+  'gpu.no_sample_window': { en: 'gpu: no GPU sample in the window', 'zh-CN': 'GPU：窗口内没有采样' },
+  'gpu.not_seen': { en: 'gpu: GPU not seen', 'zh-CN': 'GPU：看不到 GPU' },
+  'gpu.connecting': { en: 'connecting over SSH', 'zh-CN': '正在通过 SSH 连接' },
+  'gpu.no_sample': { en: 'no sample yet', 'zh-CN': '尚无采样' },
+  'gpu.stale': { en: 'last sample {age_ms} ago', 'zh-CN': '上次采样在 {age_ms}前' },
+  'gpu.down_no_endpoint': { en: 'no SSH endpoint in the API answer yet', 'zh-CN': 'API 尚未提供 SSH 地址' },
+  'gpu.down_no_credentials': { en: 'no private key configured and no instance password', 'zh-CN': '未配置私钥，实例也没有密码' },
+  'gpu.down_refused': { en: 'SSH connection to {host_port} refused', 'zh-CN': 'SSH 连接 {host_port} 被拒绝' },
+  'gpu.down_timeout': { en: 'SSH handshake timed out', 'zh-CN': 'SSH 握手超时' },
+  'gpu.down_auth_failed': { en: 'SSH authentication failed for user {user}', 'zh-CN': 'SSH 用户 {user} 认证失败' },
+  'gpu.down_host_key_changed': { en: 'SSH host key of {host_port} changed; not connecting', 'zh-CN': '{host_port} 的 SSH 主机密钥已变更，不再连接' },
+  'gpu.down_no_nvidia_smi': { en: 'nvidia-smi not found on the instance', 'zh-CN': '实例上找不到 nvidia-smi' },
+  'gpu.down_closed': { en: 'the SSH connection was lost', 'zh-CN': 'SSH 连接已断开' },
+  'gpu.down_error': { en: 'SSH failed: {error}', 'zh-CN': 'SSH 失败：{error}' },
+  'idle.gpu_not_seen': { en: 'GPU not seen: acts only after a warning', 'zh-CN': '看不到 GPU：先发警告再执行' },
+  'probe.text': { en: '{probe}: {text}', 'zh-CN': '{probe}：{text}' },
+  'probe.stale': { en: '{probe}: stale, last answer {age_ms} ago', 'zh-CN': '{probe}：已过期，上次回答在 {age_ms}前' },
+  'probe.unexpected': { en: '{probe}: unexpected answer', 'zh-CN': '{probe}：回答格式不符' },
   // probes: heartbeat
   'heartbeat.busy': { en: 'heartbeat: agent reports busy', 'zh-CN': '心跳：代理报告忙碌' },
   'heartbeat.gpu_busy': { en: 'heartbeat: agent reports GPU at {util_pct}', 'zh-CN': '心跳：代理报告 GPU 利用率 {util_pct}' },
@@ -137,6 +164,26 @@ export function formatReason(rc: ReasonCode, locale: ReasonLocale): string | und
   const details = (rc.details ?? []).map((d) => formatReason(d, locale));
   if (details.some((d) => d === undefined)) return undefined;
   return [main, ...details].join(UNITS[locale].list);
+}
+
+/** A stored reason code (JSON text) back as a ReasonCode, or undefined when absent or not one. */
+export function parseReasonCode(json: string | null | undefined): ReasonCode | undefined {
+  if (!json) return undefined;
+  try {
+    const v = JSON.parse(json) as unknown;
+    return isReasonCode(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `v` has the shape of a ReasonCode (code string, params object, details of the same shape). */
+export function isReasonCode(v: unknown): v is ReasonCode {
+  if (!v || typeof v !== 'object') return false;
+  const r = v as Partial<ReasonCode>;
+  if (typeof r.code !== 'string' || !r.params || typeof r.params !== 'object' || Array.isArray(r.params)) return false;
+  if (!Object.values(r.params).every((p) => typeof p === 'string' || typeof p === 'number')) return false;
+  return r.details === undefined || (Array.isArray(r.details) && r.details.every(isReasonCode));
 }
 
 /** The reason to show: the code rendered in `locale` when the catalog knows it, else the given text (or ''). */

@@ -35,7 +35,13 @@ export const balancePolicy: PolicyType<BalancePolicyConfig> = {
           fingerprint: String(threshold),
           status: 'firing',
           channels: cfg.channels,
-          data: { policy: cfg.name, balance: ctx.balance, threshold, reason: `balance ¥${ctx.balance.toFixed(2)} < ¥${threshold.toFixed(2)}` },
+          data: {
+            policy: cfg.name,
+            balance: ctx.balance,
+            threshold,
+            reason: `balance ¥${ctx.balance.toFixed(2)} < ¥${threshold.toFixed(2)}`,
+            reason_code: { code: 'balance.below', params: { balance_yuan: ctx.balance, threshold_yuan: threshold } },
+          },
         },
       },
     ];

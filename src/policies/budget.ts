@@ -19,19 +19,20 @@ export const budgetPolicy: PolicyType<BudgetPolicyConfig> = {
     const periodStart = cfg.per === 'day' ? ctx.spend.dayStart : ctx.spend.monthStart;
     if (spent <= cfg.limit) return [];
     const reason = `estimated spend ¥${spent.toFixed(2)} this ${cfg.per} > limit ¥${cfg.limit.toFixed(2)}`;
+    const reason_code = { code: `budget.exceeded_${cfg.per}`, params: { spent_yuan: spent, limit_yuan: cfg.limit } };
     const out: PolicyDecision[] = [
       {
         kind: 'alert',
         policy: cfg.name,
         // once per period: the key carries the period start, and no repeat within it
         repeatMs: 400 * 86_400_000,
-        event: { type: 'budget_exceeded', dedupKey: `budget:${cfg.name}:${periodStart}`, status: 'firing', channels: cfg.channels, data: { policy: cfg.name, period: cfg.per, spent, limit: cfg.limit, reason } },
+        event: { type: 'budget_exceeded', dedupKey: `budget:${cfg.name}:${periodStart}`, status: 'firing', channels: cfg.channels, data: { policy: cfg.name, period: cfg.per, spent, limit: cfg.limit, reason, reason_code } },
       },
     ];
     if (cfg.action === 'notify') return out;
     for (const inst of ctx.candidates) {
       if (!inst.holdsGpu) continue;
-      out.push({ kind: 'act', policy: cfg.name, action: cfg.action, instance: inst, key: `${cfg.name}:${inst.id}:${periodStart}`, reason, requireIdle: false });
+      out.push({ kind: 'act', policy: cfg.name, action: cfg.action, instance: inst, key: `${cfg.name}:${inst.id}:${periodStart}`, reason, reasonCode: reason_code, requireIdle: false });
     }
     return out;
   },

@@ -8,6 +8,7 @@
  */
 import { idlePolicySchema, type IdlePolicyConfig } from '../config/schema.js';
 import { formatDuration } from '../config/duration.js';
+import type { ReasonCode } from '../notify/reasons.js';
 import type { IdleInfo, InstanceState, PolicyContext, PolicyDecision, PolicyType, ProbeView } from './types.js';
 
 /** The idle judgement for one instance: since when it has been idle by every opinion, or why not. */
@@ -15,7 +16,7 @@ export function idleSince(
   inst: InstanceState,
   probes: Record<string, ProbeView> | undefined,
   only?: string[],
-): { idle: true; since: number; detail: string } | { idle: false; why: string } {
+): { idle: true; since: number; detail: string; codes: ReasonCode[] } | { idle: false; why: string } {
   const entries = Object.entries(probes ?? {}).filter(([name]) => !only || only.includes(name));
   const opinions = entries.filter(([, v]) => v.verdict !== 'unknown');
   if (opinions.length === 0) return { idle: false, why: entries.length ? 'every probe answers unknown' : 'no probe answers for it' };
@@ -24,19 +25,21 @@ export function idleSince(
   let since = inst.runningSince ?? 0;
   for (const [, v] of opinions) since = Math.max(since, v.since ?? Infinity);
   if (!Number.isFinite(since)) return { idle: false, why: 'idle start unknown' };
-  return { idle: true, since, detail: opinions.map(([n, v]) => `${n}: ${v.detail}`).join('; ') };
+  const codes = opinions.map(([n, v]) => v.code ?? { code: 'probe.text', params: { probe: n, text: v.detail } });
+  return { idle: true, since, detail: opinions.map(([n, v]) => `${n}: ${v.detail}`).join('; '), codes };
 }
 
 /** When the GPU cannot be seen, an idle decision from app signals alone acts only after a warning this long. */
 export const UNSEEN_GPU_WARN_MS = 15 * 60_000;
 
 /** Whether the idle judgement of this policy saw the GPU (the `gpu` probe counts and has an opinion). */
-export function gpuSeen(probes: Record<string, ProbeView> | undefined, only?: string[]): { seen: boolean; why: string } {
-  if (only && !only.includes('gpu')) return { seen: false, why: 'gpu is not among this policy\'s probes' };
+export function gpuSeen(probes: Record<string, ProbeView> | undefined, only?: string[]): { seen: boolean; why: string; codes: ReasonCode[] } {
+  const unseen = (why: string, more: ReasonCode[] = []) => ({ seen: false, why, codes: [{ code: 'idle.gpu_not_seen', params: {} }, ...more] });
+  if (only && !only.includes('gpu')) return unseen("gpu is not among this policy's probes");
   const g = probes?.gpu;
-  if (!g) return { seen: false, why: 'no GPU answer (probes.gpu off?)' };
-  if (g.verdict === 'unknown') return { seen: false, why: g.detail.replace(/^GPU not seen: /, '') };
-  return { seen: true, why: '' };
+  if (!g) return unseen('no GPU answer (probes.gpu off?)');
+  if (g.verdict === 'unknown') return unseen(g.detail.replace(/^GPU not seen: /, ''), g.code ? [g.code] : []);
+  return { seen: true, why: '', codes: [] };
 }
 
 /**
@@ -67,6 +70,7 @@ function evaluate(cfg: IdlePolicyConfig, ctx: PolicyContext): PolicyDecision[] {
     const idleMs = ctx.now - j.since;
     const plan = planFor(cfg, ctx, inst, j);
     const unseen = plan.gpu.seen ? '' : `; GPU not seen (${plan.gpu.why})`;
+    const details = [...j.codes, ...plan.gpu.codes];
     if (uptimeOk && idleMs >= cfg.idle_for && plan.warned && ctx.now >= plan.plannedAt) {
       out.push({
         kind: 'act',
@@ -75,6 +79,7 @@ function evaluate(cfg: IdlePolicyConfig, ctx: PolicyContext): PolicyDecision[] {
         instance: inst,
         key: plan.key,
         reason: `idle ${formatDuration(idleMs)} >= ${formatDuration(cfg.idle_for)} since ${ctx.fmtTime(j.since)}; ${j.detail}${unseen}`,
+        reasonCode: { code: 'idle.release', params: { idle_ms: idleMs, idle_for_ms: cfg.idle_for, since: ctx.fmtTime(j.since) }, details },
         requireIdle: true,
         probes: cfg.probes,
         requireGpu: plan.gpu.seen,
@@ -88,6 +93,7 @@ function evaluate(cfg: IdlePolicyConfig, ctx: PolicyContext): PolicyDecision[] {
         key: plan.key,
         plannedAt: plan.plannedAt,
         reason: `idle ${formatDuration(idleMs)} of ${formatDuration(cfg.idle_for)}; ${j.detail}${unseen}`,
+        reasonCode: { code: 'idle.warn', params: { idle_ms: idleMs, idle_for_ms: cfg.idle_for }, details },
       });
     }
   }
@@ -123,6 +129,13 @@ export const idlePolicy: PolicyType<IdlePolicyConfig> = {
     if (!j.idle) return null;
     const plan = planFor(cfg, ctx, inst, j);
     const unseen = plan.gpu.seen ? '' : ', GPU not seen: after a warning';
-    return { policy: cfg.name, action: cfg.action, at: plan.plannedAt, reason: `idle ${formatDuration(ctx.now - j.since)} of ${formatDuration(cfg.idle_for)}${unseen}` };
+    const idleMs = ctx.now - j.since;
+    return {
+      policy: cfg.name,
+      action: cfg.action,
+      at: plan.plannedAt,
+      reason: `idle ${formatDuration(idleMs)} of ${formatDuration(cfg.idle_for)}${unseen}`,
+      reasonCode: { code: 'idle.warn', params: { idle_ms: idleMs, idle_for_ms: cfg.idle_for }, details: plan.gpu.seen ? [] : [{ code: 'idle.gpu_not_seen', params: {} }] },
+    };
   },
 };

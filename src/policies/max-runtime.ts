@@ -23,10 +23,11 @@ function evaluate(cfg: MaxRuntimePolicyConfig, ctx: PolicyContext): PolicyDecisi
         instance: inst,
         key: `${cfg.name}:${inst.id}:${inst.billedSince}`,
         reason: `billed continuously for ${formatDuration(ran)} >= ${formatDuration(cfg.max)} (since ${ctx.fmtTime(inst.billedSince)})`,
+        reasonCode: { code: 'max_runtime.exceeded', params: { ran_ms: ran, max_ms: cfg.max, since: ctx.fmtTime(inst.billedSince) } },
         requireIdle: false,
       });
     } else if (cfg.warn_before && ctx.now >= due - cfg.warn_before) {
-      out.push({ kind: 'warn', policy: cfg.name, action: cfg.action, instance: inst, key: `${cfg.name}:${inst.id}:${inst.billedSince}`, plannedAt: due, reason: `billed ${formatDuration(ran)} of max ${formatDuration(cfg.max)}` });
+      out.push({ kind: 'warn', policy: cfg.name, action: cfg.action, instance: inst, key: `${cfg.name}:${inst.id}:${inst.billedSince}`, plannedAt: due, reason: `billed ${formatDuration(ran)} of max ${formatDuration(cfg.max)}`, reasonCode: { code: 'max_runtime.warn', params: { ran_ms: ran, max_ms: cfg.max } } });
     }
   }
   return out;
@@ -41,6 +42,7 @@ export const maxRuntimePolicy: PolicyType<MaxRuntimePolicyConfig> = {
   next(cfg, ctx, inst) {
     if (!inst.holdsGpu || inst.billedSince === null) return null;
     const at = inst.billedSince + cfg.max;
-    return { policy: cfg.name, action: cfg.action, at, reason: `runtime ${formatDuration(ctx.now - inst.billedSince)} of ${formatDuration(cfg.max)}` };
+    const ran = ctx.now - inst.billedSince;
+    return { policy: cfg.name, action: cfg.action, at, reason: `runtime ${formatDuration(ran)} of ${formatDuration(cfg.max)}`, reasonCode: { code: 'max_runtime.warn', params: { ran_ms: ran, max_ms: cfg.max } } };
   },
 };

@@ -46,6 +46,7 @@ export const runwayPolicy: PolicyType<RunwayPolicyConfig> = {
       hours_left: Math.round(hours * 100) / 100,
       empty_at: ctx.now + hours * 3_600_000,
       reason: `runway ${formatDuration(hours * 3_600_000)} at ¥${burn.toFixed(2)}/h (balance ¥${ctx.balance.toFixed(2)})`,
+      reason_code: { code: 'runway.low', params: { runway_ms: Math.round(hours * 3_600_000), burn_yuan: burn, balance_yuan: ctx.balance } },
     };
     const out: PolicyDecision[] = [
       { kind: 'alert', policy: cfg.name, repeatMs: cfg.repeat, event: { type: 'runway_warn', dedupKey: warnKey, fingerprint: hours < cfg.act_hours ? 'act' : 'warn', status: 'firing', channels: cfg.channels, data } },
@@ -70,6 +71,7 @@ export const runwayPolicy: PolicyType<RunwayPolicyConfig> = {
         instance: inst,
         key: `${cfg.name}:${inst.id}:${inst.billedSince ?? 0}`,
         reason: `${data.reason} < act_hours ${cfg.act_hours}h; releasing ¥${inst.rate.toFixed(2)}/h`,
+        reasonCode: { code: 'runway.release', params: { ...data.reason_code.params, act_hours: cfg.act_hours, rate_yuan: inst.rate } },
         requireIdle: false,
         events: [{ type: 'runway_act', dedupKey: `runway_act:${cfg.name}:${inst.id}:${inst.billedSince ?? 0}`, status: 'firing', channels: cfg.channels, data: { ...data, instance: { id: inst.id, name: inst.name, gpu_model: inst.gpuModel, price_per_hour: inst.pricePerHour } } }],
       });

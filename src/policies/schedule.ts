@@ -48,10 +48,11 @@ function evaluate(cfg: SchedulePolicyConfig, ctx: PolicyContext): PolicyDecision
         instance: inst,
         key: `${cfg.name}:${inst.id}:${prev}`,
         reason: `schedule "${cfg.cron}" (${tz}) at ${ctx.fmtTime(prev)}${late > 60_000 ? `, caught up ${formatDuration(late)} late` : ''}`,
+        reasonCode: late > 60_000 ? { code: 'schedule.due_late', params: { cron: cfg.cron, tz, at: ctx.fmtTime(prev), late_ms: late } } : { code: 'schedule.due', params: { cron: cfg.cron, tz, at: ctx.fmtTime(prev) } },
         requireIdle: false,
       });
     } else if (next !== null && cfg.warn_before && ctx.now >= next - cfg.warn_before) {
-      out.push({ kind: 'warn', policy: cfg.name, action: cfg.action, instance: inst, key: `${cfg.name}:${inst.id}:${next}`, plannedAt: next, reason: `schedule "${cfg.cron}" (${tz}) at ${ctx.fmtTime(next)}` });
+      out.push({ kind: 'warn', policy: cfg.name, action: cfg.action, instance: inst, key: `${cfg.name}:${inst.id}:${next}`, plannedAt: next, reason: `schedule "${cfg.cron}" (${tz}) at ${ctx.fmtTime(next)}`, reasonCode: { code: 'schedule.due', params: { cron: cfg.cron, tz, at: ctx.fmtTime(next) } } });
     }
   }
   return out;
@@ -67,7 +68,9 @@ export const schedulePolicy: PolicyType<SchedulePolicyConfig> = {
     if (!inst.holdsGpu) return null;
     const tz = cfg.timezone ?? ctx.timezone;
     const at = nextOccurrence(cfg.cron, ctx.now, tz);
-    return at === null ? null : { policy: cfg.name, action: cfg.action, at, reason: `${cfg.name} at ${ctx.fmtTime(at)}, in ${formatDuration(at - ctx.now)}` };
+    return at === null
+      ? null
+      : { policy: cfg.name, action: cfg.action, at, reason: `${cfg.name} at ${ctx.fmtTime(at)}, in ${formatDuration(at - ctx.now)}`, reasonCode: { code: 'schedule.next', params: { policy: cfg.name, at: ctx.fmtTime(at), in_ms: at - ctx.now } } };
   },
   nextFireAt: (cfg, now, tz) => nextOccurrence(cfg.cron, now, cfg.timezone ?? tz),
 };

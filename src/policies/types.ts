@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import type { PolicyConfig, ActionKind } from '../config/schema.js';
 import type { GuardEvent, ResolveData } from '../notify/index.js';
+import type { ReasonCode } from '../notify/reasons.js';
 
 /** An instance as policies see it (no secrets). */
 export interface InstanceState {
@@ -48,6 +49,8 @@ export interface NextAction {
   /** epoch ms when it would happen if nothing changes; null when it depends on a condition (e.g. idle progress) */
   at: number | null;
   reason: string;
+  /** the reason as a code (rendered in the reader's locale) */
+  reasonCode?: ReasonCode;
 }
 
 /** Idle state of an instance as the acting idle policy judges it, with every probe's last answer. */
@@ -63,6 +66,8 @@ export interface ProbeView {
   verdict: 'busy' | 'idle' | 'unknown';
   since: number | null;
   detail: string;
+  /** the detail as a code (rendered in the reader's locale) */
+  code?: ReasonCode;
 }
 
 /** Everything a policy may look at. */
@@ -93,6 +98,8 @@ export type PolicyDecision =
       /** idempotency key: the same situation never yields a second action */
       key: string;
       reason: string;
+      /** the reason as a code (rendered in the reader's locale) */
+      reasonCode?: ReasonCode;
       /** whether the instance must still be idle right before acting */
       requireIdle: boolean;
       /** the probes whose opinion counts for the idle re-check (absent: all) */
@@ -111,6 +118,7 @@ export type PolicyDecision =
       key: string;
       plannedAt: number;
       reason: string;
+      reasonCode?: ReasonCode;
     }
   | { kind: 'alert'; policy: string; event: GuardEvent; repeatMs?: number }
   | { kind: 'resolve'; policy: string; dedupKey: string; data?: ResolveData };

@@ -21,13 +21,13 @@ const IMAGE_PATTERNS = [/comfyui/i];
 export function judgeComfyQueue(body: unknown): ProbeResult {
   const b = body as { queue_running?: unknown; queue_pending?: unknown } | null;
   if (!b || typeof b !== 'object' || !Array.isArray(b.queue_running) || !Array.isArray(b.queue_pending)) {
-    return unknownResult('comfyui: unexpected /queue answer');
+    return unknownResult('comfyui: unexpected /queue answer', undefined, { code: 'probe.unexpected', params: { probe: 'comfyui' } });
   }
   const running = b.queue_running.length;
   const pending = b.queue_pending.length;
   const metrics = { running, pending };
-  if (running + pending > 0) return { verdict: 'busy', detail: `comfyui queue: ${running} running, ${pending} pending`, metrics };
-  return { verdict: 'idle', detail: 'comfyui queue empty', metrics };
+  if (running + pending > 0) return { verdict: 'busy', detail: `comfyui queue: ${running} running, ${pending} pending`, code: { code: 'comfyui.busy', params: { running, pending } }, metrics };
+  return { verdict: 'idle', detail: 'comfyui queue empty', code: { code: 'comfyui.idle', params: {} }, metrics };
 }
 
 /** Build the ComfyUI probe with the given options. */

@@ -7,6 +7,7 @@
  */
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { Clock } from '../clock.js';
+import type { ReasonCode } from '../notify/reasons.js';
 import type { Db } from '../db/open.js';
 import type { InstanceAccess } from '../xgc/types.js';
 import { GPU_COMMANDS, GpuBlockReader, gpuStreamCommand, parseLoadavg, parseNetDev, parseWho, type GpuSample } from './gpu-signals.js';
@@ -17,7 +18,7 @@ import type { ProbeLogger } from './types.js';
 export type GpuDownReason = 'no_endpoint' | 'no_credentials' | 'refused' | 'timeout' | 'auth_failed' | 'host_key_changed' | 'no_nvidia_smi' | 'closed' | 'error';
 
 /** The state of a link: connecting, streaming, or down with a reason (secret-free detail). */
-export type GpuLinkState = { state: 'connecting' } | { state: 'streaming'; since: number } | { state: 'down'; why: GpuDownReason; detail: string };
+export type GpuLinkState = { state: 'connecting' } | { state: 'streaming'; since: number } | { state: 'down'; why: GpuDownReason; detail: string; code: ReasonCode };
 
 /** Options of a link (durations in ms). */
 export interface GpuLinkOptions {
@@ -73,8 +74,8 @@ export class GpuLink {
 
   /** Connect (and keep reconnecting until stopped). */
   start(): void {
-    if (!hasSshEndpoint(this.access)) return this.setState({ state: 'down', why: 'no_endpoint', detail: 'no SSH endpoint in the API answer yet' });
-    if (!this.opts.privateKey && !this.access.password) return this.setState({ state: 'down', why: 'no_credentials', detail: 'no private_key_file configured and no instance password' });
+    if (!hasSshEndpoint(this.access)) return this.setState({ state: 'down', why: 'no_endpoint', detail: 'no SSH endpoint in the API answer yet', code: downCode('no_endpoint') });
+    if (!this.opts.privateKey && !this.access.password) return this.setState({ state: 'down', why: 'no_credentials', detail: 'no private_key_file configured and no instance password', code: downCode('no_credentials') });
     void this.connect();
   }
 
@@ -126,10 +127,10 @@ export class GpuLink {
     c?.end();
   }
 
-  private down(why: GpuDownReason, detail: string): void {
+  private down(why: GpuDownReason, detail: string, params: ReasonCode['params'] = {}): void {
     this.teardown();
     if (this.stopped) return;
-    this.setState({ state: 'down', why, detail });
+    this.setState({ state: 'down', why, detail, code: downCode(why, params) });
     this.failures++;
     const cap = why === 'host_key_changed' || why === 'auth_failed' ? Math.max(this.opts.backoffCapMs, 10 * 60_000) : this.opts.backoffCapMs;
     const delay = Math.min(cap, this.opts.backoffBaseMs * 2 ** Math.min(20, this.failures - 1));
@@ -170,14 +171,14 @@ export class GpuLink {
       if (client !== this.client) return;
       if (keyChanged) {
         this.deps.log?.warn({ instanceId: a.id, hostPort, expected: keyChanged.expected, got: keyChanged.got }, 'ssh host key changed; not connecting');
-        return this.down('host_key_changed', `SSH host key of ${hostPort} changed (trusted ${keyChanged.expected}, offered ${keyChanged.got}); not connecting — if the instance was rebuilt, forget the stored key`);
+        return this.down('host_key_changed', `SSH host key of ${hostPort} changed (trusted ${keyChanged.expected}, offered ${keyChanged.got}); not connecting — if the instance was rebuilt, forget the stored key`, { host_port: hostPort });
       }
       const level = (err as { level?: string }).level;
       const code = (err as { code?: string }).code;
-      if (level === 'client-authentication') return this.down('auth_failed', `SSH authentication failed for user ${config.username}`);
+      if (level === 'client-authentication') return this.down('auth_failed', `SSH authentication failed for user ${config.username}`, { user: config.username ?? 'root' });
       if (level === 'client-timeout' || code === 'ETIMEDOUT') return this.down('timeout', 'SSH handshake timed out');
-      if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EHOSTUNREACH') return this.down('refused', `SSH connection to ${hostPort} refused (${code})`);
-      return this.down(settled ? 'closed' : 'error', `SSH ${settled ? 'connection lost' : 'failed'}: ${safeMessage(err)}`);
+      if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EHOSTUNREACH') return this.down('refused', `SSH connection to ${hostPort} refused (${code})`, { host_port: hostPort });
+      return this.down(settled ? 'closed' : 'error', `SSH ${settled ? 'connection lost' : 'failed'}: ${safeMessage(err)}`, { error: safeMessage(err) });
     };
     client.on('error', (err) => {
       release();
@@ -241,4 +242,9 @@ export class GpuLink {
 function safeMessage(err: unknown): string {
   const m = err instanceof Error ? err.message : String(err);
   return m.replace(/password[^\s]*/gi, 'password').slice(0, 200);
+}
+
+/** The reason code of a down state (src/notify/reasons.ts: gpu.down_<why>). */
+function downCode(why: GpuDownReason, params: ReasonCode['params'] = {}): ReasonCode {
+  return { code: `gpu.down_${why}`, params };
 }

@@ -4,6 +4,7 @@
  * Busy when any GPU reaches `gpuBusyPercent`, when CPU load or network throughput stay above their
  * thresholds, or when an interactive login typed within `activeWindowMs`; idle since the last busy sample.
  */
+import type { ReasonCode } from '../notify/reasons.js';
 import type { ProbeResult } from './types.js';
 
 /** The commands the probe ever runs on an instance: fixed and read-only. */
@@ -178,18 +179,28 @@ export const GPU_SIGNAL_DEFAULTS: GpuThresholds = {
   windowMs: 60_000,
 };
 
-/** Why a sample is busy, or null. `window` is every sample of the window (for "stays above" signals). */
-function busyReason(s: GpuSample, window: GpuSample[], t: GpuThresholds): string | null {
+/** Why a sample is busy (text and code), or null. `window` is every sample of the window (for "stays above" signals). */
+function busyReason(s: GpuSample, window: GpuSample[], t: GpuThresholds): { text: string; code: ReasonCode } | null {
   const max = s.gpus?.length ? Math.max(...s.gpus.map((g) => g.util)) : undefined;
-  if (max !== undefined && max >= t.gpuBusyPercent) return `GPU at ${max}% (busy at ${t.gpuBusyPercent}%)`;
+  if (max !== undefined && max >= t.gpuBusyPercent)
+    return { text: `GPU at ${max}% (busy at ${t.gpuBusyPercent}%)`, code: { code: 'gpu.busy', params: { util_pct: max, busy_pct: t.gpuBusyPercent } } };
   const loads = window.map((w) => w.load).filter((x): x is number => x !== undefined);
-  if (t.cpuBusyLoad > 0 && s.load !== undefined && loads.length >= 2 && loads.every((l) => l >= t.cpuBusyLoad))
-    return `CPU load ${s.load.toFixed(2)} held over ${loads.length} samples (busy at ${t.cpuBusyLoad})`;
+  if (t.cpuBusyLoad > 0 && s.load !== undefined && loads.length >= 2 && loads.every((l) => l >= t.cpuBusyLoad)) {
+    const load = s.load.toFixed(2);
+    return { text: `CPU load ${load} held over ${loads.length} samples (busy at ${t.cpuBusyLoad})`, code: { code: 'gpu.busy_cpu', params: { load, samples: loads.length, busy_load: t.cpuBusyLoad } } };
+  }
   const nets = window.map((w) => w.netBytesPerSec).filter((x): x is number => x !== undefined);
-  if (t.netBusyBytesPerSec > 0 && s.netBytesPerSec !== undefined && nets.length >= 2 && nets.every((n) => n >= t.netBusyBytesPerSec))
-    return `network ${fmtRate(s.netBytesPerSec)} held over ${nets.length} readings (busy at ${fmtRate(t.netBusyBytesPerSec)})`;
+  if (t.netBusyBytesPerSec > 0 && s.netBytesPerSec !== undefined && nets.length >= 2 && nets.every((n) => n >= t.netBusyBytesPerSec)) {
+    const [rate, busyRate] = [fmtRate(s.netBytesPerSec), fmtRate(t.netBusyBytesPerSec)];
+    return { text: `network ${rate} held over ${nets.length} readings (busy at ${busyRate})`, code: { code: 'gpu.busy_net', params: { rate, readings: nets.length, busy_rate: busyRate } } };
+  }
   const active = s.logins?.filter((l) => l.idleMs < t.activeWindowMs) ?? [];
-  if (active.length) return `SSH login on ${active[0].tty} typed ${active[0].idleMs < 60_000 ? 'within the last minute' : `${Math.round(active[0].idleMs / 60_000)}m ago`}`;
+  if (active.length) {
+    const { tty, idleMs } = active[0];
+    return idleMs < 60_000
+      ? { text: `SSH login on ${tty} typed within the last minute`, code: { code: 'gpu.busy_login_now', params: { tty } } }
+      : { text: `SSH login on ${tty} typed ${Math.round(idleMs / 60_000)}m ago`, code: { code: 'gpu.busy_login', params: { tty, idle_ms: idleMs } } };
+  }
   return null;
 }
 
@@ -219,7 +230,7 @@ export function judgeGpuWindow(
 ): ProbeResult & { lastBusyAt: number | null } {
   const window = samples.filter((s) => now - s.at <= t.windowMs);
   let lastBusyAt = prior.lastBusyAt;
-  let busyWhy: string | null = null;
+  let busyWhy: ReturnType<typeof busyReason> = null;
   for (let i = 0; i < window.length; i++) {
     const why = busyReason(window[i], window.slice(0, i + 1), t);
     if (why) {
@@ -240,13 +251,27 @@ export function judgeGpuWindow(
   if (net !== undefined) metrics.net_bytes_per_sec = Math.round(net);
   const logins = latest(window, 'logins');
   if (logins) metrics.logins = logins.length;
-  if (!gpus?.length) return { verdict: 'unknown', detail: 'no GPU sample in the window', metrics, lastBusyAt };
-  if (busyWhy) return { verdict: 'busy', since: lastBusyAt ?? now, detail: busyWhy, metrics, lastBusyAt };
+  if (!gpus?.length) return { verdict: 'unknown', detail: 'no GPU sample in the window', code: { code: 'gpu.no_sample_window', params: {} }, metrics, lastBusyAt };
+  if (busyWhy) return { verdict: 'busy', since: lastBusyAt ?? now, detail: busyWhy.text, code: busyWhy.code, metrics, lastBusyAt };
   // idle since the last busy sample, but never before this stretch of watching began (a gap saw nothing)
   const since = Math.max(lastBusyAt ?? prior.watchingSince, prior.watchingSince);
   const parts = [`GPU at most ${metrics.gpu_util_max}%`];
-  if (load !== undefined) parts.push(`load ${load.toFixed(2)}`);
-  if (net !== undefined) parts.push(`network ${fmtRate(net)}`);
-  parts.push(logins?.length ? `${logins.length} login(s), none typed within ${Math.round(t.activeWindowMs / 60_000)}m` : 'no login');
-  return { verdict: 'idle', since, detail: parts.join(', '), metrics, lastBusyAt };
+  const details: ReasonCode[] = [];
+  if (load !== undefined) {
+    parts.push(`load ${load.toFixed(2)}`);
+    details.push({ code: 'gpu.part_load', params: { load: load.toFixed(2) } });
+  }
+  if (net !== undefined) {
+    parts.push(`network ${fmtRate(net)}`);
+    details.push({ code: 'gpu.part_net', params: { rate: fmtRate(net) } });
+  }
+  if (logins?.length) {
+    parts.push(`${logins.length} login(s), none typed within ${Math.round(t.activeWindowMs / 60_000)}m`);
+    details.push({ code: 'gpu.part_logins_idle', params: { logins: logins.length, window_ms: t.activeWindowMs } });
+  } else {
+    parts.push('no login');
+    details.push({ code: 'gpu.part_no_login', params: {} });
+  }
+  const code: ReasonCode = { code: 'gpu.idle_window', params: { util_pct: metrics.gpu_util_max }, details };
+  return { verdict: 'idle', since, detail: parts.join(', '), code, metrics, lastBusyAt };
 }

@@ -10,6 +10,7 @@ import { heartbeats } from '../db/schema.js';
 import { BadRequest } from '../errors.js';
 import type { InstanceAccess } from '../xgc/types.js';
 import { unknownResult } from './http.js';
+import type { ReasonCode } from '../notify/reasons.js';
 import type { ProbeDefinition, ProbeKind, ProbeResult } from './types.js';
 
 /** Options of the heartbeat probe (durations in ms). */
@@ -64,17 +65,18 @@ export function judgeHeartbeat(
   now: number,
   opts: Pick<HeartbeatProbeOptions, 'staleAfterMs' | 'gpuBusyPercent'>,
 ): ProbeResult {
-  if (!hb) return unknownResult('no heartbeat received yet');
+  if (!hb) return unknownResult('no heartbeat received yet', undefined, { code: 'heartbeat.none', params: {} });
   const age = now - hb.at;
   const metrics: Record<string, number> = { age_seconds: Math.max(0, Math.round(age / 1000)) };
   if (hb.gpuUtil !== null) metrics.gpu_util = hb.gpuUtil;
-  if (age > opts.staleAfterMs) return unknownResult(`heartbeat stale: last one ${Math.round(age / 1000)}s ago`, metrics);
-  if (hb.busy === true) return { verdict: 'busy', detail: 'agent reports busy', metrics };
+  if (age > opts.staleAfterMs) return unknownResult(`heartbeat stale: last one ${Math.round(age / 1000)}s ago`, metrics, { code: 'heartbeat.stale', params: { age_ms: age } });
+  if (hb.busy === true) return { verdict: 'busy', detail: 'agent reports busy', code: { code: 'heartbeat.busy', params: {} }, metrics };
   if (hb.gpuUtil !== null && hb.gpuUtil >= opts.gpuBusyPercent) {
-    return { verdict: 'busy', detail: `agent reports GPU at ${hb.gpuUtil}%`, metrics };
+    return { verdict: 'busy', detail: `agent reports GPU at ${hb.gpuUtil}%`, code: { code: 'heartbeat.gpu_busy', params: { util_pct: hb.gpuUtil } }, metrics };
   }
   const gpu = hb.gpuUtil === null ? 'no GPU figure' : `GPU at ${hb.gpuUtil}%`;
-  return { verdict: 'idle', detail: `agent reports ${gpu} (below ${opts.gpuBusyPercent}%)`, metrics };
+  const code: ReasonCode = hb.gpuUtil === null ? { code: 'heartbeat.idle_no_gpu', params: {} } : { code: 'heartbeat.idle', params: { util_pct: hb.gpuUtil, busy_pct: opts.gpuBusyPercent } };
+  return { verdict: 'idle', detail: `agent reports ${gpu} (below ${opts.gpuBusyPercent}%)`, code, metrics };
 }
 
 /** Build the heartbeat probe with the given options. */

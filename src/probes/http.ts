@@ -1,4 +1,5 @@
 /** Small HTTP/JSON helpers shared by the HTTP probes: one timeout, no secrets in error text. */
+import type { ReasonCode } from '../notify/reasons.js';
 import type { ProbeResult } from './types.js';
 
 /** A probe failure whose message is safe to show (no secrets, no query strings). */
@@ -9,9 +10,12 @@ export class ProbeFailure extends Error {
   }
 }
 
-/** Shorthand for an `unknown` answer. */
-export function unknownResult(detail: string, metrics?: Record<string, number>): ProbeResult {
-  return metrics ? { verdict: 'unknown', detail, metrics } : { verdict: 'unknown', detail };
+/** Shorthand for an `unknown` answer (with its reason code when there is one). */
+export function unknownResult(detail: string, metrics?: Record<string, number>, code?: ReasonCode): ProbeResult {
+  const r: ProbeResult = { verdict: 'unknown', detail };
+  if (metrics) r.metrics = metrics;
+  if (code) r.code = code;
+  return r;
 }
 
 /** `origin + path` of a URL, without query or credentials, for use in details. */

@@ -52,6 +52,11 @@ export function judgeJupyter(
     if (t !== undefined && (latest === undefined || t > latest)) latest = t;
   };
   const reasons: string[] = [];
+  const codes: string[] = [];
+  const why = (text: string, code: string) => {
+    reasons.push(text);
+    codes.push(code);
+  };
   let busyKernels = 0;
   let connections = 0;
   for (const k of kernels.values()) {
@@ -60,25 +65,25 @@ export function judgeJupyter(
     connections += typeof k.connections === 'number' ? k.connections : 0;
     if (k.execution_state === 'busy') {
       busyKernels++;
-      reasons.push('a kernel is executing');
+      why('a kernel is executing', 'jupyter.kernel_executing');
     } else if (k.execution_state === 'starting' && recent(last)) {
       // Jupyter Server 1.x keeps "starting" until a client talks to the kernel; only trust it while recent.
       busyKernels++;
-      reasons.push('a kernel is starting');
+      why('a kernel is starting', 'jupyter.kernel_starting');
     } else if (recent(last)) {
-      reasons.push('recent kernel activity');
+      why('recent kernel activity', 'jupyter.kernel_activity');
     }
   }
-  if (opts.countConnections && connections > 0) reasons.push(`${connections} open kernel connection(s)`);
+  if (opts.countConnections && connections > 0) why(`${connections} open kernel connection(s)`, 'jupyter.connections');
   for (const t of lists.terminals) {
     const last = parseTime(t.last_activity);
     seen(last);
-    if (recent(last)) reasons.push('recent terminal activity');
+    if (recent(last)) why('recent terminal activity', 'jupyter.terminal_activity');
   }
   for (const s of lists.sessions) {
     const last = parseTime(s.last_activity);
     seen(last);
-    if (recent(last)) reasons.push('recent session activity');
+    if (recent(last)) why('recent session activity', 'jupyter.session_activity');
   }
 
   const metrics: Record<string, number> = {
@@ -90,13 +95,14 @@ export function judgeJupyter(
   };
   if (latest !== undefined) metrics.idle_seconds = Math.max(0, Math.round((now - latest) / 1000));
   if (reasons.length > 0) {
-    return { verdict: 'busy', detail: [...new Set(reasons)].join('; '), metrics };
+    const code = { code: 'jupyter.busy', params: { signals_list: [...new Set(codes)].join(','), connections } };
+    return { verdict: 'busy', detail: [...new Set(reasons)].join('; '), code, metrics };
   }
-  const detail =
-    latest === undefined
-      ? 'no kernels, sessions or terminals'
-      : `no activity for ${Math.round((now - latest) / 1000)}s (${kernels.size} kernels, ${lists.terminals.length} terminals)`;
-  return latest === undefined ? { verdict: 'idle', detail, metrics } : { verdict: 'idle', since: latest, detail, metrics };
+  if (latest === undefined) return { verdict: 'idle', detail: 'no kernels, sessions or terminals', code: { code: 'jupyter.empty', params: {} }, metrics };
+  const idleMs = Math.max(0, now - latest);
+  const detail = `no activity for ${Math.round(idleMs / 1000)}s (${kernels.size} kernels, ${lists.terminals.length} terminals)`;
+  const code = { code: 'jupyter.idle', params: { idle_ms: idleMs, kernels: kernels.size, terminals: lists.terminals.length } };
+  return { verdict: 'idle', since: latest, detail, code, metrics };
 }
 
 /** Build the Jupyter probe with the given options. */
@@ -140,8 +146,8 @@ export function createJupyterProbe(options: Partial<JupyterProbeOptions> = {}): 
           opts,
         );
       } catch (err) {
-        if (err instanceof JupyterAnswer) return unknownResult(err.message);
-        return unknownResult(`jupyter ${describeError(err)}`);
+        if (err instanceof JupyterAnswer) return unknownResult(err.message, undefined, { code: 'probe.failed', params: { probe: 'jupyter', error: err.message } });
+        return unknownResult(`jupyter ${describeError(err)}`, undefined, { code: 'probe.failed', params: { probe: 'jupyter', error: describeError(err) } });
       }
     },
   };

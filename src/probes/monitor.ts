@@ -13,6 +13,7 @@ import { GpuLink, hasSshEndpoint, type GpuLinkState } from './gpu-link.js';
 import { judgeGpuWindow, type GpuSample, type GpuThresholds } from './gpu-signals.js';
 import { unknownResult } from './http.js';
 import { persistProbeResults, runProbes, type ProbeOptions, type ProbeResults } from './runner.js';
+import type { ReasonCode } from '../notify/reasons.js';
 import type { ProbeLogger, ProbeResult } from './types.js';
 
 /** Options of the `gpu` probe (durations in ms). */
@@ -131,7 +132,7 @@ export class ProbeMonitor {
     this.targets.set(a.id, t);
     if (!g.enabled) return;
     if (this.keyError) {
-      t.state = { state: 'down', why: 'no_credentials', detail: this.keyError };
+      t.state = { state: 'down', why: 'no_credentials', detail: this.keyError, code: { code: 'gpu.down_no_credentials', params: {} } };
       return;
     }
     t.link = new GpuLink(
@@ -171,14 +172,19 @@ export class ProbeMonitor {
     const g = this.deps.options.gpu;
     const t = this.targets.get(id);
     if (!g.enabled || !t) return null;
-    const notSeen = t.state.state === 'down' ? t.state.detail : t.state.state === 'connecting' ? 'connecting over SSH' : null;
-    if (t.lastGpuAt === null) return unknownResult(`GPU not seen: ${notSeen ?? 'no sample yet'}`);
+    const notSeen =
+      t.state.state === 'down' ? { text: t.state.detail, code: t.state.code } : t.state.state === 'connecting' ? { text: 'connecting over SSH', code: { code: 'gpu.connecting', params: {} } } : null;
+    const unseen = (text: string, codes: ReasonCode[]) => unknownResult(`GPU not seen: ${text}`, undefined, { code: 'gpu.not_seen', params: {}, details: codes });
+    if (t.lastGpuAt === null) return notSeen ? unseen(notSeen.text, [notSeen.code]) : unseen('no sample yet', [{ code: 'gpu.no_sample', params: {} }]);
     const age = now - t.lastGpuAt;
-    if (age > g.staleAfterMs) return unknownResult(`GPU not seen: last sample ${Math.round(age / 1000)}s ago${notSeen ? ` (${notSeen})` : ''}`);
+    if (age > g.staleAfterMs) {
+      const stale: ReasonCode = { code: 'gpu.stale', params: { age_ms: age } };
+      return unseen(`last sample ${Math.round(age / 1000)}s ago${notSeen ? ` (${notSeen.text})` : ''}`, notSeen ? [stale, notSeen.code] : [stale]);
+    }
     const r = judgeGpuWindow(t.samples, now, g, { lastBusyAt: t.lastBusyAt, watchingSince: t.watchingSince });
     t.lastBusyAt = r.lastBusyAt;
     const { lastBusyAt: _ignored, ...answer } = r;
-    return answer.verdict === 'unknown' ? { ...answer, detail: `GPU not seen: ${answer.detail}` } : answer;
+    return answer.verdict === 'unknown' ? unseen(answer.detail, answer.code ? [answer.code] : []) : answer;
   }
 
   /** Store the `gpu` answer of every watched instance (one transaction; history only on verdict changes). */

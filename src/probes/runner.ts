@@ -13,6 +13,7 @@ import { describeError } from './http.js';
 import type { JupyterProbeOptions } from './jupyter.js';
 import { probeRegistry, type ProbeRegistry } from './registry.js';
 import type { SdWebUiProbeOptions } from './sdwebui.js';
+import { parseReasonCode, type ReasonCode } from '../notify/reasons.js';
 import type { ProbeContext, ProbeDefinition, ProbeLogger, ProbeResult, Verdict } from './types.js';
 
 /** `enabled` switch of each probe's options (missing = enabled when the entry is present). */
@@ -73,9 +74,19 @@ function scrub(detail: string, access: InstanceAccess): string {
   return d.length > MAX_DETAIL ? d.slice(0, MAX_DETAIL - 1) + '…' : d;
 }
 
+/** A reason code with every string parameter scrubbed like the detail (recursively through `details`). */
+function scrubCode(code: ReasonCode, access: InstanceAccess): ReasonCode {
+  const params: ReasonCode['params'] = {};
+  for (const [k, v] of Object.entries(code.params ?? {})) params[k] = typeof v === 'string' ? scrub(v, access) : v;
+  const out: ReasonCode = { code: String(code.code), params };
+  if (code.details) out.details = code.details.map((d) => scrubCode(d, access));
+  return out;
+}
+
 function sanitize(result: ProbeResult, access: InstanceAccess): ProbeResult {
   const verdict: Verdict = result.verdict === 'busy' || result.verdict === 'idle' ? result.verdict : 'unknown';
   const out: ProbeResult = { verdict, detail: scrub(result.detail, access) };
+  if (result.code) out.code = scrubCode(result.code, access);
   if (typeof result.since === 'number' && Number.isFinite(result.since)) out.since = result.since;
   if (result.metrics) {
     const m: Record<string, number> = {};
@@ -96,14 +107,17 @@ async function runOne(
   const ctx: ProbeContext = { now: deps.clock.now(), clock: deps.clock, timeoutMs, db: deps.db, log: deps.log, signal: controller.signal };
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<ProbeResult>((resolve) => {
-    timer = setTimeout(() => resolve({ verdict: 'unknown', detail: `timed out after ${timeoutMs} ms` }), timeoutMs);
+    timer = setTimeout(
+      () => resolve({ verdict: 'unknown', detail: `timed out after ${timeoutMs} ms`, code: { code: 'probe.timeout', params: { probe: probe.name, timeout_ms: timeoutMs } } }),
+      timeoutMs,
+    );
   });
   try {
     const result = await Promise.race([probe.run(access, ctx), timeout]);
     return sanitize(result, access);
   } catch (err) {
     deps.log?.warn({ instanceId: access.id, probe: probe.name, error: describeError(err) }, 'probe failed');
-    return { verdict: 'unknown', detail: `probe failed: ${describeError(err)}` };
+    return sanitize({ verdict: 'unknown', detail: `probe failed: ${describeError(err)}`, code: { code: 'probe.failed', params: { probe: probe.name, error: describeError(err) } } }, access);
   } finally {
     clearTimeout(timer);
     controller.abort(); // stop whatever the probe still has in flight
@@ -146,6 +160,7 @@ export interface StoredProbeAnswer {
   verdict: Verdict;
   since: number;
   detail: string;
+  code?: ReasonCode;
   metrics?: Record<string, number>;
   checkedAt: number;
 }
@@ -173,6 +188,7 @@ export function persistProbeResults(db: Db, results: ProbeResults, now: number):
           verdict: r.verdict,
           since,
           detail: r.detail,
+          detailCode: r.code ? JSON.stringify(r.code) : null,
           metrics: r.metrics ? JSON.stringify(r.metrics) : null,
           checkedAt: now,
         };
@@ -181,7 +197,7 @@ export function persistProbeResults(db: Db, results: ProbeResults, now: number):
           .onConflictDoUpdate({ target: [probeState.instanceId, probeState.probe], set: row })
           .run();
         if (changed) {
-          tx.insert(probeChanges).values({ instanceId, probe, verdict: r.verdict, at: now, detail: r.detail }).run();
+          tx.insert(probeChanges).values({ instanceId, probe, verdict: r.verdict, at: now, detail: r.detail, detailCode: row.detailCode }).run();
           changes++;
         }
       }
@@ -204,6 +220,8 @@ export function loadProbeState(db: Db, instanceIds?: string[]): Map<string, Reco
       checkedAt: row.checkedAt,
     };
     if (row.metrics) answer.metrics = JSON.parse(row.metrics) as Record<string, number>;
+    const code = parseReasonCode(row.detailCode);
+    if (code) answer.code = code;
     let rec = out.get(row.instanceId);
     if (!rec) out.set(row.instanceId, (rec = {}));
     rec[row.probe] = answer;

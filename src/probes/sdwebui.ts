@@ -21,14 +21,15 @@ const IMAGE_PATTERNS = [/webui/i, /forge/i];
 export function judgeSdProgress(body: unknown): ProbeResult {
   const b = body as { progress?: unknown; state?: { job_count?: unknown } } | null;
   if (!b || typeof b !== 'object' || typeof b.progress !== 'number') {
-    return unknownResult('sdwebui: unexpected /sdapi/v1/progress answer');
+    return unknownResult('sdwebui: unexpected /sdapi/v1/progress answer', undefined, { code: 'probe.unexpected', params: { probe: 'sdwebui' } });
   }
   const jobCount = typeof b.state?.job_count === 'number' ? b.state.job_count : 0;
   const metrics = { progress: b.progress, job_count: jobCount };
   if (jobCount > 0 || b.progress > 0) {
-    return { verdict: 'busy', detail: `sdwebui job in progress (${Math.round(b.progress * 100)}%, ${jobCount} job(s))`, metrics };
+    const pct = Math.round(b.progress * 100);
+    return { verdict: 'busy', detail: `sdwebui job in progress (${pct}%, ${jobCount} job(s))`, code: { code: 'sdwebui.busy', params: { progress_pct: pct, jobs: jobCount } }, metrics };
   }
-  return { verdict: 'idle', detail: 'sdwebui has no job in progress', metrics };
+  return { verdict: 'idle', detail: 'sdwebui has no job in progress', code: { code: 'sdwebui.idle', params: {} }, metrics };
 }
 
 /** Build the SD WebUI probe with the given options. */

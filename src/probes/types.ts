@@ -4,6 +4,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/open.js';
+import type { ReasonCode } from '../notify/reasons.js';
 import type { InstanceAccess } from '../xgc/types.js';
 
 /** A probe's verdict. `unknown` never counts as idle. */
@@ -14,8 +15,10 @@ export interface ProbeResult {
   verdict: Verdict;
   /** Epoch ms the current state began, when the probe knows it (e.g. Jupyter's latest last_activity). */
   since?: number;
-  /** Human-readable reason; never contains a secret. */
+  /** Human-readable reason (English); never contains a secret. */
   detail: string;
+  /** The same reason as a code with parameters, rendered in each reader's locale (src/notify/reasons.ts). */
+  code?: ReasonCode;
   /** Numbers worth keeping (GPU %, kernel counts, ...). */
   metrics?: Record<string, number>;
 }

@@ -28,13 +28,13 @@ export async function probeWebUi(
   try {
     url = joinUrl(access.webUrl, path);
   } catch {
-    return unknownResult(`${label}: invalid web url`);
+    return unknownResult(`${label}: invalid web url`, undefined, { code: 'probe.failed', params: { probe: label, error: 'invalid web url' } });
   }
   try {
     const { status, body } = await getJson(url, { timeoutMs: ctx.timeoutMs, signal: ctx.signal });
-    if (status !== 200) return unknownResult(`${label}: HTTP ${status} from ${safeUrl(url)}`);
+    if (status !== 200) return unknownResult(`${label}: HTTP ${status} from ${safeUrl(url)}`, undefined, { code: 'probe.failed', params: { probe: label, error: `HTTP ${status}` } });
     return judge(body);
   } catch (err) {
-    return unknownResult(`${label} ${describeError(err)}`);
+    return unknownResult(`${label} ${describeError(err)}`, undefined, { code: 'probe.failed', params: { probe: label, error: describeError(err) } });
   }
 }

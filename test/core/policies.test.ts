@@ -7,6 +7,7 @@ import { balanceKey } from '../../src/policies/balance.js';
 import { releaseOrder } from '../../src/policies/runway.js';
 import type { Decision, InstanceState, ProbeView } from '../../src/policies/types.js';
 import { raise, resolve } from '../../src/notify/index.js';
+import { formatReason } from '../../src/notify/reasons.js';
 
 const MIN = 60_000;
 const H = 60 * MIN;
@@ -82,6 +83,18 @@ describe('idle policy', () => {
     expect(d.key).toBe(`idle:${i.id}:${NOW - 47 * MIN}`);
     expect(d.requireIdle).toBe(true);
     expect(d.requireGpu).toBe(true);
+  });
+
+  it('gives the reason as a code that renders in Chinese without English words', () => {
+    const i = inst();
+    const gpuCode = { code: 'gpu.idle_window', params: { util_pct: 2 }, details: [{ code: 'gpu.part_load', params: { load: '0.10' } }, { code: 'gpu.part_no_login', params: {} }] };
+    const probes = new Map([[i.id, { gpu: { ...seen.gpu, code: gpuCode }, jupyter: { ...idle(47 * MIN), code: { code: 'jupyter.idle', params: { idle_ms: 47 * MIN, kernels: 1, terminals: 0 } } } }]]);
+    const d = evaluatePolicies(input([idlePolicy], { probes })).decisions[0] as Extract<Decision, { kind: 'act' }>;
+    const zh = formatReason(d.reasonCode!, 'zh-CN')!;
+    expect(zh).toMatch(/^已空闲 47 分钟（≥ 45 分钟），自 2026-11-26 17:13/);
+    expect(zh).toContain('Jupyter：47 分钟无活动');
+    expect(zh).not.toMatch(/\b(idle|since|no|activity|kernels?|load|login)\b/i);
+    expect(formatReason(d.reasonCode!, 'en')).toMatch(/^idle 47m ≥ 45m since/);
   });
 
   it('only listens to the probes the policy lists', () => {

@@ -111,6 +111,7 @@ describe('GET /api/v1/actions', () => {
       mode: 'enforce',
       state: 'confirmed',
       reason: 'reason 5',
+      reason_code: null,
       saved: 3.98,
       who: 'policy',
       detail: null,

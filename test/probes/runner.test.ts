@@ -97,7 +97,7 @@ describe('runProbes', () => {
     const log = { warn: (o: unknown) => void warns.push(o), info: () => undefined, debug: () => undefined };
     const enabled = { stubborn: {}, broken: {} } as never;
     const r = (await runProbes([access({ id: 'x', password: 'hunter2' })], enabled, { db: g.db, clock, registry, log })).get('x')!;
-    expect(r.stubborn).toEqual({ verdict: 'unknown', detail: 'timed out after 300 ms' });
+    expect(r.stubborn).toEqual({ verdict: 'unknown', detail: 'timed out after 300 ms', code: { code: 'probe.timeout', params: { probe: 'stubborn', timeout_ms: 300 } } });
     expect(r.broken.verdict).toBe('unknown');
     expect(r.broken.detail).toMatch(/^probe failed/);
     expect(JSON.stringify([r, warns])).not.toContain('hunter2');
