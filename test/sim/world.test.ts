@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SimError, SimWorld, type SimInstance } from '../../src/sim/index.js';
+import { SimError, SimWorld, simState, type SimInstance } from '../../src/sim/index.js';
 
 const H = 3_600_000;
 const S = 1000;
@@ -256,7 +256,7 @@ describe('SimWorld billing', () => {
     expect(w.debitedTotal).toBeCloseTo(total, 9); // 168h is a whole hour: everything debited
     expect(w.rechargedTotal).toBeCloseTo(500, 9);
     expect(w.balance).toBeCloseTo(1500 - total, 9);
-    const s = w.state() as { instances: Array<{ id: string; billed: number; gone: boolean }> };
+    const s = simState(w) as { instances: Array<{ id: string; billed: number; gone: boolean }> };
     expect(s.instances.find((i) => i.id === ids.b)).toMatchObject({ gone: true });
     expect(s.instances.find((i) => i.id === ids.a)!.billed).toBeCloseTo(closedForm.a, 9);
   });
@@ -310,7 +310,7 @@ describe('SimWorld billing', () => {
     expect(w.billedOf(w.instance(run)!) + w.billedOf(w.instance(parked)!)).toBeCloseTo(billedAt2h, 10);
     expect(w.balance).toBeCloseTo(2 - billedAt2h, 10);
     expect(errorOf(() => w.deploy({ gpuModel: 'NVIDIA GeForce RTX 4090', gpuCount: 1, image: COMFY_IMAGE }))).toBe('余额不足');
-    const s = w.state() as { instances: Array<{ id: string; auto_destroyed: boolean }> };
+    const s = simState(w) as { instances: Array<{ id: string; auto_destroyed: boolean }> };
     expect(s.instances.find((i) => i.id === run)!.auto_destroyed).toBe(true);
   });
 
