@@ -336,3 +336,51 @@ describe('SimWorld billing', () => {
     expect(w.instance(id)!.status).toBe('destroying');
   });
 });
+
+describe('machine meters follow the kind of work', () => {
+  const script = (w: SimWorld, id: string, step: number) => {
+    const at = (s: number, f: () => void) => {
+      for (let t = w.now; t < T0 + s * S; t = Math.min(t + step, T0 + s * S)) w.advanceTo(Math.min(t + step, T0 + s * S));
+      f();
+    };
+    at(100, () => w.setActivity(id, true, undefined, 'cpu'));
+    at(700, () => w.setActivity(id, true, 90, 'background'));
+    at(2000, () => w.setActivity(id, false));
+    at(5000, () => undefined);
+  };
+
+  it('one jump gives the same load average and byte counters as many small steps', () => {
+    const runs = [3_600_000, 7_000, 1_000].map((step) => {
+      const w = world();
+      const id = w.addInstance({ name: 'm' }).id;
+      script(w, id, step);
+      return (simState(w) as any).instances[0].machine;
+    });
+    for (const m of runs.slice(1)) {
+      expect(m.load).toEqual(runs[0].load);
+      expect(Math.abs(m.net.rx_bytes - runs[0].net.rx_bytes)).toBeLessThanOrEqual(1);
+    }
+    expect(runs[0].net.rx_bytes).toBeGreaterThan(600 * 60_000_000); // ten minutes of a download
+  });
+
+  it.each([
+    ['app', [95, 0], true],
+    ['background', [95, 95], false],
+    ['cpu', [0, 0], false],
+    ['interactive', [0, 0], false],
+  ] as const)('%s work: GPU utilisation %j, apps busy %s', (kind, utils, app) => {
+    const w = world();
+    const id = w.addInstance({ name: 'k', gpuCount: 2 }).id;
+    w.setActivity(id, true, undefined, kind);
+    const t = (simState(w) as any).instances[0];
+    expect(t.machine.gpus.map((g: any) => g.util)).toEqual(utils);
+    expect(t).toMatchObject({ busy: true, kind, app_busy: app });
+  });
+
+  it('rejects an unknown kind and an out-of-range gpu_util by name', () => {
+    const w = world();
+    const id = w.addInstance({ name: 'k' }).id;
+    expect(errorOf(() => w.setActivity(id, true, undefined, 'mining'))).toMatch(/^kind must be one of app, background, cpu, interactive/);
+    expect(errorOf(() => w.setActivity(id, true, 140))).toMatch(/^gpu_util must be/);
+  });
+});
