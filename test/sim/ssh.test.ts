@@ -248,7 +248,7 @@ describe('stop, host keys and faults', () => {
     const s = await stream(client, `${GPU_Q} -lms 500`);
     const closed = new Promise<void>((r) => client.once('close', () => r()));
     await fetch(`${sim.url}/open/instance/shutdown_release_gpu`, { method: 'POST', headers: { authorization: TOKEN, 'content-type': 'application/json' }, body: JSON.stringify({ id }) });
-    await closed;
+    await Promise.race([closed, new Promise((_r, reject) => setTimeout(() => reject(new Error('the connection is still open 5 s after the stop')), 5_000))]);
     await s.closed;
     await expect(login(id)).rejects.toMatchObject({ level: 'client-authentication' }); // shutting_down
     await advance(60);
