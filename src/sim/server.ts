@@ -39,12 +39,12 @@ export function buildSimApp(o: SimAppOptions): FastifyInstance {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 
-  app.addHook('onRequest', async () => {
+  app.addHook('onRequest', async (req) => {
     world.advanceTo(clock.now());
-    await o.ssh?.sync(); // a listed ssh_port is always bound
+    if (!req.url.startsWith('/c/')) await o.ssh?.sync(); // a listed ssh_port is always bound (app calls skip the scan)
   });
-  app.addHook('onResponse', async () => {
-    o.ssh?.reconcile(); // a stop requested by this request closes its SSH connections now
+  app.addHook('onResponse', async (req) => {
+    if (req.method === 'POST') o.ssh?.reconcile(); // a stop requested by this request closes its SSH connections now
   });
   app.addHook('preClose', async () => {
     for (const release of [...hangs]) release();

@@ -78,6 +78,8 @@ export class SimSsh {
   private readonly parsedKeys = new Map<string, ParsedKey | Error | undefined>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** SSH connections open right now (all instances) */
+  private connections = 0;
 
   constructor(o: SimSshOptions) {
     this.world = o.world;
@@ -198,10 +200,12 @@ export class SimSsh {
   private onClient(ep: Endpoint, client: Connection, ip: string): void {
     const conn: Conn = { client, ready: false, cleanups: new Set() };
     ep.conns.add(conn);
+    this.connections++;
     this.updateTimer();
     client.on('error', () => undefined);
     client.on('close', () => {
       ep.conns.delete(conn);
+      this.connections--;
       for (const c of [...conn.cleanups]) c();
     });
     client.on('authentication', (ctx) => this.authenticate(ep.id, ctx));
@@ -393,7 +397,7 @@ export class SimSsh {
   }
 
   private updateTimer(): void {
-    const active = this.streams.size > 0 || [...this.endpoints.values()].some((ep) => ep.conns.size > 0);
+    const active = this.streams.size > 0 || this.connections > 0;
     if (active && !this.timer && !this.closed) {
       this.timer = setInterval(() => this.reconcile(), this.pollMs);
       this.timer.unref();
