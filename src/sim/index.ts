@@ -64,7 +64,7 @@ export async function startSimulator(opts: SimOptions): Promise<RunningSim> {
     clock,
   });
   const host = opts.host ?? '127.0.0.1';
-  const ssh = opts.ssh === false ? undefined : new SimSsh({ world, clock, host, seed: opts.seed });
+  const ssh = opts.ssh === false ? undefined : new SimSsh({ world, host, seed: opts.seed });
   const app = buildSimApp({ world, token: opts.token, clock, seed: opts.seed, ssh });
   await app.listen({ host, port: opts.port ?? 0 });
   const addr = app.server.address();

@@ -11,7 +11,6 @@
 import net from 'node:net';
 import ssh2 from 'ssh2';
 import type { AuthContext, AuthenticationType, Connection, ParsedKey, ServerChannel, Session } from 'ssh2';
-import type { Clock } from '../clock.js';
 import { Rng } from './catalog.js';
 import { nextTty, type Login } from './machine.js';
 import { runCommand, type ShellSubject } from './shell.js';
@@ -20,8 +19,8 @@ import type { SimInstance, SimWorld } from './world.js';
 
 /** Options of the simulator's SSH servers. */
 export interface SimSshOptions {
+  /** the world (with its clock: streams follow the world's time) */
   world: SimWorld;
-  clock: Clock;
   /** address the listeners bind (the API's `ssh_domain` is the address clients use) */
   host: string;
   seed?: number;
@@ -51,8 +50,8 @@ interface Endpoint {
   id: string;
   server: net.Server;
   port: number;
-  keyGen: number;
-  ssh: InstanceType<typeof ssh2.Server>;
+  /** the ssh2 server of the current host key (made on the first connection after a rotation) */
+  ssh?: { gen: number; server: InstanceType<typeof ssh2.Server> };
   conns: Set<Conn>;
   /** sockets not handed to ssh2 (hung by a fault) */
   held: Set<net.Socket>;
@@ -68,7 +67,6 @@ function isLive(inst: SimInstance): boolean {
 /** The SSH side of the simulator: listeners, auth, commands and streams for every instance. */
 export class SimSsh {
   private readonly world: SimWorld;
-  private readonly clock: Clock;
   private readonly host: string;
   private readonly pollMs: number;
   private readonly dice: Rng;
@@ -83,7 +81,6 @@ export class SimSsh {
 
   constructor(o: SimSshOptions) {
     this.world = o.world;
-    this.clock = o.clock;
     this.host = o.host;
     this.pollMs = o.pollMs ?? 50;
     this.dice = new Rng(((o.seed ?? 42) ^ 0x55a1) >>> 0);
@@ -154,7 +151,7 @@ export class SimSsh {
           return resolve();
         }
         cur.sshPort = String(port);
-        this.endpoints.set(id, { id, server, port, keyGen: -1, ssh: undefined as never, conns: new Set(), held: new Set() });
+        this.endpoints.set(id, { id, server, port, conns: new Set(), held: new Set() });
         resolve();
       });
     });
@@ -169,12 +166,12 @@ export class SimSsh {
   }
 
   private sshServerOf(ep: Endpoint, inst: SimInstance): InstanceType<typeof ssh2.Server> {
-    if (ep.keyGen !== inst.hostKeyGen) {
-      ep.keyGen = inst.hostKeyGen;
+    if (ep.ssh?.gen !== inst.hostKeyGen) {
       const hostKey = hostKeyOf(this.world.seed, inst.id, inst.hostKeyGen).privateKey;
-      ep.ssh = new ssh2.Server({ hostKeys: [hostKey], ident: IDENT }, (client: Connection, info) => this.onClient(ep, client, info.ip));
+      const server = new ssh2.Server({ hostKeys: [hostKey], ident: IDENT }, (client: Connection, info) => this.onClient(ep, client, info.ip));
+      ep.ssh = { gen: inst.hostKeyGen, server };
     }
-    return ep.ssh;
+    return ep.ssh.server;
   }
 
   private onSocket(id: string, socket: net.Socket): void {
