@@ -33,7 +33,7 @@ describe('effectiveness benchmark', () => {
     expect(r.runs.guard.ticks).toBe(3 * 60 + 1);
     expect(r.api_calls).toBeGreaterThanOrEqual(2 * r.runs.guard.ticks);
     expect(effectivenessMarkdown([r])).toContain('| tiny | 2 |');
-  }, 60_000);
+  }, 180_000); // ~50 s on a loaded 2-core machine
 
   it('scores releases: while busy is false, before idle_for is early, an unreleased long stretch is missed', () => {
     const stretches = idleStretches(tiny, 20);
@@ -90,5 +90,5 @@ describe('kinds of work in traces', () => {
     const score = scoreReleases(nohup, idleStretches(nohup, 20), seeing.releases, 30 * M);
     expect(score.false_releases).toBe(0);
     expect(score.missed_stretches).toBe(0); // the forgotten hour after training is still released
-  }, 120_000);
+  }, 180_000);
 });
