@@ -5,7 +5,8 @@
  *
  * Every run (reference, oracle, guard, baselines) replays the same simulated user:
  * - a session's instance is added released at t=0, booted at `start_s`, and released by the user at `end_s`;
- * - during a busy interval the simulator's probe endpoints show busy (`world.setActivity`);
+ * - during a busy interval the simulator runs work of the interval's kind (`world.setActivity`): `app` work shows
+ *   in the app endpoints, `background` / `cpu` / `interactive` work only on the instance's machine (SSH);
  * - if work is due while the GPU was released by someone else, the user boots the instance (a disruption)
  *   and the work starts once it is running; a release during work is noticed at once the same way.
  * Savings are ground truth: the simulator's per-instance `billed` of the reference run (nothing but the user
@@ -14,10 +15,10 @@
 import { desc } from 'drizzle-orm';
 import { ManualClock } from '../clock.js';
 import { actions } from '../db/schema.js';
-import { DEFAULT_DURATIONS, SimWorld, findGpuModel } from '../sim/index.js';
+import { DEFAULT_DURATIONS, SimWorld, WORK_KINDS, findGpuModel, type WorkKind } from '../sim/index.js';
 import { startBenchHarness, type BenchHarness } from './harness.js';
 import { percentile, round } from './stats.js';
-import { idleStretches, busyAt, type Trace, type IdleStretch } from './trace.js';
+import { busyIntervalAt, idleStretches, kindOf, type Trace, type IdleStretch } from './trace.js';
 
 /** Trace second 0: Monday 2026-11-02 00:00 in Asia/Shanghai (UTC+8). */
 export const TRACE_T0 = Date.UTC(2026, 10, 1, 16, 0, 0);
@@ -69,6 +70,8 @@ interface Ev {
   kind: EvKind;
   i: number;
   seq: number;
+  /** the kind of work of a `busy_on` */
+  work?: WorkKind;
 }
 
 /** A min-heap of events by (time, kind order, insertion). */
@@ -78,9 +81,9 @@ class EventQueue {
   private less(a: Ev, b: Ev): boolean {
     return a.at !== b.at ? a.at < b.at : ORDER[a.kind] !== ORDER[b.kind] ? ORDER[a.kind] < ORDER[b.kind] : a.seq < b.seq;
   }
-  push(at: number, kind: EvKind, i: number): void {
+  push(at: number, kind: EvKind, i: number, work?: WorkKind): void {
     const h = this.h;
-    h.push({ at, kind, i, seq: this.seq++ });
+    h.push({ at, kind, i, seq: this.seq++, work });
     let k = h.length - 1;
     while (k > 0) {
       const p = (k - 1) >> 1;
@@ -134,13 +137,13 @@ export async function replay(trace: Trace, mode: ReplayMode): Promise<ReplayOutc
   const bootMs = world.stepDurations.boot * 1000;
   const q = new EventQueue();
   const ids = trace.instances.map((inst) => world.addInstance({ name: inst.name, gpuModel: inst.gpu_model, image: inst.image, status: 'shutdown' }).id);
-  const user = trace.instances.map(() => ({ wantBusy: false, inSession: false, checkAt: -1 }));
+  const user = trace.instances.map(() => ({ wantBusy: false, work: 'app' as WorkKind, inSession: false, checkAt: -1 }));
   trace.instances.forEach((inst, i) =>
     inst.sessions.forEach((s) => {
       q.push(start + s.start_s * 1000, 'start', i);
-      for (const [a, b] of s.busy) {
-        q.push(start + a * 1000, 'busy_on', i);
-        q.push(start + b * 1000, 'busy_off', i);
+      for (const b of s.busy) {
+        q.push(start + b[0] * 1000, 'busy_on', i, kindOf(b));
+        q.push(start + b[1] * 1000, 'busy_off', i);
       }
       if (s.end_s !== null) q.push(start + s.end_s * 1000, 'end', i);
     }),
@@ -160,7 +163,7 @@ export async function replay(trace: Trace, mode: ReplayMode): Promise<ReplayOutc
     if (!user[i].wantBusy) return;
     const inst = world.get(ids[i]);
     if (inst.status === 'running') {
-      if (!inst.busy) world.setActivity(ids[i], true);
+      if (!inst.busy || inst.workKind !== user[i].work) world.setActivity(ids[i], true, undefined, user[i].work);
     } else if (inst.status === 'shutdown') {
       world.boot(ids[i]);
       out.disruptions++;
@@ -178,6 +181,7 @@ export async function replay(trace: Trace, mode: ReplayMode): Promise<ReplayOutc
         break;
       case 'busy_on':
         user[i].wantBusy = true;
+        user[i].work = ev.work ?? 'app';
         ensure(i);
         break;
       case 'busy_off':
@@ -250,6 +254,8 @@ export interface ReleaseScore {
   false_releases: number;
   /** releases in a stretch too short for the oracle, or before idle_for had passed */
   early_releases: number;
+  /** false releases by the kind of work they interrupted */
+  false_releases_by_kind: Record<WorkKind, number>;
   long_stretches: number;
   missed_stretches: number;
   detection_delay_s: { p50: number | null; p95: number | null; max: number | null };
@@ -262,9 +268,12 @@ export function scoreReleases(trace: Trace, stretches: IdleStretch[], releases: 
   const delays: number[] = [];
   let falseReleases = 0;
   let early = 0;
+  const byKind = Object.fromEntries(WORK_KINDS.map((k) => [k, 0])) as Record<WorkKind, number>;
   for (const r of [...releases].sort((a, b) => a.t - b.t)) {
-    if (busyAt(trace, r.instance, r.t)) {
+    const during = busyIntervalAt(trace, r.instance, r.t);
+    if (during) {
       falseReleases++;
+      byKind[kindOf(during)]++;
       continue;
     }
     const s = stretches.find((x) => x.instance === r.instance && x.from <= r.t && r.t < x.to);
@@ -281,6 +290,7 @@ export function scoreReleases(trace: Trace, stretches: IdleStretch[], releases: 
     releases: releases.length,
     false_releases: falseReleases,
     early_releases: early,
+    false_releases_by_kind: byKind,
     long_stretches: long.length,
     missed_stretches: long.filter((s) => !captured.has(s)).length,
     detection_delay_s: { p50: percentile(delays, 50), p95: percentile(delays, 95), max: delays.length ? Math.max(...delays) : null },
@@ -311,6 +321,7 @@ export interface EffectivenessReport {
   guard_saved: number;
   capture_ratio: number | null;
   false_releases: number;
+  false_releases_by_kind: Record<WorkKind, number>;
   missed_stretches: number;
   detection_delay_s: { p50: number | null; p95: number | null };
   disruptions: number;
@@ -384,6 +395,7 @@ export async function runEffectiveness(
     guard_saved: g.saved,
     capture_ratio: g.capture_ratio,
     false_releases: g.false_releases,
+    false_releases_by_kind: g.false_releases_by_kind,
     missed_stretches: g.missed_stretches,
     detection_delay_s: { p50: g.detection_delay_s.p50, p95: g.detection_delay_s.p95 },
     disruptions: g.disruptions,

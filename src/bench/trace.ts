@@ -7,16 +7,27 @@
  *     "sessions": [ { "start_s": 0, "end_s": null, "busy": [[600, 1800]] } ] } ] }
  * ```
  * A session starts with the user booting the instance and ends with the user releasing its GPU
- * (`end_s: null` = forgotten until the end of the trace). `busy` intervals are when work runs.
+ * (`end_s: null` = forgotten until the end of the trace). `busy` intervals are when work runs:
+ * `[from, to]` is `app` work (the app shows it), `[from, to, kind]` names the kind (`app`, `background`:
+ * nohup/tmux training, `cpu`: a download, `interactive`: an SSH login typing), as the simulator's activity route.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { WORK_KINDS, type WorkKind } from '../sim/machine.js';
+
+/** One busy interval: trace seconds `[from, to)` and an optional kind of work (default `app`). */
+export type BusyInterval = [number, number] | [number, number, WorkKind];
+
+/** The kind of a busy interval (`app` when it has none). */
+export function kindOf(b: readonly unknown[]): WorkKind {
+  return (b[2] as WorkKind | undefined) ?? 'app';
+}
 
 const sessionSchema = z
   .strictObject({
     start_s: z.number().int().nonnegative(),
     end_s: z.number().int().positive().nullable(),
-    busy: z.array(z.tuple([z.number().int().nonnegative(), z.number().int().positive()])),
+    busy: z.array(z.tuple([z.number().int().nonnegative(), z.number().int().positive(), z.enum(WORK_KINDS).optional()])),
   })
   .superRefine((s, ctx) => {
     if (s.end_s !== null && s.end_s <= s.start_s) ctx.addIssue({ code: 'custom', message: 'end_s must be after start_s' });
@@ -110,7 +121,8 @@ export function idleStretches(trace: Trace, bootS: number): IdleStretch[] {
   return out;
 }
 
-/** Whether trace second `t` lies inside a busy interval of instance `i`. */
-export function busyAt(trace: Trace, i: number, t: number): boolean {
-  return trace.instances[i].sessions.some((s) => s.busy.some(([a, b]) => a <= t && t < b));
+/** The busy interval (of any kind) of instance `i` that contains trace second `t`, if any. */
+export function busyIntervalAt(trace: Trace, i: number, t: number): Trace['instances'][number]['sessions'][number]['busy'][number] | undefined {
+  for (const s of trace.instances[i].sessions) for (const b of s.busy) if (b[0] <= t && t < b[1]) return b;
+  return undefined;
 }

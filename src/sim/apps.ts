@@ -2,10 +2,11 @@
  * The apps inside simulated instances, served at `/c/{id}-{port}/...` so probes can talk to them:
  * a Jupyter Server REST subset (port 8888, every image), ComfyUI `/queue` + `/system_stats` (8188)
  * and SD WebUI `/sdapi/v1/progress` (7860). They answer only while the instance is `running` (502 otherwise)
- * and follow the instance's activity (busy / idle).
+ * and show busy only for `app` work (background, cpu and interactive work leave every app idle).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { APP_PORTS, GB, type AppKind } from './catalog.js';
+import { appBusy } from './machine.js';
 import type { SimInstance, SimWorld } from './world.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -45,9 +46,9 @@ function kernelOf(world: SimWorld, inst: SimInstance): Record<string, unknown> {
   return {
     id: inst.kernelId,
     name: 'python3',
-    last_activity: iso(inst.busy ? world.now : inst.lastActivityAt),
-    execution_state: inst.busy ? 'busy' : 'idle',
-    connections: inst.busy ? 1 : 0,
+    last_activity: iso(appBusy(inst) ? world.now : inst.lastActivityAt),
+    execution_state: appBusy(inst) ? 'busy' : 'idle',
+    connections: appBusy(inst) ? 1 : 0,
   };
 }
 
@@ -76,8 +77,8 @@ export function registerApps(app: FastifyInstance, world: SimWorld): void {
   jupyter('/api', () => ({ version: '2.14.2' }));
   jupyter('/api/status', (inst) => ({
     started: iso(inst.startAt),
-    last_activity: iso(inst.busy ? world.now : inst.lastActivityAt),
-    connections: inst.busy ? 1 : 0,
+    last_activity: iso(appBusy(inst) ? world.now : inst.lastActivityAt),
+    connections: appBusy(inst) ? 1 : 0,
     kernels: 1,
   }));
   jupyter('/api/kernels', (inst) => [kernelOf(world, inst)]);
@@ -97,7 +98,7 @@ export function registerApps(app: FastifyInstance, world: SimWorld): void {
     const r = resolve(world, req, reply, 'ComfyUI');
     if (!r) return reply;
     const inst = r.inst;
-    if (!inst.busy) return { queue_running: [], queue_pending: [] };
+    if (!appBusy(inst)) return { queue_running: [], queue_pending: [] };
     const { jobNo } = jobProgress(world, inst);
     const promptId = `${inst.sessionId.slice(0, 24)}${(inst.busySince + jobNo).toString(16).padStart(12, '0').slice(-12)}`;
     const prompt = {
@@ -116,7 +117,7 @@ export function registerApps(app: FastifyInstance, world: SimWorld): void {
     if (!r) return reply;
     const inst = r.inst;
     const vramTotal = inst.gpuModel.vramGiB * GB;
-    const used = inst.busy ? Math.round(vramTotal * 0.85) : Math.round(vramTotal * 0.1);
+    const used = appBusy(inst) ? Math.round(vramTotal * 0.85) : Math.round(vramTotal * 0.1);
     return {
       system: {
         os: 'posix',
@@ -146,7 +147,7 @@ export function registerApps(app: FastifyInstance, world: SimWorld): void {
     const r = resolve(world, req, reply, 'WebUI');
     if (!r) return reply;
     const inst = r.inst;
-    if (!inst.busy) {
+    if (!appBusy(inst)) {
       return {
         progress: 0,
         eta_relative: 0,

@@ -32,6 +32,12 @@ export function findGpuModel(name: string): GpuModel | undefined {
 /** Disk price while the GPU is released: yuan per GB of system disk per hour. */
 export const RETAIN_PRICE_PER_GB_HOUR = 0.00003;
 
+/**
+ * CPU-only rate of an instance booted or deployed with `gpu_count: 0` (yuan per hour, on top of its disk rate).
+ * A guess: the platform documents `gpu_count` 0~8 but no price for 0.
+ */
+export const CPU_ONLY_PRICE = 0.1;
+
 /** Default system disk of an instance, in GB. */
 export const SYSTEM_DISK_GB = 30;
 

@@ -33,6 +33,7 @@ export async function runSimCli(argv: string[], log: (line: string) => void = co
   });
   log(`XianGong simulator listening at ${sim.url} (speed ${values.speed}x, ${values.instances} instances, balance ¥${values.balance})`);
   log(`token: use XGC_API_BASE_URL=${sim.url} XGC_API_TOKEN=${values.token === 'sim-token' ? 'sim-token' : '<the --token you gave>'}`);
+  log(`ssh: every instance that ran listens on ${values.host} (ssh_domain/ssh_port/ssh_user/password in /open/instances)`);
   log(`ground truth: ${sim.url}/sim/state   (Ctrl-C to stop)`);
   await new Promise<void>((resolve) => {
     const stop = () => {

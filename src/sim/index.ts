@@ -4,13 +4,16 @@
  */
 import { type Clock, ScaledClock, systemClock } from '../clock.js';
 import { buildSimApp, type SimClock } from './server.js';
+import { SimSsh } from './ssh-server.js';
 import { type SimDurations, SimWorld } from './world.js';
 
 export { SimWorld, SimError, SIM_MSG, SIM_STATUSES, DEFAULT_DURATIONS } from './world.js';
-export type { SimStatus, SimFaults, SimInstance, SimDurations, AddInstanceParams, DeployParams } from './world.js';
-export { GPU_MODELS, PUBLIC_IMAGES, APP_PORTS, findGpuModel, type AppKind } from './catalog.js';
+export type { SimStatus, SimFaults, SimInstance, SimDurations, AddInstanceParams, DeployParams, AccountKey } from './world.js';
+export { GPU_MODELS, PUBLIC_IMAGES, APP_PORTS, CPU_ONLY_PRICE, findGpuModel, type AppKind } from './catalog.js';
+export { WORK_KINDS, type WorkKind } from './machine.js';
+export { simState } from './views.js';
 export { buildSimApp, type SimClock } from './server.js';
-export { runSimCli } from './cli.js';
+export { SimSsh } from './ssh-server.js';
 
 /** Options of `startSimulator`. Durations are seconds of simulated time. */
 export interface SimOptions {
@@ -31,6 +34,8 @@ export interface SimOptions {
   host?: string;
   /** default 0 (a free port) */
   port?: number;
+  /** real SSH servers for the instances (default true) */
+  ssh?: boolean;
 }
 
 /** A listening simulator. */
@@ -40,6 +45,8 @@ export interface RunningSim {
   world: SimWorld;
   /** The clock the world follows (the given one, or the simulator's own scaled clock). */
   clock: SimClock;
+  /** the instances' SSH servers (undefined with `ssh: false`) */
+  ssh: SimSsh | undefined;
   close(): Promise<void>;
 }
 
@@ -56,14 +63,27 @@ export async function startSimulator(opts: SimOptions): Promise<RunningSim> {
     gpuPool: opts.gpuPool,
     clock,
   });
-  const app = buildSimApp({ world, token: opts.token, clock, seed: opts.seed });
   const host = opts.host ?? '127.0.0.1';
+  const ssh = opts.ssh === false ? undefined : new SimSsh({ world, host, seed: opts.seed });
+  const app = buildSimApp({ world, token: opts.token, clock, seed: opts.seed, ssh });
   await app.listen({ host, port: opts.port ?? 0 });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 0);
-  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-  const url = `http://${shownHost}:${port}`;
+  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const url = `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
   world.baseUrl = url;
+  if (ssh) world.sshHost = reachable;
   world.seedInstances(opts.instances ?? 3);
-  return { url, port, world, clock, close: () => app.close() };
+  await ssh?.sync();
+  return {
+    url,
+    port,
+    world,
+    clock,
+    ssh,
+    async close() {
+      await ssh?.close();
+      await app.close();
+    },
+  };
 }

@@ -4,14 +4,18 @@
  * apps under `/c/{id}-{port}`. Every request first advances the world to the clock's time.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Clock } from '../clock.js';
 import { registerApps } from './apps.js';
 import { Rng, roundMoney } from './catalog.js';
+import { registerControl, type SimClock } from './control.js';
+import { bodyOf, intField, strField, type Body } from './fields.js';
+import type { SimSsh } from './ssh-server.js';
 import { openInstance } from './views.js';
-import { SIM_MSG, SIM_STATUSES, SimError, type SimFaults, type SimStatus, type SimWorld } from './world.js';
+import { SIM_MSG, SimError, type SimFaults, type SimWorld } from './world.js';
 
-/** A clock the control API can steer: `advance` for manual jumps, `setSpeed` for the speed factor. */
-export type SimClock = Clock & { advance?(ms: number): unknown; setSpeed?(k: number): void; readonly rate?: number };
+export type { SimClock } from './control.js';
+
+const ok = (data: unknown) => ({ code: 200, msg: 'success', success: true, data });
+const fail = (msg: string) => ({ code: 1000, msg, success: false, data: null });
 
 /** What the simulator app is built from. */
 export interface SimAppOptions {
@@ -20,30 +24,8 @@ export interface SimAppOptions {
   clock: SimClock;
   /** seed of the fault dice (kept apart from the world's generator) */
   seed?: number;
-}
-
-type Body = Record<string, unknown>;
-
-const ok = (data: unknown) => ({ code: 200, msg: 'success', success: true, data });
-const fail = (msg: string) => ({ code: 1000, msg, success: false, data: null });
-
-function bodyOf(req: FastifyRequest): Body {
-  const b = req.body;
-  return b && typeof b === 'object' && !Array.isArray(b) ? (b as Body) : {};
-}
-
-/** An optional integer that may arrive as a string ("2"); '' and null count as absent. */
-function intField(v: unknown): number | undefined {
-  if (v === undefined || v === null || v === '') return undefined;
-  const n = typeof v === 'string' ? Number(v.trim()) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n)) throw new SimError(SIM_MSG.badParam);
-  return n;
-}
-
-function strField(v: unknown): string | undefined {
-  if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v !== 'string') throw new SimError(SIM_MSG.badParam);
-  return v;
+  /** the instances' SSH servers, kept in step with the world on every request */
+  ssh?: SimSsh;
 }
 
 /** Build the simulator's fastify app (does not listen); closing it releases requests held by timeout faults. */
@@ -57,8 +39,12 @@ export function buildSimApp(o: SimAppOptions): FastifyInstance {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 
-  app.addHook('onRequest', async () => {
+  app.addHook('onRequest', async (req) => {
     world.advanceTo(clock.now());
+    if (!req.url.startsWith('/c/')) await o.ssh?.sync(); // a listed ssh_port is always bound (app calls skip the scan)
+  });
+  app.addHook('onResponse', async (req) => {
+    if (req.method === 'POST') o.ssh?.reconcile(); // a stop requested by this request closes its SSH connections now
   });
   app.addHook('preClose', async () => {
     for (const release of [...hangs]) release();
@@ -117,6 +103,7 @@ export function buildSimApp(o: SimAppOptions): FastifyInstance {
           imageType: strField(b.image_type),
           name: strField(b.name),
           systemDiskExpandSize: b.system_disk_expand === true || b.system_disk_expand === 'true' ? intField(b.system_disk_expand_size) : undefined,
+          sshKey: strField(b.ssh_key),
         });
         return ok({ id });
       });
@@ -178,65 +165,7 @@ export function buildSimApp(o: SimAppOptions): FastifyInstance {
     return false;
   }
 
-  // ------------------------------------------------------------------ control API
-  const speedOf = () => (typeof clock.rate === 'number' ? clock.rate : null);
-  const clockView = () => ({ now: new Date(world.now).toISOString(), now_ms: world.now, speed: speedOf() });
-
-  app.get('/sim/state', async () => ({ ...world.state(), speed: speedOf() }));
-  app.post('/sim/instances', async (req, reply) => {
-    const b = bodyOf(req);
-    const res = world.addInstance({
-      name: typeof b.name === 'string' ? b.name : '',
-      gpuModel: strField(b.gpu_model),
-      gpuCount: intField(b.gpu_count),
-      image: strField(b.image) as 'ComfyUI' | 'WebUI' | 'Jupyter' | undefined,
-      status: strField(b.status) as 'running' | 'shutdown' | undefined,
-      gpuKept: b.gpu_kept === true,
-      busy: b.busy === true,
-      gpuUtil: typeof b.gpu_util === 'number' ? b.gpu_util : undefined,
-    });
-    return reply.code(201).send(res);
-  });
-  app.post('/sim/instances/:id/activity', async (req) => {
-    const b = bodyOf(req);
-    const id = (req.params as { id: string }).id;
-    world.setActivity(id, b.busy as boolean, b.gpu_util === undefined ? undefined : (b.gpu_util as number));
-    const inst = world.instance(id)!;
-    return { id, busy: inst.busy, gpu_util: inst.gpuUtil };
-  });
-  app.post('/sim/instances/:id/status', async (req) => {
-    const status = bodyOf(req).status as SimStatus;
-    if (!SIM_STATUSES.includes(status)) throw new SimError(`status must be one of ${SIM_STATUSES.join(', ')}`);
-    const id = (req.params as { id: string }).id;
-    world.forceStatus(id, status);
-    return { id, status: world.instance(id)!.status };
-  });
-  app.post('/sim/balance', async (req) => {
-    const balance = bodyOf(req).balance;
-    if (typeof balance !== 'number') throw new SimError('balance must be a number');
-    world.setBalance(balance);
-    return { balance: world.balance, recharged_total: world.rechargedTotal };
-  });
-  app.get('/sim/faults', async () => world.faults);
-  app.post('/sim/faults', async (req) => world.setFaults(bodyOf(req) as Partial<SimFaults>));
-  app.get('/sim/clock', async () => clockView());
-  app.post('/sim/clock', async (req) => {
-    const speed = bodyOf(req).speed;
-    if (typeof speed !== 'number' || !(speed >= 0)) throw new SimError('speed must be a number >= 0');
-    if (!clock.setSpeed) throw new SimError('this clock cannot change speed');
-    world.advanceTo(clock.now());
-    clock.setSpeed(speed);
-    return clockView();
-  });
-  app.post('/sim/clock/advance', async (req) => {
-    const seconds = bodyOf(req).seconds;
-    if (typeof seconds !== 'number' || !(seconds >= 0)) throw new SimError('seconds must be a number >= 0');
-    if (!clock.advance) throw new SimError('this clock cannot be advanced');
-    clock.advance(Math.round(seconds * 1000));
-    world.advanceTo(clock.now());
-    return clockView();
-  });
-
+  registerControl(app, { world, clock, ssh: o.ssh });
   registerApps(app, world);
   return app;
 }

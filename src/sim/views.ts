@@ -3,6 +3,8 @@
  * seconds) and the control API's ground truth (`GET /sim/state`).
  */
 import { APP_PORTS, DATA_CENTERS, GB } from './catalog.js';
+import { appBusy, coresOf, gpuReadings, levelOf, loginsAt, metersAt } from './machine.js';
+import { hostKeyOf } from './ssh-keys.js';
 import type { SimInstance, SimWorld } from './world.js';
 
 const sec = (ms: number): number => (ms > 0 ? Math.floor(ms / 1000) : 0);
@@ -16,7 +18,6 @@ export function appUrl(world: SimWorld, id: string, port: number): string {
 /** The Open API instance object. Access details (password, ssh, jupyter, web) are empty before the first `running`. */
 export function openInstance(world: SimWorld, inst: SimInstance): Record<string, unknown> {
   const ran = inst.everRunning;
-  const perGpuCpu = 16;
   const perGpuMemGiB = 60;
   const count = inst.gpuCount;
   const price = world.priceOf(inst);
@@ -31,8 +32,8 @@ export function openInstance(world: SimWorld, inst: SimInstance): Record<string,
     gpu_model: inst.gpuModel.short,
     gpu_used: inst.gpuUsed,
     cpu_model: 'Intel(R) Xeon(R) Platinum 8352V CPU @ 2.10GHz',
-    cpu_core_count: perGpuCpu * count,
-    memory_size: perGpuMemGiB * count * GB,
+    cpu_core_count: coresOf(count),
+    memory_size: (count > 0 ? perGpuMemGiB * count : 16) * GB,
     system_disk_size: inst.systemDiskGb * GB,
     data_disk_size: inst.dataDiskGb * GB,
     expandable_data_disk_size: 500 * GB,
@@ -50,7 +51,7 @@ export function openInstance(world: SimWorld, inst: SimInstance): Record<string,
     start_timestamp: sec(inst.startAt),
     stop_timestamp: sec(inst.stopAt),
     status: inst.status,
-    ssh_domain: ran ? `${inst.id}.ssh.x-gpu.com` : '',
+    ssh_domain: ran ? world.sshHost || `${inst.id}.ssh.x-gpu.com` : '',
     web_url: ran ? appUrl(world, inst.id, webPort) : '',
     progress: world.progressOf(inst),
     image_id: inst.image.id,
@@ -80,8 +81,11 @@ export function truthInstance(world: SimWorld, inst: SimInstance): Record<string
     retain_price: world.retainOf(inst),
     rate: world.rateOf(inst),
     busy: inst.busy,
+    kind: inst.busy ? inst.workKind : null,
+    app_busy: appBusy(inst),
     gpu_util: inst.gpuUtil,
     last_activity: iso(inst.lastActivityAt),
+    machine: machineTruth(world, inst),
     billed: world.billedOf(inst),
     password: inst.password,
     jupyter_token: inst.jupyterToken,
@@ -98,6 +102,24 @@ export function truthInstance(world: SimWorld, inst: SimInstance): Record<string
   };
 }
 
+/** What the instance's machine shows right now: GPUs, load, network counters and rates, logins, SSH endpoint. */
+export function machineTruth(world: SimWorld, inst: SimInstance): Record<string, unknown> {
+  const m = metersAt(inst, world.now);
+  const lv = levelOf(inst);
+  return {
+    gpus: gpuReadings(inst).map((g) => ({ index: g.index, util: g.util, memory_used_mib: g.memUsedMiB, memory_total_mib: g.memTotalMiB })),
+    load: m.load.map((l) => Math.round(l * 100) / 100),
+    net: { rx_bytes: Math.floor(m.rxBytes), tx_bytes: Math.floor(m.txBytes), rx_bytes_per_s: lv.rx, tx_bytes_per_s: lv.tx },
+    logins: loginsAt(inst, world.now).map((l) => ({ tty: l.tty, from: l.from, since: iso(l.since), idle_s: l.idleS, source: l.source })),
+    ssh: {
+      host: world.sshHost || null,
+      port: inst.everRunning && world.sshHost ? Number(inst.sshPort) : null,
+      host_key_fingerprint: hostKeyOf(world.seed, inst.id, inst.hostKeyGen).fingerprint,
+      authorized_keys: world.authorizedKeysOf(inst).map((k) => k.id),
+    },
+  };
+}
+
 /** The ground truth of the whole world. */
 export function simState(world: SimWorld): Record<string, unknown> {
   const instances = world.all().map((i) => truthInstance(world, i));
@@ -111,6 +133,7 @@ export function simState(world: SimWorld): Record<string, unknown> {
     debit: world.debitPolicy,
     gpu_pool: world.gpuPool,
     gpu_free: world.gpuFree,
+    gpu_free_by_model: world.gpuPoolView(),
     faults: world.faults,
     instances,
   };

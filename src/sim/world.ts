@@ -15,10 +15,26 @@ import {
   defaultImage,
   findGpuModel,
   findPublicImage,
+  GPU_MODELS,
   pricePerHour,
   retainPrice,
+  roundMoney,
+  CPU_ONLY_PRICE,
 } from './catalog.js';
-import { simState } from './views.js';
+import { GpuPool } from './gpu-pool.js';
+import {
+  DEFAULT_GPU_UTIL,
+  WORK_KINDS,
+  freshMeters,
+  idHash,
+  isWorkKind,
+  settleMeters,
+  syncSimLogin,
+  type Login,
+  type MachineMeters,
+  type WorkKind,
+} from './machine.js';
+import { ed25519FromSeed, keySeed, parsePublicKey } from './ssh-keys.js';
 
 /** Every instance status the Open API documents. */
 export const SIM_STATUSES = [
@@ -90,6 +106,10 @@ export interface SimFaults {
   token_error_rate: number;
   latency_ms: number;
   endpoints: string[];
+  /** SSH: a new connection is accepted and closed at once */
+  ssh_refuse_rate: number;
+  /** SSH: a new connection never gets an answer, or a new exec channel never prints */
+  ssh_hang_rate: number;
 }
 
 /** No faults. */
@@ -101,6 +121,8 @@ export const NO_FAULTS: Readonly<SimFaults> = {
   token_error_rate: 0,
   latency_ms: 0,
   endpoints: [],
+  ssh_refuse_rate: 0,
+  ssh_hang_rate: 0,
 };
 
 type Intent =
@@ -149,12 +171,23 @@ export interface SimInstance {
   stopAt: number;
   everRunning: boolean;
   pending: Pending | null;
+  /** work is running (of kind `workKind`) */
   busy: boolean;
+  workKind: WorkKind;
+  /** GPU utilisation (percent) the busy work shows */
   gpuUtil: number;
-  /** end of the last busy stretch, or the time it reached running (ms) */
+  /** end of the last stretch the apps showed busy (`app` work), or the time it reached running (ms) */
   lastActivityAt: number;
-  /** start of the current busy stretch (ms) */
+  /** start of the current stretch the apps show busy (ms) */
   busySince: number;
+  /** CPU load and network counters (see machine.ts) */
+  meters: MachineMeters;
+  /** interactive logins (ttys) */
+  logins: Login[];
+  /** generation of the SSH host key; `POST /sim/instances/:id/host-key` bumps it */
+  hostKeyGen: number;
+  /** ids of account SSH keys authorized on this instance (deploy's `ssh_key`) */
+  accountKeyIds: string[];
   /** yuan accrued up to `segStart` */
   billed: number;
   segStart: number;
@@ -164,7 +197,11 @@ export interface SimInstance {
   password: string;
   jupyterToken: string;
   xgcosToken: string;
+  /** the instance's own key pair, OpenSSH private key text (the API's `ssh_key`) */
   sshKey: string;
+  /** public half of `sshKey` in wire format */
+  sshKeyBlob: Buffer;
+  /** port of the instance's SSH server (set when the server binds; a seeded placeholder before) */
   sshPort: string;
   kernelId: string;
   sessionId: string;
@@ -194,6 +231,8 @@ export interface DeployParams {
   imageType?: string;
   name?: string;
   systemDiskExpandSize?: number;
+  /** id of an account SSH key to authorize on the instance */
+  sshKey?: string;
 }
 
 /** Control-API parameters for adding an instance instantly. */
@@ -207,9 +246,35 @@ export interface AddInstanceParams {
   gpuKept?: boolean;
   busy?: boolean;
   gpuUtil?: number;
+  /** kind of the busy work; `busy: false` with a `gpuUtil` > 0 and no kind means `background` */
+  kind?: string;
+  /** id of an account SSH key to authorize (see `addAccountKey`) */
+  sshKey?: string;
+}
+
+/** An SSH public key registered on the account (the console's key list); deploy's `ssh_key` names one by id. */
+export interface AccountKey {
+  id: string;
+  publicKey: string;
+  blob: Buffer;
+  fingerprint: string;
 }
 
 const HOUR = 3_600_000;
+const GPU_MODEL_NAMES = GPU_MODELS.map((m) => m.short).join(', ');
+
+/** Decode a workload request: busy with a kind, or idle; `busy: false` with GPU utilisation > 0 is background work. */
+export function resolveWork(busy: unknown, gpuUtil: unknown, kind: unknown): { busy: boolean; kind: WorkKind; util: number } {
+  if (typeof busy !== 'boolean') throw new SimError('busy must be true or false');
+  if (kind !== undefined && !isWorkKind(kind)) throw new SimError(`kind must be one of ${WORK_KINDS.join(', ')}`);
+  if (gpuUtil !== undefined && (typeof gpuUtil !== 'number' || !(gpuUtil >= 0 && gpuUtil <= 100))) {
+    throw new SimError('gpu_util must be a number in 0..100');
+  }
+  if (!busy && kind === undefined && typeof gpuUtil === 'number' && gpuUtil > 0) return { busy: true, kind: 'background', util: gpuUtil };
+  const k: WorkKind = kind ?? 'app';
+  if (!busy) return { busy: false, kind: k, util: 0 };
+  return { busy: true, kind: k, util: typeof gpuUtil === 'number' ? gpuUtil : DEFAULT_GPU_UTIL[k] };
+}
 
 function isInt(n: unknown, lo: number, hi: number): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n >= lo && n <= hi;
@@ -228,24 +293,30 @@ export class SimWorld {
   private recharged = 0;
   private lastHour: number;
   private seq = 0;
-  private free: number;
+  private readonly pool: GpuPool;
+  private readonly accountKeys = new Map<string, AccountKey>();
   /** Total GPUs of the pool. */
   readonly gpuPool: number;
+  /** Seed of the world (host keys derive from it). */
+  readonly seed: number;
   /** Base URL app links point at (set by the server once it listens). */
   baseUrl: string;
+  /** Host the instances' SSH servers listen on (the API's `ssh_domain`); '' = no SSH server, the platform's domain is shown. */
+  sshHost = '';
   /** Fault settings the HTTP server applies to `/open`. */
   faults: SimFaults = { ...NO_FAULTS, endpoints: [] };
 
   constructor(opts: WorldOptions) {
     this.t = opts.start;
-    this.rng = new Rng(opts.seed ?? 42);
+    this.seed = opts.seed ?? 42;
+    this.rng = new Rng(this.seed);
     this.durations = { ...DEFAULT_DURATIONS, ...opts.durations };
     this.debitMode = opts.debit ?? 'hourly';
     this.clock = opts.clock;
     this.balanceBase = opts.balance ?? 200;
     this.lastHour = Math.floor(opts.start / HOUR) * HOUR;
     this.gpuPool = opts.gpuPool ?? 10_000;
-    this.free = this.gpuPool;
+    this.pool = new GpuPool(this.gpuPool);
     this.baseUrl = opts.baseUrl ?? 'http://127.0.0.1';
   }
 
@@ -313,11 +384,14 @@ export class SimWorld {
     if (inst.gone || inst.status === 'deploying' || inst.status === 'destroying' || inst.status === 'destroyed') {
       return 0;
     }
-    return inst.gpuUsed > 0 ? this.priceOf(inst) : this.retainOf(inst);
+    if (inst.gpuUsed > 0) return this.priceOf(inst);
+    const cpuOnly = inst.gpuCount === 0 && ['running', 'booting', 'shutting_down', 'saving_image', 'replacing_image'].includes(inst.status);
+    return cpuOnly ? this.priceOf(inst) : this.retainOf(inst);
   }
 
-  /** `price_per_hour`: per-GPU price x gpu count. */
+  /** `price_per_hour`: per-GPU price x gpu count; a CPU-only instance (0 GPUs) costs its disk plus `CPU_ONLY_PRICE`. */
   priceOf(inst: SimInstance): number {
+    if (inst.gpuCount === 0) return roundMoney(CPU_ONLY_PRICE + this.retainOf(inst));
     return pricePerHour(inst.gpuModel, inst.gpuCount);
   }
 
@@ -395,20 +469,22 @@ export class SimWorld {
     inst.pending = { from: this.t, at: this.t + Math.round(seconds * 1000), seq: ++this.seq, intent };
   }
 
-  private takeGpus(n: number): void {
-    if (this.free < n) throw new SimError(SIM_MSG.noGpu);
-    this.free -= n;
+  private takeGpus(model: GpuModel, n: number): void {
+    if (!this.pool.canTake(model, n)) throw new SimError(SIM_MSG.noGpu);
+    this.pool.take(model, n);
   }
 
   private giveGpus(inst: SimInstance): void {
-    this.free += inst.gpuUsed;
+    this.pool.give(inst.gpuModel, inst.gpuUsed);
     inst.gpuUsed = 0;
   }
 
   private leaveRunning(inst: SimInstance): void {
-    if (inst.busy) inst.lastActivityAt = this.t;
+    settleMeters(inst, this.t);
+    if (inst.busy && inst.workKind === 'app') inst.lastActivityAt = this.t;
     inst.busy = false;
     inst.gpuUtil = 0;
+    inst.logins = [];
   }
 
   private reachRunning(inst: SimInstance): void {
@@ -417,7 +493,10 @@ export class SimWorld {
     inst.startAt = this.t;
     inst.lastActivityAt = this.t;
     inst.busy = false;
+    inst.workKind = 'app';
     inst.gpuUtil = 0;
+    inst.meters = freshMeters(this.t);
+    inst.logins = [];
   }
 
   private complete(inst: SimInstance, intent: Intent): void {
@@ -477,6 +556,10 @@ export class SimWorld {
   }): SimInstance {
     let id = this.rng.instanceId();
     while (this.insts.has(id)) id = this.rng.instanceId();
+    const password = this.rng.secret(12);
+    const jupyterToken = this.rng.hex(48);
+    const xgcosToken = this.rng.secret(32);
+    const keyPair = ed25519FromSeed(keySeed(`instance|${this.rng.secret(40)}`), `root@${id}`);
     const inst: SimInstance = {
       id,
       name: p.name,
@@ -493,18 +576,24 @@ export class SimWorld {
       everRunning: false,
       pending: null,
       busy: false,
+      workKind: 'app',
       gpuUtil: 0,
       lastActivityAt: this.t,
       busySince: this.t,
+      meters: freshMeters(this.t),
+      logins: [],
+      hostKeyGen: 0,
+      accountKeyIds: [],
       billed: 0,
       segStart: this.t,
       autoDestroyed: false,
       destroyedAt: null,
       gone: false,
-      password: this.rng.secret(12),
-      jupyterToken: this.rng.hex(48),
-      xgcosToken: this.rng.secret(32),
-      sshKey: `xgc-${this.rng.secret(40)}`,
+      password,
+      jupyterToken,
+      xgcosToken,
+      sshKey: keyPair.privateKey,
+      sshKeyBlob: keyPair.blob,
       sshPort: String(this.rng.int(20000, 60000)),
       kernelId: this.rng.uuid(),
       sessionId: this.rng.uuid(),
@@ -520,7 +609,7 @@ export class SimWorld {
     this.sync();
     const model = typeof p.gpuModel === 'string' ? findGpuModel(p.gpuModel) : undefined;
     if (!model) throw new SimError(SIM_MSG.modelUnavailable);
-    if (!isInt(p.gpuCount, 1, 8)) throw new SimError(SIM_MSG.badParam);
+    if (!isInt(p.gpuCount, 0, 8)) throw new SimError(SIM_MSG.badParam);
     if (!DATA_CENTERS[p.dataCenterId ?? 1]) throw new SimError(SIM_MSG.noDataCenter);
     const imageType = p.imageType ?? 'public';
     let image: SimImage;
@@ -534,8 +623,9 @@ export class SimWorld {
     } else {
       throw new SimError(SIM_MSG.badParam);
     }
+    if (p.sshKey !== undefined && !this.accountKeys.has(p.sshKey)) throw new SimError(SIM_MSG.badParam);
     if (this.balance <= 0) throw new SimError(SIM_MSG.lowBalance);
-    this.takeGpus(p.gpuCount);
+    this.takeGpus(model, p.gpuCount);
     const expandGb = p.systemDiskExpandSize ? Math.ceil(p.systemDiskExpandSize / GB) : 0;
     const inst = this.newInstance({
       name: p.name ?? '',
@@ -546,6 +636,7 @@ export class SimWorld {
       createdAt: this.t,
     });
     inst.gpuUsed = p.gpuCount;
+    if (p.sshKey !== undefined) inst.accountKeyIds.push(p.sshKey);
     this.schedule(inst, 'deploy', this.durations.deploy);
     this.advanceTo(this.t); // zero durations complete at once
     return inst.id;
@@ -562,8 +653,8 @@ export class SimWorld {
       const model = opts.gpuModel ? findGpuModel(opts.gpuModel) : inst.gpuModel;
       if (!model) throw new SimError(SIM_MSG.modelUnavailable);
       const count = opts.gpuCount ?? inst.gpuCount;
-      if (!isInt(count, 1, 8)) throw new SimError(SIM_MSG.badParam);
-      this.takeGpus(count);
+      if (!isInt(count, 0, 8)) throw new SimError(SIM_MSG.badParam);
+      this.takeGpus(model, count);
       inst.gpuModel = model;
       inst.gpuCount = count;
       inst.gpuUsed = count;
@@ -645,7 +736,7 @@ export class SimWorld {
     if (status !== 'running') this.leaveRunning(inst);
     const holdsGpu = ['deploying', 'running', 'booting', 'shutting_down', 'replacing_image'].includes(status);
     if (holdsGpu && inst.gpuUsed === 0) {
-      this.free -= inst.gpuCount;
+      this.pool.take(inst.gpuModel, inst.gpuCount);
       inst.gpuUsed = inst.gpuCount;
     }
     if (status === 'running') this.reachRunning(inst);
@@ -676,13 +767,15 @@ export class SimWorld {
     const model = findGpuModel(p.gpuModel ?? 'RTX 4090 D');
     if (!model) throw new SimError(SIM_MSG.modelUnavailable);
     const count = p.gpuCount ?? 1;
-    if (!isInt(count, 1, 8)) throw new SimError(SIM_MSG.badParam);
+    if (!isInt(count, 0, 8)) throw new SimError(SIM_MSG.badParam);
     const kind = p.image ?? 'Jupyter';
     if (kind !== 'ComfyUI' && kind !== 'WebUI' && kind !== 'Jupyter') throw new SimError(SIM_MSG.noImage);
     const status = p.status ?? 'running';
     if (status !== 'running' && status !== 'shutdown') throw new SimError(SIM_MSG.badParam);
+    if (p.sshKey !== undefined && !this.accountKeys.has(p.sshKey)) throw new SimError(`ssh_key: no account key with id "${p.sshKey}"`);
+    const work = resolveWork(p.busy ?? false, p.gpuUtil, p.kind);
     const holds = status === 'running' || !!p.gpuKept;
-    if (holds) this.takeGpus(count);
+    if (holds) this.takeGpus(model, count);
     const pub = defaultImage(kind);
     const inst = this.newInstance({
       name: p.name,
@@ -693,33 +786,46 @@ export class SimWorld {
       createdAt: createdAt ?? this.t,
     });
     inst.gpuUsed = holds ? count : 0;
+    if (p.sshKey !== undefined) inst.accountKeyIds.push(p.sshKey);
     this.reachRunning(inst);
     if (status === 'shutdown') {
       inst.status = 'shutdown';
       inst.stopAt = this.t;
-    } else if (p.busy) {
-      this.setActivity(inst.id, true, p.gpuUtil);
+    } else if (work.busy) {
+      this.applyActivity(inst, work);
     }
     return { id: inst.id };
   }
 
-  /** Set an instance's workload: busy or idle, with a GPU utilisation in percent (default 95 busy / 0 idle). */
-  setActivity(id: string, busy: boolean, gpuUtil?: number): void {
+  /**
+   * Set an instance's workload: busy (work of `kind`, default `app`) or idle, with a GPU utilisation in percent
+   * (default by kind: 95 for app/background, 0 for cpu/interactive). `busy: false` with a `gpuUtil` above 0 and no
+   * kind is background work (a busy GPU nobody's app shows).
+   */
+  setActivity(id: string, busy: boolean, gpuUtil?: number, kind?: string): void {
     this.sync();
     const inst = this.live(id);
-    if (typeof busy !== 'boolean') throw new SimError(SIM_MSG.badParam);
-    const util = gpuUtil ?? (busy ? 95 : 0);
-    if (typeof util !== 'number' || util < 0 || util > 100) throw new SimError(SIM_MSG.badParam);
-    if (busy && !inst.busy) inst.busySince = this.t;
-    if (!busy && inst.busy) inst.lastActivityAt = this.t;
-    inst.busy = busy;
-    inst.gpuUtil = util;
+    this.applyActivity(inst, resolveWork(busy, gpuUtil, kind));
+  }
+
+  private applyActivity(inst: SimInstance, w: { busy: boolean; kind: WorkKind; util: number }): void {
+    if (inst.status !== 'running') return; // work needs a running instance; a stopped one stays idle
+    settleMeters(inst, this.t);
+    const wasApp = inst.busy && inst.workKind === 'app';
+    const isApp = w.busy && w.kind === 'app';
+    if (isApp && !wasApp) inst.busySince = this.t;
+    if (!isApp && wasApp) inst.lastActivityAt = this.t;
+    inst.busy = w.busy;
+    inst.workKind = w.kind;
+    inst.gpuUtil = w.util;
+    syncSimLogin(inst, this.t, 1_000 + (idHash(inst.id) % 30_000));
   }
 
   /** Replace the fault settings (validated; rates 0..1). */
   setFaults(f: Partial<SimFaults>): SimFaults {
     const next: SimFaults = { ...NO_FAULTS, endpoints: [] };
-    for (const k of ['error_rate', 'http_500_rate', 'timeout_rate', 'malformed_rate', 'token_error_rate'] as const) {
+    const rates = ['error_rate', 'http_500_rate', 'timeout_rate', 'malformed_rate', 'token_error_rate', 'ssh_refuse_rate', 'ssh_hang_rate'] as const;
+    for (const k of rates) {
       const v = f[k] ?? 0;
       if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new SimError(`${k} must be a number in 0..1`);
       next[k] = v;
@@ -730,8 +836,61 @@ export class SimWorld {
     const eps = f.endpoints ?? [];
     if (!Array.isArray(eps) || eps.some((e) => typeof e !== 'string')) throw new SimError('endpoints must be strings');
     next.endpoints = [...eps];
+    const unknown = Object.keys(f).find((k) => !(k in next));
+    if (unknown !== undefined) throw new SimError(`${unknown}: unknown fault setting (known: ${Object.keys(next).join(', ')})`);
     this.faults = next;
     return next;
+  }
+
+  /** Rotate an instance's SSH host key (new connections see the new key). Returns the new generation. */
+  rotateHostKey(id: string): number {
+    this.sync();
+    const inst = this.live(id);
+    inst.hostKeyGen += 1;
+    return inst.hostKeyGen;
+  }
+
+  /** Register an SSH public key on the account; deploy (or `addInstance`) with `sshKey: id` authorizes it on an instance. */
+  addAccountKey(publicKey: unknown): AccountKey {
+    const parsed = parsePublicKey(publicKey);
+    if ('error' in parsed) throw new SimError(parsed.error);
+    const id = `key-${parsed.fingerprint.slice(7, 19).replace(/[^A-Za-z0-9]/g, 'x').toLowerCase()}`;
+    const key: AccountKey = { id, publicKey: (publicKey as string).trim(), blob: parsed.blob, fingerprint: parsed.fingerprint };
+    this.accountKeys.set(id, key);
+    return key;
+  }
+
+  /** Account SSH keys authorized on `inst`. */
+  authorizedKeysOf(inst: SimInstance): AccountKey[] {
+    return inst.accountKeyIds.map((k) => this.accountKeys.get(k)).filter((k): k is AccountKey => k !== undefined);
+  }
+
+  /** Every account SSH key. */
+  get accountKeyList(): AccountKey[] {
+    return [...this.accountKeys.values()];
+  }
+
+  /**
+   * Set free GPUs per model (`{"RTX 4090 D": 0, "RTX 4090": 3}`; full or short names; null = only the overall cap).
+   * Validates every entry before changing anything.
+   */
+  setGpuPool(free: Record<string, unknown>): Record<string, number> {
+    this.sync();
+    const updates: Array<[GpuModel, number | null]> = [];
+    for (const [name, v] of Object.entries(free)) {
+      const model = findGpuModel(name);
+      if (!model) throw new SimError(`${name}: unknown GPU model (known: ${GPU_MODEL_NAMES})`);
+      if (v !== null && !isInt(v, 0, 1_000_000)) throw new SimError(`${name}: free GPUs must be an integer >= 0 (or null)`);
+      updates.push([model, v as number | null]);
+    }
+    for (const [model, v] of updates) this.pool.setFree(model, v);
+    return this.pool.view();
+  }
+
+  /** Free GPUs per model. */
+  gpuPoolView(): Record<string, number> {
+    this.sync();
+    return this.pool.view();
   }
 
   /** Add `n` instances in a realistic mix (busy WebUI, idle ComfyUI, released Jupyter trainer, ...). */
@@ -764,15 +923,14 @@ export class SimWorld {
 
   // ---------------------------------------------------------------- reading
 
-  /** The ground truth (`GET /sim/state`): balance, ledger, every instance with its secrets and `billed`. */
-  state(): Record<string, unknown> {
-    this.sync();
-    return simState(this);
-  }
-
   /** An instance by id (gone ones included), or undefined. */
   instance(id: string): SimInstance | undefined {
     this.sync();
+    return this.insts.get(id);
+  }
+
+  /** An instance by id as of the last sync, without advancing time (for hot loops that synced once). */
+  peek(id: string): SimInstance | undefined {
     return this.insts.get(id);
   }
 
@@ -795,7 +953,7 @@ export class SimWorld {
 
   /** GPUs free in the pool. */
   get gpuFree(): number {
-    return this.free;
+    return this.pool.free;
   }
 
   /** Progress 0..100 of the running transition, 100 when stable. */

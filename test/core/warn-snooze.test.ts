@@ -83,6 +83,7 @@ describe('unknown is never idle', () => {
       probes: { gpu: { enabled: true, timeout: '1s' }, comfyui: { enabled: false }, sdwebui: { enabled: false } },
     });
     await h.add({ name: 'notebook', image: 'Jupyter', status: 'running', busy: true });
+    await h.ctl('/sim/faults', { ssh_refuse_rate: 1 }); // the simulator's SSH answers now: make the GPU probe fail
     for (let i = 0; i < 60; i++) await h.step(MIN);
     expect((await h.state()).instances[0].status).toBe('running');
     const v = Object.fromEntries((h.gdb.sqlite.prepare('select probe, verdict from probe_state').all() as any[]).map((r) => [r.probe, r.verdict]));

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { runSimCli, startSimulator, type RunningSim } from '../../src/sim/index.js';
+import { runSimCli } from '../../src/sim/cli.js';
+import { startSimulator, type RunningSim } from '../../src/sim/index.js';
 
 const TOKEN = 'tok-apps';
 const T0 = Date.UTC(2025, 0, 6, 8, 0, 0);

@@ -81,7 +81,7 @@ describe('Open API instances', () => {
       expect(inst.retain_price).toBe(0.0009);
       expect(typeof inst.ssh_port).toBe('string');
       expect(inst.ssh_port).toMatch(/^\d{4,5}$/);
-      expect(inst.ssh_domain).toBe(`${inst.id}.ssh.x-gpu.com`);
+      expect(inst.ssh_domain).toBe('127.0.0.1'); // the simulator's own SSH server (the platform gives {id}.ssh.x-gpu.com)
       expect(inst.ssh_user).toBe('root');
       expect(inst.create_timestamp).toBeLessThan(1e11); // seconds, not ms
       expect(inst.create_timestamp).toBeGreaterThan(1.6e9);

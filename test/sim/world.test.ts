@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SimError, SimWorld, type SimInstance } from '../../src/sim/index.js';
+import { SimError, SimWorld, simState, type SimInstance } from '../../src/sim/index.js';
 
 const H = 3_600_000;
 const S = 1000;
@@ -256,7 +256,7 @@ describe('SimWorld billing', () => {
     expect(w.debitedTotal).toBeCloseTo(total, 9); // 168h is a whole hour: everything debited
     expect(w.rechargedTotal).toBeCloseTo(500, 9);
     expect(w.balance).toBeCloseTo(1500 - total, 9);
-    const s = w.state() as { instances: Array<{ id: string; billed: number; gone: boolean }> };
+    const s = simState(w) as { instances: Array<{ id: string; billed: number; gone: boolean }> };
     expect(s.instances.find((i) => i.id === ids.b)).toMatchObject({ gone: true });
     expect(s.instances.find((i) => i.id === ids.a)!.billed).toBeCloseTo(closedForm.a, 9);
   });
@@ -310,7 +310,7 @@ describe('SimWorld billing', () => {
     expect(w.billedOf(w.instance(run)!) + w.billedOf(w.instance(parked)!)).toBeCloseTo(billedAt2h, 10);
     expect(w.balance).toBeCloseTo(2 - billedAt2h, 10);
     expect(errorOf(() => w.deploy({ gpuModel: 'NVIDIA GeForce RTX 4090', gpuCount: 1, image: COMFY_IMAGE }))).toBe('余额不足');
-    const s = w.state() as { instances: Array<{ id: string; auto_destroyed: boolean }> };
+    const s = simState(w) as { instances: Array<{ id: string; auto_destroyed: boolean }> };
     expect(s.instances.find((i) => i.id === run)!.auto_destroyed).toBe(true);
   });
 
@@ -334,5 +334,53 @@ describe('SimWorld billing', () => {
     w.setBalance(-1);
     expect(w.rechargedTotal).toBe(30);
     expect(w.instance(id)!.status).toBe('destroying');
+  });
+});
+
+describe('machine meters follow the kind of work', () => {
+  const script = (w: SimWorld, id: string, step: number) => {
+    const at = (s: number, f: () => void) => {
+      for (let t = w.now; t < T0 + s * S; t = Math.min(t + step, T0 + s * S)) w.advanceTo(Math.min(t + step, T0 + s * S));
+      f();
+    };
+    at(100, () => w.setActivity(id, true, undefined, 'cpu'));
+    at(700, () => w.setActivity(id, true, 90, 'background'));
+    at(2000, () => w.setActivity(id, false));
+    at(5000, () => undefined);
+  };
+
+  it('one jump gives the same load average and byte counters as many small steps', () => {
+    const runs = [3_600_000, 7_000, 1_000].map((step) => {
+      const w = world();
+      const id = w.addInstance({ name: 'm' }).id;
+      script(w, id, step);
+      return (simState(w) as any).instances[0].machine;
+    });
+    for (const m of runs.slice(1)) {
+      expect(m.load).toEqual(runs[0].load);
+      expect(Math.abs(m.net.rx_bytes - runs[0].net.rx_bytes)).toBeLessThanOrEqual(1);
+    }
+    expect(runs[0].net.rx_bytes).toBeGreaterThan(600 * 60_000_000); // ten minutes of a download
+  });
+
+  it.each([
+    ['app', [95, 0], true],
+    ['background', [95, 95], false],
+    ['cpu', [0, 0], false],
+    ['interactive', [0, 0], false],
+  ] as const)('%s work: GPU utilisation %j, apps busy %s', (kind, utils, app) => {
+    const w = world();
+    const id = w.addInstance({ name: 'k', gpuCount: 2 }).id;
+    w.setActivity(id, true, undefined, kind);
+    const t = (simState(w) as any).instances[0];
+    expect(t.machine.gpus.map((g: any) => g.util)).toEqual(utils);
+    expect(t).toMatchObject({ busy: true, kind, app_busy: app });
+  });
+
+  it('rejects an unknown kind and an out-of-range gpu_util by name', () => {
+    const w = world();
+    const id = w.addInstance({ name: 'k' }).id;
+    expect(errorOf(() => w.setActivity(id, true, undefined, 'mining'))).toMatch(/^kind must be one of app, background, cpu, interactive/);
+    expect(errorOf(() => w.setActivity(id, true, 140))).toMatch(/^gpu_util must be/);
   });
 });

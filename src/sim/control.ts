@@ -1,0 +1,117 @@
+/**
+ * The simulator's control API under `/sim` (no token; tests, the demo and outside checks drive it): ground truth,
+ * instances and their work, host keys, account SSH keys, balance, faults, the GPU pool and the clock.
+ * Errors are HTTP 400 `{error: {code, message}}` with a message naming the field.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../clock.js';
+import { bodyOf, intField, strField } from './fields.js';
+import type { SimSsh } from './ssh-server.js';
+import { hostKeyOf } from './ssh-keys.js';
+import { simState } from './views.js';
+import { SIM_STATUSES, SimError, type SimFaults, type SimStatus, type SimWorld } from './world.js';
+
+/** A clock the control API can steer: `advance` for manual jumps, `setSpeed` for the speed factor. */
+export type SimClock = Clock & { advance?(ms: number): unknown; setSpeed?(k: number): void; readonly rate?: number };
+
+/** What the control routes work on. */
+export interface ControlDeps {
+  world: SimWorld;
+  clock: SimClock;
+  ssh?: SimSsh;
+}
+
+const optional = (v: unknown) => (v === undefined || v === null ? undefined : v);
+
+/** Register the `/sim` routes on the simulator's app. */
+export function registerControl(app: FastifyInstance, { world, clock, ssh }: ControlDeps): void {
+  const speedOf = () => (typeof clock.rate === 'number' ? clock.rate : null);
+  const clockView = () => ({ now: new Date(world.now).toISOString(), now_ms: world.now, speed: speedOf() });
+  const idOf = (req: { params: unknown }) => (req.params as { id: string }).id;
+
+  app.get('/sim/state', async () => {
+    const state = simState(world) as { instances: Array<{ id: string; machine: { ssh: Record<string, unknown> } }> };
+    const conns = ssh?.connectionCounts() ?? {};
+    for (const i of state.instances) i.machine.ssh.connections = conns[i.id] ?? 0;
+    return { ...state, ssh_streams: ssh?.streamCount ?? 0, speed: speedOf() };
+  });
+
+  app.post('/sim/instances', async (req, reply) => {
+    const b = bodyOf(req);
+    if (b.busy !== undefined && typeof b.busy !== 'boolean') throw new SimError('busy must be true or false');
+    const res = world.addInstance({
+      name: typeof b.name === 'string' ? b.name : '',
+      gpuModel: strField(b.gpu_model),
+      gpuCount: intField(b.gpu_count),
+      image: strField(b.image) as 'ComfyUI' | 'WebUI' | 'Jupyter' | undefined,
+      status: strField(b.status) as 'running' | 'shutdown' | undefined,
+      gpuKept: b.gpu_kept === true,
+      busy: b.busy === true,
+      gpuUtil: optional(b.gpu_util) as number | undefined,
+      kind: optional(b.kind) as string | undefined,
+      sshKey: strField(b.ssh_key),
+    });
+    return reply.code(201).send(res);
+  });
+
+  app.post('/sim/instances/:id/activity', async (req) => {
+    const b = bodyOf(req);
+    const id = idOf(req);
+    world.setActivity(id, b.busy as boolean, optional(b.gpu_util) as number | undefined, optional(b.kind) as string | undefined);
+    const inst = world.instance(id)!;
+    return { id, busy: inst.busy, kind: inst.busy ? inst.workKind : null, gpu_util: inst.gpuUtil };
+  });
+
+  app.post('/sim/instances/:id/status', async (req) => {
+    const status = bodyOf(req).status as SimStatus;
+    if (!SIM_STATUSES.includes(status)) throw new SimError(`status must be one of ${SIM_STATUSES.join(', ')}`);
+    const id = idOf(req);
+    world.forceStatus(id, status);
+    return { id, status: world.instance(id)!.status };
+  });
+
+  app.post('/sim/instances/:id/host-key', async (req) => {
+    const id = idOf(req);
+    const generation = world.rotateHostKey(id);
+    return { id, generation, fingerprint: hostKeyOf(world.seed, id, generation).fingerprint };
+  });
+
+  app.get('/sim/ssh-keys', async () => ({
+    keys: world.accountKeyList.map((k) => ({ id: k.id, fingerprint: k.fingerprint, public_key: k.publicKey })),
+  }));
+  app.post('/sim/ssh-keys', async (req, reply) => {
+    const k = world.addAccountKey(bodyOf(req).public_key);
+    return reply.code(201).send({ id: k.id, fingerprint: k.fingerprint });
+  });
+
+  app.post('/sim/balance', async (req) => {
+    const balance = bodyOf(req).balance;
+    if (typeof balance !== 'number') throw new SimError('balance must be a number');
+    world.setBalance(balance);
+    return { balance: world.balance, recharged_total: world.rechargedTotal };
+  });
+
+  app.get('/sim/faults', async () => world.faults);
+  app.post('/sim/faults', async (req) => world.setFaults(bodyOf(req) as Partial<SimFaults>));
+
+  app.get('/sim/gpu-pool', async () => world.gpuPoolView());
+  app.post('/sim/gpu-pool', async (req) => world.setGpuPool(bodyOf(req)));
+
+  app.get('/sim/clock', async () => clockView());
+  app.post('/sim/clock', async (req) => {
+    const speed = bodyOf(req).speed;
+    if (typeof speed !== 'number' || !(speed >= 0)) throw new SimError('speed must be a number >= 0');
+    if (!clock.setSpeed) throw new SimError('this clock cannot change speed');
+    world.advanceTo(clock.now());
+    clock.setSpeed(speed);
+    return clockView();
+  });
+  app.post('/sim/clock/advance', async (req) => {
+    const seconds = bodyOf(req).seconds;
+    if (typeof seconds !== 'number' || !(seconds >= 0)) throw new SimError('seconds must be a number >= 0');
+    if (!clock.advance) throw new SimError('this clock cannot be advanced');
+    clock.advance(Math.round(seconds * 1000));
+    world.advanceTo(clock.now());
+    return clockView();
+  });
+}
