@@ -23,13 +23,12 @@ import { busyIntervalAt, idleStretches, kindOf, type Trace, type IdleStretch } f
 /** Trace second 0: Monday 2026-11-02 00:00 in Asia/Shanghai (UTC+8). */
 export const TRACE_T0 = Date.UTC(2026, 10, 1, 16, 0, 0);
 
-/** The default guard config of the effectiveness benchmark (as from YAML), given the trace's tick. */
+/** The default guard config of the effectiveness benchmark (as from YAML): the guard's default probes. */
 export function defaultEffectivenessConfig(): Record<string, unknown> {
   return {
     timezone: 'Asia/Shanghai',
     dry_run: false,
     limits: { max_actions_per_tick: 1000, max_actions_per_hour: 100_000 },
-    probes: { jupyter: { enabled: true }, comfyui: { enabled: true }, sdwebui: { enabled: true }, ssh: { enabled: false }, heartbeat: { enabled: false } },
     policies: [{ name: 'idle-release', type: 'idle', idle_for: '30m', min_uptime: '10m', action: 'release_gpu' }],
   };
 }

@@ -92,7 +92,7 @@ export class GpuLink {
     if (!c || this.state.state !== 'streaming' || this.reading) return;
     this.reading = true;
     try {
-      const [load, net, who] = [await this.exec(c, GPU_COMMANDS.load), await this.exec(c, GPU_COMMANDS.net), await this.exec(c, GPU_COMMANDS.logins)];
+      const [load, net, who] = await Promise.all([this.exec(c, GPU_COMMANDS.load), this.exec(c, GPU_COMMANDS.net), this.exec(c, GPU_COMMANDS.logins)]);
       const at = this.deps.clock.now();
       const s: GpuSample = { at };
       if (load.code === 0) s.load = parseLoadavg(load.out) ?? undefined;

@@ -90,6 +90,8 @@ function semaphore(n: number): () => Promise<() => void> {
 /** The probe monitor of one daemon. */
 export class ProbeMonitor {
   private targets = new Map<string, Target>();
+  /** settle() calls waiting for the next GPU sample */
+  private waiters: Array<() => void> = [];
   private timers: NodeJS.Timeout[] = [];
   private polling: Promise<void> | null = null;
   private readonly acquire: () => Promise<() => void>;
@@ -156,7 +158,10 @@ export class ProbeMonitor {
 
   private take(t: Target, s: GpuSample): void {
     t.samples.push(s);
-    if (s.gpus) t.lastGpuAt = s.at;
+    if (s.gpus) {
+      t.lastGpuAt = s.at;
+      for (const w of this.waiters.splice(0)) w();
+    }
     const keep = Math.max(this.deps.options.gpu.windowMs, this.deps.options.gpu.sampleEveryMs * 3) + 1_000;
     while (t.samples.length > 0 && s.at - t.samples[0].at > keep) t.samples.shift();
     if (t.samples.length > 512) t.samples.splice(0, t.samples.length - 512);
@@ -254,7 +259,13 @@ export class ProbeMonitor {
     const end = Date.now() + timeoutMs;
     const pending = () => [...this.targets.values()].filter((t) => t.link && t.state.state !== 'down' && (t.lastGpuAt === null || t.lastGpuAt < now));
     await Promise.all([...this.targets.values()].map((t) => t.link?.sampleNow()));
-    while (pending().length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    while (pending().length > 0 && Date.now() < end) {
+      // wake on the next GPU sample, or re-check after a moment (a link may have gone down meanwhile)
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 50);
+        this.waiters.push(() => (clearTimeout(t), r()));
+      });
+    }
   }
 
   /**

@@ -79,14 +79,14 @@ describe('kinds of work in traces', () => {
   });
 
   it('the replay runs each interval as its kind in the simulator: only a probe that sees the GPU keeps nohup training', async () => {
-    const appsOnly = defaultEffectivenessConfig();
+    const withGpu = defaultEffectivenessConfig();
+    const appsOnly = { ...withGpu, probes: { gpu: { enabled: false } } };
     const blind = await replay(nohup, { kind: 'guard', config: appsOnly });
     // Jupyter shows nothing during background work: the apps-only guard releases the GPU under the training run.
     expect(blind.releases.length).toBeGreaterThan(0);
     expect(scoreReleases(nohup, idleStretches(nohup, 20), blind.releases, 30 * M).false_releases_by_kind.background).toBeGreaterThan(0);
-    // The same replay with the SSH probe enabled reads nvidia-smi over the simulator's SSH: no false release.
-    const withSsh = { ...appsOnly, probes: { ...(appsOnly.probes as object), ssh: { enabled: true, timeout: '5s', samples: 1 } } };
-    const seeing = await replay(nohup, { kind: 'guard', config: withSsh });
+    // The same replay with the default probes streams nvidia-smi over the simulator's SSH: no false release.
+    const seeing = await replay(nohup, { kind: 'guard', config: withGpu });
     const score = scoreReleases(nohup, idleStretches(nohup, 20), seeing.releases, 30 * M);
     expect(score.false_releases).toBe(0);
     expect(score.missed_stretches).toBe(0); // the forgotten hour after training is still released

@@ -66,15 +66,12 @@ describe('unknown is never idle', () => {
     h = await startHarness({
       policies: [{ name: 'idle', type: 'idle', idle_for: '30m', min_uptime: '5m' }],
       // Only the heartbeat probe, and no agent ever posts: every answer is unknown.
-      probes: { jupyter: { enabled: false }, comfyui: { enabled: false }, sdwebui: { enabled: false }, heartbeat: { enabled: true } },
+      probes: { gpu: { enabled: false }, jupyter: { enabled: false }, comfyui: { enabled: false }, sdwebui: { enabled: false }, heartbeat: { enabled: true } },
     });
     await h.add({ name: 'sd-idle', image: 'WebUI', status: 'running' });
     for (let i = 0; i < 120; i++) await h.step(MIN);
     expect((await h.state()).instances[0].status).toBe('running');
-    expect(h.gdb.sqlite.prepare('select probe, verdict from probe_state order by probe').all()).toEqual([
-      { probe: 'gpu', verdict: 'unknown' },
-      { probe: 'heartbeat', verdict: 'unknown' },
-    ]);
+    expect(h.gdb.sqlite.prepare('select probe, verdict from probe_state order by probe').all()).toEqual([{ probe: 'heartbeat', verdict: 'unknown' }]);
   }, 30_000);
 
   it('a busy Jupyter kernel keeps an instance even when its GPU probe is absent or failing', async () => {
