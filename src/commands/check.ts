@@ -1,6 +1,6 @@
 /** `xgc-guard check`: validate config, try the token (whoami + balance), try SMTP. One line per finding. */
 import nodemailer from 'nodemailer';
-import type { Command } from '../cli.js';
+import type { Command } from './types.js';
 import { ConfigErrors } from '../errors.js';
 import { loadConfig, startRefusals } from '../config/load.js';
 import { XgcClient, errorClass } from '../xgc/index.js';

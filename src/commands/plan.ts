@@ -1,7 +1,7 @@
 /** `xgc-guard plan`: one observe + decide against the live account; prints every decision and reason; acts on nothing. */
 import { existsSync } from 'node:fs';
 import pino from 'pino';
-import type { Command } from '../cli.js';
+import type { Command } from './types.js';
 import { systemClock } from '../clock.js';
 import { formatDuration } from '../config/duration.js';
 import { openDb } from '../db/open.js';

@@ -1,5 +1,5 @@
 /** `xgc-guard run`: the daemon. */
-import type { Command } from '../cli.js';
+import type { Command } from './types.js';
 import { systemClock } from '../clock.js';
 import { StartRefused } from '../errors.js';
 import { startRefusals } from '../config/load.js';
