@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { ConfigErrors } from '../../src/errors.js';
 import { loadConfig, parseConfig, startRefusals, parseDuration } from '../../src/config/index.js';
 import { tempDir } from '../helpers/proc.js';
+import { explainCron } from '../../src/config/cron.js';
+import { nearestKey } from '../../src/config/suggest.js';
 
 function errorsOf(raw: unknown): string[] {
   try {
@@ -40,7 +42,9 @@ describe('config', () => {
 
   it.each([
     [{ policies: [{ name: 'a', type: 'idle', idle_for: '45m', idel_for: '1h' }] }, 'policies[0].idel_for: unknown key'],
-    [{ polices: [] }, 'polices: unknown key'],
+    [{ polices: [] }, 'polices: unknown key (did you mean policies?)'],
+    [{ dryrun: true }, 'dryrun: unknown key (did you mean dry_run?)'],
+    [{ policies: [{ name: 'n', type: 'schedule', cron: '0 25 * * *' }] }, 'policies[0].cron: bad cron expression "0 25 * * *": hour "25" is out of range 0-23'],
     [{ policies: [{ name: 'a', type: 'idle', idle_for: '45 minutes' }] }, 'policies[0].idle_for: bad duration "45 minutes"'],
     [{ policies: [{ name: 'a', type: 'idle' }] }, 'policies[0].idle_for: required'],
     [{ policies: [{ name: 'a', type: 'sleepy' }] }, 'policies[0].type: unknown policy type: expected one of idle, schedule'],
@@ -61,6 +65,36 @@ describe('config', () => {
   ])('rejects %j naming the key path', (raw, expected) => {
     const errs = errorsOf(raw);
     expect(errs.join('\n')).toContain(expected);
+  });
+
+  it.each([
+    ['0 25 * * *', 'hour "25" is out of range 0-23'],
+    ['60 * * * *', 'minute "60" is out of range 0-59'],
+    ['0 2 0 * *', 'day-of-month "0" is out of range 1-31'],
+    ['0 2 * 13 *', 'month "13" is out of range 1-12'],
+    ['0 2 * * 8', 'day-of-week "8" is out of range 0-7'],
+    ['61 0 2 * * *', 'second "61" is out of range 0-59'],
+    ['*/0 * * * *', 'minute step "/0" must be a positive number'],
+    ['0 5-2 * * *', 'hour range "5-2" runs backwards'],
+    ['0 2 * * funday', 'day-of-week "funday" is not a number or a name (sun-sat)'],
+    ['0 2 * *', 'expected 5 fields'],
+    ['50 8 * * 1-5', null],
+    ['*/2 * * * * *', null],
+    ['0 9 * jan,jul mon', null],
+  ])('explains the cron expression %j field by field', (expr, want) => {
+    const got = explainCron(expr);
+    if (want === null) expect(got).toBeNull();
+    else expect(got).toContain(want);
+  });
+
+  it.each([
+    ['dryrun', ['dry_run', 'allow_destroy'], 'dry_run'],
+    ['idel_for', ['idle_for', 'min_uptime'], 'idle_for'],
+    ['Timezone', ['timezone', 'locale'], 'timezone'],
+    ['polices', ['policies', 'probes'], 'policies'],
+    ['frobnicate', ['dry_run', 'policies'], null],
+  ])('suggests the nearest key for %j', (key, allowed, want) => {
+    expect(nearestKey(key, allowed)).toBe(want);
   });
 
   it('parses durations', () => {

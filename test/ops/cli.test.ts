@@ -16,7 +16,7 @@ describe('CLI option parsing', () => {
   });
 });
 
-describe('read-only commands and overrides against a database the guard filled from the simulator', () => {
+describe('read-only commands and overrides against a database the guard filled from the simulator', { timeout: 90_000 }, () => {
   let h: Harness;
   let env: Record<string, string>;
   let seenId: string;
