@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<Command>> = {
   plan: async () => (await import('./commands/plan.js')).default,
   spend: async () => (await import('./commands/spend.js')).default,
   override: async () => (await import('./commands/override.js')).default,
+  notify: async () => (await import('./commands/notify.js')).default,
   health: async () => (await import('./commands/health.js')).default,
   sim: async () => (await import('./commands/sim.js')).default,
   demo: async () => (await import('./commands/demo.js')).default,

@@ -1,10 +1,15 @@
-/** `xgc-guard check`: validate config, try the token (whoami + balance), try SMTP. One line per finding. */
+/**
+ * `xgc-guard check`: validate config, try the token (whoami + balance), try SMTP, and connect (TCP, or TLS with
+ * the certificate checked) to each webhook's host without sending anything. One line per finding.
+ */
 import nodemailer from 'nodemailer';
 import type { Command } from './types.js';
 import { ConfigErrors } from '../errors.js';
 import { loadConfig, startRefusals } from '../config/load.js';
 import { XgcClient, errorClass } from '../xgc/index.js';
 import { configOption } from './common.js';
+import { resolveChannels } from '../notify/index.js';
+import { reach } from './reach.js';
 
 const check: Command = {
   summary: 'Validate the config, try the XianGong token (whoami + balance) and SMTP; exit 0 when all is well.',
@@ -53,6 +58,13 @@ const check: Command = {
         transport.close();
       }
     } else ok('smtp not configured (email alerts off)');
+    const hooks = resolveChannels(config.notify).filter((s) => s.kind !== 'email');
+    if (hooks.length === 0) ok('webhooks none configured');
+    const results = await Promise.all(hooks.map(async (h) => ({ h, r: await reach(String(h.options.url)) })));
+    for (const { h, r } of results) {
+      if (r.ok) ok(`webhook ${h.name} (${h.kind}): ${r.where} ${r.detail} (no message sent; \`xgc-guard notify test\` sends one)`);
+      else bad(`webhook ${h.name} (${h.kind}): cannot connect to ${r.where}: ${r.detail}`);
+    }
     return failed ? 1 : 0;
   },
 };

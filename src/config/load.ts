@@ -97,11 +97,37 @@ function applyEnv(raw: Record<string, any>, env: Env): void {
       setIn(raw, path, Number(v));
     } else setIn(raw, path, v);
   }
-  if (env.SMTP_URL) {
-    raw.notify ??= {};
-    if (typeof raw.notify !== 'object') throw new ConfigError('notify', 'expected a mapping');
-    if (raw.notify.email && typeof raw.notify.email === 'object') raw.notify.email.smtp_url = env.SMTP_URL;
-    else if (!raw.notify.email) raw.notify.email = { smtp_url: env.SMTP_URL, from: env.SMTP_FROM ?? 'xgc-guard@localhost', to: (env.SMTP_TO ?? 'root@localhost').split(',') };
+  applySmtpEnv(raw, env);
+}
+
+/**
+ * SMTP_URL, SMTP_FROM and SMTP_TO (comma-separated) each set their `notify.email` key (env wins). Email
+ * without a recipient is an error that says how to name one; the sender defaults to the SMTP login when
+ * it is an address, else xgc-guard@localhost.
+ */
+function applySmtpEnv(raw: Record<string, any>, env: Env): void {
+  const url = env.SMTP_URL || undefined;
+  const from = env.SMTP_FROM?.trim() || undefined;
+  const to = env.SMTP_TO?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (url !== undefined || from !== undefined || to !== undefined) {
+    setIn(raw, ['notify', 'email', 'smtp_url'], url ?? raw.notify?.email?.smtp_url);
+    if (from !== undefined) raw.notify.email.from = from;
+    if (to?.length) raw.notify.email.to = to;
+  }
+  const email = raw.notify?.email;
+  if (!email || typeof email !== 'object' || Array.isArray(email)) return;
+  if (email.smtp_url === undefined)
+    throw new ConfigError('notify.email.smtp_url', 'email needs an SMTP server: set SMTP_URL (smtps://user:pass@smtp.example.com) or notify.email.smtp_url');
+  if (email.to === undefined || (Array.isArray(email.to) && email.to.length === 0))
+    throw new ConfigError('notify.email.to', 'email has no recipient: set SMTP_TO=me@example.com (comma-separated for several) or notify.email.to: [me@example.com]');
+  if (email.from === undefined) {
+    let user = '';
+    try {
+      user = decodeURIComponent(new URL(String(email.smtp_url)).username);
+    } catch {
+      /* a bad URL is reported by the schema */
+    }
+    email.from = /^[^@\s]+@[^@\s]+$/.test(user) ? user : 'xgc-guard@localhost';
   }
 }
 
