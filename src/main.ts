@@ -15,6 +15,7 @@ import { spendReport } from './db/spend.js';
 import { createGuardCore, type GuardCore } from './guard.js';
 import { Notifier, pruneOutbox } from './notify/index.js';
 import { createMetrics } from './http/metrics.js';
+import { createTickLog } from './jobs/tick-log.js';
 import type { XgcClient } from './xgc/index.js';
 import { GuardError } from './errors.js';
 
@@ -103,6 +104,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     publicUrl: config.http.public_url,
   });
   const metrics = createMetrics();
+  const tickLog = createTickLog({ log: log.child({ mod: 'tick' }), summaryEveryMs: config.log.summary_every });
   const core = createGuardCore({
     db: gdb.db,
     config,
@@ -115,7 +117,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       metrics.apiRequests.inc({ endpoint: c.endpoint, result: c.error ?? 'ok' });
       if (c.error) metrics.apiErrors.inc({ class: c.error });
     },
-    onTick: (r) => metrics.tickDuration.observe({ outcome: r.outcome }, r.durationMs / 1000),
+    onTick: (r) => {
+      metrics.tickDuration.observe({ outcome: r.outcome }, r.durationMs / 1000);
+      tickLog(r);
+    },
   });
 
   const jobTable: JobSpec[] = [

@@ -149,6 +149,8 @@ export const configSchema = z.strictObject({
   timezone: z.string().default('Asia/Shanghai'),
   locale: z.enum(['zh-CN', 'en'], { error: 'expected zh-CN or en' }).default('zh-CN'),
   snapshot: z.strictObject({ every: z.string().min(1).default('*/1 * * * *') }).prefault({}),
+  /** summary_every: a log line this often while nothing changes (a changed tick logs at once); 0s = never */
+  log: z.strictObject({ summary_every: duration.default(15 * 60_000) }).prefault({}),
   dry_run: z.boolean().default(true),
   allow_destroy: z.boolean().default(false),
   blind_alert_after: z.number().int().min(1).default(3),

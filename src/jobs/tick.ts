@@ -127,6 +127,8 @@ export interface TickResult {
   apiCalls: number;
   durationMs: number;
   recorded?: RecordResult;
+  /** what a successful observe saw (for the tick log) */
+  observed?: { instances: Instance[]; balance: number };
   decisions: number;
   acted: ActResult[];
 }
@@ -211,6 +213,7 @@ export class Ticker {
       return result;
     }
     const list = listed.map((x) => x.instance);
+    result.observed = { instances: list, balance };
     this.accesses = new Map(listed.map((x) => [x.instance.id, x.access]));
 
     // 2. record (one transaction), and clear a blind alert.

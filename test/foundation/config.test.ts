@@ -28,6 +28,7 @@ describe('config', () => {
     expect(config.timezone).toBe('Asia/Shanghai');
     expect(config.limits).toEqual({ max_actions_per_tick: 5, max_actions_per_hour: 20, cooldown_after_boot: 30 * 60_000 });
     expect(config.keep_marker).toBe('#keep');
+    expect(config.log.summary_every).toBe(15 * 60_000);
     expect(config.policies.map((p) => `${p.name}:${p.type}`)).toEqual([
       'idle-release:idle',
       'nightly:schedule',
