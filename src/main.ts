@@ -14,7 +14,7 @@ import { runDigest } from './jobs/digest.js';
 import { spendReport } from './db/spend.js';
 import { createGuardCore, type GuardCore } from './guard.js';
 import { Notifier, pruneOutbox } from './notify/index.js';
-import { createMetrics } from './http/metrics.js';
+import { createMetrics, syncActionCounters } from './http/metrics.js';
 import { createTickLog } from './jobs/tick-log.js';
 import type { XgcClient } from './xgc/index.js';
 import { GuardError } from './errors.js';
@@ -120,6 +120,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     onTick: (r) => {
       metrics.tickDuration.observe({ outcome: r.outcome }, r.durationMs / 1000);
       tickLog(r);
+      syncActionCounters(metrics, gdb.db); // count the tick's journal transitions now, not at the next scrape
     },
   });
 

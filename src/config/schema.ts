@@ -143,7 +143,8 @@ export const configSchema = z.strictObject({
       heartbeat_token: z.string().min(1).optional(),
       heartbeat_token_file: z.string().min(1).optional(),
       public_url: z.url({ error: 'expected a URL such as https://guard.example.com' }).optional(),
-      metrics_auth: z.boolean().default(false),
+      /** /metrics needs the API (or read) token: true always, false never; unset = when listening beyond loopback */
+      metrics_auth: z.boolean().optional(),
     })
     .prefault({}),
   timezone: z.string().default('Asia/Shanghai'),
