@@ -145,3 +145,13 @@ describe('config', () => {
     expect(startRefusals(ok, { needToken: true })).toEqual([]);
   });
 });
+
+describe('guard.example.yaml (shipped for `cp guard.example.yaml guard.yaml`)', () => {
+  it('loads cleanly, in dry-run, with the documented policies', () => {
+    const { config } = loadConfig({ file: join(__dirname, '..', '..', 'guard.example.yaml'), env: {} });
+    expect(config.dry_run).toBe(true);
+    expect(config.log.summary_every).toBe(15 * 60_000);
+    expect(config.policies.map((p) => p.name)).toEqual(['idle-release', 'nightly', 'runaway', 'low-balance', 'runway', 'daily-cap']);
+    expect(config.notify.webhooks).toEqual([]); // examples stay commented out: a copied file sends nowhere
+  });
+});
