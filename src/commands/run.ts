@@ -8,7 +8,7 @@ import { configOption, loadFromArgs, processLogger, untilSignal } from './common
 
 const run: Command = {
   summary: 'Run the guard daemon: snapshots, policies, actions, alerts, HTTP API and dashboard.',
-  usage: 'Usage: xgc-guard run [--config FILE]\n\nEnvironment: XGC_API_TOKEN(_FILE), XGC_API_BASE_URL, GUARD_DB, GUARD_HTTP_HOST, GUARD_HTTP_PORT,\nGUARD_API_TOKEN(_FILE), GUARD_READ_TOKEN(_FILE), GUARD_HEARTBEAT_TOKEN(_FILE), GUARD_CONFIG, GUARD_TZ, GUARD_LOG_LEVEL, SMTP_URL.',
+  usage: 'Usage: xgc-guard run [--config FILE]\n\nEnvironment: XGC_API_TOKEN(_FILE), XGC_API_BASE_URL, GUARD_DB, GUARD_HTTP_HOST, GUARD_HTTP_PORT,\nGUARD_API_TOKEN(_FILE), GUARD_READ_TOKEN(_FILE), GUARD_HEARTBEAT_TOKEN(_FILE), GUARD_CONFIG, GUARD_TZ, GUARD_LOG_LEVEL,\nSMTP_URL, SMTP_TO (comma-separated), SMTP_FROM.',
   options: { ...configOption },
   async run(values) {
     const { config, source } = loadFromArgs(values);

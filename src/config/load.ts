@@ -58,7 +58,10 @@ function readSecretFile(path: string, key: string): string {
     return v;
   } catch (e) {
     if (e instanceof ConfigError) throw e;
-    throw new ConfigError(key, `cannot read file ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+    const fix = code === 'ENOENT' ? ': create it or fix the path' : code === 'EACCES' ? `: make it readable${uid !== undefined ? ` by uid ${uid}` : ''}` : code === 'EISDIR' ? ': it is a directory; name the file' : '';
+    throw new ConfigError(key, `cannot read file ${path}: ${code}${fix}`);
   }
 }
 

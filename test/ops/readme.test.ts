@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { startSimulator, type RunningSim } from '../../src/sim/index.js';
@@ -32,7 +32,9 @@ export function testedBlock(readme: string, name: string): string[] {
 /** A fresh copy of the repository's files (tracked and new, as a clone would have them), node_modules linked. */
 function freshClone(): string {
   const dir = tempDir('xgc-guard-clone-');
-  const files = spawnSync('git', ['ls-files', '-co', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  const git = spawnSync('git', ['ls-files', '-co', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' });
+  // outside a git checkout (an exported tree): every file but installs, builds, databases and history
+  const files = git.status === 0 ? git.stdout.split('\n').filter(Boolean) : walk(ROOT, '').filter((f) => !/^(node_modules|dist|data|\.git|bench\/out)(\/|$)/.test(f));
   for (const f of files) {
     if (!existsSync(join(ROOT, f))) continue; // deleted in the work tree
     mkdirSync(dirname(join(dir, f)), { recursive: true });
@@ -43,6 +45,14 @@ function freshClone(): string {
 }
 
 /** Run a shell line to completion (asynchronously: the simulator and SMTP server live in this process). */
+function walk(root: string, rel: string): string[] {
+  return readdirSync(join(root, rel), { withFileTypes: true }).flatMap((e) => {
+    const p = rel ? `${rel}/${e.name}` : e.name;
+    if (/^(node_modules|\.git)$/.test(e.name)) return [];
+    return e.isDirectory() ? walk(root, p) : e.isFile() ? [p] : [];
+  });
+}
+
 function sh(line: string, cwd: string, env: Record<string, string>, timeoutMs = 300_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveP) => {
     const child = spawn('bash', ['-c', line], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
