@@ -12,7 +12,7 @@ import { resolveChannels } from '../notify/index.js';
 import { reach } from './reach.js';
 
 const check: Command = {
-  summary: 'Validate the config, try the XianGong token (whoami + balance) and SMTP; exit 0 when all is well.',
+  summary: 'Validate the config, try the XianGong token (whoami + balance), SMTP and each webhook host; exit 0 when all is well.',
   usage: 'Usage: xgc-guard check [--config FILE]',
   options: { ...configOption },
   async run(values) {
