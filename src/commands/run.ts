@@ -24,6 +24,10 @@ const run: Command = {
     const daemon = await startDaemon({ config, log, clock: systemClock, leaseTtlMs: ttl });
     const sig = await untilSignal();
     log.info({ signal: sig }, 'shutting down');
+    // npm/npx forward the signal the terminal already sent to the whole group: a repeat must not kill the
+    // shutdown half-way (the hard limit below still ends a shutdown that hangs)
+    const again = (s: NodeJS.Signals) => log.warn({ signal: s }, 'already shutting down');
+    process.on('SIGTERM', again).on('SIGINT', again);
     const hard = setTimeout(() => {
       log.error('shutdown took longer than 10 s; exiting');
       process.exit(1);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { openDb } from '../../src/db/open.js';
 import { overrides } from '../../src/db/schema.js';
 import { joinNegativeValues } from '../../src/cli.js';
-import { runCli, tempDir } from '../helpers/proc.js';
+import { runCli, spawnCli, tempDir } from '../helpers/proc.js';
 import { startHarness, type Harness } from '../helpers/guard.js';
 
 describe('CLI option parsing', () => {
@@ -96,5 +96,20 @@ describe('read-only commands and overrides against a database the guard filled f
     const f = await runCli(['override', 'add', '--instance', 'a1', '--kind', 'exempt', '--forever', '--reason', 'x', '--force'], { GUARD_DB: path });
     expect(f.code).toBe(0);
     expect(existsSync(path)).toBe(true);
+  });
+});
+
+describe('run under npx/npm start', { timeout: 90_000 }, () => {
+  it('a repeated SIGTERM (npm forwards the one the terminal sent) does not cut the shutdown short', async () => {
+    const dir = tempDir();
+    const p = spawnCli(['run'], { XGC_API_TOKEN: 'tok-twice', XGC_API_BASE_URL: 'http://127.0.0.1:9', GUARD_DB: join(dir, 'g.db'), GUARD_HTTP_PORT: '0' });
+    await p.waitFor(/"msg":"http listening"/, 60_000);
+    p.child.kill('SIGTERM');
+    await p.waitFor(/"msg":"shutting down"/, 30_000);
+    p.child.kill('SIGTERM');
+    const { code, signal } = await p.exited;
+    expect(signal).toBeNull();
+    expect(code).toBe(0);
+    expect(p.out()).toMatch(/"msg":"stopped"/);
   });
 });

@@ -170,7 +170,8 @@ async function runDaemon(line: string, cwd: string, env: Record<string, string>,
   let out = '';
   child.stdout.on('data', (b) => (out += b));
   child.stderr.on('data', (b) => (out += b));
-  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  // 'close': every process holding the output pipes is gone (npx/npm exits before its node child has stopped)
+  const exited = new Promise<void>((r) => child.on('close', () => r()));
   try {
     const t0 = Date.now();
     while (!/"msg":"tick: /.test(out)) {
