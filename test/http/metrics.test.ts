@@ -221,8 +221,8 @@ describe('/metrics', () => {
     writeFileSync(cfg, 'snapshot: { every: "*/1 * * * * *" }\n');
     const p = spawnCli(['run', '--config', cfg], { XGC_API_TOKEN: 'tok-metrics', XGC_API_BASE_URL: sim.url, GUARD_DB: join(dir, 'g.db'), GUARD_HTTP_PORT: '0' });
     try {
-      const [, url] = await p.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/);
-      await p.waitFor(/"msg":"tick: /);
+      const [, url] = await p.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/, 60_000);
+      await p.waitFor(/"msg":"tick: /, 60_000);
       const body = await (await fetch(`${url}/metrics`)).text();
       expect(value(body, 'xgc_guard_last_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 120);
       expect(value(body, 'xgc_guard_cloud_api_requests_total{endpoint="/open/instances",result="ok"}')).toBeGreaterThanOrEqual(1);
@@ -233,5 +233,5 @@ describe('/metrics', () => {
       await p.exited;
       await sim.close();
     }
-  }, 60_000);
+  }, 150_000);
 });

@@ -9,7 +9,7 @@ beforeAll(() => {
   if (!existsSync(join(CLI, '..', 'commands', 'override.js'))) throw new Error(`${CLI} has no override command: run \`npm run build\` first (npm test does)`);
 });
 
-describe('xgc-guard override (the built CLI, a real process)', () => {
+describe('xgc-guard override (the built CLI, a real process)', { timeout: 90_000 }, () => {
   it('adds, lists (table and --json) and removes overrides in the same DB the API uses', async () => {
     const env = { GUARD_DB: join(tempDir(), 'guard.db'), GUARD_TZ: 'UTC' };
     const add = await runCli(['override', 'add', '--instance', 'inst-a', '--kind', 'snooze', '--for', '2h', '--policy', 'nightly', '--reason', 'rendering', '--json', '--force'], env);

@@ -116,7 +116,7 @@ describe('Docker image and its production install', () => {
     expect(down.stderr.trim()).toBe(`unhealthy: http://127.0.0.1:${port}/healthz did not answer (ECONNREFUSED)`);
     const p = spawnCli(['run'], env);
     try {
-      await p.waitFor(/"msg":"http listening"/);
+      await p.waitFor(/"msg":"http listening"/, 60_000);
       const up = await runCli(['health'], { GUARD_CONFIG: cfg }); // no token needed to ask
       expect(up.stdout.trim()).toBe(`ok http://127.0.0.1:${port}/healthz`);
       expect(up.code).toBe(0);
@@ -124,5 +124,5 @@ describe('Docker image and its production install', () => {
       p.child.kill('SIGTERM');
       await p.exited;
     }
-  }, 60_000);
+  }, 150_000);
 });
