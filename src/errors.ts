@@ -38,6 +38,16 @@ export class StartRefused extends GuardError {
   }
 }
 
+/** The SQLite database cannot be opened or written: `path` names the file, the message says the fix. */
+export class DatabaseUnavailable extends GuardError {
+  constructor(
+    public readonly path: string,
+    public readonly problem: string,
+  ) {
+    super(`cannot open the database ${path}: ${problem}`, 'database_unavailable', 500);
+  }
+}
+
 /** A request that is malformed: `field` names the offending input. */
 export class BadRequest extends GuardError {
   constructor(

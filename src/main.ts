@@ -14,8 +14,10 @@ import { runDigest } from './jobs/digest.js';
 import { spendReport } from './db/spend.js';
 import { createGuardCore, type GuardCore } from './guard.js';
 import { Notifier, pruneOutbox } from './notify/index.js';
-import { createMetrics } from './http/metrics.js';
+import { createMetrics, syncActionCounters } from './http/metrics.js';
+import { createTickLog } from './jobs/tick-log.js';
 import type { XgcClient } from './xgc/index.js';
+import { GuardError } from './errors.js';
 
 /** What `startDaemon` needs. */
 export interface DaemonOptions {
@@ -48,6 +50,18 @@ export interface Daemon {
   url: string | null;
   /** stop jobs (waiting for a running tick, bounded), close HTTP, close the DB */
   close(): Promise<void>;
+}
+
+/** A listen failure as one line naming the address and the fix; null for errors it does not know. */
+export function listenError(e: unknown, host: string, port: number): GuardError | null {
+  const code = (e as { code?: unknown }).code;
+  const at = `${host}:${port}`;
+  const fix = 'set GUARD_HTTP_PORT (or http.port) to a free port';
+  if (code === 'EADDRINUSE') return new GuardError(`cannot listen on ${at}: the port is already in use (another xgc-guard or program); stop it or ${fix}`, 'listen_failed', 500);
+  if (code === 'EACCES') return new GuardError(`cannot listen on ${at}: ports below 1024 need privileges; ${fix} above 1023`, 'listen_failed', 500);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return new GuardError(`cannot listen on ${at}: ${host} is not an address of this machine; set GUARD_HTTP_HOST (or http.host) to 127.0.0.1 or 0.0.0.0`, 'listen_failed', 500);
+  return null;
 }
 
 /** Start the guard daemon. */
@@ -90,6 +104,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     publicUrl: config.http.public_url,
   });
   const metrics = createMetrics();
+  const tickLog = createTickLog({ log: log.child({ mod: 'tick' }), summaryEveryMs: config.log.summary_every });
   const core = createGuardCore({
     db: gdb.db,
     config,
@@ -102,7 +117,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       metrics.apiRequests.inc({ endpoint: c.endpoint, result: c.error ?? 'ok' });
       if (c.error) metrics.apiErrors.inc({ class: c.error });
     },
-    onTick: (r) => metrics.tickDuration.observe({ outcome: r.outcome }, r.durationMs / 1000),
+    onTick: (r) => {
+      metrics.tickDuration.observe({ outcome: r.outcome }, r.durationMs / 1000);
+      tickLog(r);
+      syncActionCounters(metrics, gdb.db); // count the tick's journal transitions now, not at the next scrape
+    },
   });
 
   const jobTable: JobSpec[] = [
@@ -155,7 +174,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     } catch (e) {
       await app.close();
       gdb.close();
-      throw e;
+      throw listenError(e, config.http.host, config.http.port) ?? e;
     }
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.http.port;

@@ -1,5 +1,5 @@
 /** `xgc-guard demo`: simulator + daemon + dashboard on an accelerated clock, no account needed. */
-import type { Command } from '../cli.js';
+import type { Command } from './types.js';
 import { startDemo } from '../demo.js';
 import { untilSignal } from './common.js';
 

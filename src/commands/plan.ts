@@ -1,7 +1,7 @@
 /** `xgc-guard plan`: one observe + decide against the live account; prints every decision and reason; acts on nothing. */
 import { existsSync } from 'node:fs';
 import pino from 'pino';
-import type { Command } from '../cli.js';
+import type { Command } from './types.js';
 import { systemClock } from '../clock.js';
 import { formatDuration } from '../config/duration.js';
 import { openDb } from '../db/open.js';
@@ -24,7 +24,7 @@ const plan: Command = {
   async run(values) {
     const { config } = loadFromArgs(values);
     if (!config.xgc.token) throw new StartRefused('XGC_API_TOKEN is not set (nor xgc.token / xgc.token_file)');
-    const now = systemClock.now();
+    let now = systemClock.now();
     const client = new XgcClient({ baseUrl: config.xgc.base_url, token: config.xgc.token, timeoutMs: config.xgc.timeout, retries: config.xgc.retries });
     const [listed, balance] = await Promise.all([client.listInstances(), client.balance()]);
     const list = listed.map((x) => x.instance);
@@ -43,9 +43,10 @@ const plan: Command = {
         runProbes(running, probeOptionsFromConfig(config.probes), { db: scratch.db, clock: systemClock, log: silent, concurrency: config.probes.concurrency }),
         monitor.settle(config.probes.gpu.timeout + 2 * config.probes.gpu.sample_every),
       ]);
-      const seenAt = systemClock.now();
+      // decide as of when the probes answered (the list is a few seconds older; nothing moves that fast)
+      now = systemClock.now();
       for (const a of running) {
-        const g = monitor.gpuAnswer(a.id, seenAt);
+        const g = monitor.gpuAnswer(a.id, now);
         if (g) res.set(a.id, { gpu: g, ...(res.get(a.id) ?? {}) });
       }
       await monitor.stop();

@@ -1,5 +1,5 @@
 /** `xgc-guard run`: the daemon. */
-import type { Command } from '../cli.js';
+import type { Command } from './types.js';
 import { systemClock } from '../clock.js';
 import { StartRefused } from '../errors.js';
 import { startRefusals } from '../config/load.js';
@@ -8,7 +8,7 @@ import { configOption, loadFromArgs, processLogger, untilSignal } from './common
 
 const run: Command = {
   summary: 'Run the guard daemon: snapshots, policies, actions, alerts, HTTP API and dashboard.',
-  usage: 'Usage: xgc-guard run [--config FILE]\n\nEnvironment: XGC_API_TOKEN(_FILE), XGC_API_BASE_URL, GUARD_DB, GUARD_HTTP_HOST, GUARD_HTTP_PORT,\nGUARD_API_TOKEN(_FILE), GUARD_READ_TOKEN(_FILE), GUARD_HEARTBEAT_TOKEN(_FILE), GUARD_CONFIG, GUARD_TZ, GUARD_LOG_LEVEL, SMTP_URL.',
+  usage: 'Usage: xgc-guard run [--config FILE]\n\nEnvironment: XGC_API_TOKEN(_FILE), XGC_API_BASE_URL, GUARD_DB, GUARD_HTTP_HOST, GUARD_HTTP_PORT,\nGUARD_API_TOKEN(_FILE), GUARD_READ_TOKEN(_FILE), GUARD_HEARTBEAT_TOKEN(_FILE), GUARD_CONFIG, GUARD_TZ, GUARD_LOG_LEVEL,\nSMTP_URL, SMTP_TO (comma-separated), SMTP_FROM.',
   options: { ...configOption },
   async run(values) {
     const { config, source } = loadFromArgs(values);
@@ -24,6 +24,10 @@ const run: Command = {
     const daemon = await startDaemon({ config, log, clock: systemClock, leaseTtlMs: ttl });
     const sig = await untilSignal();
     log.info({ signal: sig }, 'shutting down');
+    // npm/npx forward the signal the terminal already sent to the whole group: a repeat must not kill the
+    // shutdown half-way (the hard limit below still ends a shutdown that hangs)
+    const again = (s: NodeJS.Signals) => log.warn({ signal: s }, 'already shutting down');
+    process.on('SIGTERM', again).on('SIGINT', again);
     const hard = setTimeout(() => {
       log.error('shutdown took longer than 10 s; exiting');
       process.exit(1);

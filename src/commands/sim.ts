@@ -1,5 +1,5 @@
 /** `xgc-guard sim`: the XianGong simulator in the foreground. */
-import type { Command } from '../cli.js';
+import type { Command } from './types.js';
 import { runSimCli } from '../sim/cli.js';
 
 const names = ['port', 'host', 'instances', 'balance', 'speed', 'token', 'seed'] as const;

@@ -1,11 +1,13 @@
 /** Loads the config: YAML file (optional) + environment overrides + `*_file` secrets, validated by one schema. */
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import cron from 'node-cron';
 import { CronExpressionParser } from 'cron-parser';
 import { ConfigError, ConfigErrors, StartRefused } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
+import { cronMessage } from './cron.js';
+import { keysAt, unknownKeyProblem } from './suggest.js';
 import { resolveChannels } from '../notify/config.js';
 
 /** Where the config came from: a file, or the built-in defaults. */
@@ -29,13 +31,14 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return out;
 }
 
-/** Turn zod issues into ConfigErrors that name their key path and the expected form. */
-export function issuesToErrors(issues: z.core.$ZodIssue[]): ConfigError[] {
+/** Turn zod issues into ConfigErrors that name their key path and the expected form (`raw`: for did-you-mean). */
+export function issuesToErrors(issues: z.core.$ZodIssue[], raw?: unknown): ConfigError[] {
   const out: ConfigError[] = [];
   for (const iss of issues) {
     const base = formatPath(iss.path);
     if (iss.code === 'unrecognized_keys') {
-      for (const k of iss.keys) out.push(new ConfigError(base ? `${base}.${k}` : k, 'unknown key'));
+      const allowed = keysAt(configSchema, iss.path, raw);
+      for (const k of iss.keys) out.push(new ConfigError(base ? `${base}.${k}` : k, unknownKeyProblem(k, allowed)));
     } else if (iss.code === 'invalid_type') {
       const generic = iss.message.startsWith('Invalid input');
       const got = Array.isArray(iss.input) ? 'a list' : iss.input === null ? 'null' : typeof iss.input;
@@ -55,7 +58,10 @@ function readSecretFile(path: string, key: string): string {
     return v;
   } catch (e) {
     if (e instanceof ConfigError) throw e;
-    throw new ConfigError(key, `cannot read file ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+    const fix = code === 'ENOENT' ? ': create it or fix the path' : code === 'EACCES' ? `: make it readable${uid !== undefined ? ` by uid ${uid}` : ''}` : code === 'EISDIR' ? ': it is a directory; name the file' : '';
+    throw new ConfigError(key, `cannot read file ${path}: ${code}${fix}`);
   }
 }
 
@@ -94,11 +100,37 @@ function applyEnv(raw: Record<string, any>, env: Env): void {
       setIn(raw, path, Number(v));
     } else setIn(raw, path, v);
   }
-  if (env.SMTP_URL) {
-    raw.notify ??= {};
-    if (typeof raw.notify !== 'object') throw new ConfigError('notify', 'expected a mapping');
-    if (raw.notify.email && typeof raw.notify.email === 'object') raw.notify.email.smtp_url = env.SMTP_URL;
-    else if (!raw.notify.email) raw.notify.email = { smtp_url: env.SMTP_URL, from: env.SMTP_FROM ?? 'xgc-guard@localhost', to: (env.SMTP_TO ?? 'root@localhost').split(',') };
+  applySmtpEnv(raw, env);
+}
+
+/**
+ * SMTP_URL, SMTP_FROM and SMTP_TO (comma-separated) each set their `notify.email` key (env wins). Email
+ * without a recipient is an error that says how to name one; the sender defaults to the SMTP login when
+ * it is an address, else xgc-guard@localhost.
+ */
+function applySmtpEnv(raw: Record<string, any>, env: Env): void {
+  const url = env.SMTP_URL || undefined;
+  const from = env.SMTP_FROM?.trim() || undefined;
+  const to = env.SMTP_TO?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (url !== undefined || from !== undefined || to !== undefined) {
+    setIn(raw, ['notify', 'email', 'smtp_url'], url ?? raw.notify?.email?.smtp_url);
+    if (from !== undefined) raw.notify.email.from = from;
+    if (to?.length) raw.notify.email.to = to;
+  }
+  const email = raw.notify?.email;
+  if (!email || typeof email !== 'object' || Array.isArray(email)) return;
+  if (email.smtp_url === undefined)
+    throw new ConfigError('notify.email.smtp_url', 'email needs an SMTP server: set SMTP_URL (smtps://user:pass@smtp.example.com) or notify.email.smtp_url');
+  if (email.to === undefined || (Array.isArray(email.to) && email.to.length === 0))
+    throw new ConfigError('notify.email.to', 'email has no recipient: set SMTP_TO=me@example.com (comma-separated for several) or notify.email.to: [me@example.com]');
+  if (email.from === undefined) {
+    let user = '';
+    try {
+      user = decodeURIComponent(new URL(String(email.smtp_url)).username);
+    } catch {
+      /* a bad URL is reported by the schema */
+    }
+    email.from = /^[^@\s]+@[^@\s]+$/.test(user) ? user : 'xgc-guard@localhost';
   }
 }
 
@@ -123,8 +155,8 @@ function checkTimezone(tz: string, path: string, errs: ConfigError[]): void {
 function semanticChecks(c: Config): ConfigError[] {
   const errs: ConfigError[] = [];
   checkTimezone(c.timezone, 'timezone', errs);
-  if (!cron.validate(c.snapshot.every)) errs.push(new ConfigError('snapshot.every', `bad cron expression "${c.snapshot.every}": expected 5 or 6 fields such as "*/1 * * * *"`));
-  if (c.notify.digest.enabled && !cron.validate(c.notify.digest.cron)) errs.push(new ConfigError('notify.digest.cron', 'bad cron expression'));
+  if (!cron.validate(c.snapshot.every)) errs.push(new ConfigError('snapshot.every', cronMessage(c.snapshot.every, '*/1 * * * *')));
+  if (c.notify.digest.enabled && !cron.validate(c.notify.digest.cron)) errs.push(new ConfigError('notify.digest.cron', cronMessage(c.notify.digest.cron, '0 9 * * *')));
   const names = new Map<string, number>();
   c.policies.forEach((p, i) => {
     const at = `policies[${i}]`;
@@ -134,7 +166,7 @@ function semanticChecks(c: Config): ConfigError[] {
       try {
         CronExpressionParser.parse(p.cron, { tz: p.timezone ?? c.timezone });
       } catch {
-        errs.push(new ConfigError(`${at}.cron`, `bad cron expression "${p.cron}": expected 5 fields such as "0 2 * * *"`));
+        errs.push(new ConfigError(`${at}.cron`, cronMessage(p.cron, '0 2 * * *')));
       }
       if (p.timezone) checkTimezone(p.timezone, `${at}.timezone`, errs);
     }
@@ -163,12 +195,32 @@ function semanticChecks(c: Config): ConfigError[] {
 /** Parse and validate a raw config object (already merged with env). Throws ConfigErrors. */
 export function parseConfig(raw: unknown): Config {
   const r = configSchema.safeParse(raw ?? {}, { reportInput: true });
-  if (!r.success) throw new ConfigErrors(issuesToErrors(r.error.issues));
+  if (!r.success) throw new ConfigErrors(issuesToErrors(r.error.issues, raw));
   const c = r.data;
   resolveFiles(c);
   const errs = semanticChecks(c);
   if (errs.length) throw new ConfigErrors(errs);
   return c;
+}
+
+/** The config file's text, or one ConfigErrors line naming the path and the fix. */
+function readConfigFile(file: string): string {
+  const fail = (problem: string) => new ConfigErrors([new ConfigError('', `config file ${file} ${problem}`)]);
+  let isDir: boolean;
+  try {
+    isDir = statSync(file).isDirectory();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw fail(code === 'ENOENT' ? 'not found: create it (cp guard.example.yaml guard.yaml) or fix --config / GUARD_CONFIG' : `cannot be read (${code ?? 'error'})`);
+  }
+  // `docker compose` bind-mounts a missing host file as an empty directory.
+  if (isDir) throw fail('is a directory, not a file: create the file on the host (cp guard.example.yaml guard.yaml) before starting; a bind mount of a missing file makes a directory');
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw fail(`cannot be read (${code ?? 'error'}${code === 'EACCES' ? ': make it readable by the user the guard runs as' : ''})`);
+  }
 }
 
 /**
@@ -180,9 +232,9 @@ export function loadConfig(opts: { file?: string; env?: Env } = {}): LoadedConfi
   const file = opts.file ?? env.GUARD_CONFIG;
   let raw: Record<string, any> = {};
   if (file) {
-    if (!existsSync(file)) throw new ConfigErrors([new ConfigError('', `config file ${file} not found`)]);
+    const text = readConfigFile(file);
     try {
-      const parsed = parseYaml(readFileSync(file, 'utf8'), { prettyErrors: true });
+      const parsed = parseYaml(text, { prettyErrors: true });
       if (parsed !== null && parsed !== undefined && (typeof parsed !== 'object' || Array.isArray(parsed)))
         throw new ConfigErrors([new ConfigError('', `config file ${file} must be a YAML mapping`)]);
       raw = parsed ?? {};
@@ -205,6 +257,19 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+/** Shortest API token accepted when listening beyond loopback. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/** Placeholder tokens from docs and examples (`change-me` and the like): refused beyond loopback at any length. */
+export const EXAMPLE_TOKEN_RE = /change[-_ ]?me|replace[-_ ]?me|your[-_ ]?token|example|placeholder/i;
+
+/** Why a token is too weak to guard a non-loopback listener, or null when it is fine. */
+export function weakTokenReason(token: string): string | null {
+  if (token.length < MIN_TOKEN_LENGTH) return `it is shorter than ${MIN_TOKEN_LENGTH} characters`;
+  if (EXAMPLE_TOKEN_RE.test(token)) return 'it is a placeholder from the documentation';
+  return null;
+}
+
 /** Safety checks that refuse to start `run` (exit 2). Returns the refusals; empty means go. */
 export function startRefusals(c: Config, opts: { needToken: boolean; demo?: boolean }): StartRefused[] {
   const out: StartRefused[] = [];
@@ -212,6 +277,12 @@ export function startRefusals(c: Config, opts: { needToken: boolean; demo?: bool
     out.push(new StartRefused('XGC_API_TOKEN is not set (nor xgc.token / xgc.token_file / XGC_API_TOKEN_FILE): the guard cannot read the account'));
   if (c.http.enabled && !isLoopback(c.http.host) && !c.http.api_token && !opts.demo)
     out.push(new StartRefused(`refusing to listen on ${c.http.host} without GUARD_API_TOKEN: anyone on the network could snooze or act`));
+  if (c.http.enabled && !isLoopback(c.http.host) && !opts.demo)
+    for (const [key, env] of [['api_token', 'GUARD_API_TOKEN'], ['read_token', 'GUARD_READ_TOKEN']] as const) {
+      const t = c.http[key];
+      const why = t ? weakTokenReason(t) : null;
+      if (why) out.push(new StartRefused(`${env} (http.${key}) is too weak to listen on ${c.http.host}: ${why}; generate one with: openssl rand -hex 24`));
+    }
   c.policies.forEach((p, i) => {
     if (p.action === 'destroy' && !c.allow_destroy)
       out.push(new StartRefused(`policies[${i}] "${p.name}" uses action destroy but allow_destroy is not true at the top level`));

@@ -143,12 +143,15 @@ export const configSchema = z.strictObject({
       heartbeat_token: z.string().min(1).optional(),
       heartbeat_token_file: z.string().min(1).optional(),
       public_url: z.url({ error: 'expected a URL such as https://guard.example.com' }).optional(),
-      metrics_auth: z.boolean().default(false),
+      /** /metrics needs the API (or read) token: true always, false never; unset = when listening beyond loopback */
+      metrics_auth: z.boolean().optional(),
     })
     .prefault({}),
   timezone: z.string().default('Asia/Shanghai'),
   locale: z.enum(['zh-CN', 'en'], { error: 'expected zh-CN or en' }).default('zh-CN'),
   snapshot: z.strictObject({ every: z.string().min(1).default('*/1 * * * *') }).prefault({}),
+  /** summary_every: a log line this often while nothing changes (a changed tick logs at once); 0s = never */
+  log: z.strictObject({ summary_every: duration.default(15 * 60_000) }).prefault({}),
   dry_run: z.boolean().default(true),
   allow_destroy: z.boolean().default(false),
   blind_alert_after: z.number().int().min(1).default(3),

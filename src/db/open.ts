@@ -3,9 +3,10 @@ import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DatabaseUnavailable } from '../errors.js';
 import * as schema from './schema.js';
 
 /** The drizzle handle used by every query module. */
@@ -33,27 +34,72 @@ export function migrationsFolder(): string {
  * WAL, foreign keys, busy timeout and synchronous=NORMAL are set here and nowhere else.
  */
 export function openDb(path: string, opts: { readonly?: boolean } = {}): GuardDb {
-  if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
-  const sqlite = new Database(path, { readonly: opts.readonly ?? false });
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
-  sqlite.pragma('synchronous = NORMAL');
-  const db = drizzle(sqlite, { schema });
-  if (!opts.readonly) migrate(db, { migrationsFolder: migrationsFolder() });
+  let sqlite: Database.Database | undefined;
+  let db: Db;
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+    sqlite = new Database(path, { readonly: opts.readonly ?? false });
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('synchronous = NORMAL');
+    db = drizzle(sqlite, { schema });
+    if (!opts.readonly) migrate(db, { migrationsFolder: migrationsFolder() });
+  } catch (e) {
+    sqlite?.close();
+    throw unavailable(path, e, opts.readonly ?? false) ?? e;
+  }
+  const conn = sqlite;
   let closed = false;
   return {
     db,
-    sqlite,
+    sqlite: conn,
     path,
     close() {
       if (closed) return;
       closed = true;
       try {
-        if (!opts.readonly && path !== ':memory:') sqlite.pragma('wal_checkpoint(TRUNCATE)');
+        if (!opts.readonly && path !== ':memory:') conn.pragma('wal_checkpoint(TRUNCATE)');
       } finally {
-        sqlite.close();
+        conn.close();
       }
     },
   };
+}
+
+const FILE_ERRORS = /^(EACCES|EEXIST|EPERM|EROFS|ENOTDIR|EISDIR|ENOSPC|SQLITE_CANTOPEN|SQLITE_READONLY\w*|SQLITE_PERM|SQLITE_IOERR\w*|SQLITE_FULL|SQLITE_NOTADB|SQLITE_CORRUPT)$/;
+
+/** A file-system or SQLite open failure as one DatabaseUnavailable naming the path and the fix; null for other errors. */
+function unavailable(path: string, e: unknown, readonly: boolean): DatabaseUnavailable | null {
+  const code = String((e as { code?: unknown }).code ?? '');
+  if (!FILE_ERRORS.test(code)) return null;
+  const abs = resolve(path);
+  const dir = dirname(abs);
+  const where = 'set GUARD_DB (or db.path) to a writable file';
+  const isDir = (p: string) => {
+    try {
+      return statSync(p).isDirectory();
+    } catch {
+      return null;
+    }
+  };
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  let problem: string;
+  if (isDir(abs)) problem = `${abs} is a directory, not a database file; ${where} such as ${abs}/guard.db`;
+  else if (code === 'ENOTDIR' || code === 'EEXIST' || isDir(dir) === false) problem = `a parent of ${abs} is a file, not a directory; ${where}`;
+  else if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') problem = `${abs} is not an SQLite database (or is damaged); ${where}, or restore the file`;
+  else if (code === 'ENOSPC' || code === 'SQLITE_FULL') problem = `the disk holding ${dir} is full; free space or ${where}`;
+  else if (!readonly && !writable(dir)) problem = `directory ${dir} is not writable${uid !== undefined ? ` by uid ${uid}` : ''}; make it writable (e.g. chown ${uid ?? 'the guard user'} ${dir}) or ${where}`;
+  else if (!readonly && isDir(abs) === false && !writable(abs)) problem = `${abs} is read-only${uid !== undefined ? ` for uid ${uid}` : ''}; make it writable or ${where}`;
+  else problem = `${code}; check that ${dir} exists and is writable, or ${where}`;
+  return new DatabaseUnavailable(abs, problem);
+}
+
+function writable(p: string): boolean {
+  try {
+    accessSync(p, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -11,12 +11,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
+import { isLoopback } from '../config/load.js';
 import type { App } from './types.js';
 import { errorBody } from './errors.js';
 
 /** Auth settings (from `config.http`). */
 export interface AuthOptions {
-  http: Pick<Config['http'], 'api_token' | 'read_token' | 'heartbeat_token' | 'metrics_auth'>;
+  http: Pick<Config['http'], 'api_token' | 'read_token' | 'heartbeat_token' | 'metrics_auth'> & { host?: string };
   /** failed attempts allowed per IP per window before 429 (default 20) */
   maxFailures?: number;
   /** the window in ms (default 60 s) */
@@ -92,6 +93,8 @@ export async function installAuth(app: App, opts: AuthOptions): Promise<void> {
   if (opts.http.read_token) known.push(['read', digest(opts.http.read_token)]);
   if (opts.http.heartbeat_token) known.push(['heartbeat', digest(opts.http.heartbeat_token)]);
   const open = !opts.http.api_token;
+  // /metrics (balance, instance ids and names) needs a token beyond loopback unless `http.metrics_auth: false`
+  const metricsNeedToken = opts.http.metrics_auth ?? !isLoopback(opts.http.host ?? '127.0.0.1');
 
   /** Compare against every known token (no early exit) and return the role of the match. */
   const roleOf = (token: string): Role | null => {
@@ -110,7 +113,7 @@ export async function installAuth(app: App, opts: AuthOptions): Promise<void> {
     const path = normalizePath(req.url);
     const route = req.routeOptions.url ?? '';
     const isApi = path === null || path.startsWith('/api') || route.toLowerCase().startsWith('/api');
-    const isMetrics = opts.http.metrics_auth && (path === '/metrics' || route === '/metrics');
+    const isMetrics = metricsNeedToken && (path === '/metrics' || route === '/metrics');
     if (!isApi && !isMetrics) return;
     if (open && fromLoopback(req)) {
       roles.set(req, 'open');

@@ -1,18 +1,47 @@
 /**
- * Prometheus metrics on a per-app Registry (never the global one): instruments the tick updates
- * (duration, cloud API calls and errors), and facts read from SQLite on each scrape with a few cheap
- * aggregates (balance, burn rate, runway, instances by status, estimated spend per instance, journal counts,
- * blind, outbox depth), plus the default process metrics.
+ * Prometheus metrics on a per-app Registry (never the global one), by Prometheus conventions: base units
+ * (seconds, yuan), counters that only ever go up, series that never drop.
+ *
+ * Counters: tick duration, cloud API requests and errors are incremented where they happen. Action
+ * transitions are counted once each as the journal shows them (after each tick, and at a scrape), reading only
+ * journal rows that are new or still moving; spend and savings advance by what accrued since the last look,
+ * never backwards. On start every counter is seeded from the database, so a restart continues the values
+ * instead of dropping them to zero. Gauges (balance, burn rate, runway, instances by status, last success,
+ * blind, outbox) are read at each scrape from a few aggregates in `src/db/metrics.ts`.
  */
-import { desc, isNull, sql } from 'drizzle-orm';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Db } from '../db/open.js';
-import { actions, balancePoints, instances, intervals, ticks } from '../db/schema.js';
+import { instanceNames } from '../db/known-instances.js';
+import { instancesByStatus, intervalRowsSince, journalRowsSince, lastBalance, lastSuccessAt, lastTickOutcome, type IntervalRow, type JournalRow } from '../db/metrics.js';
+import { SAVINGS_CAP_MS, savingStretches } from '../db/savings.js';
+import { burnRate } from '../db/spend.js';
+import { accrued } from '../money.js';
 import { outboxDepth } from '../notify/index.js';
 import type { App, AppDeps } from './types.js';
-import { burnRate } from '../db/spend.js';
 
-/** The metrics of one app. The tick job updates tickDuration/apiRequests/apiErrors; the rest come from the DB. */
+/** Default process metrics that promtool flags (gauges named `_total`); dropped so the text lints clean. */
+const LINT_DIRTY_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
+/** Where the incremental counters stand (watermarks, rows still moving, what was last shown). */
+interface CounterState {
+  actionsMaxId: number;
+  /** journal rows that can still change state -> the states already counted */
+  openActions: Map<number, Set<string>>;
+  intervalsMaxId: number;
+  openIntervals: Map<number, IntervalRow>;
+  /** yuan of closed intervals per instance */
+  closedSpend: Map<string, number>;
+  /** per instance: the name label in use and the value shown */
+  spendShown: Map<string, { name: string; value: number }>;
+  /** savings of releases sent before this time can no longer change (capped) */
+  settledBefore: number;
+  settledSaved: Map<string, number>;
+  savedShown: Map<string, number>;
+  /** instance statuses ever reported (kept at 0 when none are left) */
+  statuses: Set<string>;
+}
+
+/** The metrics of one app. */
 export interface Metrics {
   registry: Registry;
   /** seconds per tick (observe in the tick job) */
@@ -21,22 +50,26 @@ export interface Metrics {
   apiRequests: Counter<'endpoint' | 'result'>;
   /** cloud API errors by class */
   apiErrors: Counter<'class'>;
-  /** journal rows by policy, action and state (set from the DB on scrape) */
-  actionsTotal: Counter<'policy' | 'action' | 'state'>;
-  /** 1 when the last tick was blind (set from the DB on scrape) */
+  /** journal transitions: rows that entered `state`, by policy, action and mode */
+  actionsTotal: Counter<'policy' | 'action' | 'mode' | 'state'>;
+  /** 1 when the last tick was blind, else 0 */
   blind: Gauge;
   balance: Gauge;
   burnRate: Gauge;
   runway: Gauge;
   instances: Gauge<'status'>;
-  estimatedSpend: Counter<'instance'>;
+  estimatedSpend: Counter<'instance' | 'name'>;
+  saved: Counter<'policy'>;
+  lastSuccess: Gauge;
   outboxDepth: Gauge<'state'>;
+  state: CounterState;
 }
 
 /** Create a fresh registry with every xgc-guard metric and the default process metrics. */
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  for (const name of LINT_DIRTY_DEFAULTS) registry.removeSingleMetric(name);
   const r = [registry];
   return {
     registry,
@@ -47,73 +80,157 @@ export function createMetrics(): Metrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: r,
     }),
-    apiRequests: new Counter({
-      name: 'xgc_guard_cloud_api_requests_total',
-      help: 'Requests to the XianGong Open API by endpoint and result.',
-      labelNames: ['endpoint', 'result'],
-      registers: r,
-    }),
+    apiRequests: new Counter({ name: 'xgc_guard_cloud_api_requests_total', help: 'Requests to the XianGong Open API by endpoint and result.', labelNames: ['endpoint', 'result'], registers: r }),
     apiErrors: new Counter({ name: 'xgc_guard_cloud_api_errors_total', help: 'Failed XianGong Open API requests by error class.', labelNames: ['class'], registers: r }),
     actionsTotal: new Counter({
       name: 'xgc_guard_actions_total',
-      help: 'Action journal rows by policy, action and current state.',
-      labelNames: ['policy', 'action', 'state'],
+      help: 'Action journal transitions: rows that entered a state (deferred, decided, sent, confirmed, failed, aborted), by policy, action and mode.',
+      labelNames: ['policy', 'action', 'mode', 'state'],
       registers: r,
     }),
     blind: new Gauge({ name: 'xgc_guard_blind', help: '1 when the last tick could not observe the account (blind), else 0.', registers: r }),
     balance: new Gauge({ name: 'xgc_guard_balance_yuan', help: 'Last observed account balance in yuan (NaN before the first one).', registers: r }),
     burnRate: new Gauge({ name: 'xgc_guard_burn_rate_yuan_per_hour', help: 'Sum of the billed rates of all instances now (yuan per hour).', registers: r }),
-    runway: new Gauge({ name: 'xgc_guard_runway_hours', help: 'Hours until the balance reaches zero at the current burn rate (+Inf when nothing burns, NaN before the first balance).', registers: r }),
+    runway: new Gauge({
+      name: 'xgc_guard_runway_seconds',
+      help: 'Seconds until the balance reaches zero at the current burn rate (+Inf when nothing burns, NaN before the first balance).',
+      registers: r,
+    }),
     instances: new Gauge({ name: 'xgc_guard_instances', help: 'Known instances by status.', labelNames: ['status'], registers: r }),
     estimatedSpend: new Counter({
       name: 'xgc_guard_estimated_spend_yuan_total',
       help: 'Estimated spend per instance since first seen (status intervals x rates), in yuan.',
-      labelNames: ['instance'],
+      labelNames: ['instance', 'name'],
       registers: r,
     }),
+    saved: new Counter({ name: 'xgc_guard_saved_yuan_total', help: 'Yuan saved by the GPUs the guard released (until booted again, capped at 7 days each), by policy.', labelNames: ['policy'], registers: r }),
+    lastSuccess: new Gauge({ name: 'xgc_guard_last_success_timestamp_seconds', help: 'Unix time of the last successful tick (0 before the first).', registers: r }),
     outboxDepth: new Gauge({ name: 'xgc_guard_outbox_depth', help: 'Notification deliveries waiting (pending) or given up (dead).', labelNames: ['state'], registers: r }),
+    state: {
+      actionsMaxId: 0,
+      openActions: new Map(),
+      intervalsMaxId: 0,
+      openIntervals: new Map(),
+      closedSpend: new Map(),
+      spendShown: new Map(),
+      settledBefore: 0,
+      settledSaved: new Map(),
+      savedShown: new Map(),
+      statuses: new Set(),
+    },
   };
 }
 
-/** Set the DB-derived metrics as of `now` (a handful of aggregate queries). */
+/** The states a journal row has entered, as far as its current state tells. */
+function entered(r: JournalRow): string[] {
+  switch (r.state) {
+    case 'deferred':
+    case 'decided':
+      return [r.state];
+    case 'sent':
+      return ['decided', 'sent'];
+    case 'confirmed':
+      return r.sentAt !== null ? ['decided', 'sent', 'confirmed'] : ['decided', 'confirmed'];
+    default:
+      return ['decided', r.state];
+  }
+}
+
+/** Whether a journal row may still change state (deferred, sent, or an enforce decision in flight). */
+const moving = (r: JournalRow) => r.state === 'deferred' || r.state === 'sent' || (r.state === 'decided' && r.mode === 'enforce');
+
+/** Count each journal transition once: new rows and rows that were still moving. */
+export function syncActionCounters(m: Metrics, db: Db): void {
+  const st = m.state;
+  for (const r of journalRowsSince(db, st.actionsMaxId, [...st.openActions.keys()])) {
+    const counted = st.openActions.get(r.id) ?? new Set<string>();
+    for (const s of entered(r))
+      if (!counted.has(s)) {
+        m.actionsTotal.inc({ policy: r.policy, action: r.action, mode: r.mode, state: s });
+        counted.add(s);
+      }
+    if (moving(r)) st.openActions.set(r.id, counted);
+    else st.openActions.delete(r.id);
+    st.actionsMaxId = Math.max(st.actionsMaxId, r.id);
+  }
+}
+
+/** Advance per-instance spend: closed intervals are summed once, open ones accrue up to `now`. */
+function syncSpend(m: Metrics, db: Db, now: number): void {
+  const st = m.state;
+  for (const r of intervalRowsSince(db, st.intervalsMaxId, [...st.openIntervals.keys()])) {
+    st.intervalsMaxId = Math.max(st.intervalsMaxId, r.id);
+    if (r.to === null) st.openIntervals.set(r.id, r);
+    else {
+      st.openIntervals.delete(r.id);
+      st.closedSpend.set(r.instanceId, (st.closedSpend.get(r.instanceId) ?? 0) + accrued(r.rate, r.from, r.to, -Infinity, Infinity));
+    }
+  }
+  const totals = new Map(st.closedSpend);
+  for (const r of st.openIntervals.values()) totals.set(r.instanceId, (totals.get(r.instanceId) ?? 0) + accrued(r.rate, r.from, Math.max(now, r.from), -Infinity, Infinity));
+  const names = instanceNames(db);
+  for (const [id, total] of totals) {
+    const name = names.get(id) ?? '';
+    const shown = st.spendShown.get(id);
+    if (shown && shown.name !== name) {
+      // a renamed instance continues under its new name (the old series ends; sum by (instance) stays right)
+      m.estimatedSpend.remove({ instance: id, name: shown.name });
+      m.estimatedSpend.inc({ instance: id, name }, shown.value);
+      shown.name = name;
+    }
+    const before = shown?.value ?? 0;
+    if (total > before) {
+      m.estimatedSpend.inc({ instance: id, name }, total - before);
+      st.spendShown.set(id, { name, value: total });
+    }
+  }
+}
+
+/** Advance savings by policy: releases older than the cap are settled once, recent ones accrue up to `now`. */
+function syncSavings(m: Metrics, db: Db, now: number): void {
+  const st = m.state;
+  const settleTo = now - SAVINGS_CAP_MS;
+  if (settleTo > st.settledBefore) {
+    // releases sent in [settledBefore, settleTo) have ended (by the cap at the latest): sum them once
+    // (the range reads sentAt > from - cap and sentAt < to: here settledBefore <= sentAt < settleTo)
+    for (const s of savingStretches(db, now, undefined, { from: st.settledBefore + SAVINGS_CAP_MS - 1, to: settleTo }))
+      st.settledSaved.set(s.policy, (st.settledSaved.get(s.policy) ?? 0) + accrued(s.ratePerHour, s.start, s.end, -Infinity, Infinity));
+    st.settledBefore = settleTo;
+  }
+  const totals = new Map(st.settledSaved);
+  for (const s of savingStretches(db, now, undefined, { from: now - 1, to: now + 1 })) {
+    if (s.start < settleTo) continue;
+    totals.set(s.policy, (totals.get(s.policy) ?? 0) + accrued(s.ratePerHour, s.start, s.end, -Infinity, Infinity));
+  }
+  for (const [policy, total] of totals) {
+    const before = st.savedShown.get(policy) ?? 0;
+    if (total > before) {
+      m.saved.inc({ policy }, total - before);
+      st.savedShown.set(policy, total);
+    }
+  }
+}
+
+/** Bring every metric up to date as of `now`: counters advance, gauges are read. */
 export function refreshFromDb(m: Metrics, db: Db, now: number): void {
-  const last = db.select({ balance: balancePoints.balance }).from(balancePoints).orderBy(desc(balancePoints.at), desc(balancePoints.id)).limit(1).get();
+  syncActionCounters(m, db);
+  syncSpend(m, db, now);
+  syncSavings(m, db, now);
+
+  const balance = lastBalance(db);
   const burn = burnRate(db);
   m.burnRate.set(burn);
-  // Unknown balance: NaN; nothing burning: +Inf hours of runway (never a misleading 0).
-  m.balance.set(last ? last.balance : NaN);
-  m.runway.set(!last ? NaN : burn > 0 ? Math.max(0, last.balance / burn) : Infinity);
+  // Unknown balance: NaN; nothing burning: +Inf seconds of runway (never a misleading 0).
+  m.balance.set(balance ?? NaN);
+  m.runway.set(balance === null ? NaN : burn > 0 ? Math.max(0, (balance / burn) * 3600) : Infinity);
 
-  m.instances.reset();
-  for (const row of db
-    .select({ status: instances.status, n: sql<number>`count(*)` })
-    .from(instances)
-    .where(isNull(instances.goneAt))
-    .groupBy(instances.status)
-    .all())
-    m.instances.set({ status: row.status }, row.n);
+  const now_ = new Map(instancesByStatus(db).map((r) => [r.status, r.n]));
+  for (const s of now_.keys()) m.state.statuses.add(s);
+  for (const s of m.state.statuses) m.instances.set({ status: s }, now_.get(s) ?? 0);
 
-  m.estimatedSpend.reset();
-  for (const row of db
-    .select({
-      id: intervals.instanceId,
-      yuan: sql<number>`sum(${intervals.rate} * (max(coalesce(${intervals.to}, ${now}), ${intervals.from}) - ${intervals.from})) / 3600000.0`,
-    })
-    .from(intervals)
-    .groupBy(intervals.instanceId)
-    .all())
-    if (row.yuan > 0) m.estimatedSpend.inc({ instance: row.id }, row.yuan);
-
-  m.actionsTotal.reset();
-  for (const row of db
-    .select({ policy: actions.policy, action: actions.action, state: actions.state, n: sql<number>`count(*)` })
-    .from(actions)
-    .groupBy(actions.policy, actions.action, actions.state)
-    .all())
-    m.actionsTotal.inc({ policy: row.policy, action: row.action, state: row.state }, row.n);
-
-  const tick = db.select({ outcome: ticks.outcome }).from(ticks).orderBy(desc(ticks.id)).limit(1).get();
-  m.blind.set(tick?.outcome === 'blind' ? 1 : 0);
+  m.blind.set(lastTickOutcome(db) === 'blind' ? 1 : 0);
+  const ok = lastSuccessAt(db);
+  m.lastSuccess.set(ok === null ? 0 : ok / 1000);
 
   const depth = outboxDepth(db);
   m.outboxDepth.set({ state: 'pending' }, depth.pending);

@@ -18,7 +18,7 @@ import type { PolicyOutcome } from '../policies/engine.js';
 import type { Decision } from '../policies/types.js';
 import type { Executor, ActResult } from '../actions/executor.js';
 import { errorClass, type XgcClient } from '../xgc/index.js';
-import type { InstanceAccess, InstanceWithAccess } from '../xgc/types.js';
+import type { Instance, InstanceAccess, InstanceWithAccess } from '../xgc/types.js';
 import { assess, type Observation } from './assess.js';
 
 /** What one tick did. */
@@ -29,6 +29,8 @@ export interface TickResult {
   apiCalls: number;
   durationMs: number;
   recorded?: RecordResult;
+  /** what a successful observe saw (for the tick log) */
+  observed?: { instances: Instance[]; balance: number };
   decisions: number;
   acted: ActResult[];
 }
@@ -111,6 +113,7 @@ export class Ticker {
       return result;
     }
     const list = listed.map((x) => x.instance);
+    result.observed = { instances: list, balance };
     this.accesses = new Map(listed.map((x) => [x.instance.id, x.access]));
 
     // 2. record (one transaction), and clear a blind alert.

@@ -129,7 +129,7 @@ export const idlePolicy: PolicyType<IdlePolicyConfig> = {
     if (!j.idle) return null;
     const plan = planFor(cfg, ctx, inst, j);
     const unseen = plan.gpu.seen ? '' : ', GPU not seen: after a warning';
-    const idleMs = ctx.now - j.since;
+    const idleMs = Math.max(0, ctx.now - j.since);
     return {
       policy: cfg.name,
       action: cfg.action,

@@ -10,7 +10,7 @@ import type { Clock } from '../clock.js';
 import type { ReasonCode } from '../notify/reasons.js';
 import type { Db } from '../db/open.js';
 import type { InstanceAccess } from '../xgc/types.js';
-import { GPU_COMMANDS, GpuBlockReader, gpuStreamCommand, parseLoadavg, parseNetDev, parseWho, type GpuSample } from './gpu-signals.js';
+import { GPU_COMMANDS, GpuBlockReader, gpuStreamCommand, parseGpuLines, parseLoadavg, parseNetDev, parseWho, type GpuLine, type GpuSample } from './gpu-signals.js';
 import { checkHostKey, sshFingerprint } from './host-keys.js';
 import type { ProbeLogger } from './types.js';
 
@@ -192,7 +192,7 @@ export class GpuLink {
       release();
       settled = true;
       this.failures = 0;
-      this.startStreaming(client);
+      void this.startStreaming(client);
     });
     try {
       client.connect(config);
@@ -202,8 +202,21 @@ export class GpuLink {
     }
   }
 
-  private startStreaming(client: Client): void {
-    const reader = new GpuBlockReader((lines) => this.deps.onSample({ at: this.deps.clock.now(), gpus: lines.map((l) => ({ util: l.util, memUsedMiB: l.memUsedMiB })) }));
+  /** One query first (the GPU count, and a sample right away), then the looping stream. */
+  private async startStreaming(client: Client): Promise<void> {
+    const emit = (lines: GpuLine[]) => this.deps.onSample({ at: this.deps.clock.now(), gpus: lines.map((l) => ({ util: l.util, memUsedMiB: l.memUsedMiB })) });
+    let first: { code: number | null; out: string };
+    try {
+      first = await this.exec(client, GPU_COMMANDS.gpu);
+    } catch {
+      return; // the connection's error handler reports and reconnects
+    }
+    if (client !== this.client || this.stopped) return;
+    if (first.code === 127) return this.down('no_nvidia_smi', 'nvidia-smi not found on the instance');
+    const lines = parseGpuLines(first.out);
+    if (first.code !== 0 || lines.length === 0) return this.down('error', `nvidia-smi failed (exit ${first.code ?? 'signal'})`, { error: `nvidia-smi exit ${first.code ?? 'signal'}` });
+    emit(lines);
+    const reader = new GpuBlockReader(emit, lines.length);
     client.exec(gpuStreamCommand(this.opts.sampleEveryMs), (err, stream) => {
       if (client !== this.client) return stream?.close();
       if (err) return this.down('error', 'the instance refused to run nvidia-smi');

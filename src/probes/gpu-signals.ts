@@ -30,6 +30,14 @@ export interface GpuLine {
   memTotalMiB: number;
 }
 
+/** Parse every GPU line of a one-shot query (lines that are not GPU figures are skipped). */
+export function parseGpuLines(text: string): GpuLine[] {
+  return text
+    .split('\n')
+    .map(parseGpuLine)
+    .filter((g): g is GpuLine => g !== null);
+}
+
 /** Parse one `index, util, mem.used, mem.total` line; null when it is not one (a header, a warning, garbage). */
 export function parseGpuLine(line: string): GpuLine | null {
   const parts = line.split(',').map((s) => s.trim());
@@ -46,7 +54,13 @@ export function parseGpuLine(line: string): GpuLine | null {
 export class GpuBlockReader {
   private buf = '';
   private block: GpuLine[] = [];
-  constructor(private readonly onBlock: (lines: GpuLine[]) => void) {}
+  /** `gpus`: lines per block when known (from a one-shot query), else learned when the first index repeats */
+  constructor(
+    private readonly onBlock: (lines: GpuLine[]) => void,
+    gpus?: number,
+  ) {
+    if (gpus && gpus > 0) this.expected = gpus;
+  }
 
   /** Take a chunk of stdout. */
   push(chunk: string): void {

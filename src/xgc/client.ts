@@ -124,6 +124,8 @@ export class XgcClient {
   /** HTTP requests made so far (every attempt counts); assign 0 or call `takeCalls()` to reset. */
   calls = 0;
   private readonly baseUrl: string;
+  /** the base URL as errors show it (no credentials) */
+  private readonly shownBase: string;
   private readonly token: string;
   private readonly timeoutMs: number;
   private readonly retries: number;
@@ -144,6 +146,7 @@ export class XgcClient {
       throw new BadRequest('token', 'token must be a string without control characters');
     }
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.shownBase = `${u.origin}${u.pathname.replace(/\/+$/, '')}`; // never the userinfo
     this.token = opts.token.trim();
     this.timeoutMs = opts.timeoutMs ?? 15_000;
     this.retries = Math.max(0, opts.retries ?? 3);
@@ -360,8 +363,8 @@ export class XgcClient {
       status = res.status;
       text = await res.text();
     } catch (err) {
-      if (ctrl.signal.aborted) throw new XgcTimeoutError(ep, this.timeoutMs);
-      throw new XgcNetworkError(ep, networkCode(err));
+      if (ctrl.signal.aborted) throw new XgcTimeoutError(ep, this.timeoutMs, this.shownBase);
+      throw new XgcNetworkError(ep, networkCode(err), this.shownBase);
     } finally {
       clearTimeout(timer);
     }

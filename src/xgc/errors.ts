@@ -75,8 +75,15 @@ export class XgcNetworkError extends XgcError {
     endpoint: string,
     /** System error code such as `ECONNREFUSED`, when known. */
     public readonly causeCode: string,
+    /** The API base URL (without credentials), named so the fix is obvious. */
+    public readonly baseUrl?: string,
   ) {
-    super(`network error calling XianGong ${endpoint}: ${causeCode}`, endpoint);
+    super(
+      baseUrl
+        ? `cannot reach XianGong at ${baseUrl} (${endpoint}: ${causeCode}); check XGC_API_BASE_URL (xgc.base_url) and the network`
+        : `network error calling XianGong ${endpoint}: ${causeCode}`,
+      endpoint,
+    );
   }
 }
 
@@ -86,8 +93,9 @@ export class XgcTimeoutError extends XgcError {
   constructor(
     endpoint: string,
     public readonly timeoutMs: number,
+    public readonly baseUrl?: string,
   ) {
-    super(`XianGong ${endpoint} did not answer within ${timeoutMs} ms`, endpoint);
+    super(`XianGong ${endpoint} did not answer within ${timeoutMs} ms${baseUrl ? ` at ${baseUrl}; check XGC_API_BASE_URL and the network, or raise xgc.timeout` : ''}`, endpoint);
   }
 }
 

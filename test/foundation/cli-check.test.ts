@@ -46,6 +46,22 @@ describe('xgc-guard check against the simulator and a real SMTP server', () => {
     expect(r.stdout + r.stderr).not.toContain('hunter2');
   });
 
+  it('says for each running instance whether its GPU can be seen over SSH, never printing a credential', async () => {
+    const id = sim.world.addInstance({ name: 'train-bg', image: 'Jupyter', status: 'running', busy: false, gpuUtil: 97 }).id;
+    const secrets = (await (await fetch(`${sim.url}/sim/state`)).json()).instances.flatMap((i: any) => [i.password, i.ssh_key, i.jupyter_token]).filter(Boolean);
+    const seen = await runCli(['check', '--config', config(smtp.port)], { XGC_API_TOKEN: 'good-token', XGC_API_BASE_URL: sim.url, GUARD_DB: join(tempDir(), 'none.db') });
+    expect(seen.stdout).toMatch(new RegExp(`^ok {4}gpu train-bg \\(${id}\\): seen — GPU at 97% \\(busy at 10%\\)$`, 'm'));
+    await fetch(`${sim.url}/sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ssh_refuse_rate: 1 }) });
+    try {
+      const refused = await runCli(['check', '--config', config(smtp.port)], { XGC_API_TOKEN: 'good-token', XGC_API_BASE_URL: sim.url, GUARD_DB: join(tempDir(), 'none.db') });
+      expect(refused.stdout).toMatch(new RegExp(`^warn {2}gpu train-bg \\(${id}\\): not seen — .*\\[(closed|refused|error)\\]$`, 'm'));
+      expect(refused.code).toBe(0); // a GPU not seen is a warning: idle releases then come after a warning
+      for (const out of [seen, refused]) for (const secret of secrets) expect(out.stdout + out.stderr).not.toContain(secret);
+    } finally {
+      await fetch(`${sim.url}/sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({}) });
+    }
+  });
+
   it('reports an SMTP server that refuses the login', async () => {
     const r = await runCli(['check', '--config', config(smtp.port, 'user:hunter2@')], { XGC_API_TOKEN: 'good-token', XGC_API_BASE_URL: sim.url });
     expect(r.code).toBe(1);

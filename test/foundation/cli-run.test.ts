@@ -63,7 +63,7 @@ describe('xgc-guard run (a real process)', () => {
     expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^error config http\.port/), expect.stringMatching(/^error config locale/)]));
   });
 
-  it.each([['run'], ['check'], ['plan'], ['spend'], ['override'], ['sim'], ['demo'], []])('--help and --version work for %j', async (...cmd) => {
+  it.each([['run'], ['check'], ['plan'], ['spend'], ['override'], ['notify'], ['health'], ['sim'], ['demo'], []])('--help and --version work for %j', async (...cmd) => {
     const h = await runCli([...cmd, '--help']);
     expect(h.stdout).toMatch(/xgc-guard|Usage/);
     const v = await runCli([...cmd, '--version']);

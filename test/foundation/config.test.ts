@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { ConfigErrors } from '../../src/errors.js';
 import { loadConfig, parseConfig, startRefusals, parseDuration } from '../../src/config/index.js';
 import { tempDir } from '../helpers/proc.js';
+import { explainCron } from '../../src/config/cron.js';
+import { nearestKey } from '../../src/config/suggest.js';
 
 function errorsOf(raw: unknown): string[] {
   try {
@@ -26,6 +28,7 @@ describe('config', () => {
     expect(config.timezone).toBe('Asia/Shanghai');
     expect(config.limits).toEqual({ max_actions_per_tick: 5, max_actions_per_hour: 20, cooldown_after_boot: 30 * 60_000 });
     expect(config.keep_marker).toBe('#keep');
+    expect(config.log.summary_every).toBe(15 * 60_000);
     expect(config.policies.map((p) => `${p.name}:${p.type}`)).toEqual([
       'idle-release:idle',
       'nightly:schedule',
@@ -40,7 +43,9 @@ describe('config', () => {
 
   it.each([
     [{ policies: [{ name: 'a', type: 'idle', idle_for: '45m', idel_for: '1h' }] }, 'policies[0].idel_for: unknown key'],
-    [{ polices: [] }, 'polices: unknown key'],
+    [{ polices: [] }, 'polices: unknown key (did you mean policies?)'],
+    [{ dryrun: true }, 'dryrun: unknown key (did you mean dry_run?)'],
+    [{ policies: [{ name: 'n', type: 'schedule', cron: '0 25 * * *' }] }, 'policies[0].cron: bad cron expression "0 25 * * *": hour "25" is out of range 0-23'],
     [{ policies: [{ name: 'a', type: 'idle', idle_for: '45 minutes' }] }, 'policies[0].idle_for: bad duration "45 minutes"'],
     [{ policies: [{ name: 'a', type: 'idle' }] }, 'policies[0].idle_for: required'],
     [{ policies: [{ name: 'a', type: 'sleepy' }] }, 'policies[0].type: unknown policy type: expected one of idle, schedule'],
@@ -62,6 +67,36 @@ describe('config', () => {
   ])('rejects %j naming the key path', (raw, expected) => {
     const errs = errorsOf(raw);
     expect(errs.join('\n')).toContain(expected);
+  });
+
+  it.each([
+    ['0 25 * * *', 'hour "25" is out of range 0-23'],
+    ['60 * * * *', 'minute "60" is out of range 0-59'],
+    ['0 2 0 * *', 'day-of-month "0" is out of range 1-31'],
+    ['0 2 * 13 *', 'month "13" is out of range 1-12'],
+    ['0 2 * * 8', 'day-of-week "8" is out of range 0-7'],
+    ['61 0 2 * * *', 'second "61" is out of range 0-59'],
+    ['*/0 * * * *', 'minute step "/0" must be a positive number'],
+    ['0 5-2 * * *', 'hour range "5-2" runs backwards'],
+    ['0 2 * * funday', 'day-of-week "funday" is not a number or a name (sun-sat)'],
+    ['0 2 * *', 'expected 5 fields'],
+    ['50 8 * * 1-5', null],
+    ['*/2 * * * * *', null],
+    ['0 9 * jan,jul mon', null],
+  ])('explains the cron expression %j field by field', (expr, want) => {
+    const got = explainCron(expr);
+    if (want === null) expect(got).toBeNull();
+    else expect(got).toContain(want);
+  });
+
+  it.each([
+    ['dryrun', ['dry_run', 'allow_destroy'], 'dry_run'],
+    ['idel_for', ['idle_for', 'min_uptime'], 'idle_for'],
+    ['Timezone', ['timezone', 'locale'], 'timezone'],
+    ['polices', ['policies', 'probes'], 'policies'],
+    ['frobnicate', ['dry_run', 'policies'], null],
+  ])('suggests the nearest key for %j', (key, allowed, want) => {
+    expect(nearestKey(key, allowed)).toBe(want);
   });
 
   it('parses durations', () => {
@@ -109,5 +144,15 @@ describe('config', () => {
     expect(msgs).toContain('uses action destroy but allow_destroy is not true');
     const ok = parseConfig({ xgc: { token: 't' }, allow_destroy: true, policies: [{ name: 'd', type: 'max_runtime', max: '1h', action: 'destroy', confirm_destroy: true }] });
     expect(startRefusals(ok, { needToken: true })).toEqual([]);
+  });
+});
+
+describe('guard.example.yaml (shipped for `cp guard.example.yaml guard.yaml`)', () => {
+  it('loads cleanly, in dry-run, with the documented policies', () => {
+    const { config } = loadConfig({ file: join(__dirname, '..', '..', 'guard.example.yaml'), env: {} });
+    expect(config.dry_run).toBe(true);
+    expect(config.log.summary_every).toBe(15 * 60_000);
+    expect(config.policies.map((p) => p.name)).toEqual(['idle-release', 'nightly', 'runaway', 'low-balance', 'runway', 'daily-cap']);
+    expect(config.notify.webhooks).toEqual([]); // examples stay commented out: a copied file sends nowhere
   });
 });

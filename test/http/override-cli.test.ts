@@ -9,26 +9,26 @@ beforeAll(() => {
   if (!existsSync(join(CLI, '..', 'commands', 'override.js'))) throw new Error(`${CLI} has no override command: run \`npm run build\` first (npm test does)`);
 });
 
-describe('xgc-guard override (the built CLI, a real process)', () => {
+describe('xgc-guard override (the built CLI, a real process)', { timeout: 90_000 }, () => {
   it('adds, lists (table and --json) and removes overrides in the same DB the API uses', async () => {
     const env = { GUARD_DB: join(tempDir(), 'guard.db'), GUARD_TZ: 'UTC' };
-    const add = await runCli(['override', 'add', '--instance', 'inst-a', '--kind', 'snooze', '--for', '2h', '--policy', 'nightly', '--reason', 'rendering', '--json'], env);
+    const add = await runCli(['override', 'add', '--instance', 'inst-a', '--kind', 'snooze', '--for', '2h', '--policy', 'nightly', '--reason', 'rendering', '--json', '--force'], env);
     expect(add.stderr).toBe('');
     expect(add.code).toBe(0);
     const created = JSON.parse(add.stdout).override;
     expect(created).toMatchObject({ target: { instance_id: 'inst-a' }, kind: 'snooze', policies: ['nightly'], who: 'cli', reason: 'rendering', state: 'active' });
     expect(created.until).toMatch(/\+00:00$/);
 
-    const ex = await runCli(['override', 'add', '--name', 'sd-*', '--kind', 'exempt', '--forever', '--reason', 'demo box', '--who', 'bob'], env);
+    const ex = await runCli(['override', 'add', '--name', 'sd-*', '--kind', 'exempt', '--forever', '--reason', 'demo box', '--who', 'bob', '--force'], env);
     expect(ex.code).toBe(0);
     expect(ex.stdout).toMatch(/^added override 2: exempt name=sd-\* forever/);
 
     const list = await runCli(['override', 'list'], env);
     expect(list.code).toBe(0);
     const lines = list.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^ID\s+KIND\s+TARGET\s+POLICIES\s+UNTIL\s+STATE\s+WHO\s+REASON$/);
-    expect(lines[1]).toMatch(/^2\s+exempt\s+name=sd-\*\s+\*\s+forever\s+active\s+bob\s+demo box$/);
-    expect(lines[2]).toMatch(/^1\s+snooze\s+inst-a\s+nightly\s+\S+\s+active\s+cli\s+rendering$/);
+    expect(lines[0]).toMatch(/^ID\s+KIND\s+TARGET\s+NAME\s+POLICIES\s+UNTIL\s+STATE\s+WHO\s+REASON$/);
+    expect(lines[1]).toMatch(/^2\s+exempt\s+name=sd-\*\s+\(none seen\)\s+\*\s+forever\s+active\s+bob\s+demo box$/);
+    expect(lines[2]).toMatch(/^1\s+snooze\s+inst-a\s+\(never seen\)\s+nightly\s+\S+\s+active\s+cli\s+rendering$/);
 
     const rm = await runCli(['override', 'rm', String(created.id)], env);
     expect(rm.code).toBe(0);
@@ -68,7 +68,7 @@ describe('xgc-guard override (the built CLI, a real process)', () => {
       [['override', 'frobnicate'], /expected add, list or rm/],
     ];
     for (const [args, re] of cases) {
-      const r = await runCli(args, env);
+      const r = await runCli(args[0] === 'override' && args[1] === 'add' ? [...args, '--force'] : args, env);
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.stderr, args.join(' ')).toMatch(re);
     }

@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from 'ssh2';
 import { systemClock } from '../../src/clock.js';
 import { openDb, type GuardDb } from '../../src/db/open.js';
@@ -147,8 +147,12 @@ describe.skipIf(missing !== null || notRoot)('gpu probe against a real sshd', ()
     await startSshd(join(dir, 'host_a'));
   });
 
+  // a test that failed half-way must not leave its monitor connecting (and running commands) during the next
+  afterEach(async () => {
+    for (const m of monitors.splice(0)) await m.stop();
+  });
+
   afterAll(async () => {
-    for (const m of monitors) await m.stop();
     await stopSshd();
     if (createdUtmp) rmSync('/run/utmp', { force: true });
     g?.close();
@@ -163,8 +167,12 @@ describe.skipIf(missing !== null || notRoot)('gpu probe against a real sshd', ()
     expect(a).toMatchObject({ verdict: 'busy', detail: 'GPU at 85% (busy at 10%)', metrics: { gpu_util_max: 85, memory_used_mib: 20480, gpus: 1 } });
     await sleep(1_000); // more samples arrive, still over the one stream started once
     const log = readFileSync(join(dir, 'calls'), 'utf8').split('\n').filter(Boolean).slice(before);
-    expect(log.filter((l) => l.includes('-lms 200'))).toHaveLength(1);
-    expect(log[0]).toBe('--query-gpu=index,utilization.gpu,memory.used,memory.total --format=csv,noheader,nounits -lms 200');
+    // one query (the GPU count and a first sample), then one looping stream
+    expect(log.slice(0, 2)).toEqual([
+      '--query-gpu=index,utilization.gpu,memory.used,memory.total --format=csv,noheader,nounits',
+      '--query-gpu=index,utilization.gpu,memory.used,memory.total --format=csv,noheader,nounits -lms 200',
+    ]);
+    expect(log.filter((l) => l.includes('-lms'))).toHaveLength(1);
     expect(m.status().streaming).toBe(1);
     const fp = run('/usr/bin/ssh-keygen', ['-l', '-E', 'sha256', '-f', join(dir, 'host_a.pub')]).split(' ')[1];
     expect(g.sqlite.prepare('select host_port, fingerprint from ssh_host_keys').all()).toEqual([{ host_port: `127.0.0.1:${port}`, fingerprint: fp }]);
@@ -211,13 +219,13 @@ describe.skipIf(missing !== null || notRoot)('gpu probe against a real sshd', ()
     await until(m, (x) => x?.verdict === 'unknown', 10_000);
     expect(answer(m)!.detail).toMatch(/^GPU not seen/);
     await startSshd(join(dir, 'host_a'));
-    await until(m, (x) => x?.verdict === 'busy', 15_000);
-    expect(m.status().streaming).toBe(1);
+    await until(m, (x) => x?.verdict === 'busy' && m.status().streaming === 1, 15_000);
     await m.stop();
   });
 
   it('answers unknown on wrong credentials, without the password anywhere', async () => {
     await ensureSshd();
+    await sleep(500); // let commands of the previous test's sessions finish writing their call log
     const before = calls();
     const m = watch({ password: 'not-the-password-42' });
     const a = await until(m, (x) => /authentication failed/.test(x?.detail ?? ''));
