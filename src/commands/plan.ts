@@ -84,7 +84,8 @@ const plan: Command = {
       console.log('\nnext planned action per instance:');
       for (const s of input.instances) {
         const n = next.get(s.id);
-        console.log(`  ${s.name.padEnd(30)} ${s.status.padEnd(12)} ${n ? `${n.policy}: ${n.action}${n.at !== null ? ` in ${formatDuration(Math.max(0, n.at - now))}` : ''} (${n.reason})` : '—'}`);
+        const held = n?.heldBy ? `${n.heldBy.kind === 'cooldown' ? 'cooldown after boot' : n.heldBy.kind === 'snooze' ? 'snoozed' : 'exempt'} until ${formatTime(n.heldBy.until, config.timezone)}, then ` : '';
+        console.log(`  ${s.name.padEnd(30)} ${s.status.padEnd(12)} ${n ? `${held}${n.policy}: ${n.action}${n.at !== null ? ` in ${formatDuration(Math.max(0, n.at - now))}` : ''} (${n.reason})` : '—'}`);
       }
       return 0;
     } finally {

@@ -27,7 +27,18 @@ const instanceItem = z.object({
   }),
   overrides: z.array(overrideSchema),
   next_action: z
-    .object({ policy: z.string(), action: z.string(), at: z.string().nullable(), in: z.string().nullable(), reason: z.string(), reason_code: reasonCodeSchema.nullable() })
+    .object({
+      policy: z.string(),
+      action: z.string(),
+      at: z.string().nullable(),
+      in: z.string().nullable(),
+      reason: z.string(),
+      reason_code: reasonCodeSchema.nullable(),
+      held_by: z
+        .object({ kind: z.enum(['snooze', 'exempt', 'cooldown']), until: z.string(), override_id: z.number().int().nullable() })
+        .nullable()
+        .describe('what holds the action back until `until`; the action follows once it ends'),
+    })
     .nullable(),
 });
 
@@ -65,7 +76,7 @@ export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) 
               ? { verdict: i.verdict, since: iso(i.since), probes: Object.fromEntries(Object.entries(i.probes).map(([k, p]) => [k, { verdict: p.verdict, since: iso(p.since), detail: p.detail, code: p.code ?? null }])) }
               : { verdict: 'unknown' as const, since: null, probes: {} },
             overrides: ovs.filter((o) => overrideMatches(o, r, o.policies?.[0] ?? '*')).map((o) => overrideToJson(o, now, tz)),
-            next_action: n ? { policy: n.policy, action: n.action, at: iso(n.at), in: n.at === null ? null : formatDuration(Math.max(0, n.at - now)), reason: n.reason, reason_code: n.reasonCode ?? null } : null,
+            next_action: n ? { policy: n.policy, action: n.action, at: iso(n.at), in: n.at === null ? null : formatDuration(Math.max(0, n.at - now)), reason: n.reason, reason_code: n.reasonCode ?? null, held_by: n.heldBy ? { kind: n.heldBy.kind, until: iso(n.heldBy.until)!, override_id: n.heldBy.overrideId ?? null } : null } : null,
           };
         }),
       };

@@ -84,7 +84,23 @@ export function evaluatePolicies(input: EngineInput, registry: PolicyRegistry = 
   return { decisions, outcomes };
 }
 
-/** For each instance, the earliest planned action across policies (null when none applies). */
+/** What holds policy `p` back from `inst` for a while (a snooze, a timed exemption, the cooldown), or null. */
+function hold(p: PolicyConfig, inst: InstanceState, input: EngineInput): NonNullable<NextAction['heldBy']> | 'forever' | null {
+  const ovs = input.overrides.filter((o) => overrideMatches(o, inst, p.name));
+  if (ovs.some((o) => o.forever || o.until === null)) return 'forever';
+  if (ovs.length) {
+    const last = ovs.reduce((a, b) => ((b.until ?? 0) > (a.until ?? 0) ? b : a));
+    return { kind: last.kind, until: last.until!, overrideId: last.id };
+  }
+  const cool = input.cooldownUntil.get(inst.id);
+  return cool !== undefined && cool > input.now ? { kind: 'cooldown', until: cool } : null;
+}
+
+/**
+ * For each instance, the earliest planned action across policies (null when none applies). An instance held
+ * back by a snooze, a timed exemption or the cooldown after a boot gets what follows once the hold ends
+ * (`heldBy` says what holds it and until when); a selector, `#keep` or a forever exemption means nothing follows.
+ */
 export function nextActions(input: EngineInput, registry: PolicyRegistry = policyRegistry): Map<string, NextAction | null> {
   const out = new Map<string, NextAction | null>();
   const ctxs = input.config.policies.map((p) => ({ p, type: registry.get(p.type), ctx: contextFor(p, input) }));
@@ -92,8 +108,16 @@ export function nextActions(input: EngineInput, registry: PolicyRegistry = polic
     let best: NextAction | null = null;
     for (const { p, type, ctx } of ctxs) {
       if (!type.next || !type.actsOnInstances(p)) continue;
-      if (!ctx.candidates.includes(inst)) continue;
-      const n = type.next(p, ctx, inst);
+      let n: NextAction | null;
+      if (ctx.candidates.includes(inst)) n = type.next(p, ctx, inst);
+      else {
+        const why = exclusion(p, inst, input);
+        if (why !== 'override' && why !== 'cooldown') continue;
+        const held = hold(p, inst, input);
+        if (held === null || held === 'forever') continue;
+        const after = type.next(p, ctx, inst);
+        n = after && { ...after, at: Math.max(after.at ?? held.until, held.until), heldBy: held };
+      }
       if (n && (best === null || (n.at ?? Infinity) < (best.at ?? Infinity))) best = n;
     }
     out.set(inst.id, best);

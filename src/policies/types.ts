@@ -51,6 +51,8 @@ export interface NextAction {
   reason: string;
   /** the reason as a code (rendered in the reader's locale) */
   reasonCode?: ReasonCode;
+  /** what holds the action back until `until` (a snooze, a timed exemption, the cooldown after a user boot) */
+  heldBy?: { kind: 'snooze' | 'exempt' | 'cooldown'; until: number; overrideId?: number };
 }
 
 /** Idle state of an instance as the acting idle policy judges it, with every probe's last answer. */

@@ -282,6 +282,22 @@ describe('overrides and rails in the engine', () => {
     expect(at(NOW + 2 * H + MIN)).toEqual(['act:idle:sd-one']);
     g.close();
   });
+  it('a snoozed instance still shows what follows the snooze; a forever exemption shows nothing', () => {
+    const g = openDb(':memory:');
+    const i = inst();
+    const o = createOverride(g.db, { target: { instance_id: i.id }, kind: 'snooze', policies: ['idle'], for: H, reason: 'rendering', who: 'test' }, NOW);
+    const probes = new Map([[i.id, { ...seen, jupyter: idle(5 * H) }]]);
+    // idle long enough already: the release comes the moment the snooze ends
+    const n = nextActions(input([idlePolicy], { probes, overrides: activeOverrides(g.db, NOW) })).get(i.id)!;
+    expect(n).toMatchObject({ policy: 'idle', action: 'release_gpu', at: NOW + H, heldBy: { kind: 'snooze', until: NOW + H, overrideId: o.id } });
+    // the cooldown after a boot holds the same way
+    const c = nextActions(input([idlePolicy], { probes, cooldownUntil: new Map([[i.id, NOW + 20 * MIN]]) })).get(i.id)!;
+    expect(c).toMatchObject({ at: NOW + 20 * MIN, heldBy: { kind: 'cooldown', until: NOW + 20 * MIN } });
+    createOverride(g.db, { target: { instance_id: i.id }, kind: 'exempt', forever: true, reason: 'prod', who: 'test' }, NOW);
+    expect(nextActions(input([idlePolicy], { probes, overrides: activeOverrides(g.db, NOW) })).get(i.id)).toBeNull();
+    expect(nextActions(input([idlePolicy], { probes, instances: [inst({ name: 'train #keep' })] })).get(i.id)).toBeNull();
+    g.close();
+  });
   it('an exemption by name glob covers matching instances for every policy', () => {
     const g = openDb(':memory:');
     createOverride(g.db, { target: { name: 'sd-*' }, kind: 'exempt', forever: true, reason: 'prod', who: 'test' }, NOW);
