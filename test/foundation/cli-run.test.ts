@@ -13,7 +13,7 @@ describe('xgc-guard run (a real process)', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${url}/readyz`);
-    expect((await ready.json()).db).toBe('open');
+    expect(((await ready.json()) as { db: string }).db).toBe('open');
     const t0 = Date.now();
     p.child.kill('SIGTERM');
     const { code } = await p.exited;
