@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { buildApp, type App } from '../../src/http/app.js';
@@ -23,7 +23,7 @@ describe('warnings before acting', () => {
     smtp = await startSmtp();
     // The app must listen first so the links can point at it (http.public_url).
     const port = await new Promise<number>((r) => {
-      const s = require('node:net').createServer().listen(0, '127.0.0.1', () => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
         const p = (s.address() as AddressInfo).port;
         s.close(() => r(p));
       });

@@ -111,7 +111,8 @@ describe.skipIf(missing !== null)('jupyter probe against a real Jupyter Server',
     const msgId = randomUUID();
     let state: 'waiting' | 'busy' | 'done' = 'waiting';
     ws.on('message', (data) => {
-      const m = JSON.parse(String(data)) as { msg_type: string; parent_header?: { msg_id?: string }; content?: { execution_state?: string } };
+      // binaryType 'nodebuffer' (the default): each message arrives as one Buffer
+      const m = JSON.parse((data as Buffer).toString('utf8')) as { msg_type: string; parent_header?: { msg_id?: string }; content?: { execution_state?: string } };
       if (m.msg_type === 'status' && m.parent_header?.msg_id === msgId) {
         if (m.content?.execution_state === 'busy') state = 'busy';
         if (m.content?.execution_state === 'idle') state = 'done';
@@ -126,7 +127,10 @@ describe.skipIf(missing !== null)('jupyter probe against a real Jupyter Server',
     let asked = Date.now();
     await waitFor(
       async () => {
-        if (Date.now() - asked > 5_000) (kernelInfo(), (asked = Date.now()));
+        if (Date.now() - asked > 5_000) {
+          kernelInfo();
+          asked = Date.now();
+        }
         return ((await (await api(`/api/kernels/${id}`)).json()) as { execution_state: string }).execution_state === 'idle';
       },
       90_000,
