@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,12 +136,15 @@ describe.skipIf(missing !== null)('jupyter probe against a real Jupyter Server',
       90_000,
       200,
     );
+    // The cell runs until the test lets it finish (no race between a fixed sleep in the kernel and a loaded machine).
+    const release = join(dir, `release-${msgId}`);
+    const cell = `import os, time\nwhile not os.path.exists(${JSON.stringify(release)}):\n    time.sleep(0.05)\n`;
     ws.send(
       JSON.stringify({
         header: { msg_id: msgId, username: 'test', session: randomUUID(), msg_type: 'execute_request', version: '5.3', date: new Date().toISOString() },
         parent_header: {},
         metadata: {},
-        content: { code: 'import time; time.sleep(6)', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+        content: { code: cell, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
         channel: 'shell',
         buffers: [],
       }),
@@ -154,7 +157,9 @@ describe.skipIf(missing !== null)('jupyter probe against a real Jupyter Server',
     expect(during.verdict).toBe('busy');
     expect(during.detail).toMatch(/executing/);
     expect(during.metrics?.busy_kernels).toBe(1);
+    expect(state).toBe('busy'); // the cell was still running when the probe looked
 
+    writeFileSync(release, '');
     await waitFor(async () => state === 'done', 30_000, 100);
     await sleep(2000);
     const connected = await createJupyterProbe({ activeWindowMs: 1500, countConnections: true }).run(inst(), ctx());

@@ -112,8 +112,11 @@ describe('secrets stay in memory (real daemon, end to end)', () => {
     // An outage by token errors, then garbled answers: blind ticks, guard_blind, recovered.
     await fetch(`${sim.url}/sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token_error_rate: 1 }) });
     await waitUntil('guard_blind', () => types().includes('guard_blind'), 20_000);
+    const [out0, err0] = [p.out().length, p.err().length];
     await fetch(`${sim.url}/sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ malformed_rate: 1 }) });
-    await sleep(2_500);
+    // a tick went blind on a garbled answer (its error went through the logger)
+    const garbled = () => `${p.out().slice(out0)}\n${p.err().slice(err0)}`.split('\n').some((l) => l.includes('"cls":"protocol"') && l.includes('blind tick'));
+    await waitUntil('a blind tick on garbled JSON', garbled, 20_000);
     await fetch(`${sim.url}/sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({}) });
     await waitUntil('guard_recovered', () => types().includes('guard_recovered'), 20_000);
 
@@ -150,7 +153,8 @@ describe('secrets stay in memory (real daemon, end to end)', () => {
       await req('POST', '/api/v1/overrides', t, { target: { name: '*' }, kind: 'exempt', forever: true, reason: WRONG_TOKEN });
     }
     await waitUntil('act-now notified', () => hook.hits.some((h) => h.json?.type === 'action_taken' && h.json?.data?.who?.startsWith('api')), 15_000);
-    await sleep(1_500);
+    // what the checks below take as proof that every channel carried notices (not a fixed wait for them)
+    await waitUntil('notices on every channel', () => smtp.messages.length >= 3 && wecom.hits.length > 0, 15_000);
 
     // Snapshot the database files while the daemon runs (the WAL is still there), then stop it cleanly.
     const dbFiles = () => [db, `${db}-wal`, `${db}-shm`].filter(existsSync).map((f) => `${f}\n${readFileSync(f).toString('latin1')}`);
