@@ -13,6 +13,7 @@ import { systemClock } from '../../src/clock.js';
 import { openDb, type GuardDb } from '../../src/db/open.js';
 import { createSshProbe, forgetSshHostKey } from '../../src/probes/ssh.js';
 import type { ProbeContext } from '../../src/probes/types.js';
+import { machineLock } from '../helpers/machine-lock.js';
 import { access, freePort, sleep, systemDeps, waitFor } from './helpers.js';
 
 const USER = 'xgcprobe';
@@ -37,6 +38,7 @@ describe.skipIf(missing !== null || notRoot)('ssh probe against a real sshd', ()
   let port = 0;
   let sshd: ChildProcess | undefined;
   let g: GuardDb;
+  let unlock: (() => void) | undefined;
   const warnings: unknown[] = [];
   const log = { warn: (o: unknown) => void warnings.push(o), info: () => undefined, debug: () => undefined };
   const ctx = (): ProbeContext => ({ now: systemClock.now(), clock: systemClock, timeoutMs: 10_000, db: g.db, log });
@@ -88,6 +90,8 @@ describe.skipIf(missing !== null || notRoot)('ssh probe against a real sshd', ()
   }
 
   beforeAll(async () => {
+    // The test user and its password are machine-wide: a second copy of the suite waits its turn.
+    unlock = await machineLock('ssh-test-user');
     g = openDb(':memory:');
     dir = mkdtempSync(join(tmpdir(), 'xgc-sshd-'));
     chmodSync(dir, 0o755);
@@ -103,12 +107,13 @@ describe.skipIf(missing !== null || notRoot)('ssh probe against a real sshd', ()
     setGpu('0, 0\n');
     port = await freePort();
     await startSshd(join(dir, 'host_a'));
-  });
+  }, 660_000);
 
   afterAll(async () => {
     await stopSshd();
     g?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
+    unlock?.();
   });
 
   it('is busy at 85% GPU with key auth, and trusts the host key on first use', async () => {
