@@ -58,7 +58,7 @@ describe('warnings before acting', () => {
     expect(h.gdb.sqlite.prepare('select count(*) n from actions').get()).toEqual({ n: 0 });
     for (let i = 0; i < 65; i++) await h.step(MIN); // the 2h snooze ends: released
     expect((await h.state()).instances[0].status).toBe('shutdown');
-  }, 60_000);
+  }, 240_000);
 });
 
 describe('unknown is never idle', () => {
@@ -72,7 +72,7 @@ describe('unknown is never idle', () => {
     for (let i = 0; i < 120; i++) await h.step(MIN);
     expect((await h.state()).instances[0].status).toBe('running');
     expect(h.gdb.sqlite.prepare("select verdict from probe_state").all()).toEqual([{ verdict: 'unknown' }]);
-  }, 30_000);
+  }, 120_000);
 
   it('a busy Jupyter kernel keeps an instance even when its GPU probe is absent or failing', async () => {
     h = await startHarness({
@@ -84,7 +84,7 @@ describe('unknown is never idle', () => {
     expect((await h.state()).instances[0].status).toBe('running');
     const v = Object.fromEntries((h.gdb.sqlite.prepare('select probe, verdict from probe_state').all() as any[]).map((r) => [r.probe, r.verdict]));
     expect(v).toMatchObject({ jupyter: 'busy', ssh: 'unknown' });
-  }, 60_000);
+  }, 240_000);
 });
 
 describe('logging', () => {
