@@ -70,5 +70,5 @@ describe('xgc-guard spend', () => {
     } finally {
       await h.close();
     }
-  }, 60_000);
+  }, 240_000);
 });

@@ -81,5 +81,5 @@ describe('single writer lease', () => {
       first.child.kill('SIGKILL');
       await sim.close();
     }
-  }, 40_000);
+  }, 160_000);
 });
