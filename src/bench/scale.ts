@@ -232,7 +232,7 @@ export function synthesizeHistory(path: string, n: number, seed = 11): HistoryRe
   const synthS = (performance.now() - t0) / 1000;
   gdb.close();
   const dbBytes = statSync(path).size;
-  const spend = measureSpend(path, n);
+  const spend = measureSpend(path);
   return {
     instances: n,
     instance_rows: instanceRows,
@@ -249,7 +249,7 @@ export function synthesizeHistory(path: string, n: number, seed = 11): HistoryRe
 }
 
 /** Spend query latency (spendReport, as `/api/v1/spend` runs it) for 1/30/365-day ranges by day and by instance. */
-function measureSpend(path: string, n: number): HistoryReport['spend_ms'] {
+function measureSpend(path: string): HistoryReport['spend_ms'] {
   const gdb = openDb(path);
   const out: HistoryReport['spend_ms'] = {};
   for (const days of [1, 30, 365]) {

@@ -10,8 +10,8 @@ const demo: Command = {
   async run(values) {
     const port = values.port === undefined ? 8080 : Number(values.port);
     const speed = values.speed === undefined ? 60 : Number(values.speed);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: expected 0-65535, got "${values.port}"`);
-    if (!Number.isFinite(speed) || speed <= 0 || speed > 10_000) throw new Error(`--speed: expected a number in (0, 10000], got "${values.speed}"`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: expected 0-65535, got "${String(values.port)}"`);
+    if (!Number.isFinite(speed) || speed <= 0 || speed > 10_000) throw new Error(`--speed: expected a number in (0, 10000], got "${String(values.speed)}"`);
     const d = await startDemo({ port, speed });
     await untilSignal();
     await d.close();

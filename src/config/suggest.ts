@@ -1,7 +1,7 @@
 /** Did-you-mean for unknown config keys: the allowed keys at a path of the zod schema, and the nearest one. */
 import type { z } from 'zod';
 
-type Def = { type: string; [k: string]: any };
+type Def = { type: string; shape?: Record<string, unknown>; [k: string]: unknown };
 const def = (s: unknown): Def => (s as { _zod: { def: Def } })._zod.def;
 
 /** Strip wrappers (optional, default, prefault, pipe ...) down to the schema that holds the shape. */
@@ -16,7 +16,7 @@ function unwrap(s: unknown): unknown {
 }
 
 /** For a union with a discriminator, the option whose literal matches the raw value's discriminator. */
-function pickOption(s: unknown, raw: unknown): unknown | null {
+function pickOption(s: unknown, raw: unknown): unknown {
   const d = def(s);
   if (d.type !== 'union') return s;
   const key = d.discriminator as string | undefined;
@@ -25,7 +25,7 @@ function pickOption(s: unknown, raw: unknown): unknown | null {
   for (const o of d.options as unknown[]) {
     const opt = unwrap(o);
     if (def(opt).type !== 'object') continue;
-    const lit = def(opt).shape[key];
+    const lit = def(opt).shape?.[key];
     if (lit && (def(lit).values as unknown[] | undefined)?.includes(want)) return opt;
   }
   return null;
@@ -39,14 +39,14 @@ export function keysAt(schema: z.ZodType, path: ReadonlyArray<PropertyKey>, raw:
     if (s === null) return null;
     const d = def(s);
     v = v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[seg as never] : undefined;
-    if (d.type === 'object') s = d.shape[String(seg)];
+    if (d.type === 'object') s = d.shape?.[String(seg)];
     else if (d.type === 'array') s = d.element;
     else if (d.type === 'record') s = d.valueType;
     else return null;
     if (s === undefined) return null;
     s = pickOption(unwrap(s), v);
   }
-  return s !== null && def(s).type === 'object' ? Object.keys(def(s).shape) : null;
+  return s !== null && def(s).type === 'object' ? Object.keys(def(s).shape ?? {}) : null;
 }
 
 function distance(a: string, b: string): number {

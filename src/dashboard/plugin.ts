@@ -36,7 +36,7 @@ function asset(path: string, type: string): Asset {
 }
 
 /** Fastify plugin serving the dashboard page (`GET /`) and `/assets/{app.js,app.css,uplot.js,uplot.css}`. */
-export default async function dashboardRoutes(app: FastifyInstance, _opts: {} = {}): Promise<void> {
+export default async function dashboardRoutes(app: FastifyInstance): Promise<void> {
   const uplotDir = dirname(createRequire(import.meta.url).resolve('uplot/package.json'));
   const files: Record<string, Asset> = {
     '/': asset(resolve(PUBLIC_DIR, 'index.html'), 'text/html; charset=utf-8'),

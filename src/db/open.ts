@@ -71,7 +71,8 @@ const FILE_ERRORS = /^(EACCES|EEXIST|EPERM|EROFS|ENOTDIR|EISDIR|ENOSPC|SQLITE_CA
 
 /** A file-system or SQLite open failure as one DatabaseUnavailable naming the path and the fix; null for other errors. */
 function unavailable(path: string, e: unknown, readonly: boolean): DatabaseUnavailable | null {
-  const code = String((e as { code?: unknown }).code ?? '');
+  const c = (e as { code?: unknown }).code;
+  const code = typeof c === 'string' ? c : '';
   if (!FILE_ERRORS.test(code)) return null;
   const abs = resolve(path);
   const dir = dirname(abs);

@@ -10,7 +10,6 @@ export function errorBody(code: string, message: string) {
 }
 
 /** Install the error and not-found handlers on `app`. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function installErrorHandlers(app: FastifyInstance<any, any, any, any, any>): void {
   app.setErrorHandler((err: FastifyError, req: any, reply: any) => {
     if (hasZodFastifySchemaValidationErrors(err)) {

@@ -17,7 +17,6 @@ import { SAVINGS_CAP_MS, savingStretches } from '../db/savings.js';
 import { burnRate } from '../db/spend.js';
 import { accrued } from '../money.js';
 import { outboxDepth } from '../notify/index.js';
-import type { App, AppDeps } from './types.js';
 
 /** Default process metrics that promtool flags (gauges named `_total`); dropped so the text lints clean. */
 const LINT_DIRTY_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
@@ -235,14 +234,4 @@ export function refreshFromDb(m: Metrics, db: Db, now: number): void {
   const depth = outboxDepth(db);
   m.outboxDepth.set({ state: 'pending' }, depth.pending);
   m.outboxDepth.set({ state: 'dead' }, depth.dead);
-}
-
-/** Registers `GET /metrics` (Prometheus text format; auth is decided by the auth hook). */
-export default async function metricsRoutes(app: App, opts: { deps: AppDeps; metrics: Metrics }) {
-  const { deps, metrics } = opts;
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
-    refreshFromDb(metrics, deps.gdb.db, deps.clock.now());
-    const body = await metrics.registry.metrics();
-    return reply.header('content-type', metrics.registry.contentType).header('cache-control', 'no-store').send(body);
-  });
 }

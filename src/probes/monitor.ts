@@ -258,7 +258,7 @@ export class ProbeMonitor {
     const now = this.deps.clock.now();
     const end = Date.now() + timeoutMs;
     const pending = () => [...this.targets.values()].filter((t) => t.link && t.state.state !== 'down' && (t.lastGpuAt === null || t.lastGpuAt < now));
-    await Promise.all([...this.targets.values()].map((t) => t.link?.sampleNow()));
+    await Promise.all([...this.targets.values()].flatMap((t) => (t.link ? [t.link.sampleNow()] : [])));
     while (pending().length > 0 && Date.now() < end) {
       // wake on the next GPU sample, or re-check after a moment (a link may have gone down meanwhile)
       await new Promise<void>((r) => {

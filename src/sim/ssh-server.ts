@@ -102,7 +102,7 @@ export class SimSsh {
     for (const inst of this.world.all()) {
       const ep = this.endpoints.get(inst.id);
       if (!isLive(inst)) {
-        if (ep) this.closeEndpoint(ep);
+        if (ep) void this.closeEndpoint(ep);
         continue;
       }
       if (!ep && !this.binding.has(inst.id)) this.bind(inst);

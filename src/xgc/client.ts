@@ -141,7 +141,7 @@ export class XgcClient {
       throw new BadRequest('baseUrl', 'not a valid URL');
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new BadRequest('baseUrl', 'must be http or https');
-    // eslint-disable-next-line no-control-regex
+    // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
     if (typeof opts.token !== 'string' || /[\x00-\x1f\x7f]/.test(opts.token)) {
       throw new BadRequest('token', 'token must be a string without control characters');
     }

@@ -6,6 +6,11 @@ import { spendReport } from '../../src/db/spend.js';
 import { runCli, tempDir } from '../helpers/proc.js';
 import { startHarness, T0 } from '../helpers/guard.js';
 
+/** The part of the simulator's `/sim/state` this test reads. */
+interface SimStatuses {
+  instances: Array<{ id: string; status: string }>;
+}
+
 describe('xgc-guard plan', () => {
   let sim: RunningSim;
   beforeAll(async () => {
@@ -17,7 +22,7 @@ describe('xgc-guard plan', () => {
     const dir = tempDir();
     const cfg = join(dir, 'c.yaml');
     writeFileSync(cfg, 'dry_run: false\npolicies:\n  - { name: idle-release, type: idle, idle_for: 20m, min_uptime: 1m }\n  - { name: low, type: balance, below: [500] }\n');
-    const before = await (await fetch(`${sim.url}/sim/state`)).json();
+    const before = (await (await fetch(`${sim.url}/sim/state`)).json()) as SimStatuses;
     const r = await runCli(['plan', '--config', cfg], { XGC_API_TOKEN: 'T', XGC_API_BASE_URL: sim.url, GUARD_DB: join(dir, 'none.db') });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/nothing is acted on/);
@@ -28,8 +33,8 @@ describe('xgc-guard plan', () => {
     expect(plan.decisions.some((d: any) => d.kind === 'alert' && d.policy === 'low')).toBe(true);
     const idleActs = plan.decisions.filter((d: any) => d.kind === 'act');
     for (const d of idleActs) expect(d).toMatchObject({ policy: 'idle-release', action: 'release_gpu', mode: 'enforce' });
-    const after = await (await fetch(`${sim.url}/sim/state`)).json();
-    expect(after.instances.map((i: any) => i.status)).toEqual(before.instances.map((i: any) => i.status));
+    const after = (await (await fetch(`${sim.url}/sim/state`)).json()) as SimStatuses;
+    expect(after.instances.map((i) => i.status)).toEqual(before.instances.map((i) => i.status));
     expect(r.stdout + json.stdout).not.toContain('T"'); // no token echo
   });
 
@@ -65,5 +70,5 @@ describe('xgc-guard spend', () => {
     } finally {
       await h.close();
     }
-  }, 60_000);
+  }, 240_000);
 });

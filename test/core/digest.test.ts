@@ -34,5 +34,5 @@ describe('daily digest', () => {
     expect(mails).toHaveLength(1);
     expect(mails[0].text).toContain('big-box');
     expect(mails[0].text).toMatch(/¥\d+\.\d\d/);
-  }, 60_000);
+  }, 240_000);
 });

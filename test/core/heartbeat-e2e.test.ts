@@ -41,5 +41,5 @@ describe('heartbeat probe through the HTTP route', () => {
     }
     expect(verdict()).toBe('idle');
     expect((await h.state()).instances[0].status).toMatch(/shutting_down|shutdown/);
-  }, 60_000);
+  }, 240_000);
 });

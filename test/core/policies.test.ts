@@ -7,7 +7,7 @@ import { balanceKey } from '../../src/policies/balance.js';
 import { releaseOrder } from '../../src/policies/runway.js';
 import type { Decision, InstanceState, ProbeView } from '../../src/policies/types.js';
 import { raise, resolve } from '../../src/notify/index.js';
-import { formatReason } from '../../src/notify/reasons.js';
+import { formatReason, type ReasonCode } from '../../src/notify/reasons.js';
 
 const MIN = 60_000;
 const H = 60 * MIN;
@@ -87,7 +87,7 @@ describe('idle policy', () => {
 
   it('gives the reason as a code that renders in Chinese without English words', () => {
     const i = inst();
-    const gpuCode = { code: 'gpu.idle_window', params: { util_pct: 2 }, details: [{ code: 'gpu.part_load', params: { load: '0.10' } }, { code: 'gpu.part_no_login', params: {} }] };
+    const gpuCode: ReasonCode = { code: 'gpu.idle_window', params: { util_pct: 2 }, details: [{ code: 'gpu.part_load', params: { load: '0.10' } }, { code: 'gpu.part_no_login', params: {} }] };
     const probes = new Map([[i.id, { gpu: { ...seen.gpu, code: gpuCode }, jupyter: { ...idle(47 * MIN), code: { code: 'jupyter.idle', params: { idle_ms: 47 * MIN, kernels: 1, terminals: 0 } } } }]]);
     const d = evaluatePolicies(input([idlePolicy], { probes })).decisions[0] as Extract<Decision, { kind: 'act' }>;
     const zh = formatReason(d.reasonCode!, 'zh-CN')!;

@@ -98,7 +98,7 @@ describe('observe and record', () => {
     }
     // Nothing was released by the guard: no savings.
     expect(savingsReport(h.gdb.db, { from: T0, to: end, now: end, tz: 'UTC' }).total).toBe(0);
-  }, 120_000);
+  }, 480_000);
 
   it('rolls up only whole days that ended before the last successful tick, so a later tick can still change today', async () => {
     h = await startHarness({ probes: noProbes }, { start: T0 });
@@ -165,5 +165,5 @@ describe('observe and record', () => {
     expect(count(h, 'ticks')).toBe(1441);
     // the balance is debited hourly: one point per change, not per tick
     expect(count(h, 'balance_points')).toBeLessThanOrEqual(26);
-  }, 60_000);
+  }, 240_000);
 });

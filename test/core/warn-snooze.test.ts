@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { buildApp, type App } from '../../src/http/app.js';
@@ -23,7 +23,7 @@ describe('warnings before acting', () => {
     smtp = await startSmtp();
     // The app must listen first so the links can point at it (http.public_url).
     const port = await new Promise<number>((r) => {
-      const s = require('node:net').createServer().listen(0, '127.0.0.1', () => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
         const p = (s.address() as AddressInfo).port;
         s.close(() => r(p));
       });
@@ -58,7 +58,7 @@ describe('warnings before acting', () => {
     expect(h.gdb.sqlite.prepare('select count(*) n from actions').get()).toEqual({ n: 0 });
     for (let i = 0; i < 65; i++) await h.step(MIN); // the 2h snooze ends: released
     expect((await h.state()).instances[0].status).toBe('shutdown');
-  }, 60_000);
+  }, 240_000);
 });
 
 describe('unknown is never idle', () => {
@@ -72,7 +72,7 @@ describe('unknown is never idle', () => {
     for (let i = 0; i < 120; i++) await h.step(MIN);
     expect((await h.state()).instances[0].status).toBe('running');
     expect(h.gdb.sqlite.prepare('select probe, verdict from probe_state order by probe').all()).toEqual([{ probe: 'heartbeat', verdict: 'unknown' }]);
-  }, 30_000);
+  }, 120_000);
 
   it('a busy Jupyter kernel keeps an instance even when its GPU probe is absent or failing', async () => {
     h = await startHarness({
@@ -85,7 +85,7 @@ describe('unknown is never idle', () => {
     expect((await h.state()).instances[0].status).toBe('running');
     const v = Object.fromEntries((h.gdb.sqlite.prepare('select probe, verdict from probe_state').all() as any[]).map((r) => [r.probe, r.verdict]));
     expect(v).toMatchObject({ jupyter: 'busy', gpu: 'unknown' });
-  }, 60_000);
+  }, 240_000);
 });
 
 describe('logging', () => {

@@ -37,7 +37,7 @@ describe.skipIf(!runBrowserTests)('dashboard token handling in Chromium', () => 
     });
     daemon = await startDaemon({ config, log: pino({ level: 'silent' }), clock: systemClock });
     await daemon.jobs.fire('tick');
-  }, 60_000);
+  }, 240_000);
 
   afterAll(async () => {
     await browser?.close();

@@ -48,7 +48,7 @@ describe('xgc-guard check against the simulator and a real SMTP server', () => {
 
   it('says for each running instance whether its GPU can be seen over SSH, never printing a credential', async () => {
     const id = sim.world.addInstance({ name: 'train-bg', image: 'Jupyter', status: 'running', busy: false, gpuUtil: 97 }).id;
-    const secrets = (await (await fetch(`${sim.url}/sim/state`)).json()).instances.flatMap((i: any) => [i.password, i.ssh_key, i.jupyter_token]).filter(Boolean);
+    const secrets = ((await (await fetch(`${sim.url}/sim/state`)).json()) as any).instances.flatMap((i: any) => [i.password, i.ssh_key, i.jupyter_token]).filter(Boolean);
     const seen = await runCli(['check', '--config', config(smtp.port)], { XGC_API_TOKEN: 'good-token', XGC_API_BASE_URL: sim.url, GUARD_DB: join(tempDir(), 'none.db') });
     expect(seen.stdout).toMatch(new RegExp(`^ok {4}gpu train-bg \\(${id}\\): seen — GPU at 97% \\(busy at 10%\\)$`, 'm'));
     await fetch(`${sim.url}/sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ssh_refuse_rate: 1 }) });

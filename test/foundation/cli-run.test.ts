@@ -6,19 +6,22 @@ import { runCli, spawnCli, tempDir } from '../helpers/proc.js';
 describe('xgc-guard run (a real process)', () => {
   it('starts with a token and no config, says it runs the defaults in dry-run, answers /healthz, exits 0 on SIGTERM', async () => {
     const dir = tempDir();
+    const spawned = Date.now();
     const p = spawnCli(['run'], { XGC_API_TOKEN: 'tok-run-test', XGC_API_BASE_URL: 'http://127.0.0.1:9', GUARD_DB: join(dir, 'g.db'), GUARD_HTTP_PORT: '0' });
     const [, url] = await p.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/);
+    const startup = Date.now() - spawned; // how fast a process gets going on this machine right now
     expect(p.out()).toMatch(/no config file: running the documented default policies in dry-run mode/);
     const res = await fetch(`${url}/healthz`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${url}/readyz`);
-    expect((await ready.json()).db).toBe('open');
+    expect(((await ready.json()) as { db: string }).db).toBe('open');
     const t0 = Date.now();
     p.child.kill('SIGTERM');
     const { code } = await p.exited;
     expect(code).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(10_000);
+    // stopping is less work than starting: 10 s, or 3x what the start took when the machine is loaded
+    expect(Date.now() - t0).toBeLessThan(Math.max(10_000, 3 * startup));
     expect(p.out()).not.toContain('tok-run-test');
   });
 

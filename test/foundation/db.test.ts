@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDb } from '../../src/db/open.js';
 import { tempDir } from '../helpers/proc.js';
@@ -35,7 +36,6 @@ describe('database', () => {
     const g = openDb(path);
     g.sqlite.prepare("insert into meta(key, value) values ('a', 'b')").run();
     g.close();
-    const { statSync, existsSync } = require('node:fs');
     expect(!existsSync(`${path}-wal`) || statSync(`${path}-wal`).size === 0).toBe(true);
   });
 });

@@ -35,7 +35,8 @@ export async function startHarness(raw: Record<string, any> = {}, opts: { balanc
       return b.tick();
     },
     async add(body) {
-      return (await ctl('/sim/instances', body)).id;
+      const { id } = (await ctl('/sim/instances', body)) as { id: string };
+      return id;
     },
     ctl,
     async state() {

@@ -18,7 +18,7 @@ export interface Proc {
   out: () => string;
   err: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** wait until stdout+stderr matches `re`, or reject after `ms` */
+  /** wait until stdout+stderr matches `re`, or reject after `ms` (default 60 s: a loaded machine starts node slowly) */
   waitFor(re: RegExp, ms?: number): Promise<RegExpMatchArray>;
 }
 
@@ -36,7 +36,7 @@ export function spawnCli(args: string[], env: Record<string, string> = {}, cwd?:
     out: () => out,
     err: () => err,
     exited,
-    waitFor(re, ms = 15_000) {
+    waitFor(re, ms = 60_000) {
       return new Promise((resolveP, reject) => {
         const started = Date.now();
         const iv = setInterval(() => {

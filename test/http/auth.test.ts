@@ -154,7 +154,7 @@ describe('API auth', () => {
     expect(await no.json()).toEqual(unauthorized);
     const ok = await fetch(`${base}/api/v1/balance`, { headers: bearer(API_TOKEN) });
     expect(ok.status).toBe(200);
-    expect((await ok.json()).currency).toBe('CNY');
+    expect(((await ok.json()) as { currency: string }).currency).toBe('CNY');
     // raw request targets that fetch would normalize away
     for (const path of ['/api%2Fv1/balance', '//api/v1/balance', '/api/v1/../v1/balance']) {
       const status = await new Promise<number>((resolve, reject) => {

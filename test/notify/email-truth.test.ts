@@ -12,7 +12,10 @@ afterEach(async () => {
   h = smtp = undefined;
 });
 
-const eventOf = (m: ParsedMail) => String(m.headers.get('x-guard-event') ?? '');
+const eventOf = (m: ParsedMail) => {
+  const v = m.headers.get('x-guard-event');
+  return typeof v === 'string' ? v : '';
+};
 
 describe('emails say what is true (simulator, real tick, real SMTP, no http.public_url)', () => {
   it.each([

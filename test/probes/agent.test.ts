@@ -56,7 +56,7 @@ describe.skipIf(missing !== null)('xgc-guard-agent.sh', () => {
       },
       stdio: 'ignore',
     });
-    await waitFor(async () => posts.length >= 2, 15_000, 100);
+    await waitFor(async () => posts.length >= 2, 60_000, 100);
     expect(posts[0].url).toBe('/api/v1/heartbeat');
     expect(posts[0].headers.authorization).toBe('Bearer hb-token-xyz');
     expect(posts[0].headers['content-type']).toBe('application/json');
@@ -64,7 +64,7 @@ describe.skipIf(missing !== null)('xgc-guard-agent.sh', () => {
 
     writeFileSync(join(dir, 'busy'), '');
     const n = posts.length;
-    await waitFor(async () => posts.length > n, 15_000, 100);
+    await waitFor(async () => posts.length > n, 60_000, 100);
     const last = posts[posts.length - 1].body;
     expect(last).toEqual({ instance_id: 'abc123def456ghi7', gpu_util: 42, busy: true });
 

@@ -61,5 +61,6 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false>, timeo
     }
     await sleep(stepMs);
   }
-  throw new Error(`timed out waiting${lastErr ? `: ${String(lastErr)}` : ''}`);
+  const why = lastErr instanceof Error ? lastErr.message : lastErr === undefined ? '' : JSON.stringify(lastErr);
+  throw new Error(`timed out waiting${why ? `: ${why}` : ''}`);
 }

@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,7 +55,7 @@ describe.skipIf(missing !== null)('jupyter probe against a real Jupyter Server',
         stdio: 'ignore',
       },
     );
-    await waitFor(async () => (await api('/api/status')).ok, 45_000);
+    await waitFor(async () => (await api('/api/status')).ok, 120_000);
   });
 
   afterAll(async () => {
@@ -97,13 +97,13 @@ describe.skipIf(missing !== null)('jupyter probe against a real Jupyter Server',
     // Jupyter Server 1.23.3 reports "starting" until a client talks to the kernel; under load the kernel's own
     // start may refresh last_activity a little later, so wait for the window to pass rather than a fixed sleep.
     let r = await probe.run(inst(), ctx());
-    await waitFor(async () => (r = await probe.run(inst(), ctx())).verdict === 'idle', 30_000, 250);
+    await waitFor(async () => (r = await probe.run(inst(), ctx())).verdict === 'idle', 90_000, 250);
     const kernels = (await (await api('/api/kernels')).json()) as { execution_state: string; last_activity: string }[];
     console.info(`kernel state with no client: ${kernels[0].execution_state}`);
     expect(r.verdict).toBe('idle');
     expect(r.since).toBe(Date.parse(kernels[0].last_activity));
     await api(`/api/kernels/${kernel.id}`, { method: 'DELETE' });
-  }, 60_000);
+  }, 240_000);
 
   it('is busy while a cell executes on a real kernel, busy while a client stays connected, idle after', async () => {
     const { id } = (await (await api('/api/kernels', { method: 'POST', body: '{}' })).json()) as { id: string };
@@ -111,7 +111,8 @@ describe.skipIf(missing !== null)('jupyter probe against a real Jupyter Server',
     const msgId = randomUUID();
     let state: 'waiting' | 'busy' | 'done' = 'waiting';
     ws.on('message', (data) => {
-      const m = JSON.parse(String(data)) as { msg_type: string; parent_header?: { msg_id?: string }; content?: { execution_state?: string } };
+      // binaryType 'nodebuffer' (the default): each message arrives as one Buffer
+      const m = JSON.parse((data as Buffer).toString('utf8')) as { msg_type: string; parent_header?: { msg_id?: string }; content?: { execution_state?: string } };
       if (m.msg_type === 'status' && m.parent_header?.msg_id === msgId) {
         if (m.content?.execution_state === 'busy') state = 'busy';
         if (m.content?.execution_state === 'idle') state = 'done';
@@ -126,23 +127,29 @@ describe.skipIf(missing !== null)('jupyter probe against a real Jupyter Server',
     let asked = Date.now();
     await waitFor(
       async () => {
-        if (Date.now() - asked > 5_000) (kernelInfo(), (asked = Date.now()));
+        if (Date.now() - asked > 5_000) {
+          kernelInfo();
+          asked = Date.now();
+        }
         return ((await (await api(`/api/kernels/${id}`)).json()) as { execution_state: string }).execution_state === 'idle';
       },
       90_000,
       200,
     );
+    // The cell runs until the test lets it finish (no race between a fixed sleep in the kernel and a loaded machine).
+    const release = join(dir, `release-${msgId}`);
+    const cell = `import os, time\nwhile not os.path.exists(${JSON.stringify(release)}):\n    time.sleep(0.05)\n`;
     ws.send(
       JSON.stringify({
         header: { msg_id: msgId, username: 'test', session: randomUUID(), msg_type: 'execute_request', version: '5.3', date: new Date().toISOString() },
         parent_header: {},
         metadata: {},
-        content: { code: 'import time; time.sleep(6)', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+        content: { code: cell, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
         channel: 'shell',
         buffers: [],
       }),
     );
-    await waitFor(async () => state !== 'waiting', 30_000, 100);
+    await waitFor(async () => state !== 'waiting', 90_000, 100);
     expect(state).toBe('busy');
     await sleep(2000); // past the short active window: only execution_state can make it busy now
     const window = { activeWindowMs: 1500, countConnections: false };
@@ -150,23 +157,25 @@ describe.skipIf(missing !== null)('jupyter probe against a real Jupyter Server',
     expect(during.verdict).toBe('busy');
     expect(during.detail).toMatch(/executing/);
     expect(during.metrics?.busy_kernels).toBe(1);
+    expect(state).toBe('busy'); // the cell was still running when the probe looked
 
-    await waitFor(async () => state === 'done', 30_000, 100);
+    writeFileSync(release, '');
+    await waitFor(async () => state === 'done', 90_000, 100);
     await sleep(2000);
     const connected = await createJupyterProbe({ activeWindowMs: 1500, countConnections: true }).run(inst(), ctx());
     expect(connected.verdict).toBe('busy');
     expect(connected.detail).toMatch(/open kernel connection/);
-    await waitFor(async () => (await createJupyterProbe(window).run(inst(), ctx())).verdict === 'idle', 30_000, 250);
+    await waitFor(async () => (await createJupyterProbe(window).run(inst(), ctx())).verdict === 'idle', 90_000, 250);
 
     const closed = new Promise((r) => ws.once('close', r));
     ws.close();
     await closed;
-    await waitFor(async () => ((await (await api('/api/kernels')).json()) as { connections: number }[])[0].connections === 0, 10_000);
+    await waitFor(async () => ((await (await api('/api/kernels')).json()) as { connections: number }[])[0].connections === 0, 30_000);
     let after = await createJupyterProbe({ activeWindowMs: 1500 }).run(inst(), ctx());
-    await waitFor(async () => (after = await createJupyterProbe({ activeWindowMs: 1500 }).run(inst(), ctx())).verdict === 'idle', 30_000, 250);
+    await waitFor(async () => (after = await createJupyterProbe({ activeWindowMs: 1500 }).run(inst(), ctx())).verdict === 'idle', 90_000, 250);
     expect(after.verdict).toBe('idle');
     const [k] = (await (await api('/api/kernels')).json()) as { last_activity: string }[];
     expect(after.since).toBe(Date.parse(k.last_activity));
     expect(after.since!).toBeLessThan(systemClock.now() - 1500);
-  }, 180_000);
+  }, 720_000);
 });

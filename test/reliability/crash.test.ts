@@ -7,21 +7,25 @@
  * while a webhook delivery waits for its answer. The "user" boots released instances again, so new
  * idle stretches and new actions keep coming.
  *
- * Default (CI): 3 independent lanes (own simulator, proxy, receiver, DB) x 80 s, ~100 s wall in all.
+ * Default (CI): 3 independent lanes (own simulator, proxy, receiver, DB) x 80 s, ~100 s wall in all; on a
+ * loaded machine a lane runs on (up to 4x) until it has done what the checks below claim.
  * Last run: 36 kills (13 random, 9 right after an applied release, 14 during a webhook delivery), 250
  * ticks, 30 applied releases, 58 outbox events; 16 webhook resends, each from a kill inside the
  * send-to-marker window (16 such kills). Soak: XGC_CRASH_SECONDS=600 (XGC_CRASH_LANES, XGC_CRASH_SEED).
- * Held after every kill: `PRAGMA integrity_check` is ok. At the end: no gap between ticks beyond a
- * downtime; the intervals of every instance are contiguous (a still-running one has one open interval
- * from first sight); no instance was released twice in one idle stretch and no release request followed
- * an applied one (proxy count); at most one sent/confirmed journal row per decision; every outbox event
- * reached the webhook; duplicates happen only when a kill landed between the receiver getting an event
- * and the daemon writing its sent marker (the documented at-least-once window), never more than such
- * kills; no daemon died on its own.
+ * Held after every kill: `PRAGMA integrity_check` is ok. At the end: no gap between ticks beyond the
+ * measured downtimes (kill -> restarted daemon answering) plus a slack, plus what the machine's load
+ * measurably cost (this process's timer lateness, the daemons' run-queue wait from /proc/PID/schedstat);
+ * the intervals of every instance are contiguous (a still-running one has one open interval from first
+ * sight); no instance was released twice in one idle stretch and no release request followed an applied
+ * one (proxy count); at most one sent/confirmed journal row per decision; every outbox event reached the
+ * webhook; duplicates happen only when a kill landed between the receiver getting an event and the daemon
+ * writing its sent marker (the documented at-least-once window: as long as the slowest such time observed
+ * in the run, not counting time the daemon waited for a CPU), never more than such kills; no daemon died
+ * on its own.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSimulator, type RunningSim } from '../../src/sim/index.js';
 import { spawnCli, tempDir, type Proc } from '../helpers/proc.js';
@@ -33,7 +37,14 @@ const SEED = Number(process.env.XGC_CRASH_SEED ?? 20261126);
 const RELEASE = '/open/instance/shutdown_release_gpu';
 /** how long the webhook receiver holds its answer: the window in which a kill causes a resend */
 const HOOK_DELAY = 250;
+/** what each lane must have done for its checks to mean something (a lane runs on until it has, see runLane) */
+const CLAIMS = { kills: 5, appliedReleases: 5, events: 5 };
+/** longest tick gap (ms) a running daemon may leave on an idle machine; timer lateness measured here adds to it */
+const TICK_SLACK = 2_500;
+/** kills that hit their trigger, over all lanes (each kind must occur somewhere) */
+const triggered = { onRelease: 0, onWebhook: 0 };
 
+/** 'on-release' / 'on-webhook' only when that event triggered the kill; a trigger that never came is 'random' */
 type KillMode = 'random' | 'on-release' | 'on-webhook';
 interface Kill {
   mode: KillMode;
@@ -47,6 +58,19 @@ interface Kill {
 interface LaneReport {
   seed: number;
   kills: Kill[];
+  /** when the first daemon answered on HTTP, and when the last one was told to stop */
+  readyAt: number;
+  stoppedAt: number;
+  /** time some daemon was up (answering, until killed or stopped) */
+  uptimeMs: number;
+  /** the longest this process's timers ran late (ms), and the daemons' run-queue wait in all (ms): the load */
+  maxLateMs: number;
+  starvedMs: number;
+  /** the tightest tick gap: its allowance minus its unexplained length (ms; negative = a finding) */
+  gapHeadroomMs: number | null;
+  /** the slowest observed send-to-sent-marker time of a webhook delivery (ms), and the resend window taken from it */
+  maxMarkerMs: number;
+  sendWindowMs: number;
   ticks: number;
   okTicks: number;
   /** tick rows by outcome (ok, blind, skipped) */
@@ -90,7 +114,62 @@ function writeConfig(dir: string, proxy: CountingProxy, hook: WebhookReceiver): 
   return file;
 }
 
+/** Samples how late a 100 ms timer fires in this process: how loaded the machine is, moment by moment. */
+function watchLateness() {
+  const samples: Array<{ at: number; late: number }> = [];
+  let last = Date.now();
+  const iv = setInterval(() => {
+    const now = Date.now();
+    samples.push({ at: now, late: Math.max(0, now - last - 100) });
+    last = now;
+  }, 100);
+  return {
+    /** the longest lateness that ended between `from` and `to` (ms) */
+    maxIn: (from: number, to: number) => samples.reduce((m, s) => (s.at >= from && s.at <= to ? Math.max(m, s.late) : m), 0),
+    stop: () => clearInterval(iv),
+  };
+}
+
+/**
+ * Samples each daemon's run-queue wait (`/proc/PID/schedstat`): time it was ready to run but got no CPU. On a
+ * loaded machine a daemon's timers fire late by about that much, so a tick gap may be longer by it.
+ */
+function watchRunQueue() {
+  const daemons: Array<Array<{ at: number; waitMs: number }>> = [];
+  const timers: NodeJS.Timeout[] = [];
+  const read = (pid: number, into: Array<{ at: number; waitMs: number }>) => {
+    try {
+      into.push({ at: Date.now(), waitMs: Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6 });
+    } catch {
+      /* gone, or no schedstat on this kernel: counts as no wait */
+    }
+  };
+  return {
+    /** start sampling a daemon */
+    add(pid: number) {
+      const samples: Array<{ at: number; waitMs: number }> = [];
+      daemons.push(samples);
+      read(pid, samples);
+      timers.push(setInterval(() => read(pid, samples), 200));
+    },
+    /** run-queue wait of the daemons between `from` and `to` (ms, from the samples around them) */
+    waitIn(from: number, to: number) {
+      let ms = 0;
+      for (const s of daemons) {
+        const before = s.filter((x) => x.at <= from).at(-1) ?? s[0];
+        const after = s.find((x) => x.at >= to) ?? s.at(-1);
+        if (before && after && after.at > before.at) ms += after.waitMs - before.waitMs;
+      }
+      return Math.round(ms);
+    },
+    stop: () => timers.forEach(clearInterval),
+  };
+}
+
 async function runLane(seed: number, seconds: number): Promise<LaneReport> {
+  const lateness = watchLateness();
+  const runQueue = watchRunQueue();
+  cleanup.push(async () => (lateness.stop(), runQueue.stop()));
   const rnd = seededRandom(seed);
   // Real time (speed 1); short boot/release steps so each idle instance goes round several times.
   const sim: RunningSim = await startSimulator({ token: 'crash-token', instances: 0, speed: 1, seed, balance: 100_000, durations: { boot: 3, release: 3 } });
@@ -110,6 +189,14 @@ async function runLane(seed: number, seconds: number): Promise<LaneReport> {
   const report: LaneReport = {
     seed,
     kills: [],
+    readyAt: 0,
+    stoppedAt: 0,
+    uptimeMs: 0,
+    maxLateMs: 0,
+    starvedMs: 0,
+    gapHeadroomMs: null,
+    maxMarkerMs: 0,
+    sendWindowMs: 0,
     ticks: 0,
     okTicks: 0,
     outcomes: {},
@@ -154,7 +241,8 @@ async function runLane(seed: number, seconds: number): Promise<LaneReport> {
 
   const start = async (): Promise<Proc> => {
     const p = spawnCli(['run', '--config', cfg], { XGC_API_TOKEN: 'crash-token', GUARD_LOG_LEVEL: 'info' });
-    await p.waitFor(/"url":"http:\/\/127\.0\.0\.1:\d+"/, 20_000);
+    if (p.child.pid) runQueue.add(p.child.pid);
+    await p.waitFor(/"url":"http:\/\/127\.0\.0\.1:\d+"/, 60_000);
     return p;
   };
   const integrity = () => {
@@ -166,9 +254,16 @@ async function runLane(seed: number, seconds: number): Promise<LaneReport> {
     }
   };
 
+  // Run `seconds`; on a loaded machine (slow restarts, fewer kills and releases in that time) go on until the
+  // lane has done what the checks claim, up to 4x as long.
   const deadline = Date.now() + seconds * 1000;
+  const hardDeadline = Date.now() + 4 * seconds * 1000;
+  const appliedSoFar = () => proxy.calls.filter((c) => c.method === 'POST' && c.path === RELEASE && c.ok).length;
+  const claimsMet = () =>
+    report.kills.length >= CLAIMS.kills && appliedSoFar() >= CLAIMS.appliedReleases && hook.counts().size > CLAIMS.events && triggered.onRelease > 0 && triggered.onWebhook > 0;
   let proc = await start();
-  while (Date.now() < deadline) {
+  report.readyAt = Date.now();
+  while (Date.now() < deadline || (!claimsMet() && Date.now() < hardDeadline)) {
     const roll = rnd();
     const mode: KillMode = roll < 0.3 ? 'random' : roll < 0.65 ? 'on-release' : 'on-webhook';
     const maxWait = 1_500 + rnd() * 7_500;
@@ -184,35 +279,57 @@ async function runLane(seed: number, seconds: number): Promise<LaneReport> {
     };
     let fired: (() => void) | undefined;
     const trigger = new Promise<void>((r) => (fired = r));
+    let hit = false;
     if (mode === 'on-release')
       proxy.onAnswered = async (c) => {
         if (c.method === 'POST' && c.path === RELEASE && c.ok) {
+          hit = true;
           await kill();
           fired!();
         }
       };
     if (mode === 'on-webhook')
       hook.onHit = () => {
+        hit = true;
         void kill().then(() => fired!());
       };
     await Promise.race([trigger, sleep(mode === 'random' ? maxWait : 12_000)]);
     proxy.onAnswered = undefined;
     hook.onHit = undefined;
     await kill();
+    // a trigger that never came within its wait makes this a kill at a random moment
+    const how: KillMode = mode === 'random' || hit ? mode : 'random';
+    if (how === 'on-release') triggered.onRelease++;
+    if (how === 'on-webhook') triggered.onWebhook++;
     logs.push(current.out() + current.err());
     const ic = integrity();
     report.integrity.push(ic);
     await sleep(rnd() * 1_500);
     proc = await start();
-    report.kills.push({ mode, at: killedAt, restartedAt: Date.now(), diedEarly });
+    report.kills.push({ mode: how, at: killedAt, restartedAt: Date.now(), diedEarly });
   }
 
-  // Settle: no more kills, no more boots; let every idle instance be released and the outbox drain.
+  // Settle: no more kills, no more boots; let idle instances be released, then wait (bounded) for the outbox to
+  // drain rather than for a fixed time.
   userOn = false;
   await user;
   await sleep(12_000);
+  const pending = () => {
+    const db = new Database(dbPath, { readonly: true });
+    try {
+      return (db.prepare("select count(*) n from outbox_deliveries where state = 'pending'").get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  };
+  for (const until = Date.now() + 60_000; pending() > 0 && Date.now() < until; ) await sleep(250);
+  report.stoppedAt = Date.now();
   proc.child.kill('SIGTERM');
   const end = await proc.exited;
+  const lives = [report.readyAt, ...report.kills.map((k) => k.restartedAt)].map((from, i) => (report.kills[i]?.at ?? report.stoppedAt) - from);
+  report.uptimeMs = lives.reduce((s, ms) => s + ms, 0);
+  report.maxLateMs = lateness.maxIn(report.readyAt, report.stoppedAt);
+  report.starvedMs = runQueue.waitIn(report.readyAt, report.stoppedAt);
   logs.push(proc.out() + proc.err());
   if (end.code !== 0) report.problems.process.push(`final daemon exited with ${end.code}/${end.signal}`);
   report.integrity.push(integrity());
@@ -220,17 +337,29 @@ async function runLane(seed: number, seconds: number): Promise<LaneReport> {
   const db = new Database(dbPath, { readonly: true });
   if (process.env.XGC_CRASH_DEBUG) console.info(dbPath, db.prepare('select * from probe_state').all(), db.prepare('select id, status, billed_since, running_since from instances').all());
   try {
-    // Ticks: every gap over 2.5 s lies over a downtime (kill -> restart + start-up slack).
+    // Ticks: a running daemon leaves no gap over TICK_SLACK plus the timer lateness measured meanwhile; a gap
+    // with kills in it may be longer by the downtimes measured (kill -> the restarted daemon answering).
     const ticks = db.prepare('select at, outcome from ticks order by at').all() as Array<{ at: number; outcome: string }>;
     report.ticks = ticks.length;
     report.okTicks = ticks.filter((t) => t.outcome === 'ok').length;
     for (const t of ticks) report.outcomes[t.outcome] = (report.outcomes[t.outcome] ?? 0) + 1;
     for (let i = 1; i < ticks.length; i++) {
       const [a, b] = [ticks[i - 1].at, ticks[i].at];
-      if (b - a <= 2_500) continue;
-      const k = report.kills.find((x) => x.at >= a - 50 && x.at <= b);
-      if (!k) report.problems.history.push(`tick gap ${a}..${b} (${b - a} ms) with no kill in it`);
-      else if (b - a > k.restartedAt - k.at + 4_000) report.problems.history.push(`tick gap ${b - a} ms after a ${k.restartedAt - k.at} ms downtime`);
+      if (b - a <= TICK_SLACK) continue;
+      const inside = report.kills.filter((x) => x.at >= a - 50 && x.at <= b);
+      const down = inside.reduce((s, k) => s + (k.restartedAt - k.at), 0);
+      const late = lateness.maxIn(a, b + 500);
+      const starved = runQueue.waitIn(a, b);
+      // each stretch a daemon was up inside the gap (one more than the kills) may take the slack once; what the
+      // machine's load cost, measured, comes on top
+      const allowed = (inside.length + 1) * TICK_SLACK + late + starved;
+      report.gapHeadroomMs = Math.min(report.gapHeadroomMs ?? Infinity, allowed - (b - a - down));
+      if (b - a - down > allowed) {
+        const since = [report.readyAt, ...report.kills.map((k) => k.restartedAt)].filter((t) => t <= a).at(-1) ?? 0;
+        report.problems.history.push(
+          `tick gap ${a}..${b} (${b - a} ms): ${inside.length} kill(s) with ${down} ms down, ${b - a - down} ms up without a tick > ${allowed} ms allowed (timers ${late} ms late, daemon ${starved} ms without CPU; up since ${a - since} ms before)`,
+        );
+      }
     }
     // Intervals: contiguous per instance, one open at the end; busy ones one open interval from first sight.
     const ivs = db.prepare('select instance_id id, status, from_ts f, to_ts t from intervals order by instance_id, from_ts, id').all() as Array<{ id: string; status: string; f: number; t: number | null }>;
@@ -265,16 +394,34 @@ async function runLane(seed: number, seconds: number): Promise<LaneReport> {
     report.hits = hook.hits.length;
     for (const id of eventIds) if (!counts.has(id)) report.problems.outbox.push(`event ${id} never reached the webhook`);
     for (const id of counts.keys()) if (!eventIds.includes(id)) report.problems.outbox.push(`webhook got unknown event ${id}`);
-    // Duplicates: only for a kill that landed between the receiver getting the event and the sent marker.
-    const inWindow = (k: Kill) => hook.hits.some((h) => k.at >= h.at && k.at <= h.at + HOOK_DELAY + 300);
+    // Duplicates: only for a kill that landed between the receiver getting the event and the sent marker. That
+    // window is measured: the slowest receiver-got-it -> marker time among deliveries marked sent (+300 ms).
+    const marks = db.prepare("select event_id id, sent_at at from outbox_deliveries where channel = 'webhook' and state = 'sent'").all() as Array<{ id: number; at: number }>;
+    for (const m of marks) {
+      const got = hook.hits.filter((h) => h.json?.id === m.id && h.at <= m.at).at(-1);
+      if (got) report.maxMarkerMs = Math.max(report.maxMarkerMs, m.at - got.at);
+    }
+    report.sendWindowMs = Math.max(HOOK_DELAY, report.maxMarkerMs) + 300;
+    // A kill inside the window after hit `h`, not counting time the daemon waited for a CPU. The receiver (in this
+    // process) stamps a hit when its event loop gets to it: the request may have left the daemon, and the daemon
+    // died, up to this process's timer lateness at the time earlier.
+    const within = (k: Kill, h: { at: number }) => {
+      const sent = h.at - lateness.maxIn(h.at - 2_000, h.at + 500) - 50;
+      return k.at >= sent && k.at - h.at - runQueue.waitIn(h.at, k.at) <= report.sendWindowMs;
+    };
+    const inWindow = (k: Kill) => hook.hits.some((h) => within(k, h));
     report.killsInWindow = report.kills.filter(inWindow).length;
     for (const [id, n] of counts) {
       if (n < 2) continue;
       const hits = hook.hits.filter((h) => h.json?.id === id);
       report.duplicates.push({ id, count: n, firstAt: hits[0].at });
       // Each resend must be explained by its own kill inside a send window of this very event.
-      const explaining = report.kills.filter((k) => hits.some((h) => k.at >= h.at && k.at <= h.at + HOOK_DELAY + 300)).length;
-      if (n - 1 > explaining) report.problems.outbox.push(`event ${id} received ${n} times with ${explaining} kill(s) in its send windows`);
+      const explaining = report.kills.filter((k) => hits.some((h) => within(k, h))).length;
+      if (n - 1 > explaining) {
+        const near = report.kills.filter((k) => k.at >= hits[0].at - 30_000 && k.at <= hits.at(-1)!.at + 1_000).map((k) => `kill@${k.at} up@${k.restartedAt}`);
+        const seen = hits.map((h) => `hit@${h.at}${h.answered ? '' : ' (answer not written)'}`);
+        report.problems.outbox.push(`event ${id} received ${n} times with ${explaining} kill(s) in its send windows: ${[...seen, ...near].join(', ')}`);
+      }
     }
     const resent = report.duplicates.reduce((a, d) => a + d.count - 1, 0);
     if (resent > report.killsInWindow) report.problems.outbox.push(`${resent} resends > ${report.killsInWindow} kills in a send window`);
@@ -313,23 +460,25 @@ describe('crash safety (real daemon, SIGKILL at seeded points, restarted each ti
       console.info(
         `[crash] seed=${r.seed} kills=${r.kills.length} (random ${kinds(r, 'random')}, on-release ${kinds(r, 'on-release')}, on-webhook ${kinds(r, 'on-webhook')}) ` +
           `ticks=${JSON.stringify(r.outcomes)} actions=${r.actions} applied releases=${r.appliedReleases} events=${r.events} webhook hits=${r.hits} ` +
-          `resends=${r.duplicates.reduce((a, d) => a + d.count - 1, 0)} kills in send window=${r.killsInWindow}`,
+          `resends=${r.duplicates.reduce((a, d) => a + d.count - 1, 0)} kills in send window=${r.killsInWindow} ` +
+          `up=${Math.round(r.uptimeMs / 1000)}s of ${Math.round((r.stoppedAt - r.readyAt) / 1000)}s timers late<=${r.maxLateMs}ms daemons without CPU=${r.starvedMs}ms tightest gap headroom=${r.gapHeadroomMs}ms send window=${r.sendWindowMs}ms`,
         JSON.stringify(r.problems),
       );
-  }, (SECONDS + 90) * 1000);
+  }, (4 * SECONDS + 150) * 1000);
 
   it('the runs did what they claim: kills of every kind, releases, notifications, a few hundred ticks', () => {
     expect(lanes).toHaveLength(LANES);
     for (const r of lanes) {
-      expect(r.kills.length).toBeGreaterThanOrEqual(5);
-      expect(r.appliedReleases).toBeGreaterThanOrEqual(5);
-      expect(r.events).toBeGreaterThan(5);
+      expect(r.kills.length).toBeGreaterThanOrEqual(CLAIMS.kills);
+      expect(r.appliedReleases).toBeGreaterThanOrEqual(CLAIMS.appliedReleases);
+      expect(r.events).toBeGreaterThan(CLAIMS.events);
     }
     const total = (f: (r: LaneReport) => number) => lanes.reduce((s, r) => s + f(r), 0);
     expect(total((r) => kinds(r, 'on-release'))).toBeGreaterThan(0);
     expect(total((r) => kinds(r, 'on-webhook'))).toBeGreaterThan(0);
-    // the daemon ticks once a second while it is up
-    expect(total((r) => r.ticks)).toBeGreaterThan(0.7 * SECONDS * LANES);
+    // the daemon ticks once a second while it is up (measured uptime; a loaded machine skips some firings,
+    // which the gap check bounds)
+    expect(total((r) => r.ticks)).toBeGreaterThan(0.5 * (total((r) => r.uptimeMs) / 1000));
   });
 
   it('PRAGMA integrity_check is ok after every kill', () => {

@@ -175,7 +175,7 @@ afterEach(async () => {
 });
 
 describe('cloud faults (in-process guard, simulator fault dice)', () => {
-  it('under 30% HTTP 500 plus timeouts, malformed JSON, success:false and token errors, acts only from ticks that observed, releases once per idle stretch, and recovers', { timeout: 120_000 }, async () => {
+  it('under 30% HTTP 500 plus timeouts, malformed JSON, success:false and token errors, acts only from ticks that observed, releases once per idle stretch, and recovers', { timeout: 480_000 }, async () => {
     rig = await startRig();
     const { idleIds, busyIds } = await addInstances(rig, 5, 2);
     await rig.faults({ http_500_rate: 0.3, timeout_rate: 0.05, malformed_rate: 0.05, error_rate: 0.05, token_error_rate: 0.02 });

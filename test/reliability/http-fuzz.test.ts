@@ -142,7 +142,7 @@ describe('HTTP API under arbitrary input (fast-check, app.inject)', () => {
           const path = fillParams(r.url, params.map((p) => (p === '__INSTANCE__' ? instanceId : p)), raw);
           const qs = new URLSearchParams();
           for (const [k, v] of extra) qs.append(r.query.length && k.length < 3 ? r.query[k.length % r.query.length] : k, v);
-          const url = qs.size ? `${path}?${qs}` : path;
+          const url = qs.size ? `${path}?${qs.toString()}` : path;
           const res = await call(r.method, url, r.method === 'GET' || r.method === 'DELETE' ? {} : { payload: '{}', headers: { 'content-type': 'application/json' } });
           expectErrorShape(res.status, res.body, `${r.method} ${url}`);
         },

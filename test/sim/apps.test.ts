@@ -131,7 +131,7 @@ describe('xgc-guard sim CLI', () => {
   it('prints the URL and token hint, serves the Open API, and stops on SIGINT', async () => {
     const lines: string[] = [];
     const done = runSimCli(['--port', '0', '--instances', '2', '--balance', '50', '--speed', '0'], (l) => lines.push(l));
-    for (let i = 0; i < 100 && lines.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 1000 && lines.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
     const url = /(http:\/\/127\.0\.0\.1:\d+)/.exec(lines[0])![1];
     expect(lines.join('\n')).toContain('sim-token');
     const r = (await (await fetch(`${url}/open/instances`, { headers: { authorization: 'Bearer sim-token' } })).json()) as any;

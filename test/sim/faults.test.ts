@@ -102,7 +102,8 @@ describe('fault injection on /open', () => {
     await new Promise((r) => setTimeout(r, 50));
     const started = performance.now();
     await s.close();
-    expect(performance.now() - started).toBeLessThan(2000);
+    // the fault holds a request for 120 s: closing released it instead of waiting that out
+    expect(performance.now() - started).toBeLessThan(20_000);
     expect(await pending).toBe('failed');
   });
 });

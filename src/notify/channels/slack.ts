@@ -22,6 +22,7 @@ export function toMrkdwn(md: string): string {
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/\*\*(.+?)\*\*/g, '*$1*');
+  // eslint-disable-next-line no-control-regex -- NUL brackets the link placeholders put in above
   return esc.replace(/\u0000(\d+)\u0000/g, (_m, i: string) => links[Number(i)] ?? '');
 }
 
