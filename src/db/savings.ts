@@ -1,6 +1,6 @@
 /**
- * Savings: for each GPU the guard released, (price - disk rate) x time until the user booted it again, the
- * instance disappeared, or now — capped at 7 days. Reported by action, policy, instance and day.
+ * Savings: for each GPU the guard released, (price - disk rate) x time from when its billing stopped until the
+ * user booted it again, the instance disappeared, or now — capped at 7 days. Reported by action, policy, instance and day.
  */
 import { and, eq, gt, inArray, lt } from 'drizzle-orm';
 import type { Db } from './open.js';
@@ -9,6 +9,9 @@ import { accrued, bucketStarts, round4 } from '../money.js';
 
 /** Savings stop counting this long after a release. */
 export const SAVINGS_CAP_MS = 7 * 86_400_000;
+
+/** A confirmed release stopped billing at most this long after its request (it is marked failed after an hour). */
+const STOP_AFTER_SEND_MS = 2 * 3_600_000;
 
 /** One release's saving stretch. */
 export interface SavingStretch {
@@ -24,16 +27,19 @@ export interface SavingStretch {
 }
 
 /**
- * The saving stretches of enforced releases (and destroys) sent by the guard, as of `now`; with `range`, only
- * those that can overlap it (sent before its end and within the cap of its start), read through an index.
+ * The saving stretches of confirmed enforced releases (and destroys) sent by the guard, as of `now`: from when the
+ * GPU stopped billing (`stopped_at`; the request time for rows journaled before it was recorded) until it was billed
+ * again (`rebooted_at`), the instance disappeared, the cap, or `now`. A release not yet confirmed has saved nothing
+ * yet (its shutting-down phase still bills). With `range`, only stretches that can overlap it (sent before its end
+ * and within the cap of its start), read through an index.
  */
 export function savingStretches(db: Db, now: number, actionIds?: number[], range?: { from: number; to: number }): SavingStretch[] {
   const where = and(
     eq(actions.mode, 'enforce'),
-    inArray(actions.state, ['sent', 'confirmed']),
+    eq(actions.state, 'confirmed'),
     inArray(actions.action, ['release_gpu', 'destroy']),
     actionIds ? inArray(actions.id, actionIds) : undefined,
-    range ? and(lt(actions.sentAt, range.to), gt(actions.sentAt, range.from - SAVINGS_CAP_MS)) : undefined,
+    range ? and(lt(actions.sentAt, range.to), gt(actions.sentAt, range.from - SAVINGS_CAP_MS - STOP_AFTER_SEND_MS)) : undefined,
   );
   const rows = db
     .select({ a: actions, goneAt: instances.goneAt })
@@ -43,7 +49,7 @@ export function savingStretches(db: Db, now: number, actionIds?: number[], range
     .all();
   const out: SavingStretch[] = [];
   for (const { a, goneAt } of rows) {
-    const start = a.sentAt ?? a.decidedAt;
+    const start = a.stoppedAt ?? a.sentAt ?? a.decidedAt;
     const cap = start + SAVINGS_CAP_MS;
     const candidates: Array<[number, SavingStretch['endedBy']]> = [[now, 'now'], [cap, 'cap']];
     if (a.rebootedAt !== null) candidates.push([a.rebootedAt, 'boot']);

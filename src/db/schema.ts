@@ -105,6 +105,9 @@ export const actions = sqliteTable(
     responseMsg: text('response_msg'),
     finishedAt: integer('finished_at'),
     detail: text('detail'),
+    /** when the GPU stopped billing after this release/destroy (the API's stop_timestamp or the tick that saw it); savings start here */
+    stoppedAt: integer('stopped_at'),
+    /** when the GPU was billed again after this release (the boot's start_timestamp or the tick that saw it); savings end here */
     rebootedAt: integer('rebooted_at'),
   },
   (t) => [
