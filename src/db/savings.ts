@@ -5,7 +5,8 @@
 import { and, eq, gt, inArray, lt } from 'drizzle-orm';
 import type { Db } from './open.js';
 import { actions, instances } from './schema.js';
-import { accrued, bucketStarts, round4 } from '../money.js';
+import { accrued, round4 } from '../money.js';
+import { startsBetween } from './calendar.js';
 
 /** Savings stop counting this long after a release. */
 export const SAVINGS_CAP_MS = 7 * 86_400_000;
@@ -75,7 +76,7 @@ export function savingsReport(db: Db, q: { from: number; to: number; now: number
   const stretches = savingStretches(db, q.now, undefined, q).filter((s) => s.start < q.to && s.end > q.from);
   const byPolicy = new Map<string, { policy: string; saved: number; actions: number }>();
   const byInstance = new Map<string, { instance_id: string; instance_name: string; saved: number; actions: number }>();
-  const days = bucketStarts(q.from, q.to, 'day', q.tz);
+  const days = startsBetween(q.from, q.to, 'day', q.tz);
   const byDay = days.map(() => 0);
   let total = 0;
   const acts = [];

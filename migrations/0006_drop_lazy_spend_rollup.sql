@@ -1,0 +1,2 @@
+DROP TABLE `spend_rollup`;--> statement-breakpoint
+DROP TABLE `spend_rollup_days`;
