@@ -19,13 +19,29 @@ function asDrizzle(text: string, params: unknown[]): SQL {
   return sql.join(chunks);
 }
 
+/** `text` prepared once per connection (rows as arrays when it returns any). */
+function statement(client: Database.Database, text: string): Database.Statement {
+  let m = cache.get(client);
+  if (!m) cache.set(client, (m = new Map()));
+  let s = m.get(text);
+  if (!s) {
+    s = client.prepare(text);
+    if (s.reader) s.raw(true);
+    m.set(text, s);
+  }
+  return s;
+}
+
 /** All rows of `text` (positional `?` parameters) as arrays of column values, in select order. */
 export function allRows<T extends unknown[]>(db: Db, text: string, params: unknown[]): T[] {
   const client = rawClient(db);
   if (!client) return db.all<Record<string, unknown>>(asDrizzle(text, params)).map((r) => (Array.isArray(r) ? r : Object.values(r)) as T);
-  let m = cache.get(client);
-  if (!m) cache.set(client, (m = new Map()));
-  let s = m.get(text);
-  if (!s) m.set(text, (s = client.prepare(text).raw(true)));
-  return s.all(...params) as T[];
+  return statement(client, text).all(...params) as T[];
+}
+
+/** Run a write `text` (positional `?` parameters); inside `db.transaction(...)` it is part of that transaction. */
+export function runRaw(db: Db, text: string, params: unknown[]): void {
+  const client = rawClient(db);
+  if (!client) db.run(asDrizzle(text, params));
+  else statement(client, text).run(...params);
 }

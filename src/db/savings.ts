@@ -2,10 +2,9 @@
  * Savings: for each GPU the guard released, (price - disk rate) x time from when its billing stopped until the
  * user booted it again, the instance disappeared, or now — capped at 7 days. Reported by action, policy, instance and day.
  */
-import { and, eq, gt, inArray, lt } from 'drizzle-orm';
 import type { Db } from './open.js';
-import { actions, instances } from './schema.js';
 import { accrued, round4 } from '../money.js';
+import { allRows } from './prepared.js';
 import { startsBetween } from './calendar.js';
 
 /** Savings stop counting this long after a release. */
@@ -27,38 +26,39 @@ export interface SavingStretch {
   endedBy: 'boot' | 'gone' | 'cap' | 'now';
 }
 
+const STRETCH_COLUMNS = `select a.id, a.instance_id, a.instance_name, a.policy, a.action, a.rate, a.retain_rate, coalesce(a.stopped_at, a.sent_at, a.decided_at), a.rebooted_at, n.gone_at
+  from actions a left join instances n on n.id = a.instance_id
+  where a.mode = 'enforce' and a.state = 'confirmed' and a.action in ('release_gpu', 'destroy')`;
+// only stretches that can overlap [from, to): sent before its end and within the cap of its start (index on
+// sent_at), and not ended by a boot or the instance's disappearance before its start
+const IN_RANGE = `${STRETCH_COLUMNS} and a.sent_at < ? and a.sent_at > ?
+  and (a.rebooted_at is null or a.rebooted_at > ?) and (n.gone_at is null or a.action = 'destroy' or n.gone_at > ?)`;
+
+type StretchRow = [number, string, string, string, string, number, number, number, number | null, number | null];
+
 /**
  * The saving stretches of confirmed enforced releases (and destroys) sent by the guard, as of `now`: from when the
  * GPU stopped billing (`stopped_at`; the request time for rows journaled before it was recorded) until it was billed
  * again (`rebooted_at`), the instance disappeared, the cap, or `now`. A release not yet confirmed has saved nothing
- * yet (its shutting-down phase still bills). With `range`, only stretches that can overlap it (sent before its end
- * and within the cap of its start), read through an index.
+ * yet (its shutting-down phase still bills). With `range`, only stretches that can overlap it, read through an index.
  */
 export function savingStretches(db: Db, now: number, actionIds?: number[], range?: { from: number; to: number }): SavingStretch[] {
-  const where = and(
-    eq(actions.mode, 'enforce'),
-    eq(actions.state, 'confirmed'),
-    inArray(actions.action, ['release_gpu', 'destroy']),
-    actionIds ? inArray(actions.id, actionIds) : undefined,
-    range ? and(lt(actions.sentAt, range.to), gt(actions.sentAt, range.from - SAVINGS_CAP_MS - STOP_AFTER_SEND_MS)) : undefined,
-  );
-  const rows = db
-    .select({ a: actions, goneAt: instances.goneAt })
-    .from(actions)
-    .leftJoin(instances, eq(instances.id, actions.instanceId))
-    .where(where)
-    .all();
+  let rows: StretchRow[];
+  if (actionIds) {
+    if (actionIds.length === 0) return [];
+    rows = allRows<StretchRow>(db, `${STRETCH_COLUMNS} and a.id in (${actionIds.map(() => '?').join(', ')})`, actionIds);
+  } else if (range) rows = allRows<StretchRow>(db, IN_RANGE, [range.to, range.from - SAVINGS_CAP_MS - STOP_AFTER_SEND_MS, range.from, range.from]);
+  else rows = allRows<StretchRow>(db, STRETCH_COLUMNS, []);
   const out: SavingStretch[] = [];
-  for (const { a, goneAt } of rows) {
-    const start = a.stoppedAt ?? a.sentAt ?? a.decidedAt;
+  for (const [actionId, instanceId, instanceName, policy, action, rate, retainRate, start, rebootedAt, goneAt] of rows) {
     const cap = start + SAVINGS_CAP_MS;
     const candidates: Array<[number, SavingStretch['endedBy']]> = [[now, 'now'], [cap, 'cap']];
-    if (a.rebootedAt !== null) candidates.push([a.rebootedAt, 'boot']);
-    if (goneAt !== null && goneAt !== undefined && a.action !== 'destroy') candidates.push([goneAt, 'gone']);
+    if (rebootedAt !== null) candidates.push([rebootedAt, 'boot']);
+    if (goneAt !== null && action !== 'destroy') candidates.push([goneAt, 'gone']);
     candidates.sort((x, y) => x[0] - y[0]);
     const [end, endedBy] = candidates[0];
-    const ratePerHour = Math.max(0, a.rate - (a.action === 'destroy' ? 0 : a.retainRate));
-    out.push({ actionId: a.id, instanceId: a.instanceId, instanceName: a.instanceName, policy: a.policy, ratePerHour, start, end: Math.max(start, end), endedBy });
+    const ratePerHour = Math.max(0, rate - (action === 'destroy' ? 0 : retainRate));
+    out.push({ actionId, instanceId, instanceName, policy, ratePerHour, start, end: Math.max(start, end), endedBy });
   }
   return out;
 }

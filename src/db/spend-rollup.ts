@@ -111,10 +111,6 @@ export function sumCells(db: Db, tz: string, blocks: CellBlock[], add: (instance
 
 /** Cells of the rolled-up days [from, to), one call per cell (for per-instance splits of day buckets). */
 export function dayCells(db: Db, tz: string, from: number, to: number, add: (dayStart: number, instanceId: string, estimated: number) => void): void {
-  const rows = db
-    .select({ d: spendDayCells.dayStart, id: spendDayCells.instanceId, e: spendDayCells.estimated })
-    .from(spendDayCells)
-    .where(and(eq(spendDayCells.tz, tz), gte(spendDayCells.dayStart, from), lt(spendDayCells.dayStart, to)))
-    .all();
-  for (const r of rows) add(r.d, r.id, r.e);
+  const rows = allRows<[number, string, number]>(db, 'select day_start, instance_id, estimated from spend_day_cells where tz = ? and day_start >= ? and day_start < ?', [tz, from, to]);
+  for (const [d, id, e] of rows) add(d, id, e);
 }

@@ -3,13 +3,13 @@
  * action), `GET /api/v1/policies`, `POST /api/v1/actions` ("act now", through the executor and its rails) and
  * `GET /api/v1/events` (recent alerts and notices from the outbox).
  */
-import { desc, isNull, lt, and, eq } from 'drizzle-orm';
+import { desc, lt, and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { formatDuration } from '../config/duration.js';
-import { instances as instancesTable, intervals, outboxEvents } from '../db/schema.js';
-import { estimatedByInstance } from '../db/spend.js';
+import { outboxEvents } from '../db/schema.js';
+import { currentInstances, openRates, todayEstimated } from '../db/instance-list.js';
 import { GuardError } from '../errors.js';
-import { bucketStart, isoInTz, round4 } from '../money.js';
+import { isoInTz, round4 } from '../money.js';
 import type { App, AppDeps } from './app.js';
 import type { IdleInfo, NextAction } from './service.js';
 import { render, type GuardEvent } from '../notify/index.js';
@@ -74,9 +74,9 @@ export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) 
     async () => {
       const now = clock.now();
       const db = gdb.db;
-      const rows = db.select().from(instancesTable).where(isNull(instancesTable.goneAt)).orderBy(instancesTable.name).all();
-      const rates = new Map(db.select({ id: intervals.instanceId, rate: intervals.rate }).from(intervals).where(isNull(intervals.to)).all().map((r) => [r.id, r.rate]));
-      const today = estimatedByInstance(db, bucketStart(now, 'day', tz), now);
+      const rows = currentInstances(db);
+      const rates = openRates(db);
+      const today = todayEstimated(db, now, tz);
       const ovs = activeOverrides(db, now);
       const idle: Map<string, IdleInfo> = guard?.idleInfo(now) ?? new Map();
       const next: Map<string, NextAction | null> = guard?.nextActions(now) ?? new Map();
