@@ -20,7 +20,9 @@ RUN npm ci --omit=dev --no-audit --no-fund
 FROM node:20-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends tini ca-certificates && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+# --max-semi-space-size=2: a 4 MB young generation instead of up to 32 MB (bench/RESULTS.md, daemon memory)
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=2 \
     GUARD_DB=/data/guard.db \
     GUARD_HTTP_HOST=0.0.0.0 \
     GUARD_HTTP_PORT=8080 \
