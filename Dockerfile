@@ -17,7 +17,9 @@ RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 # Runtime: what the build produced, nothing compiled again, no toolchain.
 FROM node:24-bookworm-slim
 WORKDIR /app
+# --max-semi-space-size=2: a 4 MB young generation instead of up to 32 MB (bench/RESULTS.md, daemon memory)
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=2 \
     GUARD_DB=/data/guard.db \
     GUARD_HTTP_HOST=0.0.0.0 \
     GUARD_LOG_PRETTY=0

@@ -11,7 +11,7 @@ import { buildApp, type App, type RuntimeStatus } from './http/app.js';
 import { JobRunner, type JobSpec } from './jobs/scheduler.js';
 import { pruneRaw } from './jobs/retention.js';
 import { runDigest } from './jobs/digest.js';
-import { spendReport } from './db/spend.js';
+import { runRollup } from './jobs/rollup.js';
 import { createGuardCore, type GuardCore } from './guard.js';
 import { Notifier, pruneOutbox } from './notify/index.js';
 import { createMetrics, syncActionCounters } from './http/metrics.js';
@@ -124,6 +124,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     },
   });
 
+  const stopping = new AbortController();
   const jobTable: JobSpec[] = [
     {
       name: 'tick',
@@ -140,9 +141,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       run: async (now) => {
         const removed = pruneRaw(gdb.db, now, config.db.retain_raw);
         const outbox = pruneOutbox(gdb.db, now - config.db.retain_raw);
-        // keep the daily spend rollup of the last weeks warm (whole past days are computed once and stored)
-        spendReport(gdb.db, { from: now - 35 * 86_400_000, to: now, by: 'day', tz: config.timezone, now });
-        log.info({ removed, outbox }, 'retention: pruned raw rows and delivered outbox events; spend rollup warm');
+        log.info({ removed, outbox }, 'retention: pruned raw rows and delivered outbox events');
+      },
+    },
+    {
+      // closed days' spend stored once (hourly, so a day is stored soon after its first tick; at start it back-fills)
+      name: 'rollup',
+      schedule: '3 * * * *',
+      run: async (now) => {
+        if (!runtime.leader) return;
+        const r = await runRollup(gdb.db, { tz: config.timezone, now, signal: stopping.signal });
+        if (r.days || r.months) log.info(r, 'spend rollup: closed days stored');
       },
     },
   ];
@@ -190,8 +199,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     if (tryLease()) void jobs.fire('tick');
   }, Math.max(250, Math.floor(leaseTtl / 4)));
   leaseTimer.unref();
-  // First observation right away rather than at the next cron minute.
+  // First observation right away rather than at the next cron minute; then the rollup back-fills in the background.
   if (opts.tickAtStart !== false) void jobs.fire('tick');
+  void jobs.fire('rollup');
 
   let closing: Promise<void> | null = null;
   return {
@@ -205,6 +215,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     close() {
       closing ??= (async () => {
         clearInterval(leaseTimer);
+        stopping.abort(); // a back-fill stops at its next step
         const finished = await jobs.stop(8_000);
         runtime.jobsRunning = false;
         if (!finished) log.warn('closing with a job still running; its transaction is atomic, nothing half-written');

@@ -46,17 +46,36 @@ function dtf(tz: string): Intl.DateTimeFormat {
   return f;
 }
 
-/** Wall-clock parts of instant `t` in `tz`. */
-export function localParts(t: number, tz: string): { y: number; mo: number; d: number; h: number; mi: number; s: number } {
+/** Offset of `tz` at `t` from Intl (slow: formatToParts). */
+function intlOffset(t: number, tz: string): number {
   const p: Record<string, number> = {};
   for (const part of dtf(tz).formatToParts(new Date(t))) if (part.type !== 'literal') p[part.type] = Number(part.value);
-  return { y: p.year, mo: p.month, d: p.day, h: p.hour, mi: p.minute, s: p.second };
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(t / 1000) * 1000;
 }
 
-/** Offset of `tz` from UTC at instant `t`, in ms (Asia/Shanghai: +8h). */
+const SLOT = 15 * 60_000;
+const offsetMemo = new Map<string, number>();
+
+/**
+ * Offset of `tz` from UTC at instant `t`, in ms (Asia/Shanghai: +8h). Offsets are multiples of 15 minutes and change
+ * on 15-minute boundaries, so the offset is looked up once per zone and 15-minute slot (memoized, bounded).
+ */
 export function tzOffset(t: number, tz: string): number {
-  const p = localParts(t, tz);
-  return Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s) - Math.floor(t / 1000) * 1000;
+  const slot = Math.floor(t / SLOT) * SLOT;
+  const key = `${tz}|${slot}`;
+  let off = offsetMemo.get(key);
+  if (off === undefined) {
+    if (offsetMemo.size >= 100_000) offsetMemo.clear();
+    off = intlOffset(slot, tz);
+    offsetMemo.set(key, off);
+  }
+  return off;
+}
+
+/** Wall-clock parts of instant `t` in `tz`. */
+export function localParts(t: number, tz: string): { y: number; mo: number; d: number; h: number; mi: number; s: number } {
+  const d = new Date(Math.floor(t / 1000) * 1000 + tzOffset(t, tz));
+  return { y: d.getUTCFullYear(), mo: d.getUTCMonth() + 1, d: d.getUTCDate(), h: d.getUTCHours(), mi: d.getUTCMinutes(), s: d.getUTCSeconds() };
 }
 
 /** The instant at which local wall time y-mo-d h:00 occurs in `tz` (first occurrence across DST changes). */

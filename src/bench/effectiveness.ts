@@ -15,6 +15,7 @@
 import { desc } from 'drizzle-orm';
 import { ManualClock } from '../clock.js';
 import { actions } from '../db/schema.js';
+import { SAVINGS_CAP_MS, savingsReport } from '../db/savings.js';
 import { DEFAULT_DURATIONS, SimWorld, WORK_KINDS, findGpuModel, type WorkKind } from '../sim/index.js';
 import { startBenchHarness, type BenchHarness } from './harness.js';
 import { percentile, round } from './stats.js';
@@ -57,6 +58,12 @@ export interface ReplayOutcome {
   quietTickCalls: number[];
   tickMs: number[];
   wallMs: number;
+  /** what the guard itself reports saved over the trace (GET /api/v1/savings), guard runs only */
+  reportedSaved: number | null;
+  /** the simulator's ledger over the same stretches: each release's GPU price x time minus what was billed, until the next boot */
+  ledgerSaved: number | null;
+  /** release stretches longer than the guard's savings cap (their figures cannot agree) */
+  longStretches: number;
 }
 
 /** How the GPU gets released in a replay (besides the user). */
@@ -150,7 +157,26 @@ export async function replay(trace: Trace, mode: ReplayMode): Promise<ReplayOutc
   if (mode.kind === 'oracle') {
     for (const s of idleStretches(trace, bootMs / 1000)) if (s.to - s.from > mode.idleForS) q.push(start + (s.from + mode.idleForS) * 1000, 'oracle', s.instance);
   }
-  const out: ReplayOutcome = { billed: 0, releases: [], disruptions: 0, ticks: 0, apiCalls: 0, quietTickCalls: [], tickMs: [], wallMs: 0 };
+  const out: ReplayOutcome = { billed: 0, releases: [], disruptions: 0, ticks: 0, apiCalls: 0, quietTickCalls: [], tickMs: [], wallMs: 0, reportedSaved: null, ledgerSaved: null, longStretches: 0 };
+  // Ground truth of what each release by the guard saved, from the simulator's ledger: the GPU price over the time
+  // until the instance is booted again (the stretch the guard reports on) minus what the ledger billed meanwhile.
+  const open = new Map<number, { at: number; billed: number; price: number }>();
+  let ledger = 0;
+  const ledgerNow = (i: number) => {
+    world.sync();
+    return world.billedOf(world.instance(ids[i])!);
+  };
+  const closeStretch = (i: number) => {
+    const o = open.get(i);
+    if (!o) return;
+    open.delete(i);
+    if (clock.now() - o.at > SAVINGS_CAP_MS) out.longStretches++; // the guard stops counting at its cap; the ledger does not
+    ledger += (o.price * (clock.now() - o.at)) / 3_600_000 - (ledgerNow(i) - o.billed);
+  };
+  const boot = (i: number) => {
+    closeStretch(i);
+    world.boot(ids[i]);
+  };
 
   const check = (i: number, at: number) => {
     if (user[i].checkAt === at) return;
@@ -164,7 +190,7 @@ export async function replay(trace: Trace, mode: ReplayMode): Promise<ReplayOutc
     if (inst.status === 'running') {
       if (!inst.busy || inst.workKind !== user[i].work) world.setActivity(ids[i], true, undefined, user[i].work);
     } else if (inst.status === 'shutdown') {
-      world.boot(ids[i]);
+      boot(i);
       out.disruptions++;
       check(i, clock.now() + bootMs);
     } else if (inst.pending) check(i, inst.pending.at);
@@ -176,7 +202,7 @@ export async function replay(trace: Trace, mode: ReplayMode): Promise<ReplayOutc
     switch (ev.kind) {
       case 'start':
         user[i].inSession = true;
-        if (inst.status === 'shutdown') world.boot(id);
+        if (inst.status === 'shutdown') boot(i);
         break;
       case 'busy_on':
         user[i].wantBusy = true;
@@ -229,15 +255,23 @@ export async function replay(trace: Trace, mode: ReplayMode): Promise<ReplayOutc
     const policy = r.acted.length ? lastPolicy(h!) : 'guard';
     for (let i = 0; i < ids.length; i++) {
       const p = world.get(ids[i]).pending;
-      if (p && p.intent === 'release' && p.from === tickDue && !userReleased.has(ids[i])) out.releases.push({ instance: i, t: (tickDue - start) / 1000, policy });
+      if (p && p.intent === 'release' && p.from === tickDue && !userReleased.has(ids[i])) {
+        out.releases.push({ instance: i, t: (tickDue - start) / 1000, policy });
+        open.set(i, { at: tickDue, billed: ledgerNow(i), price: world.priceOf(world.instance(ids[i])!) });
+      }
     }
     for (let i = 0; i < ids.length; i++) ensure(i);
     nextTick += tickMs;
   }
   clock.set(end);
   world.sync();
+  for (const i of [...open.keys()]) closeStretch(i);
   out.billed = ids.reduce((sum, id) => sum + world.billedOf(world.instance(id)!), 0);
-  if (h) await h.close();
+  if (h) {
+    out.ledgerSaved = ledger;
+    out.reportedSaved = savingsReport(h.gdb.db, { from: start, to: end, now: end, tz: 'Asia/Shanghai' }).total;
+    await h.close();
+  }
   out.wallMs = performance.now() - wall0;
   return out;
 }
@@ -299,6 +333,12 @@ export function scoreReleases(trace: Trace, stretches: IdleStretch[], releases: 
 /** One policy set's figures on one trace. */
 export interface RunReport extends ReleaseScore {
   saved: number;
+  /** the guard's own savings report over the trace (null for the oracle) */
+  reported_saved: number | null;
+  /** the simulator's ledger over the stretches the guard reports on (each release until the next boot) */
+  ledger_saved: number | null;
+  /** (reported - ledger) / ledger */
+  savings_error: number | null;
   capture_ratio: number | null;
   disruptions: number;
   ticks: number;
@@ -318,6 +358,10 @@ export interface EffectivenessReport {
   reference_billed: number;
   oracle_saved: number;
   guard_saved: number;
+  /** the guard's own reported savings, the ledger's figure for the same stretches, and their relative difference */
+  guard_reported_saved: number | null;
+  ledger_saved: number | null;
+  savings_error: number | null;
   capture_ratio: number | null;
   false_releases: number;
   false_releases_by_kind: Record<WorkKind, number>;
@@ -362,8 +406,12 @@ export async function runEffectiveness(
   const runs: Record<string, RunReport> = {};
   const toReport = (o: ReplayOutcome): RunReport => {
     const saved = reference.billed - o.billed;
+    const err = o.reportedSaved !== null && o.ledgerSaved !== null && o.ledgerSaved > 0 ? (o.reportedSaved - o.ledgerSaved) / o.ledgerSaved : null;
     return {
       saved: round(saved, 2)!,
+      reported_saved: o.reportedSaved === null ? null : round(o.reportedSaved, 4),
+      ledger_saved: o.ledgerSaved === null ? null : round(o.ledgerSaved, 4),
+      savings_error: err === null ? null : round(err, 5),
       capture_ratio: oracleSaved > 0 ? round(saved / oracleSaved, 4) : null,
       ...scoreReleases(trace, stretches, o.releases, idleForS),
       disruptions: o.disruptions,
@@ -380,7 +428,8 @@ export async function runEffectiveness(
   for (const [name, cfg] of sets) {
     const o = await replay(trace, { kind: 'guard', config: cfg });
     runs[name] = toReport(o);
-    say(`${trace.name}: ${name} saved ¥${runs[name].saved} (capture ${runs[name].capture_ratio}), ${o.ticks} ticks in ${runs[name].wall_s}s`);
+    if (o.longStretches) warnings.push(`${name}: ${o.longStretches} release(s) lasted beyond the ${SAVINGS_CAP_MS / 86_400_000}-day savings cap; the reported savings stop there, the ledger's do not`);
+    say(`${trace.name}: ${name} saved ¥${runs[name].saved} (capture ${runs[name].capture_ratio}); reports ¥${runs[name].reported_saved} vs ledger ¥${runs[name].ledger_saved} (error ${runs[name].savings_error}), ${o.ticks} ticks in ${runs[name].wall_s}s`);
   }
   const g = runs.guard;
   return {
@@ -392,6 +441,9 @@ export async function runEffectiveness(
     reference_billed: round(reference.billed, 2)!,
     oracle_saved: round(oracleSaved, 2)!,
     guard_saved: g.saved,
+    guard_reported_saved: g.reported_saved,
+    ledger_saved: g.ledger_saved,
+    savings_error: g.savings_error,
     capture_ratio: g.capture_ratio,
     false_releases: g.false_releases,
     false_releases_by_kind: g.false_releases_by_kind,

@@ -1,9 +1,10 @@
 /**
  * `npm run bench -- <command>`:
  * - `effectiveness [--trace FILE ...] [--config FILE] [--out result.json] [--no-baselines]` (default: every trace in bench/traces)
- * - `scale [--sizes 100,1000,5000] [--out result.json]`
+ * - `scale [--sizes 100,1000,5000] [--out result.json] [--daemon-seconds 240] [--daemon-sizes 1000] [--gpu-probe] [--daemon-node-args "..."]
+ *   [--daemon-node-options "--max-semi-space-size=2"] [--snapshot-every CRON]`
  * - `gen-traces [--dir bench/traces]` (rewrites the bundled traces from the seeded generator)
- * Internal workers (spawned by `scale`): `scale-history`, `scale-sim`, `scale-ticks`.
+ * Internal workers (spawned by `scale`): `scale-history`, `scale-sim`, `scale-ticks`; the daemon is `dist/cli.js run` itself.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,8 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { defaultEffectivenessConfig, runEffectiveness, type EffectivenessReport } from './effectiveness.js';
 import { writeBundledTraces } from './gen-traces.js';
-import { copyDb, measureTicks, startScaleSim, synthesizeHistory, type HistoryReport, type TickReport } from './scale.js';
+import { copyDb, measureTicks, scaleNow, startScaleSim, synthesizeHistory, type HistoryReport, type TickReport } from './scale.js';
+import { measureDaemon, type DaemonReport } from './scale-daemon.js';
 import { mdTable } from './stats.js';
 import { loadTrace } from './trace.js';
 
@@ -24,13 +26,16 @@ const SELF = fileURLToPath(import.meta.url);
 /** Markdown tables of effectiveness reports: the guard per trace, then every policy set per trace. */
 export function effectivenessMarkdown(reports: EffectivenessReport[]): string {
   const main = mdTable(
-    ['trace', 'instances', 'days', 'oracle_saved ¥', 'guard_saved ¥', 'capture_ratio', 'false_releases', 'missed_stretches', 'delay p50/p95 s', 'disruptions', 'api_calls', 'wall s'],
+    ['trace', 'instances', 'days', 'oracle_saved ¥', 'guard_saved ¥', 'guard reports ¥', 'ledger ¥ (same stretches)', 'savings error', 'capture_ratio', 'false_releases', 'missed_stretches', 'delay p50/p95 s', 'disruptions', 'api_calls', 'wall s'],
     reports.map((r) => [
       r.trace,
       r.instances,
       Math.round((r.duration_s / 86_400) * 10) / 10,
       r.oracle_saved,
       r.guard_saved,
+      r.guard_reported_saved,
+      r.ledger_saved,
+      r.savings_error === null ? null : `${(r.savings_error * 100).toFixed(2)}%`,
       r.capture_ratio,
       r.false_releases,
       r.missed_stretches,
@@ -41,12 +46,15 @@ export function effectivenessMarkdown(reports: EffectivenessReport[]): string {
     ]),
   );
   const all = mdTable(
-    ['trace', 'policy set', 'saved ¥', 'capture', 'releases', 'false', 'early', 'missed / long', 'delay p50/p95 s', 'disruptions', 'calls/quiet tick', 'tick ms p50/p95'],
+    ['trace', 'policy set', 'saved ¥', 'reports ¥', 'ledger ¥', 'error', 'capture', 'releases', 'false', 'early', 'missed / long', 'delay p50/p95 s', 'disruptions', 'calls/quiet tick', 'tick ms p50/p95'],
     reports.flatMap((r) =>
       Object.entries(r.runs).map(([name, x]) => [
         r.trace,
         name,
         x.saved,
+        x.reported_saved,
+        x.ledger_saved,
+        x.savings_error === null ? null : `${(x.savings_error * 100).toFixed(2)}%`,
         x.capture_ratio,
         x.releases,
         x.false_releases,
@@ -62,28 +70,70 @@ export function effectivenessMarkdown(reports: EffectivenessReport[]): string {
   return `${main}\n\n${all}\n`;
 }
 
+/** One size's scale figures. */
+interface ScaleRow {
+  history: HistoryReport;
+  ticks: TickReport | null;
+  daemon: DaemonReport | null;
+}
+
 /** Markdown tables of the scale figures. */
-export function scaleMarkdown(rows: Array<{ history: HistoryReport; ticks: TickReport | null }>): string {
+export function scaleMarkdown(rows: ScaleRow[]): string {
   const t = mdTable(
-    ['instances', 'running', 'tick p50/p95 ms', 'tick p50/p95 ms (probes off)', 'API calls/tick', 'peak RSS MB (ticks)', '/api/v1/instances p50/p95 ms', 'bytes/instance-day (file / live)', 'DB MB'],
+    ['instances', 'running', 'tick p50/p95 ms', 'tick p50/p95 ms (probes off)', 'API calls/tick', '/api/v1/instances p50/p95 ms (inject)', 'bytes/instance-day (file / live)', 'DB MB'],
     rows.map(({ history: h, ticks: k }) => [
       h.instances,
       k?.running,
       k ? `${k.tick_ms.p50} / ${k.tick_ms.p95}` : null,
       k ? `${k.tick_ms_probes_off.p50} / ${k.tick_ms_probes_off.p95}` : null,
       k ? `${k.api_calls_per_tick.p50} (max ${k.api_calls_per_tick.max})` : null,
-      k?.peak_rss_mb,
       k?.instances_api_ms ? `${k.instances_api_ms.p50} / ${k.instances_api_ms.p95}` : 'not measured',
       `${h.bytes_per_instance_day} / ${h.live_bytes_per_instance_day}`,
       Math.round(h.db_bytes / 1e6),
     ]),
   );
   const keys = Object.keys(rows[0]?.history.spend_ms ?? {});
-  const s = mdTable(
-    ['instances', ...keys.map((k) => `${k} p50/p95 ms`)],
-    rows.map(({ history: h }) => [h.instances, ...keys.map((k) => `${h.spend_ms[k].p50} / ${h.spend_ms[k].p95}`)]),
+  const sp = mdTable(
+    ['instances', ...keys.map((k) => `${k} p50/p95 ms`), '365d/1d p95 by day', '365d/1d p95 by instance'],
+    rows.map(({ history: h }) => {
+      const ratio = (by: string) => {
+        const a = h.spend_ms[`365d_by_${by}`]?.p95;
+        const b = h.spend_ms[`1d_by_${by}`]?.p95;
+        return a && b ? Math.round((a / b) * 100) / 100 : null;
+      };
+      return [h.instances, ...keys.map((k) => `${h.spend_ms[k].p50} / ${h.spend_ms[k].p95}`), ratio('day'), ratio('instance')];
+    }),
   );
-  return `${t}\n\nSpend query latency (spendReport over the synthetic year):\n\n${s}\n`;
+  const ru = mdTable(
+    ['instances', 'back-fill s', 'days', 'months', 'cells', 'step p95 / max ms'],
+    rows.map(({ history: h }) => [h.instances, h.rollup.s, h.rollup.days, h.rollup.months, h.rollup.cells, `${h.rollup.p95_step_ms} / ${h.rollup.max_step_ms}`]),
+  );
+  const prof = mdTable(
+    ['instances', 'current instances', 'open rates', 'today estimated', 'active overrides', 'core instance views', 'route total (p50)'],
+    rows
+      .filter((x) => x.ticks?.instances_route_profile)
+      .map(({ history: h, ticks: k }) => {
+        const p = k!.instances_route_profile!;
+        return [h.instances, p.db_current_instances, p.db_open_rates, p.db_today_estimated, p.db_active_overrides, p.core_instance_views, p.route_total];
+      }),
+  );
+  const dm = rows.filter((x) => x.daemon);
+  const d = mdTable(
+    ['instances', 'seconds', 'NODE_OPTIONS', 'gpu probe', 'peak RSS MB (VmHWM)', 'RSS start / p50 / max MB', 'CPU s', 'ticks ok (blind, skipped)', 'tick p50 / max ms', ...Object.keys(dm[0]?.daemon?.api_ms ?? {}).map((k) => `${k} p50/p95 ms`)],
+    dm.map(({ daemon: x }) => [
+      x!.instances,
+      x!.seconds,
+      x!.node_options || '–',
+      x!.gpu_probe ? 'on' : 'off',
+      x!.peak_rss_mb,
+      `${x!.rss_mb.start} / ${x!.rss_mb.p50} / ${x!.rss_mb.max}`,
+      x!.cpu_s,
+      `${x!.ticks.ok} (${x!.ticks.blind}, ${x!.ticks.skipped})`,
+      `${x!.ticks.p50_ms} / ${x!.ticks.max_ms}`,
+      ...Object.values(x!.api_ms).map((v) => `${v.p50} / ${v.p95}`),
+    ]),
+  );
+  return `${t}\n\nSpend query latency (spendReport over the synthetic year, last N days up to now):\n\n${sp}\n\nRollup back-fill of the year (the rollup job's first run):\n\n${ru}\n\n\`GET /api/v1/instances\` by part, p50 ms:\n\n${prof}\n\nThe daemon (\`node dist/cli.js run\`, HTTP + jobs + probes, a year of history):\n\n${d}\n`;
 }
 
 function runWorker(args: string[]): { child: ChildProcess; line: Promise<string>; done: Promise<string> } {
@@ -100,36 +150,76 @@ function runWorker(args: string[]): { child: ChildProcess; line: Promise<string>
   return { child, line, done };
 }
 
-async function scale(sizes: number[], outFile: string, log: (s: string) => void): Promise<void> {
+/** Options of a scale run. */
+interface ScaleOptions {
+  sizes: number[];
+  outFile: string;
+  daemonSeconds: number;
+  daemonSizes: number[];
+  gpuProbe: boolean;
+  daemonNodeArgs: string[];
+  daemonNodeOptions: string;
+  snapshotEvery: string;
+}
+
+async function scale(o: ScaleOptions, log: (s: string) => void): Promise<void> {
   mkdirSync(OUT, { recursive: true });
-  const rows: Array<{ history: HistoryReport; ticks: TickReport | null }> = [];
+  const rows: ScaleRow[] = [];
   const t0 = performance.now();
-  for (const n of sizes) {
+  const end = scaleNow();
+  for (const n of o.sizes) {
     const db = join(OUT, `scale-${n}.db`);
-    const history = JSON.parse((await runWorker(['scale-history', '--size', String(n), '--db', db]).done).trim()) as HistoryReport;
-    log(`scale ${n}: history ${history.synth_s}s, ${history.bytes_per_instance_day} B/instance-day; spend 365d by day p95 ${history.spend_ms['365d_by_day'].p95} ms`);
-    const sim = runWorker(['scale-sim', '--size', String(n)]);
-    const url = (await sim.line).trim();
+    const history = JSON.parse((await runWorker(['scale-history', '--size', String(n), '--db', db, '--end', String(end)]).done).trim()) as HistoryReport;
+    log(`scale ${n}: history ${history.synth_s}s, rollup back-fill ${history.rollup.s}s, ${history.bytes_per_instance_day} B/instance-day; spend p95 ms ${JSON.stringify(Object.fromEntries(Object.entries(history.spend_ms).map(([k, v]) => [k, v.p95])))}`);
     const tickDb = join(OUT, `scale-${n}-ticks.db`);
-    copyDb(db, tickDb);
+    const daemonDb = join(OUT, `scale-${n}-daemon.db`);
     let ticks: TickReport | null = null;
+    let daemon: DaemonReport | null = null;
     try {
-      const count = n >= 5000 ? 8 : n >= 1000 ? 20 : 30;
-      ticks = JSON.parse((await runWorker(['scale-ticks', '--size', String(n), '--sim', url, '--db', tickDb, '--ticks', String(count)]).done).trim()) as TickReport;
-      log(`scale ${n}: tick p50 ${ticks.tick_ms.p50} ms, p95 ${ticks.tick_ms.p95} ms, RSS ${ticks.peak_rss_mb} MB`);
+      const sim = runWorker(['scale-sim', '--size', String(n), '--now', String(end)]);
+      const url = (await sim.line).trim();
+      copyDb(db, tickDb);
+      try {
+        const count = n >= 5000 ? 8 : n >= 1000 ? 20 : 30;
+        ticks = JSON.parse((await runWorker(['scale-ticks', '--size', String(n), '--sim', url, '--db', tickDb, '--ticks', String(count), '--now', String(end)]).done).trim()) as TickReport;
+        log(`scale ${n}: tick p50 ${ticks.tick_ms.p50} ms, p95 ${ticks.tick_ms.p95} ms; /api/v1/instances p50 ${ticks.instances_api_ms?.p50} ms`);
+      } finally {
+        sim.child.kill('SIGTERM');
+        await sim.done.catch(() => {});
+      }
+      if (o.daemonSizes.includes(n)) {
+        const rt = runWorker(['scale-sim', '--size', String(n), '--now', 'realtime']);
+        const rtUrl = (await rt.line).trim();
+        copyDb(db, daemonDb);
+        try {
+          daemon = await measureDaemon({
+            simUrl: rtUrl,
+            dbPath: daemonDb,
+            n,
+            seconds: o.daemonSeconds,
+            snapshotEvery: o.snapshotEvery,
+            gpuProbe: o.gpuProbe,
+            nodeArgs: o.daemonNodeArgs,
+            nodeOptions: o.daemonNodeOptions,
+            logFile: join(OUT, `scale-${n}-daemon.log`),
+          });
+          log(`scale ${n}: daemon peak RSS ${daemon.peak_rss_mb} MB over ${daemon.seconds}s, ${daemon.ticks.ok} ticks; /api/v1/instances p50 ${daemon.api_ms.instances?.p50} ms`);
+        } finally {
+          rt.child.kill('SIGTERM');
+          await rt.done.catch(() => {});
+        }
+      }
     } finally {
-      sim.child.kill('SIGTERM');
-      await sim.done.catch(() => {});
-      for (const f of [db, tickDb]) for (const s of ['', '-wal', '-shm']) rmSync(f + s, { force: true });
+      for (const f of [db, tickDb, daemonDb]) for (const sfx of ['', '-wal', '-shm']) rmSync(f + sfx, { force: true });
     }
-    rows.push({ history, ticks });
+    rows.push({ history, ticks, daemon });
   }
-  const result = { date: new Date().toISOString(), wall_s: Math.round((performance.now() - t0) / 1000), node: process.version, sizes: rows };
-  writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
+  const result = { date: new Date().toISOString(), wall_s: Math.round((performance.now() - t0) / 1000), node: process.version, end, options: { ...o, outFile: undefined }, sizes: rows };
+  writeFileSync(o.outFile, JSON.stringify(result, null, 2) + '\n');
   const md = scaleMarkdown(rows);
-  writeFileSync(outFile.replace(/\.json$/, '') + '.md', md);
+  writeFileSync(o.outFile.replace(/\.json$/, '') + '.md', md);
   log(md);
-  log(`wrote ${outFile} (${result.wall_s}s)`);
+  log(`wrote ${o.outFile} (${result.wall_s}s)`);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -151,27 +241,58 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(md);
     log(`wrote ${out}`);
   } else if (cmd === 'scale') {
-    const { values } = parseArgs({ args: rest, options: { sizes: { type: 'string', default: '100,1000,5000' }, out: { type: 'string' } }, strict: true });
-    const sizes = values.sizes.split(',').map((s) => Number(s.trim()));
-    if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--sizes: expected positive integers such as 100,1000, got "${values.sizes}"`);
-    await scale(sizes, values.out ?? join(OUT, 'scale.json'), log);
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        sizes: { type: 'string', default: '100,1000,5000' },
+        out: { type: 'string' },
+        'daemon-seconds': { type: 'string', default: '240' },
+        'daemon-sizes': { type: 'string', default: '1000' },
+        'gpu-probe': { type: 'boolean', default: false },
+        'daemon-node-args': { type: 'string', default: '' },
+        // as the container image runs it (Dockerfile ENV NODE_OPTIONS)
+        'daemon-node-options': { type: 'string', default: '--max-semi-space-size=2' },
+        'snapshot-every': { type: 'string', default: '*/15 * * * * *' },
+      },
+      strict: true,
+    });
+    const ints = (name: string, v: string) => {
+      const xs = v === '' ? [] : v.split(',').map((x) => Number(x.trim()));
+      if (xs.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--${name}: expected positive integers such as 100,1000, got "${v}"`);
+      return xs;
+    };
+    const seconds = Number(values['daemon-seconds']);
+    if (!Number.isInteger(seconds) || seconds < 10) throw new Error(`--daemon-seconds: expected an integer >= 10, got "${values['daemon-seconds']}"`);
+    await scale(
+      {
+        sizes: ints('sizes', values.sizes),
+        outFile: values.out ?? join(OUT, 'scale.json'),
+        daemonSeconds: seconds,
+        daemonSizes: ints('daemon-sizes', values['daemon-sizes']),
+        gpuProbe: values['gpu-probe'],
+        daemonNodeArgs: values['daemon-node-args'].split(' ').filter(Boolean),
+        daemonNodeOptions: values['daemon-node-options'],
+        snapshotEvery: values['snapshot-every'],
+      },
+      log,
+    );
   } else if (cmd === 'gen-traces') {
     const { values } = parseArgs({ args: rest, options: { dir: { type: 'string', default: join(ROOT, 'bench', 'traces') } }, strict: true });
     for (const p of writeBundledTraces(values.dir)) log(`wrote ${p}`);
   } else if (cmd === 'scale-history') {
-    const { values } = parseArgs({ args: rest, options: { size: { type: 'string' }, db: { type: 'string' } }, strict: true });
-    process.stdout.write(JSON.stringify(synthesizeHistory(values.db!, Number(values.size))) + '\n');
+    const { values } = parseArgs({ args: rest, options: { size: { type: 'string' }, db: { type: 'string' }, end: { type: 'string' } }, strict: true });
+    process.stdout.write(JSON.stringify(await synthesizeHistory(values.db!, Number(values.size), Number(values.end))) + '\n');
   } else if (cmd === 'scale-sim') {
-    const { values } = parseArgs({ args: rest, options: { size: { type: 'string' } }, strict: true });
-    const sim = await startScaleSim(Number(values.size));
+    const { values } = parseArgs({ args: rest, options: { size: { type: 'string' }, now: { type: 'string' } }, strict: true });
+    const sim = await startScaleSim(Number(values.size), values.now === 'realtime' ? 'realtime' : Number(values.now));
     process.stdout.write(sim.url + '\n');
     await new Promise<void>((r) => process.once('SIGTERM', () => r()));
     await sim.close();
   } else if (cmd === 'scale-ticks') {
-    const { values } = parseArgs({ args: rest, options: { size: { type: 'string' }, sim: { type: 'string' }, db: { type: 'string' }, ticks: { type: 'string' } }, strict: true });
-    process.stdout.write(JSON.stringify(await measureTicks(values.sim!, values.db!, Number(values.size), Number(values.ticks))) + '\n');
+    const { values } = parseArgs({ args: rest, options: { size: { type: 'string' }, sim: { type: 'string' }, db: { type: 'string' }, ticks: { type: 'string' }, now: { type: 'string' } }, strict: true });
+    process.stdout.write(JSON.stringify(await measureTicks(values.sim!, values.db!, Number(values.size), Number(values.ticks), Number(values.now))) + '\n');
   } else {
-    log('usage: npm run bench -- effectiveness [--trace FILE ...] [--config FILE] [--out FILE] [--no-baselines] | scale [--sizes 100,1000,5000] [--out FILE] | gen-traces [--dir DIR]');
+    log('usage: npm run bench -- effectiveness [--trace FILE ...] [--config FILE] [--out FILE] [--no-baselines] | scale [--sizes 100,1000,5000] [--out FILE] [--daemon-seconds 240] [--daemon-sizes 1000] [--gpu-probe] [--daemon-node-args "..."] [--daemon-node-options "--max-semi-space-size=2"] [--snapshot-every CRON] | gen-traces [--dir DIR]');
     process.exitCode = 2;
   }
 }

@@ -1,10 +1,12 @@
 /**
- * Scale benchmark, in worker processes so peak RSS is the guard's own:
- * - `history`: a simulated year of an N-instance account with churn, written as the rows the tick path writes
- *   (status intervals, instance facts, balance points, tick rows pruned to `retain_raw`, journal rows, probe
- *   verdict changes), then database bytes per instance-day and spend query latency.
+ * Scale benchmark, in worker processes:
+ * - `history`: a simulated year of an N-instance account with churn ending at `end`, written as the rows the tick
+ *   path writes (status intervals, instance facts, balance points, tick rows pruned to `retain_raw`, journal rows,
+ *   probe verdict changes); then the rollup job back-fills it (as a daemon does at its first start), and database
+ *   bytes per instance-day and spend query latency are measured.
  * - `ticks`: the real tick path against a simulator (its own process) holding N instances, on that year's
- *   database: tick wall time, cloud API calls per tick, `/api/v1/instances` latency, peak RSS.
+ *   database: tick wall time, cloud API calls per tick, `/api/v1/instances` latency and where it goes.
+ * The daemon's own memory is measured by `scale-daemon.ts` (the real `xgc-guard run` process).
  */
 import { copyFileSync, existsSync, rmSync, statSync } from 'node:fs';
 import pino from 'pino';
@@ -12,7 +14,10 @@ import { ManualClock } from '../clock.js';
 import { parseConfig } from '../config/load.js';
 import { openDb } from '../db/open.js';
 import { spendReport, type SpendBy } from '../db/spend.js';
+import { runRollup } from '../jobs/rollup.js';
 import { createGuardCore } from '../guard.js';
+import { currentInstances, openRates, todayEstimated } from '../db/instances.js';
+import { activeOverrides } from '../db/overrides.js';
 import { buildApp } from '../http/app.js';
 import { pruneRaw } from '../jobs/retention.js';
 import { startSimulator } from '../sim/index.js';
@@ -22,8 +27,10 @@ import { peakRssMb, percentile, round, seededRandom } from './stats.js';
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const MIN = 60_000;
-/** End of the synthetic year (the "now" of the scale benchmark): 2026-11-26 00:00 Asia/Shanghai. */
-export const SCALE_NOW = Date.UTC(2026, 10, 25, 16, 0, 0);
+/** The "now" of a scale run: the start of the current minute (the daemon measured afterwards runs on real time). */
+export function scaleNow(): number {
+  return Math.floor(Date.now() / MIN) * MIN;
+}
 
 const rng = seededRandom;
 
@@ -63,18 +70,20 @@ export interface HistoryReport {
   live_bytes_per_instance_day: number;
   bytes_by_table: Record<string, number> | null;
   synth_s: number;
+  /** the rollup job's first run over the year (the back-fill a daemon does at start) */
+  rollup: { s: number; days: number; months: number; cells: number; max_step_ms: number; p95_step_ms: number };
   spend_ms: Record<string, { p50: number | null; p95: number | null; n: number }>;
   peak_rss_mb: number;
 }
 
-/** Synthesize a year of history for an N-instance account into `path` (deleted first); returns the report. */
-export function synthesizeHistory(path: string, n: number, seed = 11): HistoryReport {
+/** Synthesize a year of history ending at `end` for an N-instance account into `path` (deleted first), roll it up, measure. */
+export async function synthesizeHistory(path: string, n: number, end: number, seed = 11): Promise<HistoryReport> {
   for (const s of ['', '-wal', '-shm']) if (existsSync(path + s)) rmSync(path + s);
   const t0 = performance.now();
   const gdb = openDb(path);
   const sq = gdb.sqlite;
   const r = rng(seed ^ n);
-  const start = SCALE_NOW - 365 * DAY;
+  const start = end - 365 * DAY;
   const insInstance = sq.prepare(
     `insert into instances (id, name, status, status_known, gpu_model, gpu_count, price_per_hour, retain_price, image, data_center, web_url, created_ts, start_ts, stop_ts, first_seen, last_seen, gone_at, billed_since, running_since)
      values (?, ?, ?, 1, ?, ?, ?, ?, ?, '浙江一区', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -83,8 +92,8 @@ export function synthesizeHistory(path: string, n: number, seed = 11): HistoryRe
   const insChange = sq.prepare('insert into probe_changes (instance_id, probe, verdict, at, detail) values (?, ?, ?, ?, ?)');
   const insState = sq.prepare('insert or replace into probe_state (instance_id, probe, verdict, since, detail, metrics, checked_at) values (?, ?, ?, ?, ?, null, ?)');
   const insAction = sq.prepare(
-    `insert into actions (decision_key, decided_at, instance_id, instance_name, policy, action, mode, state, who, reason, status_at_decision, expected_status, rate, retain_rate, sent_at, response_code, finished_at, rebooted_at)
-     values (?, ?, ?, ?, 'idle-release', 'release_gpu', 'enforce', 'confirmed', 'policy', ?, 'running', 'shutdown', ?, ?, ?, 200, ?, ?)`,
+    `insert into actions (decision_key, decided_at, instance_id, instance_name, policy, action, mode, state, who, reason, status_at_decision, expected_status, rate, retain_rate, sent_at, response_code, finished_at, stopped_at, rebooted_at)
+     values (?, ?, ?, ?, 'idle-release', 'release_gpu', 'enforce', 'confirmed', 'policy', ?, 'running', 'shutdown', ?, ?, ?, 200, ?, ?, ?)`,
   );
   const insBalance = sq.prepare('insert into balance_points (at, balance) values (?, ?)');
   const insTick = sq.prepare("insert into ticks (at, duration_ms, api_calls, outcome, instance_count, decisions) values (?, ?, 2, 'ok', ?, 0)");
@@ -117,6 +126,15 @@ export function synthesizeHistory(path: string, n: number, seed = 11): HistoryRe
     // first seen running after deploy
     let open: { status: string; kept: boolean; rate: number; from: number } = { status: 'shutdown', kept: false, rate: RETAIN, from };
     const close = (t: number) => iv(open.status, open.kept, open.rate, open.from, t);
+    // a guard release is journaled once its end is known: the next boot (or none when the instance dies first)
+    let release: { at: number; stopped: number } | null = null;
+    const journal = (rebootedAt: number | null) => {
+      if (!release) return;
+      const b = release.at;
+      insAction.run(`idle-release:${id}:${b}`, b, id, name, `idle 45m >= 45m since ${new Date(b - 45 * MIN).toISOString()}; jupyter: idle`, m.price, RETAIN, b, b + MIN, release.stopped, rebootedAt);
+      rows.actions++;
+      release = null;
+    };
     for (let day = Math.floor((from - start) / DAY); start + day * DAY < to; day++) {
       const d0 = start + day * DAY;
       const weekend = (((Math.floor((d0 - Date.UTC(2026, 0, 4, 16)) / DAY) % 7) + 7) % 7) >= 5;
@@ -128,6 +146,7 @@ export function synthesizeHistory(path: string, n: number, seed = 11): HistoryRe
         const b = a + len;
         if (b >= to - 10 * MIN) break;
         close(a);
+        journal(a);
         let t = a;
         if (r() < CHURN.transientObservedP) {
           iv('booting', true, m.price, t, t + MIN);
@@ -150,15 +169,13 @@ export function synthesizeHistory(path: string, n: number, seed = 11): HistoryRe
           iv('shutting_down', true, m.price, e, e + MIN);
           e += MIN;
         }
-        if (released) {
-          insAction.run(`idle-release:${id}:${b}`, b, id, name, `idle 45m >= 45m since ${new Date(b - 45 * MIN).toISOString()}; jupyter: idle`, m.price, RETAIN, b, b + MIN, null);
-          rows.actions++;
-        }
+        if (released) release = { at: b, stopped: e };
         open = { status: 'shutdown', kept: false, rate: RETAIN, from: e };
         cur = e;
         lastStatus = 'shutdown';
       }
     }
+    journal(null);
     if (gone) {
       close(to);
     } else {
@@ -192,13 +209,13 @@ export function synthesizeHistory(path: string, n: number, seed = 11): HistoryRe
       let t = start;
       for (;;) {
         const lifeMs = -Math.log(1 - r()) * CHURN.lifetimeMeanDays * DAY;
-        const end = t + Math.max(DAY, lifeMs);
-        if (end >= SCALE_NOW) {
-          life(t, SCALE_NOW, false);
+        const death = t + Math.max(DAY, lifeMs);
+        if (death >= end) {
+          life(t, end, false);
           break;
         }
-        life(t, end, true);
-        t = end + MIN;
+        life(t, death, true);
+        t = death + MIN;
       }
     }
     let balance = 1_000 * n;
@@ -208,12 +225,12 @@ export function synthesizeHistory(path: string, n: number, seed = 11): HistoryRe
       insBalance.run(start + (h + 1) * HOUR, Math.round(balance * 100) / 100);
       rows.balance_points++;
     }
-    for (let t = start; t < SCALE_NOW; t += MIN) {
+    for (let t = start; t < end; t += MIN) {
       insTick.run(t, 20 + Math.floor(r() * 30), n);
     }
   })();
   const config = parseConfig({});
-  pruneRaw(gdb.db, SCALE_NOW, config.db.retain_raw);
+  pruneRaw(gdb.db, end, config.db.retain_raw);
   rows.ticks = (gdb.sqlite.prepare('select count(*) n from ticks').get() as { n: number }).n;
   gdb.sqlite.pragma('wal_checkpoint(TRUNCATE)');
   // Live bytes: pages in use (the one-shot prune above leaves free pages a running daemon would reuse).
@@ -230,9 +247,25 @@ export function synthesizeHistory(path: string, n: number, seed = 11): HistoryRe
     }
   }
   const synthS = (performance.now() - t0) / 1000;
+  // The rollup job's back-fill of the year, one day per step as the daemon runs it (step = time between yields).
+  const steps: number[] = [];
+  let last = performance.now();
+  const r0 = last;
+  const rolled = await runRollup(gdb.db, {
+    tz: 'Asia/Shanghai',
+    now: end,
+    pause: async () => {
+      const t = performance.now();
+      steps.push(t - last);
+      await new Promise((res) => setImmediate(res));
+      last = performance.now();
+    },
+  });
+  const rollup = { s: round((performance.now() - r0) / 1000, 1)!, days: rolled.days, months: rolled.months, cells: rolled.cells, max_step_ms: round(Math.max(...steps), 1)!, p95_step_ms: round(percentile(steps, 95), 1)! };
+  gdb.sqlite.pragma('wal_checkpoint(TRUNCATE)');
   gdb.close();
   const dbBytes = statSync(path).size;
-  const spend = measureSpend(path);
+  const spend = measureSpend(path, end);
   return {
     instances: n,
     instance_rows: instanceRows,
@@ -243,30 +276,44 @@ export function synthesizeHistory(path: string, n: number, seed = 11): HistoryRe
     live_bytes_per_instance_day: Math.round(liveBytes / instanceDays),
     bytes_by_table: byTable,
     synth_s: round(synthS, 1)!,
+    rollup,
     spend_ms: spend,
     peak_rss_mb: round(peakRssMb(), 1)!,
   };
 }
 
-/** Spend query latency (spendReport, as `/api/v1/spend` runs it) for 1/30/365-day ranges by day and by instance. */
-function measureSpend(path: string): HistoryReport['spend_ms'] {
+/** Spend query latency (spendReport, as `/api/v1/spend` runs it) for the last 1/30/365 days up to `now`, by day and by instance. */
+function measureSpend(path: string, now: number): HistoryReport['spend_ms'] {
   const gdb = openDb(path);
   const out: HistoryReport['spend_ms'] = {};
   for (const days of [1, 30, 365]) {
     for (const by of ['day', 'instance'] as SpendBy[]) {
       const xs: number[] = [];
       const budget = performance.now() + 10_000;
-      for (let k = 0; k < 20 && (k < 3 || performance.now() < budget); k++) {
+      for (let k = 0; k < 40 && (k < 5 || performance.now() < budget); k++) {
         const a = performance.now();
-        spendReport(gdb.db, { from: SCALE_NOW - days * DAY, to: SCALE_NOW, by, tz: 'Asia/Shanghai', now: SCALE_NOW });
+        spendReport(gdb.db, { from: now - days * DAY, to: now, by, tz: 'Asia/Shanghai', now });
         xs.push(performance.now() - a);
       }
-      const warm = xs.length > 3 ? xs.slice(1) : xs;
+      const warm = xs.slice(1); // the first call also pays statement preparation
       out[`${days}d_by_${by}`] = { p50: round(percentile(warm, 50), 2), p95: round(percentile(warm, 95), 2), n: warm.length };
     }
   }
   gdb.close();
   return out;
+}
+
+/** Where `GET /api/v1/instances` spends its time: p50 ms of each part it calls, measured one by one. */
+export interface InstancesRouteProfile {
+  /** the database side (src/db/instances.ts + active overrides) */
+  db_current_instances: number | null;
+  db_open_rates: number | null;
+  db_today_estimated: number | null;
+  db_active_overrides: number | null;
+  /** the core's view: idle verdicts (probe state) and next planned actions (one assessment over the last list) */
+  core_instance_views: number | null;
+  /** the whole route through fastify (handler + response schema + JSON) */
+  route_total: number | null;
 }
 
 /** What the tick worker measured. */
@@ -278,12 +325,26 @@ export interface TickReport {
   tick_ms_probes_off: { p50: number | null; p95: number | null };
   api_calls_per_tick: { p50: number | null; max: number | null };
   instances_api_ms: { p50: number | null; p95: number | null; status: number; bytes: number } | null;
+  instances_route_profile: InstancesRouteProfile | null;
+  /** of this worker process (it also holds the simulator's churn driver and the test app); the daemon's own RSS is measured apart */
   peak_rss_mb: number;
 }
 
-/** Run `ticks` real ticks against a simulator at `simUrl` (manual clock at SCALE_NOW) on the database at `dbPath`. */
-export async function measureTicks(simUrl: string, dbPath: string, n: number, ticks: number): Promise<TickReport> {
-  const clock = new ManualClock(SCALE_NOW);
+/** p50 ms of `f` over `n` calls after one warm-up call. */
+function p50Of(f: () => unknown, n = 15): number | null {
+  f();
+  const xs: number[] = [];
+  for (let k = 0; k < n; k++) {
+    const a = performance.now();
+    f();
+    xs.push(performance.now() - a);
+  }
+  return round(percentile(xs, 50), 2);
+}
+
+/** Run `ticks` real ticks against a simulator at `simUrl` (manual clock at `now`) on the database at `dbPath`. */
+export async function measureTicks(simUrl: string, dbPath: string, n: number, ticks: number, now: number): Promise<TickReport> {
+  const clock = new ManualClock(now);
   const raw = { xgc: { token: 'T', base_url: simUrl }, db: { path: dbPath }, probes: { heartbeat: { enabled: false } }, limits: { max_actions_per_tick: 5 } };
   const config = parseConfig(raw);
   const noProbes = parseConfig({ ...raw, probes: { jupyter: { enabled: false }, comfyui: { enabled: false }, sdwebui: { enabled: false }, heartbeat: { enabled: false } } });
@@ -334,7 +395,7 @@ export async function measureTicks(simUrl: string, dbPath: string, n: number, ti
   let status = 0;
   let bytes = 0;
   const apiStop = performance.now() + 20_000;
-  for (let k = 0; k < 12 && (k < 4 || performance.now() < apiStop); k++) {
+  for (let k = 0; k < 30 && (k < 6 || performance.now() < apiStop); k++) {
     const a = performance.now();
     const res = await app.inject({ method: 'GET', url: '/api/v1/instances' });
     xs.push(performance.now() - a);
@@ -343,6 +404,15 @@ export async function measureTicks(simUrl: string, dbPath: string, n: number, ti
     if (status === 404) break;
   }
   if (status !== 404) api = { p50: round(percentile(xs.slice(2), 50), 1), p95: round(percentile(xs.slice(2), 95), 1), status, bytes };
+  const t = clock.now();
+  const profile: InstancesRouteProfile = {
+    db_current_instances: p50Of(() => currentInstances(gdb.db)),
+    db_open_rates: p50Of(() => openRates(gdb.db)),
+    db_today_estimated: p50Of(() => todayEstimated(gdb.db, t, config.timezone)),
+    db_active_overrides: p50Of(() => activeOverrides(gdb.db, t)),
+    core_instance_views: p50Of(() => core.service.instanceViews(t)),
+    route_total: api?.p50 ?? null,
+  };
   await app.close();
   gdb.close();
   return {
@@ -353,14 +423,15 @@ export async function measureTicks(simUrl: string, dbPath: string, n: number, ti
     tick_ms_probes_off: { p50: round(percentile(off.ms, 50), 1), p95: round(percentile(off.ms, 95), 1) },
     api_calls_per_tick: { p50: percentile(on.calls, 50), max: Math.max(...on.calls) },
     instances_api_ms: api,
+    instances_route_profile: profile,
     peak_rss_mb: round(peakRssMb(), 1)!,
   };
 }
 
-/** Start a simulator with `n` seeded instances on a manual clock at SCALE_NOW (the sim worker process). */
-export async function startScaleSim(n: number) {
-  const clock = new ManualClock(SCALE_NOW);
-  return startSimulator({ token: 'T', instances: n, clock, seed: 5, balance: 1e9 });
+/** Start a simulator with `n` seeded instances (the sim worker process): on a manual clock at `now`, or in real time. */
+export async function startScaleSim(n: number, now: number | 'realtime') {
+  if (now === 'realtime') return startSimulator({ token: 'T', instances: n, seed: 5, balance: 1e9, speed: 1 });
+  return startSimulator({ token: 'T', instances: n, clock: new ManualClock(now), seed: 5, balance: 1e9 });
 }
 
 /** Copy a database file (after a checkpoint) for a worker to mutate. */

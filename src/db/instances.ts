@@ -1,7 +1,13 @@
-/** Queries on the recorded instances: latest facts, stretches, billed rates and one instance's timeline. */
+/**
+ * Queries on the recorded instances: latest facts, stretches, billed rates, cost today and one instance's timeline;
+ * the instance list's reads are each one indexed read whatever the history.
+ */
 import { and, asc, eq, gt, gte, inArray, isNull, lt, or } from 'drizzle-orm';
 import type { Db } from './open.js';
 import { actions, instances, intervals, probeChanges } from './schema.js';
+import { startOf } from './calendar.js';
+import { allRows } from './prepared.js';
+import { estimatedByInstance } from './spend.js';
 
 /** The recorded stretches of each instance: since when it holds its GPU and since when it runs. */
 export interface Stretches {
@@ -20,14 +26,22 @@ export function instanceStretches(db: Db, ids: string[]): Map<string, Stretches>
   return new Map(rows.map((r) => [r.id, { billedSince: r.billedSince, runningSince: r.runningSince }]));
 }
 
-/** The recorded instances that are not gone, by name (latest facts). */
-export function currentInstances(db: Db) {
+/** A current instance row. */
+export type InstanceRow = typeof instances.$inferSelect;
+
+/** Instances still listed by the cloud (not gone), by name (latest facts; index on `gone_at`). */
+export function currentInstances(db: Db): InstanceRow[] {
   return db.select().from(instances).where(isNull(instances.goneAt)).orderBy(instances.name).all();
 }
 
-/** ¥/h billed right now per instance: the rate of its open interval. */
+/** Yuan per hour each instance is billed at now: the rate of its open interval (index on `to_ts`). */
 export function openRates(db: Db): Map<string, number> {
-  return new Map(db.select({ id: intervals.instanceId, rate: intervals.rate }).from(intervals).where(isNull(intervals.to)).all().map((r) => [r.id, r.rate]));
+  return new Map(allRows<[string, number]>(db, 'select instance_id, rate from intervals where to_ts is null', []));
+}
+
+/** Estimated yuan per instance since the start of today in `tz` until `now`. */
+export function todayEstimated(db: Db, now: number, tz: string): Map<string, number> {
+  return estimatedByInstance(db, startOf(now, 'day', tz), now);
 }
 
 /** Whether the guard has any record of instance `id` (facts or intervals). */

@@ -30,6 +30,11 @@ export interface RecordResult {
 /** How long a sent action may wait for its expected state before it is marked failed. */
 export const CONFIRM_WITHIN_MS = 60 * 60_000;
 
+/** `t` when it lies in [lo, hi] (a timestamp from the API checked against what the guard saw), else null. */
+function within(t: number | null, lo: number, hi: number): number | null {
+  return t !== null && t >= lo && t <= hi ? t : null;
+}
+
 
 /**
  * Record a successful list + balance read at `now`. Must only be called with data from successful calls:
@@ -129,29 +134,42 @@ export function recordObservation(db: Db, now: number, list: Instance[], balance
       .all();
     for (const a of pending) {
       const inst = byId.get(a.instanceId);
+      const prev = prevFacts.get(a.instanceId);
+      const sentAt = a.sentAt ?? a.decidedAt;
       if (a.state === 'sent') {
+        // Billing cannot have stopped before the request, nor before the last tick that still saw the GPU held.
+        const lo = Math.max(sentAt, prev && prev.billedSince !== null ? prev.lastSeen : sentAt);
         if (reachedExpected(a.action, inst)) {
-          tx.update(actions).set({ state: 'confirmed', finishedAt: now }).where(eq(actions.id, a.id)).run();
+          const stoppedAt = a.action === 'shutdown' ? null : within(inst?.stoppedAt ?? null, lo, now) ?? now;
+          tx.update(actions).set({ state: 'confirmed', finishedAt: now, stoppedAt }).where(eq(actions.id, a.id)).run();
           res.confirmed.push(a.id);
           continue;
         }
         // Released and booted again between two ticks: the API's start time is after our request, so the
-        // action took effect; the user's boot ends the savings and starts a new billed stretch.
-        const sentAt = a.sentAt ?? a.decidedAt;
+        // action took effect; the user's boot ends the savings and starts a new billed stretch. Savings count
+        // only what the API's stop time proves (none without it).
         if (inst && inst.startedAt !== null && inst.startedAt > sentAt && a.action !== 'destroy') {
+          const bootedAt = within(inst.startedAt, lo, now) ?? now;
+          const release = a.action === 'release_gpu';
           tx.update(actions)
-            .set({ state: 'confirmed', finishedAt: inst.startedAt, rebootedAt: a.action === 'release_gpu' ? inst.startedAt : null, detail: 'booted again by the user before a tick saw it stopped' })
+            .set({
+              state: 'confirmed',
+              finishedAt: bootedAt,
+              stoppedAt: release ? (within(inst.stoppedAt, lo, bootedAt) ?? bootedAt) : null,
+              rebootedAt: release ? bootedAt : null,
+              detail: 'booted again by the user before a tick saw it stopped',
+            })
             .where(eq(actions.id, a.id))
             .run();
           tx.update(instances)
-            .set({ billedSince: holdsGpu(inst) ? inst.startedAt : null, runningSince: inst.status === 'running' ? inst.startedAt : null })
+            .set({ billedSince: holdsGpu(inst) ? bootedAt : null, runningSince: inst.status === 'running' ? bootedAt : null })
             .where(eq(instances.id, inst.id))
             .run();
           res.confirmed.push(a.id);
-          if (a.action === 'release_gpu') res.rebooted.push(a.instanceId);
+          if (release) res.rebooted.push(a.instanceId);
           continue;
         }
-        if (now - (a.sentAt ?? a.decidedAt) > CONFIRM_WITHIN_MS) {
+        if (now - sentAt > CONFIRM_WITHIN_MS) {
           tx.update(actions)
             .set({ state: 'failed', finishedAt: now, detail: `not confirmed within ${CONFIRM_WITHIN_MS / 60_000}m (status ${inst?.status ?? 'gone'})` })
             .where(eq(actions.id, a.id))
@@ -161,7 +179,10 @@ export function recordObservation(db: Db, now: number, list: Instance[], balance
         continue;
       }
       if (a.action === 'release_gpu' && a.rebootedAt === null && inst && holdsGpu(inst)) {
-        tx.update(actions).set({ rebootedAt: now }).where(eq(actions.id, a.id)).run();
+        // The GPU is billed again: since the boot's start time if the API gives a plausible one (after the
+        // release stopped billing and after the last tick that saw it released), else since this tick.
+        const lo = Math.max(a.stoppedAt ?? sentAt, prev && prev.billedSince === null ? prev.lastSeen : sentAt);
+        tx.update(actions).set({ rebootedAt: within(inst.startedAt, lo, now) ?? now }).where(eq(actions.id, a.id)).run();
         res.rebooted.push(a.instanceId);
       }
     }

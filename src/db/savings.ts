@@ -1,15 +1,18 @@
 /**
- * Savings: for each GPU the guard released, (price - disk rate) x time until the user booted it again, the
- * instance disappeared, or now — capped at 7 days. Reported by action, policy, instance and day.
+ * Savings: for each GPU the guard released, (price - disk rate) x time from when its billing stopped until the
+ * user booted it again, the instance disappeared, or now — capped at 7 days. Reported by action, policy, instance and day.
  */
-import { and, eq, gt, inArray, lt } from 'drizzle-orm';
 import type { Db } from './open.js';
-import { actions, instances } from './schema.js';
-import { accrued, bucketStarts, round4 } from '../money.js';
+import { accrued, round4 } from '../money.js';
+import { allRows } from './prepared.js';
+import { startsBetween } from './calendar.js';
 import { SAVING_ACTIONS, actionKind, savingPerHour } from '../actions/kinds.js';
 
 /** Savings stop counting this long after a release. */
 export const SAVINGS_CAP_MS = 7 * 86_400_000;
+
+/** A confirmed release stopped billing at most this long after its request (it is marked failed after an hour). */
+const STOP_AFTER_SEND_MS = 2 * 3_600_000;
 
 /** One release's saving stretch. */
 export interface SavingStretch {
@@ -24,35 +27,39 @@ export interface SavingStretch {
   endedBy: 'boot' | 'gone' | 'cap' | 'now';
 }
 
+const STRETCH_COLUMNS = `select a.id, a.instance_id, a.instance_name, a.policy, a.action, a.rate, a.retain_rate, coalesce(a.stopped_at, a.sent_at, a.decided_at), a.rebooted_at, n.gone_at
+  from actions a left join instances n on n.id = a.instance_id
+  where a.mode = 'enforce' and a.state = 'confirmed' and a.action in (${SAVING_ACTIONS.map((k) => `'${k}'`).join(', ')})`;
+// only stretches that can overlap [from, to): sent before its end and within the cap of its start (index on
+// sent_at), and not ended by a boot or the instance's disappearance before its start
+const IN_RANGE = `${STRETCH_COLUMNS} and a.sent_at < ? and a.sent_at > ?
+  and (a.rebooted_at is null or a.rebooted_at > ?) and (n.gone_at is null or a.action = 'destroy' or n.gone_at > ?)`;
+
+type StretchRow = [number, string, string, string, string, number, number, number, number | null, number | null];
+
 /**
- * The saving stretches of enforced releases (and destroys) sent by the guard, as of `now`; with `range`, only
- * those that can overlap it (sent before its end and within the cap of its start), read through an index.
+ * The saving stretches of confirmed enforced releases (and destroys) sent by the guard, as of `now`: from when the
+ * GPU stopped billing (`stopped_at`; the request time for rows journaled before it was recorded) until it was billed
+ * again (`rebooted_at`), the instance disappeared, the cap, or `now`. A release not yet confirmed has saved nothing
+ * yet (its shutting-down phase still bills). With `range`, only stretches that can overlap it, read through an index.
  */
 export function savingStretches(db: Db, now: number, actionIds?: number[], range?: { from: number; to: number }): SavingStretch[] {
-  const where = and(
-    eq(actions.mode, 'enforce'),
-    inArray(actions.state, ['sent', 'confirmed']),
-    inArray(actions.action, SAVING_ACTIONS),
-    actionIds ? inArray(actions.id, actionIds) : undefined,
-    range ? and(lt(actions.sentAt, range.to), gt(actions.sentAt, range.from - SAVINGS_CAP_MS)) : undefined,
-  );
-  const rows = db
-    .select({ a: actions, goneAt: instances.goneAt })
-    .from(actions)
-    .leftJoin(instances, eq(instances.id, actions.instanceId))
-    .where(where)
-    .all();
+  let rows: StretchRow[];
+  if (actionIds) {
+    if (actionIds.length === 0) return [];
+    rows = allRows<StretchRow>(db, `${STRETCH_COLUMNS} and a.id in (${actionIds.map(() => '?').join(', ')})`, actionIds);
+  } else if (range) rows = allRows<StretchRow>(db, IN_RANGE, [range.to, range.from - SAVINGS_CAP_MS - STOP_AFTER_SEND_MS, range.from, range.from]);
+  else rows = allRows<StretchRow>(db, STRETCH_COLUMNS, []);
   const out: SavingStretch[] = [];
-  for (const { a, goneAt } of rows) {
-    const start = a.sentAt ?? a.decidedAt;
+  for (const [actionId, instanceId, instanceName, policy, action, rate, retainRate, start, rebootedAt, goneAt] of rows) {
     const cap = start + SAVINGS_CAP_MS;
     const candidates: Array<[number, SavingStretch['endedBy']]> = [[now, 'now'], [cap, 'cap']];
-    if (a.rebootedAt !== null) candidates.push([a.rebootedAt, 'boot']);
-    if (goneAt !== null && goneAt !== undefined && actionKind(a.action).endsAtBoot) candidates.push([goneAt, 'gone']);
+    if (rebootedAt !== null) candidates.push([rebootedAt, 'boot']);
+    if (goneAt !== null && actionKind(action).endsAtBoot) candidates.push([goneAt, 'gone']);
     candidates.sort((x, y) => x[0] - y[0]);
     const [end, endedBy] = candidates[0];
-    const ratePerHour = savingPerHour(a.action, { retainPrice: a.retainRate }, a.rate);
-    out.push({ actionId: a.id, instanceId: a.instanceId, instanceName: a.instanceName, policy: a.policy, ratePerHour, start, end: Math.max(start, end), endedBy });
+    const ratePerHour = savingPerHour(action, { retainPrice: retainRate }, rate);
+    out.push({ actionId, instanceId, instanceName, policy, ratePerHour, start, end: Math.max(start, end), endedBy });
   }
   return out;
 }
@@ -70,7 +77,7 @@ export function savingsReport(db: Db, q: { from: number; to: number; now: number
   const stretches = savingStretches(db, q.now, undefined, q).filter((s) => s.start < q.to && s.end > q.from);
   const byPolicy = new Map<string, { policy: string; saved: number; actions: number }>();
   const byInstance = new Map<string, { instance_id: string; instance_name: string; saved: number; actions: number }>();
-  const days = bucketStarts(q.from, q.to, 'day', q.tz);
+  const days = startsBetween(q.from, q.to, 'day', q.tz);
   const byDay = days.map(() => 0);
   let total = 0;
   const acts = [];

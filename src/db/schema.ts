@@ -6,29 +6,34 @@
 import { sqliteTable, text, integer, real, index, uniqueIndex, primaryKey } from 'drizzle-orm/sqlite-core';
 
 /** Latest non-secret facts per instance, upserted by each successful tick. */
-export const instances = sqliteTable('instances', {
-  id: text('id').primaryKey(),
-  name: text('name').notNull().default(''),
-  status: text('status').notNull(),
-  statusKnown: integer('status_known', { mode: 'boolean' }).notNull().default(true),
-  gpuModel: text('gpu_model').notNull().default(''),
-  gpuCount: integer('gpu_count').notNull().default(0),
-  pricePerHour: real('price_per_hour').notNull().default(0),
-  retainPrice: real('retain_price').notNull().default(0),
-  image: text('image').notNull().default(''),
-  dataCenter: text('data_center').notNull().default(''),
-  webUrl: text('web_url').notNull().default(''),
-  createdTs: integer('created_ts'),
-  startTs: integer('start_ts'),
-  stopTs: integer('stop_ts'),
-  firstSeen: integer('first_seen').notNull(),
-  lastSeen: integer('last_seen').notNull(),
-  goneAt: integer('gone_at'),
-  /** start of the current continuous GPU-holding (billed) stretch, null when no GPU is held */
-  billedSince: integer('billed_since'),
-  /** start of the current `running` stretch, null when not running */
-  runningSince: integer('running_since'),
-});
+export const instances = sqliteTable(
+  'instances',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull().default(''),
+    status: text('status').notNull(),
+    statusKnown: integer('status_known', { mode: 'boolean' }).notNull().default(true),
+    gpuModel: text('gpu_model').notNull().default(''),
+    gpuCount: integer('gpu_count').notNull().default(0),
+    pricePerHour: real('price_per_hour').notNull().default(0),
+    retainPrice: real('retain_price').notNull().default(0),
+    image: text('image').notNull().default(''),
+    dataCenter: text('data_center').notNull().default(''),
+    webUrl: text('web_url').notNull().default(''),
+    createdTs: integer('created_ts'),
+    startTs: integer('start_ts'),
+    stopTs: integer('stop_ts'),
+    firstSeen: integer('first_seen').notNull(),
+    lastSeen: integer('last_seen').notNull(),
+    goneAt: integer('gone_at'),
+    /** start of the current continuous GPU-holding (billed) stretch, null when no GPU is held */
+    billedSince: integer('billed_since'),
+    /** start of the current `running` stretch, null when not running */
+    runningSince: integer('running_since'),
+  },
+  // instances alive at an instant (spend queries find the interval each one was in, without scanning history)
+  (t) => [index('instances_gone').on(t.goneAt)],
+);
 
 /**
  * Status intervals: one row per stretch of constant billable state. Open rows have `to` = null.
@@ -107,6 +112,9 @@ export const actions = sqliteTable(
     responseMsg: text('response_msg'),
     finishedAt: integer('finished_at'),
     detail: text('detail'),
+    /** when the GPU stopped billing after this release/destroy (the API's stop_timestamp or the tick that saw it); savings start here */
+    stoppedAt: integer('stopped_at'),
+    /** when the GPU was billed again after this release (the boot's start_timestamp or the tick that saw it); savings end here */
     rebootedAt: integer('rebooted_at'),
   },
   (t) => [
@@ -262,12 +270,27 @@ export const meta = sqliteTable('meta', {
 });
 
 /**
- * Daily rollup of estimated and saved yuan per instance for whole days (in a time zone) that ended before the
- * last successful tick: such days can no longer change (history is only written at tick times), so long spend
- * queries read these rows instead of a year of intervals. `spend_rollup_days` marks the days computed.
+ * Spend rollup, kept by the rollup job (src/jobs/rollup.ts), never by a query: whole days (in a time zone) that
+ * ended before the last successful tick can no longer change (history is written at tick times, and API times are
+ * only accepted after the previous observation), so their sums are stored once. A `spend_days` row marks its day
+ * as rolled up and holds the day's totals (estimated, saved, observed balance decreases, recharges).
  */
-export const spendRollup = sqliteTable(
-  'spend_rollup',
+export const spendDays = sqliteTable(
+  'spend_days',
+  {
+    tz: text('tz').notNull(),
+    dayStart: integer('day_start').notNull(),
+    estimated: real('estimated').notNull(),
+    saved: real('saved').notNull(),
+    observed: real('observed').notNull(),
+    recharged: real('recharged').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tz, t.dayStart] })],
+);
+
+/** Estimated and saved yuan per instance of each rolled-up day (only non-zero cells). */
+export const spendDayCells = sqliteTable(
+  'spend_day_cells',
   {
     tz: text('tz').notNull(),
     dayStart: integer('day_start').notNull(),
@@ -278,12 +301,26 @@ export const spendRollup = sqliteTable(
   (t) => [primaryKey({ columns: [t.tz, t.dayStart, t.instanceId] })],
 );
 
-/** Days (per time zone) whose rollup rows are complete. */
-export const spendRollupDays = sqliteTable(
-  'spend_rollup_days',
+/** Months whose cells sum the rolled-up days [month_start, through) (the current month too, up to its last closed day). */
+export const spendMonths = sqliteTable(
+  'spend_months',
   {
     tz: text('tz').notNull(),
-    dayStart: integer('day_start').notNull(),
+    monthStart: integer('month_start').notNull(),
+    through: integer('through').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.tz, t.dayStart] })],
+  (t) => [primaryKey({ columns: [t.tz, t.monthStart] })],
+);
+
+/** Estimated and saved yuan per instance over a month's rolled-up days (for long by-instance reports). */
+export const spendMonthCells = sqliteTable(
+  'spend_month_cells',
+  {
+    tz: text('tz').notNull(),
+    monthStart: integer('month_start').notNull(),
+    instanceId: text('instance_id').notNull(),
+    estimated: real('estimated').notNull(),
+    saved: real('saved').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tz, t.monthStart, t.instanceId] })],
 );

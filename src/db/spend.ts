@@ -1,13 +1,17 @@
 /**
  * Spend over any [from, to): *estimated* from status intervals x rates, *observed* from balance decreases
  * (increases are recharges), and *saved* from the guard's releases — side by side, by hour/day (buckets in a
- * time zone) or by instance.
+ * time zone) or by instance. Whole days the rollup job has stored are read from the rollup (by instance through
+ * month sums), the rest is computed live, so a year costs about what a day does; no query ever writes a rollup.
  */
-import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
+import { isNull, sql } from 'drizzle-orm';
 import type { Db } from './open.js';
-import { balancePoints, intervals, spendRollup, spendRollupDays, ticks } from './schema.js';
-import { accrued, bucketStarts, nextBucket, round4 } from '../money.js';
-import { savingStretches } from './savings.js';
+import { intervals } from './schema.js';
+import { accrued, round4 } from '../money.js';
+import { billedIntervals } from './billed-intervals.js';
+import { nextStart, startsBetween } from './calendar.js';
+import { accumulate, balanceMoves, bucketIndex, type Sink } from './spend-live.js';
+import { dayCells, monthMarks, rolledDays, sumCells, type CellBlock, type RolledDay } from './spend-rollup.js';
 
 /** How spend rows are keyed. */
 export type SpendBy = 'hour' | 'day' | 'instance';
@@ -33,162 +37,63 @@ export interface SpendReport {
   rows: SpendRow[];
 }
 
-/**
- * Intervals with a non-zero rate overlapping [from, to); open ones end at `now`. Two index range scans on
- * `to_ts` (open ones, and closed ones ending after `from`) so the cost follows the range, not the history.
- */
-function billedIntervals(db: Db, from: number, to: number, now: number) {
-  const cols = { instanceId: intervals.instanceId, rate: intervals.rate, from: intervals.from, to: intervals.to };
-  const open = db.select(cols).from(intervals).where(and(isNull(intervals.to), lt(intervals.from, to), gt(intervals.rate, 0))).all();
-  // `+from_ts` keeps the planner on the to_ts range (from_ts < :to alone would walk the whole history)
-  const closed = db.select(cols).from(intervals).where(and(gt(intervals.to, from), sql`+${intervals.from} < ${to}`, gt(intervals.rate, 0))).all();
-  return [...open, ...closed].map((r) => ({ ...r, to: r.to ?? Math.max(now, r.from) }));
-}
-
-/** Index of the bucket containing t (starts sorted ascending; t >= starts[0]). */
-function bucketIndex(starts: number[], t: number): number {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid] <= t) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
-
-/** Spread `rate` over [a, b) into the buckets, calling add(k, yuan). */
-function spread(starts: number[], to: number, rate: number, a: number, b: number, add: (k: number, v: number) => void): void {
-  if (b <= a) return;
-  for (let k = bucketIndex(starts, a); k < starts.length && starts[k] < b; k++) {
-    const end = k + 1 < starts.length ? starts[k + 1] : to;
-    const v = accrued(rate, a, b, starts[k], end);
-    if (v > 0) add(k, v);
-  }
-}
-
-/** Balance decreases (observed spend) and increases (recharges) whose later point lies in [from, to). */
-export function balanceMoves(db: Db, from: number, to: number): Array<{ at: number; spent: number; recharged: number }> {
-  const before = db.select().from(balancePoints).where(lt(balancePoints.at, from)).orderBy(desc(balancePoints.at), desc(balancePoints.id)).limit(1).get();
-  const pts = db.select().from(balancePoints).where(and(gte(balancePoints.at, from), lt(balancePoints.at, to))).orderBy(asc(balancePoints.at), asc(balancePoints.id)).all();
-  const out: Array<{ at: number; spent: number; recharged: number }> = [];
-  let prev = before?.balance;
-  for (const p of pts) {
-    if (prev !== undefined) {
-      const d = prev - p.balance;
-      out.push({ at: p.at, spent: d > 0 ? d : 0, recharged: d < 0 ? -d : 0 });
-    }
-    prev = p.balance;
+/** Consecutive day starts as ranges [first day, end of last day). */
+function dayRuns(days: number[], tz: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const d of days) {
+    const last = out[out.length - 1];
+    if (last && last[1] === d) last[1] = nextStart(d, 'day', tz);
+    else out.push([d, nextStart(d, 'day', tz)]);
   }
   return out;
 }
 
-/** The rollup's instance id for a day's total. */
-const DAY_TOTAL = '';
-
-/** Adds estimated / saved yuan of one instance to bucket `k`. */
-type Sink = (k: number, instanceId: string, estimated: number, saved: number) => void;
-
-/** Live sums over [a, b) from intervals and saving stretches, spread into the buckets `starts` (last ends at `end`). */
-function accumulate(db: Db, a: number, b: number, starts: number[], end: number, now: number, add: Sink): void {
-  if (b <= a) return;
-  for (const iv of billedIntervals(db, a, b, now)) spread(starts, end, iv.rate, Math.max(iv.from, a), Math.min(iv.to, b), (k, v) => add(k, iv.instanceId, v, 0));
-  for (const st of savingStretches(db, now, undefined, { from: a, to: b })) {
-    if (st.start >= b || st.end <= a) continue;
-    spread(starts, end, st.ratePerHour, Math.max(st.start, a), Math.min(st.end, b), (k, v) => add(k, st.instanceId, 0, v));
-  }
-}
-
-/** The time of the last successful tick: history before it can no longer change. */
-export function lastObservedAt(db: Db): number | null {
-  return db.select({ at: ticks.at }).from(ticks).where(eq(ticks.outcome, 'ok')).orderBy(desc(ticks.at)).limit(1).get()?.at ?? null;
-}
-
 /**
- * Make sure the daily rollup holds the whole days `days` (starts; day k ends at `ends[k]`) in `tz`: missing runs
- * are computed live once and stored (skipped silently on a read-only database, where they are simply live).
- * Calls `add(dayIndex, instance, estimated, saved)` for every cell of those days.
+ * The cell blocks summing the rolled-up `days` per instance with the fewest rows: per month, its days directly,
+ * or the month's stored sum minus the days of it outside the range, whichever reads less.
  */
-function rollupDays(db: Db, tz: string, days: number[], ends: number[], now: number, mode: 'day' | 'instance' | 'cells', add: Sink): void {
-  if (days.length === 0) return;
-  const done = new Set(
-    db
-      .select({ d: spendRollupDays.dayStart })
-      .from(spendRollupDays)
-      .where(and(eq(spendRollupDays.tz, tz), gte(spendRollupDays.dayStart, days[0]), lt(spendRollupDays.dayStart, ends[ends.length - 1])))
-      .all()
-      .map((r) => r.d),
-  );
-  // compute the missing runs live, store them
-  for (let i = 0; i < days.length; ) {
-    if (done.has(days[i])) {
-      i++;
-      continue;
+function cellPlan(db: Db, tz: string, days: number[]): CellBlock[] {
+  if (days.length === 0) return [];
+  const end = nextStart(days[days.length - 1], 'day', tz);
+  const months = startsBetween(days[0], end, 'month', tz);
+  const marks = monthMarks(db, tz, months[0], end);
+  const blocks: CellBlock[] = [];
+  let i = 0;
+  for (const m of months) {
+    const mEnd = nextStart(m, 'month', tz);
+    const inMonth: number[] = [];
+    while (i < days.length && days[i] < mEnd) inMonth.push(days[i++]);
+    if (inMonth.length === 0) continue;
+    const through = marks.get(m);
+    const covered = through === undefined ? [] : inMonth.filter((d) => d < through);
+    const rest = through === undefined ? inMonth : inMonth.filter((d) => d >= through);
+    if (through !== undefined && covered.length > 0) {
+      const all = startsBetween(m, through, 'day', tz);
+      const outside = all.filter((d) => !covered.includes(d));
+      if (1 + outside.length < covered.length) {
+        blocks.push({ month: m, sign: 1 });
+        for (const r of dayRuns(outside, tz)) blocks.push({ days: r, sign: -1 });
+      } else for (const r of dayRuns(covered, tz)) blocks.push({ days: r, sign: 1 });
     }
-    let j = i;
-    while (j + 1 < days.length && !done.has(days[j + 1])) j++;
-    const runStarts = days.slice(i, j + 1);
-    const cells = new Map<string, { k: number; id: string; e: number; s: number }>();
-    accumulate(db, days[i], ends[j], runStarts, ends[j], now, (k, id, e, sv) => {
-      const key = `${k}|${id}`;
-      const c = cells.get(key) ?? { k, id, e: 0, s: 0 };
-      c.e += e;
-      c.s += sv;
-      cells.set(key, c);
-    });
-    try {
-      db.transaction((tx) => {
-        const totals = runStarts.map(() => ({ e: 0, s: 0 }));
-        for (const c of cells.values()) {
-          tx.insert(spendRollup).values({ tz, dayStart: runStarts[c.k], instanceId: c.id, estimated: c.e, saved: c.s }).onConflictDoNothing().run();
-          totals[c.k].e += c.e;
-          totals[c.k].s += c.s;
-        }
-        // the day's total under instance id '' (by-day reports read one row per day)
-        runStarts.forEach((d, k) => tx.insert(spendRollup).values({ tz, dayStart: d, instanceId: DAY_TOTAL, estimated: totals[k].e, saved: totals[k].s }).onConflictDoNothing().run());
-        for (const d of runStarts) tx.insert(spendRollupDays).values({ tz, dayStart: d }).onConflictDoNothing().run();
-      });
-    } catch (e) {
-      if (!/readonly/i.test(String((e as { code?: string }).code ?? '') + String(e))) throw e;
-    }
-    for (const c of cells.values()) add(i + c.k, c.id, c.e, c.s);
-    i = j + 1;
+    for (const r of dayRuns(rest, tz)) blocks.push({ days: r, sign: 1 });
   }
-  // read the days that were already there
-  const stored = days.filter((d) => done.has(d));
-  if (stored.length === 0) return;
-  const index = new Map(days.map((d, k) => [d, k]));
-  // exactly the days that were stored before this call (runs computed above were added already)
-  const where = and(eq(spendRollup.tz, tz), inArray(spendRollup.dayStart, stored));
-  const e = sql<number>`sum(${spendRollup.estimated})`;
-  const sv = sql<number>`sum(${spendRollup.saved})`;
-  // Sum in SQL what the report does not need cell by cell.
-  if (mode === 'day') {
-    for (const r of db.select().from(spendRollup).where(and(where, eq(spendRollup.instanceId, DAY_TOTAL))).all()) add(index.get(r.dayStart)!, DAY_TOTAL, r.estimated, r.saved);
-  } else if (mode === 'instance') {
-    for (const r of db.select({ id: spendRollup.instanceId, e, sv }).from(spendRollup).where(and(where, ne(spendRollup.instanceId, DAY_TOTAL))).groupBy(spendRollup.instanceId).all()) add(0, r.id, r.e, r.sv);
-  } else {
-    for (const r of db.select().from(spendRollup).where(and(where, ne(spendRollup.instanceId, DAY_TOTAL))).all()) add(index.get(r.dayStart)!, r.instanceId, r.estimated, r.saved);
-  }
+  return blocks;
 }
 
 /**
  * Build the spend report for [from, to) as of `now`. With `split`, time-bucket rows also carry the estimated
- * spend per instance (for stacked charts); off by default since it grows with buckets x instances.
- * By day or instance, whole days that ended before the last successful tick come from the daily rollup.
+ * spend per instance (for stacked charts); off by default since it grows with buckets x instances. By day or
+ * instance, whole days of `tz` the rollup job has stored (and that ended by `now`) come from the rollup; the
+ * remaining stretches (partial first/last days, days not rolled up yet) are summed live. `rollup: false` forces
+ * everything live (tests compare the two).
  */
 export function spendReport(db: Db, q: { from: number; to: number; by: SpendBy; tz: string; now: number; split?: boolean; rollup?: boolean }): SpendReport {
   const { from, to, by, tz, now } = q;
-  const moves = balanceMoves(db, from, to);
   let estimated = 0;
   let observed = 0;
   let recharged = 0;
   let saved = 0;
-  for (const m of moves) {
-    observed += m.spent;
-    recharged += m.recharged;
-  }
-  const starts = by === 'instance' ? [from] : bucketStarts(from, to, by, tz);
+  const starts = by === 'instance' ? [from] : startsBetween(from, to, by, tz);
   const perInstance = new Map<string, SpendRow>();
   const rows: SpendRow[] =
     by === 'instance' ? [] : starts.map((s) => (q.split ? { key: s, estimated: 0, observed: 0, saved: 0, instances: {} } : { key: s, estimated: 0, observed: 0, saved: 0 }));
@@ -206,32 +111,48 @@ export function spendReport(db: Db, q: { from: number; to: number; by: SpendBy; 
     rows[k].saved += sv;
     if (q.split && e) rows[k].instances![id] = (rows[k].instances![id] ?? 0) + e;
   };
-  // Whole days inside [from, to) that ended before the last successful tick: from the rollup.
-  let liveA: [number, number] = [from, to];
-  let liveB: [number, number] = [to, to];
-  if (by !== 'hour' && q.rollup !== false) {
-    const limit = Math.min(lastObservedAt(db) ?? -Infinity, now, to);
-    const days = bucketStarts(from, to, 'day', tz);
-    const ends = days.map((d, k) => (k + 1 < days.length ? days[k + 1] : nextBucket(d, 'day', tz)));
-    const whole = days.map((d, k) => k).filter((k) => days[k] >= from && ends[k] <= limit);
-    if (whole.length) {
-      const ds = whole.map((k) => days[k]);
-      const es = whole.map((k) => ends[k]);
-      const dayToBucket = by === 'day' ? (i: number) => bucketIndex(starts, ds[i]) : () => 0;
-      rollupDays(db, tz, ds, es, now, by === 'instance' ? 'instance' : q.split ? 'cells' : 'day', (i, id, e, sv) => add(dayToBucket(i), id, e, sv));
-      liveA = [from, ds[0]];
-      liveB = [es[es.length - 1], to];
+  const observe = (at: number, spent: number, rech: number) => {
+    observed += spent;
+    recharged += rech;
+    if (by !== 'instance' && spent > 0) rows[bucketIndex(starts, at)].observed! += spent;
+  };
+  const live = (a: number, b: number) => {
+    accumulate(db, a, b, starts, to, now, add);
+    for (const m of balanceMoves(db, a, b)) observe(m.at, m.spent, m.recharged);
+  };
+
+  // Rolled-up whole days inside [from, min(to, now)); everything between them is live.
+  const limit = Math.min(to, now);
+  const rolled: RolledDay[] = by === 'hour' || q.rollup === false ? [] : rolledDays(db, tz, from, limit).filter((d) => nextStart(d.dayStart, 'day', tz) <= limit);
+  let cur = from;
+  for (const d of rolled) {
+    if (d.dayStart > cur) live(cur, d.dayStart);
+    cur = nextStart(d.dayStart, 'day', tz);
+    observe(d.dayStart, d.observed, d.recharged);
+    if (by === 'day') {
+      const r = rows[bucketIndex(starts, d.dayStart)];
+      r.estimated += d.estimated;
+      r.saved += d.saved;
+      estimated += d.estimated;
+      saved += d.saved;
     }
   }
-  accumulate(db, liveA[0], liveA[1], starts, to, now, add);
-  accumulate(db, liveB[0], liveB[1], starts, to, now, add);
-  if (by !== 'instance') for (const mv of moves) if (mv.spent > 0) rows[bucketIndex(starts, mv.at)].observed! += mv.spent;
-  const out = by === 'instance' ? [...perInstance.values()].filter((r) => r.estimated > 0 || r.saved > 0).sort((a, b) => b.estimated - a.estimated) : rows;
+  if (cur < to) live(cur, to);
+  if (rolled.length && by === 'instance') sumCells(db, tz, cellPlan(db, tz, rolled.map((d) => d.dayStart)), (id, e, s) => add(0, id, e, s));
+  if (rolled.length && by === 'day' && q.split) {
+    dayCells(db, tz, rolled[0].dayStart, cur, (d, id, e) => {
+      const k = bucketIndex(starts, d);
+      rows[k].instances![id] = (rows[k].instances![id] ?? 0) + e;
+    });
+  }
+
+  const r4 = (x: number) => round4(x) + 0; // no -0 from sums that cancel
+  const out = by === 'instance' ? [...perInstance.values()].filter((r) => r4(r.estimated) !== 0 || r4(r.saved) !== 0).sort((a, b) => b.estimated - a.estimated) : rows;
   for (const r of out) {
-    r.estimated = round4(r.estimated);
-    r.saved = round4(r.saved);
-    if (r.observed !== null) r.observed = round4(r.observed);
-    if (r.instances) for (const k of Object.keys(r.instances)) r.instances[k] = round4(r.instances[k]);
+    r.estimated = r4(r.estimated);
+    r.saved = r4(r.saved);
+    if (r.observed !== null) r.observed = r4(r.observed);
+    if (r.instances) for (const k of Object.keys(r.instances)) r.instances[k] = r4(r.instances[k]);
   }
   return {
     from,
@@ -239,7 +160,7 @@ export function spendReport(db: Db, q: { from: number; to: number; by: SpendBy; 
     by,
     tz,
     currency: 'CNY',
-    total: { estimated: round4(estimated), observed: round4(observed), recharged: round4(recharged), saved: round4(saved), difference: round4(observed - estimated) },
+    total: { estimated: r4(estimated), observed: r4(observed), recharged: r4(recharged), saved: r4(saved), difference: r4(observed - estimated) },
     rows: out,
   };
 }

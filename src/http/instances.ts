@@ -1,9 +1,8 @@
 /** `GET /api/v1/instances`: current instances with cost today, idle verdicts, overrides and the next planned action. */
 import { z } from 'zod';
 import { formatDuration } from '../config/duration.js';
-import { currentInstances, openRates } from '../db/instances.js';
-import { estimatedByInstance } from '../db/spend.js';
-import { bucketStart, isoInTz, round4 } from '../money.js';
+import { currentInstances, openRates, todayEstimated } from '../db/instances.js';
+import { isoInTz, round4 } from '../money.js';
 import type { App, AppDeps } from './types.js';
 import type { IdleInfo, NextAction } from '../policies/types.js';
 import { activeOverrides, overrideToJson } from '../db/overrides.js';
@@ -56,7 +55,7 @@ export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) 
       const db = gdb.db;
       const rows = currentInstances(db);
       const rates = openRates(db);
-      const today = estimatedByInstance(db, bucketStart(now, 'day', tz), now);
+      const today = todayEstimated(db, now, tz);
       const ovs = activeOverrides(db, now);
       const { idle, next }: { idle: Map<string, IdleInfo>; next: Map<string, NextAction | null> } = guard?.instanceViews(now) ?? { idle: new Map(), next: new Map() };
       return {

@@ -1,4 +1,6 @@
 /** Small HTTP/JSON helpers shared by the HTTP probes: one timeout, no secrets in error text. */
+import http from 'node:http';
+import https from 'node:https';
 import type { ReasonCode } from '../notify/reasons.js';
 import type { ProbeResult } from './types.js';
 
@@ -59,25 +61,82 @@ export interface GetJsonOptions {
   signal?: AbortSignal;
 }
 
-/** GET a URL and parse JSON. Resolves with status + body for any HTTP status; rejects on network/timeout/parse errors. */
-export async function getJson(url: string, opts: GetJsonOptions): Promise<{ status: number; body: unknown }> {
-  const signals = [AbortSignal.timeout(opts.timeoutMs)];
-  if (opts.signal) signals.push(opts.signal);
-  const res = await fetch(url, {
-    headers: { accept: 'application/json', ...opts.headers },
-    signal: AbortSignal.any(signals),
-    redirect: 'manual',
+/** Largest probe answer read (a Jupyter kernel list is a few KB); a larger one is an error, not a memory spike. */
+const MAX_BODY_BYTES = 1 << 20;
+
+/**
+ * Keep-alive agents: a probe's few requests to one instance reuse its connection; idle sockets close after 10 s.
+ * node:http rather than fetch: a probe round is thousands of small GETs per tick at scale, and fetch's per-request
+ * objects (Request, Headers, streams, signals) dominated the daemon's heap.
+ */
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxFreeSockets: 4, timeout: 10_000 }),
+  'https:': new https.Agent({ keepAlive: true, maxFreeSockets: 4, timeout: 10_000 }),
+};
+
+/**
+ * GET a URL and parse JSON. Resolves with status + body for any HTTP status (redirects are not followed);
+ * rejects on network/timeout/parse errors. The timeout is a timer cleared as soon as the answer is in.
+ */
+export function getJson(url: string, opts: GetJsonOptions): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      reject(new ProbeFailure('invalid url'));
+      return;
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+      reject(new ProbeFailure(`unsupported protocol ${u.protocol}`));
+      return;
+    }
+    let settled = false;
+    const done = (err: Error | null, value?: { status: number; body: unknown }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve(value!);
+    };
+    const mod = u.protocol === 'https:' ? https : http;
+    const req = mod.get(u, { headers: { accept: 'application/json', ...opts.headers }, agent: agents[u.protocol] }, (res) => {
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status >= 300) {
+        res.resume();
+        done(null, { status, body: null });
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_BODY_BYTES) {
+          req.destroy();
+          done(new ProbeFailure(`answer from ${safeUrl(url)} larger than ${MAX_BODY_BYTES} bytes`));
+        } else chunks.push(c);
+      });
+      res.on('end', () => {
+        try {
+          done(null, { status, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown });
+        } catch {
+          done(new ProbeFailure(`invalid JSON from ${safeUrl(url)}`));
+        }
+      });
+      res.on('error', (e) => done(e));
+      res.on('aborted', () => done(new ProbeFailure(`connection closed by ${safeUrl(url)}`)));
+    });
+    req.on('error', (e) => done(e));
+    const abort = (e: Error) => {
+      req.destroy();
+      done(e);
+    };
+    const timer = setTimeout(() => abort(new DOMException(`timed out after ${opts.timeoutMs} ms`, 'TimeoutError')), opts.timeoutMs);
+    const onAbort = () => abort(new DOMException('aborted', 'AbortError'));
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
   });
-  if (res.status < 200 || res.status >= 300) {
-    await res.body?.cancel().catch(() => undefined);
-    return { status: res.status, body: null };
-  }
-  const text = await res.text();
-  try {
-    return { status: res.status, body: JSON.parse(text) as unknown };
-  } catch {
-    throw new ProbeFailure(`invalid JSON from ${safeUrl(url)}`);
-  }
 }
 
 /** Parse an ISO timestamp into epoch ms, or undefined. */

@@ -165,7 +165,7 @@ export interface SimInstance {
   systemDiskGb: number;
   dataDiskGb: number;
   createdAt: number;
-  /** last time it reached `running` (ms), 0 before the first */
+  /** start of the current billed run (ms), 0 before the first: reaching `running` after a deploy (unbilled), the boot request after a shutdown (booting is billed) */
   startAt: number;
   /** last time it finished shutting down (ms), 0 if never */
   stopAt: number;
@@ -503,10 +503,15 @@ export class SimWorld {
     this.settle(inst);
     switch (intent) {
       case 'deploy':
-      case 'boot':
       case 'replace_image':
         this.reachRunning(inst);
         break;
+      case 'boot': {
+        const bootedAt = inst.startAt; // the boot request: the GPU has been billed since then
+        this.reachRunning(inst);
+        inst.startAt = bootedAt;
+        break;
+      }
       case 'shutdown':
       case 'save_image':
         inst.status = 'shutdown';
@@ -660,6 +665,7 @@ export class SimWorld {
       inst.gpuUsed = count;
     }
     inst.status = 'booting';
+    inst.startAt = this.t; // start_timestamp: billing resumes with the boot, not when it is running
     this.schedule(inst, 'boot', this.durations.boot);
     this.advanceTo(this.t);
   }
@@ -741,6 +747,7 @@ export class SimWorld {
     }
     if (status === 'running') this.reachRunning(inst);
     else inst.status = status;
+    if (status === 'booting') inst.startAt = this.t; // as a boot request would
     const d = this.durations;
     const next: Partial<Record<SimStatus, [Intent, number]>> = {
       deploying: ['deploy', d.deploy],

@@ -32,6 +32,10 @@ describe('effectiveness benchmark', () => {
     expect(r.missed_stretches).toBe(0);
     expect(r.runs.guard.ticks).toBe(3 * 60 + 1);
     expect(r.api_calls).toBeGreaterThanOrEqual(2 * r.runs.guard.ticks);
+    // The guard's own savings report agrees with the simulator's ledger over the same stretches.
+    expect(r.ledger_saved).toBeGreaterThan(1);
+    expect(r.guard_reported_saved).toBeGreaterThan(1);
+    expect(Math.abs(r.savings_error!)).toBeLessThan(0.001); // counting from the request instead of the stop is 0.2% off here
     expect(effectivenessMarkdown([r])).toContain('| tiny | 2 |');
   }, 240_000);
 

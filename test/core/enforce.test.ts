@@ -174,11 +174,12 @@ describe('enforcement through the simulator', () => {
     h.sim.world.boot(id);
     await run(h, 100); // idle again for > 30m, but within the 2h cooldown
     expect((await simInst(h, id)).status).toBe('running');
-    const row = h.gdb.sqlite.prepare('select rebooted_at, sent_at from actions where instance_id = ?').get(id) as any;
+    const row = h.gdb.sqlite.prepare('select rebooted_at, stopped_at, sent_at from actions where instance_id = ?').get(id) as any;
     expect(row.rebooted_at).not.toBeNull();
+    expect(row.stopped_at).toBe(row.sent_at + 15_000); // after the shutting-down phase
     const { savingsReport } = await import('../../src/db/savings.js');
     const rep = savingsReport(h.gdb.db, { from: T0, to: h.clock.now(), now: h.clock.now(), tz: 'UTC' });
-    const hours = (row.rebooted_at - row.sent_at) / H;
+    const hours = (row.rebooted_at - row.stopped_at) / H;
     expect(rep.total).toBeCloseTo(hours * (1.59 - 0.0009), 2);
     await run(h, 60); // cooldown over: released again
     expect((await simInst(h, id)).status).toBe('shutdown');

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spendReport } from '../../src/db/spend.js';
 import { savingsReport } from '../../src/db/savings.js';
+import { runRollup } from '../../src/jobs/rollup.js';
 import { startHarness, T0, type Harness } from '../helpers/guard.js';
 
 const H = 3_600_000;
@@ -84,8 +85,9 @@ describe('observe and record', () => {
     const byHour = spendReport(h.gdb.db, { from: T0, to: T0 + D, by: 'hour', tz: 'Asia/Shanghai', now: end });
     expect(byHour.rows).toHaveLength(24);
     expect(byHour.rows.reduce((s, r) => s + r.estimated, 0)).toBeCloseTo(byDayUtc.rows[0].estimated, 2);
-    // Whole days that ended before the last tick were rolled up; the rollup answers exactly as the live sums.
-    const days = (h.gdb.sqlite.prepare("select count(*) n from spend_rollup_days where tz = 'UTC'").get() as { n: number }).n;
+    // The rollup job stores the whole days that ended before the last tick; reports then answer exactly as live sums.
+    for (const tz of ['UTC', 'Asia/Shanghai']) await runRollup(h.gdb.db, { tz, now: end });
+    const days = (h.gdb.sqlite.prepare("select count(*) n from spend_days where tz = 'UTC' and day_start >= ?").get(T0) as { n: number }).n;
     expect(days).toBe(7);
     for (const by of ['day', 'instance'] as const) {
       for (const tz of ['UTC', 'Asia/Shanghai']) {
@@ -105,8 +107,9 @@ describe('observe and record', () => {
     const a = await h.add({ name: 'a', status: 'running' });
     for (let i = 0; i < 30 * 6; i++) await h.step(10 * MIN); // until T0 + 30h
     const q = { from: T0, to: T0 + 2 * D, by: 'day' as const, tz: 'UTC', now: h.clock.now() };
+    await runRollup(h.gdb.db, { tz: 'UTC', now: h.clock.now() });
     const first = spendReport(h.gdb.db, q);
-    expect(h.gdb.sqlite.prepare('select day_start from spend_rollup_days').all()).toEqual([{ day_start: T0 }]);
+    expect(h.gdb.sqlite.prepare('select day_start, estimated from spend_days where day_start >= ?').all(T0)).toEqual([{ day_start: T0, estimated: expect.closeTo((24 - 1 / 6) * 1.59, 6) }]);
     h.sim.world.releaseGpu(a);
     for (let i = 0; i < 6; i++) await h.step(10 * MIN);
     const second = spendReport(h.gdb.db, { ...q, now: h.clock.now() });
