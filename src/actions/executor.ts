@@ -41,6 +41,8 @@ export interface ActRequest {
   probes?: string[];
   /** the decision saw the GPU idle: acting needs a fresh GPU sample that still says so */
   requireGpu?: boolean;
+  /** a last-resort release before the platform destroys everything: `#keep` and overrides do not hold it back */
+  lastResort?: boolean;
 }
 
 /** What happened to a request. */
@@ -231,8 +233,8 @@ export class Executor {
     }
     const f = fresh.instance;
     if (f.status !== i.status || (f.gpuUsed > 0) !== i.holdsGpu) return abort(`state changed since the decision: ${i.status} -> ${f.status}${f.gpuUsed > 0 ? '' : ' (GPU released)'}`);
-    if (hasKeepMarker(f.name, config.keep_marker)) return abort(`instance name now carries ${config.keep_marker}`);
-    if (req.who !== 'api') {
+    if (hasKeepMarker(f.name, config.keep_marker) && !req.lastResort) return abort(`instance name now carries ${config.keep_marker}`);
+    if (req.who !== 'api' && !req.lastResort) {
       const o = activeOverrides(db, clock.now()).find((x) => overrideMatches(x, f, req.policy));
       if (o) return abort(`override #${o.id} (${o.kind}) appeared since the decision`);
     }

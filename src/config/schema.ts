@@ -64,6 +64,12 @@ export const maxRuntimePolicySchema = z.strictObject({
   max: duration,
   action: action.default('release_gpu'),
 });
+export const stoppedWithGpuPolicySchema = z.strictObject({
+  ...policyCommon,
+  type: z.literal('stopped_with_gpu'),
+  after: duration.default(1_800_000),
+  action: action.default('release_gpu'),
+});
 export const balancePolicySchema = z.strictObject({
   ...policyCommon,
   type: z.literal('balance'),
@@ -78,6 +84,14 @@ export const runwayPolicySchema = z.strictObject({
   act_hours: z.number().positive(),
   priority: z.array(z.string()).optional(),
   repeat: duration.default(21_600_000),
+  /** runway at which protected instances (#keep, overrides, excluded) are released too; `off` never */
+  last_resort: z
+    .union([z.literal('off'), duration], { error: 'expected a duration such as 30m, or off' })
+    .transform((v) => (v === 'off' ? null : v))
+    .default(1_800_000),
+  /** how often runway_critical repeats, and how often in the last hour before ¥0 */
+  critical_repeat: duration.default(1_800_000),
+  critical_repeat_last_hour: duration.default(600_000),
   action: action.default('release_gpu'),
 });
 export const budgetPolicySchema = z.strictObject({
@@ -88,16 +102,17 @@ export const budgetPolicySchema = z.strictObject({
   action: action.default('notify'),
 });
 
-export const POLICY_TYPES = ['idle', 'schedule', 'max_runtime', 'balance', 'runway', 'budget'] as const;
+export const POLICY_TYPES = ['idle', 'schedule', 'max_runtime', 'stopped_with_gpu', 'balance', 'runway', 'budget'] as const;
 export const policySchema = z.discriminatedUnion(
   'type',
-  [idlePolicySchema, schedulePolicySchema, maxRuntimePolicySchema, balancePolicySchema, runwayPolicySchema, budgetPolicySchema],
+  [idlePolicySchema, schedulePolicySchema, maxRuntimePolicySchema, stoppedWithGpuPolicySchema, balancePolicySchema, runwayPolicySchema, budgetPolicySchema],
   { error: (iss) => (iss.code === 'invalid_union' ? `unknown policy type: expected one of ${POLICY_TYPES.join(', ')}` : undefined) },
 );
 export type PolicyConfig = z.output<typeof policySchema>;
 export type IdlePolicyConfig = z.output<typeof idlePolicySchema>;
 export type SchedulePolicyConfig = z.output<typeof schedulePolicySchema>;
 export type MaxRuntimePolicyConfig = z.output<typeof maxRuntimePolicySchema>;
+export type StoppedWithGpuPolicyConfig = z.output<typeof stoppedWithGpuPolicySchema>;
 export type BalancePolicyConfig = z.output<typeof balancePolicySchema>;
 export type RunwayPolicyConfig = z.output<typeof runwayPolicySchema>;
 export type BudgetPolicyConfig = z.output<typeof budgetPolicySchema>;
@@ -111,7 +126,8 @@ export const DEFAULT_POLICIES = [
   { name: 'nightly', type: 'schedule', cron: '0 2 * * *', warn_before: '30m', action: 'release_gpu', match: { name: 'sd-*' } },
   { name: 'runaway', type: 'max_runtime', max: '12h', action: 'release_gpu' },
   { name: 'low-balance', type: 'balance', below: [100, 30], repeat: '6h' },
-  { name: 'runway', type: 'runway', warn_hours: 12, act_hours: 2, action: 'release_gpu' },
+  { name: 'held-gpu', type: 'stopped_with_gpu', after: '30m', warn_before: '10m' },
+  { name: 'runway', type: 'runway', warn_hours: 12, act_hours: 2, last_resort: '30m', action: 'release_gpu' },
   { name: 'daily-cap', type: 'budget', per: 'day', limit: 80, action: 'notify' },
 ] as const;
 

@@ -13,6 +13,8 @@ import { estimatedByInstance } from './spend.js';
 export interface Stretches {
   billedSince: number | null;
   runningSince: number | null;
+  /** start of the open interval when it is `shutdown` with the GPU kept (stopped but still billed) */
+  stoppedSince: number | null;
 }
 
 /** Stretches of the given instances (instances never recorded are absent). */
@@ -23,7 +25,15 @@ export function instanceStretches(db: Db, ids: string[]): Map<string, Stretches>
     .from(instances)
     .where(inArray(instances.id, ids))
     .all();
-  return new Map(rows.map((r) => [r.id, { billedSince: r.billedSince, runningSince: r.runningSince }]));
+  const stopped = new Map(
+    db
+      .select({ id: intervals.instanceId, from: intervals.from })
+      .from(intervals)
+      .where(and(inArray(intervals.instanceId, ids), isNull(intervals.to), eq(intervals.status, 'shutdown'), eq(intervals.gpuKept, true)))
+      .all()
+      .map((r) => [r.id, r.from]),
+  );
+  return new Map(rows.map((r) => [r.id, { billedSince: r.billedSince, runningSince: r.runningSince, stoppedSince: stopped.get(r.id) ?? null }]));
 }
 
 /** A current instance row. */

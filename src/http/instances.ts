@@ -19,6 +19,8 @@ const instanceItem = z.object({
   price_per_hour: z.number(),
   billed_rate: z.number().describe('yuan per hour billed right now'),
   today_estimated: z.number().describe('estimated cost since local midnight'),
+  stopped_gpu_rate: z.number().nullable().describe('shut down but still holding its GPU: yuan per hour still billed (null otherwise)'),
+  last_seen: z.string().describe('when the last successful observation listed it'),
   idle: z.object({
     verdict,
     since: z.string().nullable(),
@@ -71,6 +73,8 @@ export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) 
             price_per_hour: r.pricePerHour,
             billed_rate: round4(rates.get(r.id) ?? 0),
             today_estimated: round4(today.get(r.id) ?? 0),
+            stopped_gpu_rate: r.status === 'shutdown' && r.gpuCount > 0 ? round4(rates.get(r.id) ?? r.pricePerHour) : null,
+            last_seen: iso(r.lastSeen)!,
             idle: i
               ? { verdict: i.verdict, since: iso(i.since), probes: Object.fromEntries(Object.entries(i.probes).map(([k, p]) => [k, { verdict: p.verdict, since: iso(p.since), detail: p.detail, code: p.code ?? null }])) }
               : { verdict: 'unknown' as const, since: null, probes: {} },

@@ -42,10 +42,13 @@ export function instanceStates(db: Db, list: Instance[], opts: { stretchesFromAp
     const holds = holdsGpu(i);
     let billedSince = s?.billedSince ?? null;
     let runningSince = s?.runningSince ?? null;
+    const stoppedWithGpu = i.status === 'shutdown' && holds;
+    let stoppedSince = stoppedWithGpu ? (s?.stoppedSince ?? null) : null;
     if (opts.stretchesFromApi) {
       const from = i.startedAt ?? opts.now ?? null;
       if (billedSince === null && holds) billedSince = from;
       if (runningSince === null && i.status === 'running') runningSince = from;
+      if (stoppedSince === null && stoppedWithGpu) stoppedSince = i.stoppedAt ?? opts.now ?? null;
     }
     return {
       id: i.id,
@@ -60,6 +63,7 @@ export function instanceStates(db: Db, list: Instance[], opts: { stretchesFromAp
       image: i.image,
       billedSince,
       runningSince,
+      stoppedSince,
     };
   });
 }

@@ -12,6 +12,9 @@ import type { Db } from '../db/open.js';
 import { recordObservation, type RecordResult } from '../db/record.js';
 import { ticks } from '../db/schema.js';
 import { blindStreak } from '../db/ticks.js';
+import { currentInstances } from '../db/instances.js';
+import { lastBalance } from '../db/balance.js';
+import { destroyedEvent } from './destroyed.js';
 import { actionSavingPerHour } from '../actions/kinds.js';
 import { raise, resolve } from '../notify/index.js';
 import type { PolicyOutcome } from '../policies/engine.js';
@@ -116,8 +119,18 @@ export class Ticker {
     result.observed = { instances: list, balance };
     this.accesses = new Map(listed.map((x) => [x.instance.id, x.access]));
 
-    // 2. record (one transaction), and clear a blind alert.
-    result.recorded = recordObservation(db, now, list, balance);
+    // 2. record (one transaction, with the report of what the platform destroyed at an empty balance), and clear a blind alert.
+    const before = currentInstances(db);
+    const balanceBefore = lastBalance(db)?.balance ?? null;
+    result.recorded = db.transaction((tx) => {
+      const rec = recordObservation(tx as unknown as Db, now, list, balance);
+      const destroyed = destroyedEvent(before, list, rec.gone, { before: balanceBefore, now: balance });
+      if (destroyed) {
+        raise(tx, destroyed, { now, channels: this.deps.channels() });
+        log.error({ balance, instances: destroyed.data.instances.map((i) => i.id) }, 'instances destroyed at a balance at or below ¥0');
+      }
+      return rec;
+    });
     if (this.blindStreak > 0) {
       resolve(db, 'guard_blind', { now, channels: this.deps.channels(), data: { ticks: this.blindStreak } });
       this.blindStreak = 0;
@@ -153,6 +166,7 @@ export class Ticker {
         events: d.events,
         probes: d.probes,
         requireGpu: d.requireGpu,
+        lastResort: d.lastResort,
       });
       if (r.state !== 'skipped') result.acted.push(r);
     }

@@ -32,6 +32,19 @@ export const REASONS: Readonly<Record<string, Readonly<Record<ReasonLocale, stri
   'schedule.next': { en: '{policy} at {at}, in {in_ms}', 'zh-CN': '{policy} 于 {at}（{in_ms}后）' },
   'max_runtime.exceeded': { en: 'billed continuously for {ran_ms} ≥ {max_ms} (since {since})', 'zh-CN': '已连续计费 {ran_ms}（≥ {max_ms}），自 {since} 起' },
   'max_runtime.warn': { en: 'billed {ran_ms} of max {max_ms}', 'zh-CN': '已计费 {ran_ms}，上限 {max_ms}' },
+  'stopped_with_gpu.release': {
+    en: 'stopped {stopped_ms} (since {since}) with its GPU still billed at {rate_yuan}/h',
+    'zh-CN': '已关机 {stopped_ms}（自 {since} 起），GPU 仍按 {rate_yuan}/小时计费',
+  },
+  'stopped_with_gpu.warn': { en: 'stopped {stopped_ms} of {after_ms}; GPU still billed at {rate_yuan}/h', 'zh-CN': '已关机 {stopped_ms}（满 {after_ms} 时释放）；GPU 仍按 {rate_yuan}/小时计费' },
+  'runway.critical': {
+    en: 'runway {runway_ms} at {burn_yuan}/h (balance {balance_yuan}) and what still burns is protected: the platform destroys every instance at ¥0',
+    'zh-CN': '余额约可用 {runway_ms}（每小时 {burn_yuan}，余额 {balance_yuan}），仍在计费的实例受保护：余额归零时平台将销毁所有实例',
+  },
+  'runway.last_resort': {
+    en: 'last resort: runway {runway_ms} ≤ {last_resort_ms} at {burn_yuan}/h (balance {balance_yuan}); releasing protected {rate_yuan}/h before the platform destroys it',
+    'zh-CN': '最后手段：余额仅够 {runway_ms}（≤ {last_resort_ms}，每小时 {burn_yuan}，余额 {balance_yuan}）；在平台销毁前释放受保护实例（{rate_yuan}/小时）',
+  },
   'runway.low': { en: 'runway {runway_ms} at {burn_yuan}/h (balance {balance_yuan})', 'zh-CN': '按每小时 {burn_yuan} 的消耗，余额 {balance_yuan} 约可用 {runway_ms}' },
   'runway.release': {
     en: 'runway {runway_ms} at {burn_yuan}/h (balance {balance_yuan}) < act_hours {act_hours}h; releasing {rate_yuan}/h',
@@ -40,6 +53,7 @@ export const REASONS: Readonly<Record<string, Readonly<Record<ReasonLocale, stri
   'budget.exceeded_day': { en: 'estimated spend {spent_yuan} this day > limit {limit_yuan}', 'zh-CN': '今日预估花费 {spent_yuan}，超过预算 {limit_yuan}' },
   'budget.exceeded_month': { en: 'estimated spend {spent_yuan} this month > limit {limit_yuan}', 'zh-CN': '本月预估花费 {spent_yuan}，超过预算 {limit_yuan}' },
   'balance.below': { en: 'balance {balance_yuan} < {threshold_yuan}', 'zh-CN': '余额 {balance_yuan} 低于 {threshold_yuan}' },
+  'balance.empty': { en: 'balance {balance_yuan} ≤ ¥0: the platform destroys instances', 'zh-CN': '余额 {balance_yuan} ≤ ¥0：平台将销毁实例' },
   'api.act_now': { en: 'requested through the API by {who}', 'zh-CN': '由 {who} 通过 API 请求' },
   // probes: jupyter
   'jupyter.busy': { en: 'jupyter: {signals_list}', 'zh-CN': 'Jupyter：{signals_list}' },

@@ -1,6 +1,7 @@
 /**
  * `balance`: alert when the balance is below a threshold — once per crossing (a deeper threshold is a change),
- * repeated every `repeat` while below, resolved (and re-armed) when a recharge lifts it above every threshold.
+ * repeated every `repeat` while below, resolved (and re-armed) when a recharge lifts it above every threshold. At or
+ * below ¥0 it fires (threshold 0) whatever the thresholds: the platform destroys instances there.
  *
  * ```yaml
  * - { name: low-balance, type: balance, below: [100, 30], repeat: 6h }
@@ -19,11 +20,13 @@ export const balancePolicy: PolicyType<BalancePolicyConfig> = {
   actsOnInstances: () => false,
   evaluate(cfg, ctx): PolicyDecision[] {
     if (ctx.balance === null) return [];
+    // at or below ¥0 the platform destroys instances: firing whatever the thresholds, never resolved
+    const empty = ctx.balance <= 0;
     const crossed = cfg.below.filter((t) => ctx.balance! < t);
-    if (crossed.length === 0) {
+    if (crossed.length === 0 && !empty) {
       return [{ kind: 'resolve', policy: cfg.name, dedupKey: balanceKey(cfg.name), data: { balance: ctx.balance, policy: cfg.name } }];
     }
-    const threshold = Math.min(...crossed);
+    const threshold = empty ? 0 : Math.min(...crossed);
     return [
       {
         kind: 'alert',
@@ -39,8 +42,10 @@ export const balancePolicy: PolicyType<BalancePolicyConfig> = {
             policy: cfg.name,
             balance: ctx.balance,
             threshold,
-            reason: `balance ¥${ctx.balance.toFixed(2)} < ¥${threshold.toFixed(2)}`,
-            reason_code: { code: 'balance.below', params: { balance_yuan: ctx.balance, threshold_yuan: threshold } },
+            reason: empty ? `balance ¥${ctx.balance.toFixed(2)} ≤ ¥0: the platform destroys instances` : `balance ¥${ctx.balance.toFixed(2)} < ¥${threshold.toFixed(2)}`,
+            reason_code: empty
+              ? { code: 'balance.empty', params: { balance_yuan: ctx.balance } }
+              : { code: 'balance.below', params: { balance_yuan: ctx.balance, threshold_yuan: threshold } },
           },
         },
       },

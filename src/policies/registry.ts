@@ -7,6 +7,7 @@ import { idlePolicy } from './idle.js';
 import { maxRuntimePolicy } from './max-runtime.js';
 import { runwayPolicy } from './runway.js';
 import { schedulePolicy } from './schedule.js';
+import { stoppedWithGpuPolicy } from './stopped-with-gpu.js';
 import type { PolicyType } from './types.js';
 
 /** A set of policy types keyed by `type`. */
@@ -33,4 +34,4 @@ export class PolicyRegistry {
 }
 
 /** The built-in policy types. */
-export const policyRegistry = new PolicyRegistry([idlePolicy, schedulePolicy, maxRuntimePolicy, balancePolicy, runwayPolicy, budgetPolicy]);
+export const policyRegistry = new PolicyRegistry([idlePolicy, schedulePolicy, maxRuntimePolicy, stoppedWithGpuPolicy, balancePolicy, runwayPolicy, budgetPolicy]);

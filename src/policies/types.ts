@@ -24,6 +24,8 @@ export interface InstanceState {
   billedSince: number | null;
   /** start of the current running stretch */
   runningSince: number | null;
+  /** since when it is shut down while still holding (and billing) its GPU; null otherwise */
+  stoppedSince?: number | null;
 }
 
 /** A snooze or exemption as stored (src/db/overrides.ts) and matched (selector.ts). Times in epoch ms. */
@@ -108,6 +110,8 @@ export type PolicyDecision =
       probes?: string[];
       /** the decision saw the GPU idle: acting needs a fresh GPU sample that still says so */
       requireGpu?: boolean;
+      /** a last-resort release before the platform destroys everything: `#keep` and overrides do not hold it back */
+      lastResort?: boolean;
       /** events raised alongside the action (e.g. runway_act) */
       events?: GuardEvent[];
     }

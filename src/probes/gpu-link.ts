@@ -217,6 +217,16 @@ export class GpuLink {
     if (first.code !== 0 || lines.length === 0) return this.down('error', `nvidia-smi failed (exit ${first.code ?? 'signal'})`, { error: `nvidia-smi exit ${first.code ?? 'signal'}` });
     emit(lines);
     const reader = new GpuBlockReader(emit, lines.length);
+    // ssh2 throws "Not connected" synchronously when the connection closed meanwhile: its error/close handler
+    // reports and reconnects, so a throw here is not an error of its own
+    try {
+      this.openStream(client, reader);
+    } catch {
+      return;
+    }
+  }
+
+  private openStream(client: Client, reader: GpuBlockReader): void {
     client.exec(gpuStreamCommand(this.opts.sampleEveryMs), (err, stream) => {
       if (client !== this.client) return stream?.close();
       if (err) return this.down('error', 'the instance refused to run nvidia-smi');

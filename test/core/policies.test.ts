@@ -195,6 +195,8 @@ describe('balance policy', () => {
     [80, 'alert', '100'],
     [20, 'alert', '30'],
     [null, 'none', undefined],
+    [0, 'alert', '0'],
+    [-0.23, 'alert', '0'],
   ])('balance %s -> %s (threshold %s)', (balance, kind, fp) => {
     const ds = evaluatePolicies(input([p], { balance })).decisions;
     expect(ds[0]?.kind ?? 'none').toBe(kind);
@@ -232,26 +234,112 @@ describe('runway policy', () => {
   const c = inst({ id: 'c000000000000000', name: 'c', rate: 1.89, pricePerHour: 1.89 });
 
   it('warns under warn_hours', () => {
-    expect(kinds(evaluatePolicies(input([p], { instances: [a], balance: 10 })).decisions)).toEqual(['alert:runway']);
+    // (and resolves a critical alert: nothing protected burns)
+    expect(kinds(evaluatePolicies(input([p], { instances: [a], balance: 10 })).decisions)).toEqual(['alert:runway', 'resolve:runway']);
   });
   it('resolves at or above warn_hours', () => {
-    expect(kinds(evaluatePolicies(input([p], { instances: [a], balance: 100 })).decisions)).toEqual(['resolve:runway']);
+    expect(kinds(evaluatePolicies(input([p], { instances: [a], balance: 100 })).decisions)).toEqual(['resolve:runway', 'resolve:runway']);
   });
   it('under act_hours releases the highest rate first until the runway is back above act_hours', () => {
     // burn 7.26/h, balance 12 -> 1.65h; releasing b (3.78) leaves 3.48/h -> 3.4h >= 2h
     const ds = evaluatePolicies(input([p], { instances: [a, b, c], balance: 12 })).decisions;
-    expect(kinds(ds)).toEqual(['alert:runway', 'act:runway:b']);
+    expect(kinds(ds)).toEqual(['alert:runway', 'act:runway:b', 'resolve:runway']);
   });
   it('releases more when one is not enough', () => {
     // balance 5: burn must drop below 2.5/h -> release b (3.78) and c (1.89), leaving 1.59
     const ds = evaluatePolicies(input([p], { instances: [a, b, c], balance: 5 })).decisions;
-    expect(kinds(ds)).toEqual(['alert:runway', 'act:runway:b', 'act:runway:c']);
+    expect(kinds(ds)).toEqual(['alert:runway', 'act:runway:b', 'act:runway:c', 'resolve:runway']);
   });
   it('follows an explicit priority list before rates', () => {
     expect(releaseOrder([a, b, c], ['c', 'a']).map((i) => i.name)).toEqual(['c', 'a', 'b']);
     // releasing a alone leaves 5.67/h -> 2.1h >= act_hours: b keeps running
     const ds = evaluatePolicies(input([{ ...p, priority: ['a'] }], { instances: [a, b, c], balance: 12 })).decisions;
-    expect(kinds(ds)).toEqual(['alert:runway', 'act:runway:a']);
+    expect(kinds(ds)).toEqual(['alert:runway', 'act:runway:a', 'resolve:runway']);
+  });
+
+  const keep = inst({ id: 'k000000000000000', name: 'train #keep', rate: 3.78, pricePerHour: 3.78, gpuUsed: 2 });
+  const critical = (ds: Decision[]) => ds.find((d) => d.kind === 'alert' && d.event.type === 'runway_critical') as Extract<Decision, { kind: 'alert' }> | undefined;
+  it('when only protected instances burn: runway_critical with the ¥0 time, what will be destroyed and the top-up; repeats faster in the last hour', () => {
+    // 3.78/h, balance 5 -> 1.32h < act_hours 2, nothing the guard may release
+    const ds = evaluatePolicies(input([p], { instances: [keep], balance: 5 })).decisions;
+    expect(kinds(ds)).toEqual(['alert:runway', 'alert:runway']);
+    const c = critical(ds)!;
+    expect(c.event.dedupKey).toBe('runway_critical:runway');
+    expect(c.event.data).toMatchObject({ balance: 5, burn_per_hour: 3.78, hours_left: 1.32, instances: [{ id: keep.id, name: 'train #keep', status: 'running' }], top_up: 40.36, top_up_hours: 12 });
+    expect((c.event.data as any).empty_at).toBeCloseTo(NOW + (5 / 3.78) * H, -3);
+    expect((c.event.data as any).last_resort_at).toBeCloseTo(NOW + (5 / 3.78) * H - 30 * MIN, -3);
+    expect(c.repeatMs).toBe(30 * MIN);
+    expect(critical(evaluatePolicies(input([p], { instances: [keep], balance: 3 })).decisions)!.repeatMs).toBe(10 * MIN);
+    // formatted in Chinese from its code
+    expect(formatReason((c.event.data as any).reason_code, 'zh-CN')).toMatch(/平台将销毁所有实例/);
+  });
+  it('a release the guard may make that is enough leaves nothing critical', () => {
+    // burn 3.78 + 3.78 = 7.56, balance 12 -> 1.6h; releasing b leaves the #keep 3.78/h -> 3.2h >= 2h
+    expect(kinds(evaluatePolicies(input([p], { instances: [keep, b], balance: 12 })).decisions)).toEqual(['alert:runway', 'act:runway:b', 'resolve:runway']);
+  });
+  it('at last_resort the protected instances are released too, highest rate first, as policy last-resort', () => {
+    const small = inst({ id: 'm000000000000000', name: 'notes #keep', rate: 1.59, pricePerHour: 1.59 });
+    // 5.37/h, balance 2 -> 22m <= 30m: release keep (3.78) -> 1.59/h -> 1.26h, still < 2h: release small too
+    const ds = evaluatePolicies(input([p], { instances: [small, keep], balance: 2 })).decisions;
+    expect(kinds(ds)).toEqual(['alert:runway', 'alert:runway', 'act:last-resort:train #keep', 'act:last-resort:notes #keep']);
+    const act = ds[2] as Extract<Decision, { kind: 'act' }>;
+    expect(act).toMatchObject({ lastResort: true, action: 'release_gpu', reasonCode: { code: 'runway.last_resort' } });
+    // above last_resort: only the alert
+    expect(kinds(evaluatePolicies(input([p], { instances: [small, keep], balance: 3 })).decisions)).toEqual(['alert:runway', 'alert:runway']);
+    // last_resort: off never releases them; action notify neither
+    expect(kinds(evaluatePolicies(input([{ ...p, last_resort: 'off' }], { instances: [small, keep], balance: 2 })).decisions)).toEqual(['alert:runway', 'alert:runway']);
+    expect(kinds(evaluatePolicies(input([{ ...p, action: 'notify' }], { instances: [small, keep], balance: 2 })).decisions)).toEqual(['alert:runway', 'alert:runway']);
+  });
+  it('a snooze or a selector protects like #keep', () => {
+    const g = openDb(':memory:');
+    createOverride(g.db, { target: { instance_id: a.id }, kind: 'exempt', forever: true, reason: 'prod', who: 'test' }, NOW);
+    const ds = evaluatePolicies(input([{ ...p, match: { name: 'zzz-*' } }], { instances: [a, c], balance: 0.5, overrides: activeOverrides(g.db, NOW) })).decisions;
+    // 3.48/h, balance 0.5 -> 9m: both go (c first, the higher rate)
+    expect(kinds(ds)).toEqual(['alert:runway', 'alert:runway', 'act:last-resort:c', 'act:last-resort:a']);
+    g.close();
+  });
+  it('at or below ¥0 the runway is 0 whatever burns: nothing is resolved after the platform destroyed what burned', () => {
+    expect(kinds(evaluatePolicies(input([p], { instances: [], balance: -0.23 })).decisions)).toEqual(['alert:runway']);
+    expect((evaluatePolicies(input([p], { instances: [], balance: 0 })).decisions[0] as any).event.data.hours_left).toBe(0);
+    // a recharge resolves both
+    expect(kinds(evaluatePolicies(input([p], { instances: [], balance: 50 })).decisions)).toEqual(['resolve:runway', 'resolve:runway']);
+  });
+  it('rejects a bad last_resort with its key path', () => {
+    expect(() => input([{ ...p, last_resort: 'soon' }])).toThrow(/policies\[0\]\.last_resort: expected a duration such as 30m, or off/);
+  });
+});
+
+describe('stopped_with_gpu policy', () => {
+  const p = { name: 'held-gpu', type: 'stopped_with_gpu', after: '30m', warn_before: '10m' };
+  const stopped = (ago: number, over: Partial<InstanceState> = {}) => inst({ status: 'shutdown', runningSince: null, stoppedSince: NOW - ago, rate: 3.18, pricePerHour: 3.18, gpuUsed: 2, ...over });
+  it('warns within warn_before of `after`, releases after `after` once warned', () => {
+    expect(kinds(evaluatePolicies(input([p], { instances: [stopped(10 * MIN)] })).decisions)).toEqual([]);
+    const w = evaluatePolicies(input([p], { instances: [stopped(20 * MIN)] })).decisions[0] as Extract<Decision, { kind: 'warn' }>;
+    expect(w).toMatchObject({ kind: 'warn', plannedAt: NOW + 10 * MIN, key: `held-gpu:${inst().id}:${NOW - 20 * MIN}` });
+    // a first warning that comes late moves the release: it is always out warn_before ahead
+    expect(evaluatePolicies(input([p], { instances: [stopped(25 * MIN)] })).decisions[0]).toMatchObject({ kind: 'warn', plannedAt: NOW + 10 * MIN });
+    const ds = evaluatePolicies(input([p], { instances: [stopped(31 * MIN)], warnedAt: new Map([[`held-gpu:${inst().id}:${NOW - 31 * MIN}`, NOW - 11 * MIN]]) })).decisions;
+    expect(ds[0]).toMatchObject({ kind: 'act', action: 'release_gpu', requireIdle: false, reasonCode: { code: 'stopped_with_gpu.release' } });
+    expect((ds[0] as any).reason).toMatch(/stopped 31m .* still billed at ¥3\.18\/h/);
+  });
+  it('found stopped long ago: warns first, acts warn_before later', () => {
+    const i = stopped(5 * H);
+    const ds = evaluatePolicies(input([p], { instances: [i] })).decisions;
+    expect(ds[0]).toMatchObject({ kind: 'warn', plannedAt: NOW + 10 * MIN });
+    const key = (ds[0] as any).key;
+    expect(kinds(evaluatePolicies(input([p], { instances: [i], now: NOW + 9 * MIN, warnedAt: new Map([[key, NOW]]) })).decisions)).toEqual(['warn:held-gpu:sd-one']);
+    expect(kinds(evaluatePolicies(input([p], { instances: [i], now: NOW + 10 * MIN, warnedAt: new Map([[key, NOW]]) })).decisions)).toEqual(['act:held-gpu:sd-one']);
+  });
+  it('leaves running, released, #keep and unknown-stop instances alone; next_action shows the release', () => {
+    for (const i of [inst(), stopped(H, { holdsGpu: false, gpuUsed: 0, rate: 0.0009 }), stopped(H, { name: 'x #keep' }), stopped(H, { stoppedSince: null })])
+      expect(evaluatePolicies(input([p], { instances: [i] })).decisions).toEqual([]);
+    const n = nextActions(input([p], { instances: [stopped(5 * MIN)] })).get(inst().id);
+    expect(n).toMatchObject({ policy: 'held-gpu', action: 'release_gpu', at: NOW + 25 * MIN });
+  });
+  it('is in the default policy set', () => {
+    const cfg = parseConfig({});
+    expect(cfg.policies.find((x) => x.type === 'stopped_with_gpu')).toMatchObject({ name: 'held-gpu', after: 30 * MIN, warn_before: 10 * MIN });
+    expect(cfg.policies.find((x) => x.type === 'runway')).toMatchObject({ last_resort: 30 * MIN });
   });
 });
 

@@ -7,7 +7,7 @@ import { startHarness, T0, type Harness } from '../helpers/guard.js';
 const H = 3_600_000;
 const D = 24 * H;
 const MIN = 60_000;
-const noProbes = { jupyter: { enabled: false }, comfyui: { enabled: false }, sdwebui: { enabled: false }, heartbeat: { enabled: false } };
+const noProbes = { jupyter: { enabled: false }, comfyui: { enabled: false }, sdwebui: { enabled: false }, heartbeat: { enabled: false }, gpu: { enabled: false } };
 const count = (h: Harness, table: string) => (h.gdb.sqlite.prepare(`select count(*) n from ${table}`).get() as { n: number }).n;
 
 let h: Harness | undefined;

@@ -114,7 +114,7 @@ describe('render', () => {
 
   it('runway_critical says when the balance reaches ¥0, what will be destroyed and how much to top up', () => {
     const en = render(sampleEvent('runway_critical'), base);
-    expect(en.subject).toBe('[xgc-guard] Critical: the balance reaches ¥0 at 2026-11-26 02:00 (Asia/Shanghai); 1 protected instance would be destroyed');
+    expect(en.subject).toBe('[xgc-guard] Critical: the balance reaches ¥0 at 2026-11-26 02:00 (Asia/Shanghai); 1 instance would be destroyed');
     for (const s of ['train #keep (ins-keep)', 'Top up at least ¥20.44', '2026-11-26 01:30 (Asia/Shanghai)', '#keep']) expect(en.text).toContain(s);
     expect(en.severity).toBe('critical');
     const zh = render(sampleEvent('runway_critical'), { ...base, locale: 'zh-CN' });

@@ -34,7 +34,7 @@ const FULL = {
     jupyter: { enabled: true, timeout: '5s' },
     comfyui: { enabled: true },
     sdwebui: { enabled: true },
-    ssh: { enabled: false, gpu_busy_percent: 10 },
+    gpu: { enabled: true, sample_every: '10s', gpu_busy_percent: 10, private_key_file: '/run/secrets/id_ed25519' },
     heartbeat: { enabled: true, stale_after: '3m' },
   },
   policies: [
@@ -42,7 +42,8 @@ const FULL = {
     { name: 'nightly', type: 'schedule', cron: '0 2 * * *', warn_before: '30m', action: 'release_gpu', match: { name: 'sd-*' } },
     { name: 'runaway', type: 'max_runtime', max: '12h', action: 'release_gpu' },
     { name: 'low-balance', type: 'balance', below: [100, 30], repeat: '6h' },
-    { name: 'runway', type: 'runway', warn_hours: 12, act_hours: 2, action: 'release_gpu' },
+    { name: 'held-gpu', type: 'stopped_with_gpu', after: '30m', warn_before: '10m' },
+    { name: 'runway', type: 'runway', warn_hours: 12, act_hours: 2, last_resort: '30m', action: 'release_gpu' },
     { name: 'daily-cap', type: 'budget', per: 'day', limit: 80, action: 'notify' },
   ],
   notify: {

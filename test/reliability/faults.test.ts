@@ -59,8 +59,9 @@ async function startRig(raw: Record<string, unknown> = {}): Promise<Rig> {
     dry_run: false,
     blind_alert_after: 3,
     limits: { max_actions_per_hour: 1000, cooldown_after_boot: '1s' },
-    probes: { heartbeat: { enabled: false } },
-    // the simulated GPUs cannot be seen here: idle decisions come after a one-minute warning
+    // cloud API faults are the subject here: the GPU is not watched (the SSH link would race the stepped clock),
+    // so idle decisions come after a one-minute warning
+    probes: { heartbeat: { enabled: false }, gpu: { enabled: false } },
     policies: [{ name: 'idle', type: 'idle', idle_for: '2m', min_uptime: '0s', warn_before: '1m' }],
     ...raw,
   });

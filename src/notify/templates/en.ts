@@ -117,7 +117,7 @@ export const en: LocaleText = {
     },
     runway_critical: {
       title: (d, f) =>
-        `Critical: the balance reaches ¥0 at ${f.time(d.empty_at)}; ${plural(d.instances.length, 'protected instance', 'protected instances')} would be destroyed`,
+        `Critical: the balance reaches ¥0 at ${f.time(d.empty_at)}; ${plural(d.instances.length, 'instance', 'instances')} would be destroyed`,
       summary: (d, f) =>
         `At ${f.rate(d.burn_per_hour)} the balance of ${f.money(d.balance)} lasts about ${f.hours(d.hours_left)}. At a negative balance the platform destroys containers, disks included; #keep and overrides protect from the guard, not from that. ` +
         `Top up at least ${f.money(d.top_up)}${d.top_up_hours ? ` (${f.hours(d.top_up_hours)} at this burn)` : ''}.` +

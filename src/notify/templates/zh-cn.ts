@@ -106,7 +106,7 @@ export const zhCN: LocaleText = {
       resolved: runwayBack,
     },
     runway_critical: {
-      title: (d, f) => `紧急：余额将于 ${f.time(d.empty_at)} 耗尽，${d.instances.length} 个受保护的实例将被销毁`,
+      title: (d, f) => `紧急：余额将于 ${f.time(d.empty_at)} 耗尽，${d.instances.length} 个实例将被销毁`,
       summary: (d, f) =>
         `按当前每小时 ${f.money(d.burn_per_hour)} 的消耗，余额 ${f.money(d.balance)} 约可使用 ${f.hours(d.hours_left)}。余额为负时平台会销毁实例（含磁盘）；#keep 和豁免只防守护的策略，防不了平台的销毁。` +
         `请至少充值 ${f.money(d.top_up)}${d.top_up_hours ? `（按当前消耗可用 ${f.hours(d.top_up_hours)}）` : ''}。` +
