@@ -1,6 +1,14 @@
 /** A source of the current time in epoch milliseconds; injected everywhere below the process wiring. */
 export interface Clock {
   now(): number;
+  /** clock milliseconds per real millisecond (absent: 1); timers that pace work on this clock divide by it */
+  readonly rate?: number;
+}
+
+/** Real milliseconds until `ms` of `clock` time have passed (at least 10 ms): for timers that pace work on the clock. */
+export function realMs(clock: Clock, ms: number): number {
+  const r = clock.rate;
+  return r && r > 0 ? Math.max(10, ms / r) : ms;
 }
 
 /** The real wall clock; only process wiring (main, cli) should construct it. */

@@ -1,7 +1,10 @@
 /**
  * `xgc-guard demo`: the simulator with a realistic mix of instances and the daemon in enforce mode, on one
  * accelerated clock (the injected clock both share), with a temporary database and the dashboard on loopback.
- * Within two minutes of real time a newcomer sees an idle instance released, its savings, and a low-balance warning.
+ * Within two minutes of real time a newcomer sees an idle instance released, its savings, and a low-balance warning;
+ * a training run that only the GPU shows (97%, Jupyter idle) kept until it ends; a stopped instance that still holds
+ * its GPU released; and, after about three minutes, the last hour before the platform's auto-destroy: only a #keep
+ * training burns, runway_critical goes out, and the #keep instance is released at the last resort.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,7 +51,8 @@ export const DEMO_CONFIG = {
     { name: 'nightly', type: 'schedule', cron: '0 2 * * *', warn_before: '30m', match: { name: 'sd-*' } },
     { name: 'runaway', type: 'max_runtime', max: '12h', warn_before: '30m' },
     { name: 'low-balance', type: 'balance', below: [100, 30], repeat: '6h' },
-    { name: 'runway', type: 'runway', warn_hours: 12, act_hours: 2 },
+    { name: 'held-gpu', type: 'stopped_with_gpu', after: '30m', warn_before: '10m' },
+    { name: 'runway', type: 'runway', warn_hours: 12, act_hours: 2, last_resort: '30m' },
     { name: 'daily-cap', type: 'budget', per: 'day', limit: 80 },
   ],
 };
@@ -61,14 +65,29 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
   const token = 'demo-token';
   const sim = await startSimulator({ token, instances: 0, clock, seed: opts.seed ?? 42, balance: 104 });
   const w = sim.world;
-  // A realistic mix: a forgotten SD WebUI, a ComfyUI box in use, a training run (#keep), a batch that finishes soon.
+  // A realistic mix: a forgotten SD WebUI, a ComfyUI box in use, a training run (#keep), a batch that finishes soon,
+  // a training started over SSH that only its GPU shows (Jupyter sees no kernel), a box stopped with its GPU kept.
   const forgotten = w.addInstance({ name: 'sd-webui-evening', image: 'WebUI', status: 'running', busy: false }).id;
-  w.addInstance({ name: 'comfyui-flux', image: 'ComfyUI', status: 'running', busy: true, gpuModel: 'NVIDIA GeForce RTX 4090' });
+  const flux = w.addInstance({ name: 'comfyui-flux', image: 'ComfyUI', status: 'running', busy: true, gpuModel: 'NVIDIA GeForce RTX 4090' }).id;
   w.addInstance({ name: 'train-lora #keep', image: 'Jupyter', status: 'running', busy: true, gpuCount: 2 });
   const batch = w.addInstance({ name: 'comfyui-batch', image: 'ComfyUI', status: 'running', busy: true }).id;
+  const ssh = w.addInstance({ name: 'train-over-ssh', image: 'Jupyter', status: 'running', busy: false, gpuUtil: 97 }).id;
+  w.addInstance({ name: 'sd-stopped-gpu-kept', image: 'WebUI', status: 'shutdown', gpuKept: true });
   w.addInstance({ name: 'sd-archive', image: 'WebUI', status: 'shutdown' });
   const t0 = clock.now();
-  const script: Array<[number, () => void]> = [[25 * MIN, () => w.setActivity(batch, false)]];
+  const script: Array<[number, () => void]> = [
+    [25 * MIN, () => w.setActivity(batch, false)],
+    [60 * MIN, () => w.setActivity(ssh, false, 0)],
+    [
+      100 * MIN,
+      () => {
+        // the last hour: the user releases the ComfyUI box, and spending elsewhere leaves ¥6 with only #keep burning
+        if (w.instance(flux)?.status === 'running') w.releaseGpu(flux);
+        w.setBalance(6);
+        say(`[${formatTime(clock.now(), 'Asia/Shanghai')}] (demo) the balance fell to ¥6 and only "train-lora #keep" still burns: watch runway_critical, then the last-resort release`);
+      },
+    ],
+  ];
   const scriptTimer = setInterval(() => {
     while (script.length && clock.now() - t0 >= script[0][0]) script.shift()![1]();
   }, 500);
@@ -104,7 +123,9 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
   }, 1_000);
   say(`xgc-guard demo: simulator at ${sim.url} running ${speed}x (one simulated hour per ${Math.round(3600 / speed)} s).`);
   say(`Dashboard: ${url}/   (API: ${url}/api/v1/instances, docs: ${url}/docs)`);
-  say(`Watch "${w.instance(forgotten)?.name ?? 'sd-webui-evening'}" get released after 20 simulated idle minutes, and the balance warning. Ctrl-C to stop.`);
+  say(`Watch "${w.instance(forgotten)?.name ?? 'sd-webui-evening'}" get released after 20 simulated idle minutes, and the balance warning;`);
+  say(`"train-over-ssh" kept while its GPU is at 97% (its Jupyter sees nothing), "sd-stopped-gpu-kept" released after 30 stopped minutes,`);
+  say(`and from about ${Math.round((100 * 60) / speed)} s on the last hour before the platform's auto-destroy. Ctrl-C to stop.`);
   let closed = false;
   return {
     url,

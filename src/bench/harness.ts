@@ -56,8 +56,10 @@ export async function startBenchHarness(
   });
   const core = createGuardCore({ db: gdb.db, config, clock, log, channels: () => notifier.channelNames(), client });
   // The daemon's probe loop runs on timers; on a stepped clock it is driven here, before each tick.
+  // A GPU link still connecting is waited for (a loaded machine can take seconds to finish an SSH handshake), so
+  // whether a tick saw the GPU never depends on the machine's speed; links that fail go down and are not waited on.
   const probe = async () => {
-    await core.probes.settle();
+    await core.probes.settle(30_000);
     await core.probes.pollApps();
     core.probes.flushGpu();
   };

@@ -15,6 +15,16 @@ export function lastBalance(db: Db): BalancePoint | null {
   return r ? { at: r.at, balance: r.balance } : null;
 }
 
+/**
+ * When the platform last debited: the latest balance point lower than the one before it (XianGong debits hourly,
+ * in arrears). Null when no decrease was ever recorded.
+ */
+export function lastDebitAt(db: Db, now: number): number | null {
+  const pts = db.select().from(balancePoints).where(lt(balancePoints.at, now + 1)).orderBy(desc(balancePoints.at), desc(balancePoints.id)).limit(50).all();
+  for (let k = 0; k + 1 < pts.length; k++) if (pts[k].balance < pts[k + 1].balance) return pts[k].at;
+  return null;
+}
+
 /** Balance changes in [from, to) (at most `limit`), and the balance known at `from` (the last point before it). */
 export function balanceHistory(db: Db, from: number, to: number, limit: number): { before: BalancePoint | null; points: BalancePoint[] } {
   const before = db.select().from(balancePoints).where(lt(balancePoints.at, from)).orderBy(desc(balancePoints.at), desc(balancePoints.id)).limit(1).get();

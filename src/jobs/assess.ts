@@ -11,6 +11,7 @@ import { firstWarnings } from '../db/events.js';
 import { cooldownsAfterBoot } from '../db/journal.js';
 import { instanceStretches } from '../db/instances.js';
 import { estimatedByInstance } from '../db/spend.js';
+import { lastDebitAt } from '../db/balance.js';
 import { billedRate, bucketStart, holdsGpu } from '../money.js';
 import { evaluatePolicies, idleViews, nextActions, type EngineInput, type PolicyOutcome } from '../policies/engine.js';
 import type { Decision, IdleInfo, InstanceState, NextAction, ProbeView } from '../policies/types.js';
@@ -94,6 +95,15 @@ export function storedProbeViews(db: Db, ids: string[], now: number, staleAfter:
   return out;
 }
 
+/** The platform debits at least hourly: what accrued since its last debit (at most the last hour) is owed already. */
+const DEBIT_EVERY_MS = 3_600_000;
+
+/** Estimated yuan accrued since the platform's last debit seen in the balance (at most one debit period back). */
+export function unbilledSince(db: Db, now: number): number {
+  const from = Math.max(lastDebitAt(db, now) ?? -Infinity, now - DEBIT_EVERY_MS);
+  return [...estimatedByInstance(db, from, now).values()].reduce((a, b) => a + b, 0);
+}
+
 /** Build the engine input for an observation. */
 export function engineInput(db: Db, config: Config, obs: Observation, opts: AssessOptions = {}): EngineInput {
   const { now } = obs;
@@ -120,6 +130,7 @@ export function engineInput(db: Db, config: Config, obs: Observation, opts: Asse
     instances: states,
     probes: opts.probes ?? storedProbeViews(db, states.map((s) => s.id), now, staleAfterByProbe(config.probes)),
     balance: obs.balance,
+    unbilled: unbilledSince(db, now),
     spend,
     overrides: activeOverrides(db, now),
     cooldownUntil: cooldownsAfterBoot(db, now, config.limits.cooldown_after_boot),

@@ -16,6 +16,8 @@ export interface EngineInput {
   instances: InstanceState[];
   probes: Map<string, Record<string, ProbeView>>;
   balance: number | null;
+  /** yuan accrued since the platform's last debit (absent: 0) */
+  unbilled?: number;
   spend: PolicyContext['spend'];
   /** overrides in force at `now` */
   overrides: Override[];
@@ -46,6 +48,7 @@ function contextFor(p: PolicyConfig, input: EngineInput): PolicyContext {
     all: input.instances,
     probes: input.probes,
     balance: input.balance,
+    unbilled: input.unbilled ?? 0,
     spend: input.spend,
     warnedAt: input.warnedAt ?? new Map(),
     fmtTime: (t) => formatTime(t, input.config.timezone),

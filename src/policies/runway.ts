@@ -10,7 +10,8 @@
  * runway falls to `last_resort` (default 30 m; `off` never) it releases the protected instances too, highest rate
  * first, journaled with policy `last-resort` — a release keeps the disk, a destruction does not.
  *
- * A balance at or below ¥0 is a runway of 0 whatever burns: nothing is "restored" because the platform destroyed
+ * The balance it reckons with is the observed one minus what accrued since the platform's last (hourly, in arrears)
+ * debit. A balance at or below ¥0 is a runway of 0 whatever burns: nothing is "restored" because the platform destroyed
  * what burned.
  *
  * ```yaml
@@ -53,7 +54,9 @@ export const runwayPolicy: PolicyType<RunwayPolicyConfig> = {
   actsOnInstances: (cfg) => cfg.action !== 'notify',
   evaluate(cfg, ctx): PolicyDecision[] {
     if (ctx.balance === null) return [];
-    const balance = ctx.balance;
+    // what the balance really holds: the platform debits hourly in arrears, so what accrued since its last debit is
+    // owed already (without this the runway jumps at each debit, and the last resort could come after destruction)
+    const balance = Math.round((ctx.balance - ctx.unbilled) * 100) / 100;
     const burn = ctx.all.reduce((s, i) => s + i.rate, 0);
     const hours = runwayHours(balance, burn);
     const warnKey = `runway_warn:${cfg.name}`;

@@ -84,6 +84,8 @@ export interface PolicyContext {
   all: InstanceState[];
   probes: Map<string, Record<string, ProbeView>>;
   balance: number | null;
+  /** yuan accrued since the platform's last (hourly, in arrears) debit: already owed, not yet taken from the balance */
+  unbilled: number;
   /** estimated spend since the start of today / this month (configured time zone) */
   spend: { today: number; month: number; dayStart: number; monthStart: number };
   /** when the guard first warned about a situation (act/warn key -> epoch ms), for "act only after a warning" */

@@ -6,7 +6,7 @@
  * On failure it reports why and reconnects with backoff.
  */
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
-import type { Clock } from '../clock.js';
+import { realMs, type Clock } from '../clock.js';
 import type { ReasonCode } from '../notify/reasons.js';
 import type { Db } from '../db/open.js';
 import type { InstanceAccess } from '../xgc/types.js';
@@ -241,7 +241,7 @@ export class GpuLink {
       });
       this.setState({ state: 'streaming', since: this.deps.clock.now() });
       void this.sampleNow();
-      this.timer = setInterval(() => void this.sampleNow(), this.opts.sampleEveryMs);
+      this.timer = setInterval(() => void this.sampleNow(), realMs(this.deps.clock, this.opts.sampleEveryMs));
       this.timer.unref?.();
     });
   }

@@ -6,7 +6,7 @@
  * the monitor for a fresh re-check right before acting.
  */
 import { readFileSync } from 'node:fs';
-import type { Clock } from '../clock.js';
+import { realMs, type Clock } from '../clock.js';
 import type { Db } from '../db/open.js';
 import type { InstanceAccess } from '../xgc/types.js';
 import { GpuLink, hasSshEndpoint, type GpuLinkState } from './gpu-link.js';
@@ -233,7 +233,7 @@ export class ProbeMonitor {
         } catch (err) {
           this.deps.log?.warn({ err: String(err) }, 'probe round failed');
         }
-      }, ms);
+      }, realMs(this.deps.clock, ms));
       t.unref?.();
       this.timers.push(t);
     };

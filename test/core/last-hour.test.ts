@@ -65,10 +65,11 @@ describe('a GPU held by a stopped instance', () => {
 describe('the last hour before the platform destroys everything', () => {
   const runway = { name: 'runway', type: 'runway', warn_hours: 12, act_hours: 2, action: 'release_gpu' };
 
-  it('only a #keep instance burns: runway_critical on real SMTP with the ¥0 time, repeated, then the #keep instance is released at last_resort and nothing is destroyed', async () => {
+  it.each(['continuous', 'hourly'] as const)('only a #keep instance burns (%s debits): runway_critical on real SMTP with the ¥0 time, repeated, then the #keep instance is released at last_resort and nothing is destroyed', async (debit) => {
     smtp = await startSmtp();
-    // ¥8 at ¥3.18/h: 2.5 h to ¥0 (continuous debit so the balance falls smoothly)
-    h = await startHarness({ locale: 'en', notify: email(smtp.port), policies: [runway] }, { balance: 8, debit: 'continuous' });
+    // ¥8 at ¥3.18/h: 2.5 h to ¥0. With hourly debits in arrears the balance only drops at each hour (8 -> 4.82 ->
+    // 1.64 -> destroyed): the guard counts what accrued since the last debit, or the last resort would never come.
+    h = await startHarness({ locale: 'en', notify: email(smtp.port), policies: [runway] }, { balance: 8, debit });
     const keep = await h.add({ name: 'train #keep', image: 'Jupyter', status: 'running', busy: true, gpu_count: 2 });
     const other = await h.add({ name: 'sd-off', image: 'WebUI', status: 'shutdown' });
     const sentAt: number[] = [];
@@ -91,8 +92,9 @@ describe('the last hour before the platform destroys everything', () => {
     expect(sentAt[0]).toBeGreaterThanOrEqual(29);
     expect(sentAt[0]).toBeLessThanOrEqual(32);
     const gaps = sentAt.slice(1).map((t, k) => t - sentAt[k]);
-    expect(gaps.slice(0, 2)).toEqual([30, 30]);
-    expect(gaps.slice(2).every((g) => g === 10)).toBe(true);
+    expect(gaps[0]).toBe(30);
+    expect(gaps.every((g) => g >= 10 && g <= 30)).toBe(true);
+    expect(gaps.slice(-2)).toEqual([10, 10]);
     expect(sentAt.length).toBeGreaterThanOrEqual(5);
     // the mails: the ¥0 time, what will be destroyed, how much to top up, when the last resort comes
     await h.notifier.drain();

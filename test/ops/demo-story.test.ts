@@ -1,0 +1,53 @@
+/**
+ * The demo tells the story the README promises, end to end in real time (accelerated clock): the forgotten box is
+ * released, the training only its GPU shows is kept while it runs, the stopped box that holds its GPU is released,
+ * and in the last hour before the platform's auto-destroy runway_critical goes out and the #keep training is
+ * released at the last resort — nothing destroyed.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { startDemo, type RunningDemo } from '../../src/demo.js';
+
+const MIN = 60_000;
+let demo: RunningDemo | undefined;
+afterAll(async () => {
+  await demo?.close();
+});
+
+interface Act {
+  at: string;
+  instance_name: string;
+  policy: string;
+  action: string;
+  state: string;
+}
+
+describe('the demo story', () => {
+  it('releases the forgotten and the stopped-with-GPU boxes, keeps the SSH training while its GPU works, and releases #keep only at the last resort', async () => {
+    const speed = 150;
+    demo = await startDemo({ port: 0, speed, seed: 5, quiet: true, log: pino({ level: 'silent' }) });
+    const t0 = Date.parse(((await (await fetch(`${demo.sim.url}/sim/clock`)).json()) as { now: string }).now);
+    const get = async <T>(path: string) => (await (await fetch(`${demo!.url}${path}`)).json()) as T;
+    const acts = async () => (await get<{ actions: Act[] }>('/api/v1/actions?limit=200')).actions;
+    // ~190 simulated minutes at 150x is ~76 s; wait on the outcome, bounded far above it
+    const deadline = Date.now() + 240_000;
+    let seen: Act[] = [];
+    while (Date.now() < deadline) {
+      seen = await acts();
+      if (seen.some((a) => a.policy === 'last-resort' && /sent|confirmed/.test(a.state))) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const released = (name: string) => seen.filter((a) => a.instance_name === name && a.action === 'release_gpu' && /sent|confirmed/.test(a.state));
+    expect(released('sd-webui-evening')[0]).toMatchObject({ policy: 'idle-release' });
+    expect(released('sd-stopped-gpu-kept')[0]).toMatchObject({ policy: 'held-gpu' });
+    // the SSH training ran for 60 simulated minutes with its GPU at 97%: never released before that
+    for (const a of seen.filter((x) => x.instance_name === 'train-over-ssh')) expect(Date.parse(a.at)).toBeGreaterThan(t0 + 60 * MIN);
+    expect(released('train-lora #keep')).toEqual([expect.objectContaining({ policy: 'last-resort' })]);
+    const events = (await get<{ events: Array<{ type: string }> }>('/api/v1/events?limit=200')).events.map((e) => e.type);
+    expect(events).toContain('runway_critical');
+    expect(events).not.toContain('instances_destroyed');
+    const st = (await (await fetch(`${demo.sim.url}/sim/state`)).json()) as { balance: number; instances: Array<{ status: string }> };
+    expect(st.instances.filter((i) => /destroy/.test(i.status))).toEqual([]);
+    expect(st.balance).toBeGreaterThan(0);
+  }, 300_000);
+});
