@@ -60,6 +60,7 @@ export function instanceStates(db: Db, list: Instance[], opts: { stretchesFromAp
       image: i.image,
       billedSince,
       runningSince,
+      stoppedAt: i.stoppedAt,
     };
   });
 }

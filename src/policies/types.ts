@@ -24,6 +24,8 @@ export interface InstanceState {
   billedSince: number | null;
   /** start of the current running stretch */
   runningSince: number | null;
+  /** when it last stopped (the API's stop_timestamp), when known: a scheduled wake boots only what was down before its minute */
+  stoppedAt?: number | null;
 }
 
 /** A snooze or exemption as stored (src/db/overrides.ts) and matched (selector.ts). Times in epoch ms. */
