@@ -20,7 +20,7 @@ const wakeBody = z
       .optional()
       .describe('stop retrying a GPU shortage after this long (default wake.give_up_after, 2h)'),
   })
-  .optional();
+  .nullish(); // no body at all arrives as null
 
 /** The wake as the 202 answer shows it. */
 export const wakeAcceptedSchema = z.object({

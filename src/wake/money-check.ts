@@ -29,7 +29,7 @@ export function checkWakeMoney(m: WakeMoneyInput): WakeMoneyVerdict {
   const balance = Math.max(0, m.balance);
   const hours = burn > 0 ? balance / burn : Infinity;
   if (hours >= m.actHours) return { ok: true, hours };
-  const topUp = Math.ceil((m.actHours * burn - m.balance) * 100) / 100;
+  const topUp = Math.ceil((m.actHours * burn - m.balance) * 100 - 1e-6) / 100; // whole fen, up (float noise aside)
   const runway = formatDuration(Math.round(hours * 3_600_000)) || '0m';
   return {
     ok: false,
