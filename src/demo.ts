@@ -1,7 +1,8 @@
 /**
  * `xgc-guard demo`: the simulator with a realistic mix of instances and the daemon in enforce mode, on one
  * accelerated clock (the injected clock both share), with a temporary database and the dashboard on loopback.
- * Within two minutes of real time a newcomer sees an idle instance released, its savings, and a low-balance warning.
+ * Within two minutes of real time a newcomer sees an idle instance released, its savings, and a low-balance warning;
+ * a few simulated minutes in, a `morning` schedule wakes the released `sd-archive` (a scheduled wake, src/wake/).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { outboxEvents } from './db/schema.js';
 import { startDaemon, type Daemon } from './main.js';
 import { startSimulator, type RunningSim } from './sim/index.js';
 import { formatTime } from './notify/format.js';
+import { localParts } from './money.js';
 import { readEvent, render } from './notify/index.js';
 
 /** Options of the demo. */
@@ -53,6 +55,15 @@ export const DEMO_CONFIG = {
   ],
 };
 
+/** Simulated minutes after the start at which the demo's `morning` schedule wakes `sd-archive`. */
+export const DEMO_WAKE_AFTER_MIN = 8;
+
+/** A daily cron at the wall-clock minute `at` falls on in `tz` (`"58 9 * * *"`). */
+function dailyCronAt(at: number, tz: string): string {
+  const p = localParts(at, tz);
+  return `${p.mi} ${p.h} * * *`;
+}
+
 /** Start the demo. */
 export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
   const speed = opts.speed ?? 60;
@@ -74,8 +85,13 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
   }, 500);
 
   const dir = mkdtempSync(join(tmpdir(), 'xgc-guard-demo-'));
+  const tz = 'Asia/Shanghai';
+  const wakeAt = Math.ceil((t0 + DEMO_WAKE_AFTER_MIN * MIN) / MIN) * MIN;
   const config = parseConfig({
     ...DEMO_CONFIG,
+    timezone: tz,
+    // a scheduled wake a few simulated minutes in: boots the released sd-archive (through a GPU shortage if any)
+    policies: [...DEMO_CONFIG.policies, { name: 'morning', type: 'schedule', cron: dailyCronAt(wakeAt, tz), action: 'boot', match: { name: 'sd-archive' } }],
     xgc: { base_url: sim.url, token, retries: 1 },
     db: { path: join(dir, 'guard.db') },
     http: { host: '127.0.0.1', port: opts.port ?? 8080 },
@@ -105,6 +121,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
   say(`xgc-guard demo: simulator at ${sim.url} running ${speed}x (one simulated hour per ${Math.round(3600 / speed)} s).`);
   say(`Dashboard: ${url}/   (API: ${url}/api/v1/instances, docs: ${url}/docs)`);
   say(`Watch "${w.instance(forgotten)?.name ?? 'sd-webui-evening'}" get released after 20 simulated idle minutes, and the balance warning. Ctrl-C to stop.`);
+  say(`At ${formatTime(wakeAt, tz)} the "morning" schedule wakes the released "sd-archive" (a scheduled wake; also: xgc-guard wake sd-archive --url ${url}).`);
   let closed = false;
   return {
     url,
