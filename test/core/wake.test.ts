@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHarness, T0, type Harness } from '../helpers/guard.js';
 import { startSmtp, type TestSmtp } from '../notify/helpers.js';
+import { estimatedByInstance } from '../../src/db/spend.js';
 
 const MIN = 60_000;
 const H = 60 * MIN;
@@ -196,7 +197,15 @@ describe('wake through a GPU shortage', () => {
     // the guard records it as holding no GPU: the open interval is not GPU-billed
     const iv = h.gdb.sqlite.prepare('select status, gpu_kept, gpu_count, rate from intervals where instance_id = ? and to_ts is null').get(id) as any;
     expect(iv).toMatchObject({ status: 'running', gpu_kept: 0, gpu_count: 0 });
-    expect(iv.rate).toBeLessThan(1);
+    // billed at the CPU-only price the list reports (the simulator's guess), never a GPU's
+    expect(iv.rate).toBe(s.price_per_hour);
+    expect(iv.rate).toBeLessThan(0.2);
+    const before = s.billed;
+    const from = h.clock.now();
+    for (let m = 0; m < 60; m++) await h.step(MIN);
+    const billed = (await simInst(h, id)).billed - before;
+    const estimated = estimatedByInstance(h.gdb.db, from, h.clock.now()).get(id) ?? 0;
+    expect(estimated).toBeCloseTo(billed, 3);
     const st = h.gdb.sqlite.prepare('select billed_since from instances where id = ?').get(id) as any;
     expect(st.billed_since).toBeNull();
   });
