@@ -114,7 +114,8 @@ export class Waker {
       throw new WakeRefused(money.message, money.topUp, row.actionId);
     }
     if (config.dry_run) throw new DryRunWake(this.journal(base, fresh, plan, opts, 'dry_run', 'dry run: nothing sent', now).actionId);
-    const row = this.journal(base, fresh, plan, opts, 'waiting', 'waiting for the first try', now);
+    const { row, created } = this.journalWaiting(base, fresh, plan, opts, now);
+    if (!created) return row; // another request for it was journaled first: that one is under way
     const p = this.advance(row.actionId).finally(() => this.pending.delete(p));
     this.pending.add(p);
     return wakeById(db, row.actionId) ?? row;
@@ -124,6 +125,7 @@ export class Waker {
   async fromSchedule(d: ScheduledWake): Promise<ActResult | null> {
     const { db, clock, config } = this.deps;
     if (decisionExists(db, d.key)) return null;
+    if (openWakeOf(db, d.instance.id)) return null; // a wake (on demand) is already at it
     const cfg = config.policies.find((p): p is SchedulePolicyConfig => p.name === d.policy && p.type === 'schedule');
     const opts: WakeOptions = { gpuModels: cfg?.gpu_models, gpuCount: cfg?.gpu_count, giveUpAfter: cfg?.give_up_after };
     const plan = this.plan(d.instance, opts, false);
@@ -140,7 +142,8 @@ export class Waker {
       this.deps.log.info({ policy: d.policy, instance: d.instance.id }, 'dry run: would wake');
       return { state: 'decided', actionId: row.actionId, reason: 'dry run' };
     }
-    const row = this.journal(base, d.instance, plan, opts, 'waiting', 'waiting for the first try', now);
+    const { row, created } = this.journalWaiting(base, d.instance, plan, opts, now);
+    if (!created) return null;
     await this.advance(row.actionId);
     const after = wakeById(db, row.actionId);
     return { state: after?.state === 'booting' ? 'sent' : 'deferred', actionId: row.actionId, reason: d.reason };
@@ -262,6 +265,15 @@ export class Waker {
         raise(tx, this.failedEvent(w, detail, base.channels), { now, channels: this.deps.channels() });
       }
       return w;
+    });
+  }
+
+  /** Journal a waiting wake unless one is already in progress for the instance (one transaction: no race). */
+  private journalWaiting(base: Parameters<Waker['journal']>[0], inst: WakeTarget, plan: Plan, opts: WakeOptions, now: number): { row: WakeRow; created: boolean } {
+    return this.deps.db.transaction((tx) => {
+      const open = openWakeOf(tx, inst.id);
+      if (open) return { row: open, created: false };
+      return { row: this.journal(base, inst, plan, opts, 'waiting', 'waiting for the first try', now), created: true };
     });
   }
 

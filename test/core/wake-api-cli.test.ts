@@ -45,8 +45,14 @@ describe('POST /api/v1/instances/:id/wake', () => {
     const id = await h!.add({ name: 'sd-api', image: 'WebUI', gpu_model: 'RTX 4090 D', status: 'shutdown' });
     await h!.step(MIN);
     await h!.ctl('/sim/gpu-pool', { 'RTX 4090 D': 0, 'RTX 4090': 0 });
-    const r = await post(`${base}/api/v1/instances/${id}/wake`, { gpu_models: ['RTX 4090 D', 'NVIDIA GeForce RTX 4090'], give_up_after: '1h' });
+    // two requests at once: one wake
+    const [r, twin] = await Promise.all([
+      post(`${base}/api/v1/instances/${id}/wake`, { gpu_models: ['RTX 4090 D', 'NVIDIA GeForce RTX 4090'], give_up_after: '1h' }),
+      post(`${base}/api/v1/instances/${id}/wake`, { gpu_models: ['RTX 4090 D', 'NVIDIA GeForce RTX 4090'], give_up_after: '1h' }),
+    ]);
     expect(r.status).toBe(202);
+    expect(twin).toEqual(r);
+    expect(h!.gdb.sqlite.prepare('select count(*) n from wakes').get()).toEqual({ n: 1 });
     expect(r.json).toEqual({ wake: { id: expect.any(Number), instance_id: id, state: 'waiting' } });
     const journalId = r.json.wake.id;
     const row = h!.gdb.sqlite.prepare('select action, policy, who, state from actions where id = ?').get(journalId);
