@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The `xgc-guard` command: run, check, plan, sim, demo, spend, override, notify, health. */
+/** The `xgc-guard` command: run, check, plan, sim, demo, spend, override, wake, notify, health. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<Command>> = {
   plan: async () => (await import('./commands/plan.js')).default,
   spend: async () => (await import('./commands/spend.js')).default,
   override: async () => (await import('./commands/override.js')).default,
+  wake: async () => (await import('./commands/wake.js')).default,
   notify: async () => (await import('./commands/notify.js')).default,
   health: async () => (await import('./commands/health.js')).default,
   sim: async () => (await import('./commands/sim.js')).default,

@@ -2,6 +2,7 @@
  * `xgc-guard demo`: the simulator with a realistic mix of instances and the daemon in enforce mode, on one
  * accelerated clock (the injected clock both share), with a temporary database and the dashboard on loopback.
  * Within two minutes of real time a newcomer sees an idle instance released, its savings, and a low-balance warning;
+ * a few simulated minutes in, a `morning` schedule wakes the released `sd-archive` (a scheduled wake, src/wake/);
  * a training run that only the GPU shows (97%, Jupyter idle) kept until it ends; a stopped instance that still holds
  * its GPU released; and, after about three minutes, the last hour before the platform's auto-destroy: only a #keep
  * training burns, runway_critical goes out, and the #keep instance is released at the last resort.
@@ -17,6 +18,7 @@ import { outboxEvents } from './db/schema.js';
 import { startDaemon, type Daemon } from './main.js';
 import { startSimulator, type RunningSim } from './sim/index.js';
 import { formatTime } from './notify/format.js';
+import { localParts } from './money.js';
 import { readEvent, render } from './notify/index.js';
 
 /** Options of the demo. */
@@ -57,6 +59,15 @@ export const DEMO_CONFIG = {
   ],
 };
 
+/** Simulated minutes after the start at which the demo's `morning` schedule wakes `sd-archive`. */
+export const DEMO_WAKE_AFTER_MIN = 8;
+
+/** A daily cron at the wall-clock minute `at` falls on in `tz` (`"58 9 * * *"`). */
+function dailyCronAt(at: number, tz: string): string {
+  const p = localParts(at, tz);
+  return `${p.mi} ${p.h} * * *`;
+}
+
 /** Start the demo. */
 export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
   const speed = opts.speed ?? 60;
@@ -93,8 +104,13 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
   }, 500);
 
   const dir = mkdtempSync(join(tmpdir(), 'xgc-guard-demo-'));
+  const tz = 'Asia/Shanghai';
+  const wakeAt = Math.ceil((t0 + DEMO_WAKE_AFTER_MIN * MIN) / MIN) * MIN;
   const config = parseConfig({
     ...DEMO_CONFIG,
+    timezone: tz,
+    // a scheduled wake a few simulated minutes in: boots the released sd-archive (through a GPU shortage if any)
+    policies: [...DEMO_CONFIG.policies, { name: 'morning', type: 'schedule', cron: dailyCronAt(wakeAt, tz), action: 'boot', match: { name: 'sd-archive' } }],
     xgc: { base_url: sim.url, token, retries: 1 },
     db: { path: join(dir, 'guard.db') },
     http: { host: '127.0.0.1', port: opts.port ?? 8080 },
@@ -125,7 +141,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
   say(`Dashboard: ${url}/   (API: ${url}/api/v1/instances, docs: ${url}/docs)`);
   say(`Watch "${w.instance(forgotten)?.name ?? 'sd-webui-evening'}" get released after 20 simulated idle minutes, and the balance warning;`);
   say(`"train-over-ssh" kept while its GPU is at 97% (its Jupyter sees nothing), "sd-stopped-gpu-kept" released after 30 stopped minutes,`);
-  say(`and from about ${Math.round((100 * 60) / speed)} s on the last hour before the platform's auto-destroy. Ctrl-C to stop.`);
+  say(`and from about ${Math.round((100 * 60) / speed)} s on the last hour before the platform's auto-destroy.`);
+  say(`At ${formatTime(wakeAt, tz)} the "morning" schedule wakes the released "sd-archive" (a scheduled wake; also: xgc-guard wake sd-archive --url ${url}). Ctrl-C to stop.`);
   let closed = false;
   return {
     url,

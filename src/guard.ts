@@ -14,6 +14,7 @@ import { hasKeepMarker } from './policies/selector.js';
 import { ProbeMonitor } from './probes/monitor.js';
 import { monitorOptionsFromConfig } from './probes/options.js';
 import { GuardError, NotFound } from './errors.js';
+import { Waker } from './wake/waker.js';
 
 /** This daemon is standby: another one holds the writer lease. */
 export class Standby extends GuardError {
@@ -38,6 +39,8 @@ export interface GuardCore {
   ticker: Ticker;
   /** keeps probe state fresh beside the tick (start/stop it with the jobs) */
   probes: ProbeMonitor;
+  /** boots released instances through GPU shortages (the tick drives it) */
+  waker: Waker;
   service: GuardService;
 }
 
@@ -62,7 +65,9 @@ export function createGuardCore(deps: {
   const probes = new ProbeMonitor({ db, clock, log: log.child({ mod: 'probes' }), options: monitorOptionsFromConfig(config.probes) });
   const busyCheck: BusyCheck = (access, only) => probes.recheck(access, only);
   const executor = new Executor({ db, client, clock, log: log.child({ mod: 'executor' }), config, channels: deps.channels, busyCheck });
-  const ticker = new Ticker({ db, client, clock, log: log.child({ mod: 'tick' }), config, executor, probes, channels: deps.channels, isLeader: deps.isLeader, onTick: deps.onTick });
+  // the waker reads the ticker's last observation only when asked, after both exist
+  const waker: Waker = new Waker({ db, client, clock, log: log.child({ mod: 'wake' }), config, channels: deps.channels, limits: executor, observation: () => ticker.lastObservation });
+  const ticker: Ticker = new Ticker({ db, client, clock, log: log.child({ mod: 'tick' }), config, executor, waker, probes, channels: deps.channels, isLeader: deps.isLeader, onTick: deps.onTick });
 
   const service: GuardService = {
     instanceViews(now) {
@@ -115,6 +120,11 @@ export function createGuardCore(deps: {
       });
       return { action_id: r.actionId ?? 0, state: r.state, reason: r.reason };
     },
+    async wake(req) {
+      if (deps.isLeader && !deps.isLeader()) throw new Standby();
+      const w = await waker.wakeNow(req.instanceId, { gpuModels: req.gpuModels, gpuCount: req.gpuCount, giveUpAfter: req.giveUpAfter }, req.who);
+      return { id: w.actionId, instance_id: w.instanceId, state: w.state };
+    },
   };
-  return { client, executor, ticker, probes, service };
+  return { client, executor, ticker, waker, probes, service };
 }

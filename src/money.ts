@@ -15,11 +15,12 @@ const UNBILLED = new Set(['deploying', 'destroying', 'destroyed']);
 
 /**
  * Yuan per hour billed right now: `price_per_hour` while a GPU is held (running, booting, shutting_down,
- * shutdown with GPU kept), `retain_price` once the GPU is released, nothing while deploying or destroyed.
+ * shutdown with GPU kept) and while running without one (a `gpu_count: 0` data-only boot: its CPU-only price, never
+ * a GPU's), `retain_price` once the GPU is released, nothing while deploying or destroyed.
  */
 export function billedRate(f: BillableFacts): number {
   if (UNBILLED.has(f.status)) return 0;
-  return f.gpuUsed > 0 ? f.pricePerHour : f.retainPrice;
+  return f.gpuUsed > 0 || f.status === 'running' ? f.pricePerHour : f.retainPrice;
 }
 
 /** Whether the instance holds a GPU that is billed (the state the guard's release actions end). */

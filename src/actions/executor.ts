@@ -89,6 +89,19 @@ export class Executor {
     this.sentThisTick = 0;
   }
 
+  /** The action limit reached at `now` (`max_actions_per_tick (5)`), or null: a wake's boot waits for it too. */
+  limitReached(now: number): string | null {
+    const { max_actions_per_tick: perTick, max_actions_per_hour: perHour } = this.deps.config.limits;
+    if (this.sentThisTick >= perTick) return `max_actions_per_tick (${perTick})`;
+    if (this.sentLastHour(now) >= perHour) return `max_actions_per_hour (${perHour})`;
+    return null;
+  }
+
+  /** Count a request sent outside `execute` (a wake's boot) against `max_actions_per_tick`. */
+  noteSent(): void {
+    this.sentThisTick++;
+  }
+
   private journalFor(key: string) {
     return this.deps.db
       .select()

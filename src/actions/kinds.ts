@@ -64,6 +64,17 @@ export const ACTION_KINDS: Record<ActionKind, ActionKindSpec> = {
     rateAfter: () => 0,
     endsAtBoot: false,
   },
+  // A wake (src/wake/): the waker sends the boot itself (model fallback, retries on a GPU shortage); this entry
+  // is what the journal, the recorder's confirmation and the cooldown read. It saves nothing: it bills again.
+  boot: {
+    sendsRequest: true,
+    expectedStatus: 'running',
+    send: (client, t) => client.boot(t.id),
+    reached: (s) => s !== undefined && s.status === 'running',
+    underWay: (s) => s !== undefined && s.status === 'booting',
+    rateAfter: (_t, rate) => rate,
+    endsAtBoot: false,
+  },
   notify: {
     sendsRequest: false,
     expectedStatus: null,

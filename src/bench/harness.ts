@@ -59,6 +59,7 @@ export async function startBenchHarness(
   // A GPU link still connecting is waited for (a loaded machine can take seconds to finish an SSH handshake), so
   // whether a tick saw the GPU never depends on the machine's speed; links that fail go down and are not waited on.
   const probe = async () => {
+    sim.ssh?.reconcile(); // the simulator's SSH emits the samples due at the stepped time now, not at its next poll
     await core.probes.settle(30_000);
     await core.probes.pollApps();
     core.probes.flushGpu();

@@ -28,9 +28,11 @@ export const selectorSchema = z.strictObject({
 });
 export type Selector = z.output<typeof selectorSchema>;
 
-export const ACTIONS = ['release_gpu', 'shutdown', 'destroy', 'notify'] as const;
+export const ACTIONS = ['release_gpu', 'shutdown', 'destroy', 'notify', 'boot'] as const;
 export type ActionKind = (typeof ACTIONS)[number];
-const action = z.enum(ACTIONS, { error: `expected one of ${ACTIONS.join(', ')}` });
+const anyAction = z.enum(ACTIONS, { error: `expected one of ${ACTIONS.join(', ')}` });
+/** The action of every policy type but `schedule`: `boot` (a wake) only comes from a schedule. */
+const action = anyAction.refine((a) => a !== 'boot', { message: 'boot is only valid for schedule policies (type: schedule, a scheduled wake)' });
 
 const policyCommon = {
   name: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "-", "_" and "." only'),
@@ -50,14 +52,32 @@ export const idlePolicySchema = z.strictObject({
   probes: z.array(z.string()).optional(),
   action: action.default('release_gpu'),
 });
-export const schedulePolicySchema = z.strictObject({
-  ...policyCommon,
-  type: z.literal('schedule'),
-  cron: z.string().min(1),
-  timezone: z.string().optional(),
-  catch_up: duration.default(3_600_000),
-  action: action.default('release_gpu'),
-});
+/** Full GPU model names as boot wants them (`NVIDIA GeForce RTX 4090 D`); short ones (`RTX 4090 D`) are completed. */
+export const gpuModelsSchema = z.array(z.string().trim().min(1).max(64)).min(1).max(8);
+/** GPUs to boot with: 0 boots without a GPU (data only), up to 8. */
+export const gpuCountSchema = z.number({ error: 'expected an integer 0-8' }).int('expected an integer 0-8').min(0, 'expected an integer 0-8').max(8, 'expected an integer 0-8');
+
+export const schedulePolicySchema = z
+  .strictObject({
+    ...policyCommon,
+    type: z.literal('schedule'),
+    cron: z.string().min(1),
+    timezone: z.string().optional(),
+    catch_up: duration.default(3_600_000),
+    action: anyAction.default('release_gpu'),
+    /** boot only: models to try in order (default: the instance's own) */
+    gpu_models: gpuModelsSchema.optional(),
+    /** boot only: GPUs to boot with (default: as before the release) */
+    gpu_count: gpuCountSchema.optional(),
+    /** boot only: stop retrying a GPU shortage after this long (default `wake.give_up_after`) */
+    give_up_after: duration.optional(),
+  })
+  .superRefine((p, ctx) => {
+    if (p.action === 'boot') return;
+    for (const k of ['gpu_models', 'gpu_count', 'give_up_after'] as const) {
+      if (p[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: `only valid with action: boot` });
+    }
+  });
 export const maxRuntimePolicySchema = z.strictObject({
   ...policyCommon,
   type: z.literal('max_runtime'),
@@ -179,6 +199,17 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   keep_marker: z.string().min(1).default('#keep'),
+  /** waking released instances (scheduled `action: boot` and `POST /api/v1/instances/:id/wake`) */
+  wake: z
+    .strictObject({
+      /** stop retrying a GPU shortage after this long */
+      give_up_after: duration.default(2 * 3_600_000),
+      /** wait before the first retry round; doubles each round */
+      retry_first: duration.default(60_000),
+      /** longest wait between retry rounds */
+      retry_max: duration.default(10 * 60_000),
+    })
+    .prefault({}),
   probes: z
     .strictObject({
       /** polled probe runs (jupyter, comfyui, sdwebui, heartbeat) in flight at once */

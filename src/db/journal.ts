@@ -3,15 +3,24 @@ import { and, desc, eq, gt, isNotNull, lt, or, type SQL } from 'drizzle-orm';
 import type { Db } from './open.js';
 import { actions } from './schema.js';
 
-/** Instances the user booted again after a guard release, left alone until the cooldown ends (id -> until). */
+/**
+ * Instances booted again after a guard release (by the user) or by a guard wake, left alone until the cooldown
+ * ends (id -> until).
+ */
 export function cooldownsAfterBoot(db: Db, now: number, cooldownMs: number): Map<string, number> {
   const rows = db
     .select({ instanceId: actions.instanceId, rebootedAt: actions.rebootedAt })
     .from(actions)
     .where(and(eq(actions.mode, 'enforce'), isNotNull(actions.rebootedAt), gt(actions.rebootedAt, now - cooldownMs)))
     .all();
+  // a guard wake's boot request (src/wake/): sent, then confirmed running
+  const boots = db
+    .select({ instanceId: actions.instanceId, rebootedAt: actions.sentAt })
+    .from(actions)
+    .where(and(eq(actions.mode, 'enforce'), eq(actions.action, 'boot'), isNotNull(actions.sentAt), gt(actions.sentAt, now - cooldownMs)))
+    .all();
   const m = new Map<string, number>();
-  for (const r of rows) m.set(r.instanceId, Math.max(m.get(r.instanceId) ?? 0, r.rebootedAt! + cooldownMs));
+  for (const r of [...rows, ...boots]) m.set(r.instanceId, Math.max(m.get(r.instanceId) ?? 0, r.rebootedAt! + cooldownMs));
   return m;
 }
 

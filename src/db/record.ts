@@ -140,7 +140,7 @@ export function recordObservation(db: Db, now: number, list: Instance[], balance
         // Billing cannot have stopped before the request, nor before the last tick that still saw the GPU held.
         const lo = Math.max(sentAt, prev && prev.billedSince !== null ? prev.lastSeen : sentAt);
         if (reachedExpected(a.action, inst)) {
-          const stoppedAt = a.action === 'shutdown' ? null : within(inst?.stoppedAt ?? null, lo, now) ?? now;
+          const stoppedAt = a.action === 'shutdown' || a.action === 'boot' ? null : within(inst?.stoppedAt ?? null, lo, now) ?? now;
           tx.update(actions).set({ state: 'confirmed', finishedAt: now, stoppedAt }).where(eq(actions.id, a.id)).run();
           res.confirmed.push(a.id);
           continue;
@@ -148,7 +148,7 @@ export function recordObservation(db: Db, now: number, list: Instance[], balance
         // Released and booted again between two ticks: the API's start time is after our request, so the
         // action took effect; the user's boot ends the savings and starts a new billed stretch. Savings count
         // only what the API's stop time proves (none without it).
-        if (inst && inst.startedAt !== null && inst.startedAt > sentAt && a.action !== 'destroy') {
+        if (inst && inst.startedAt !== null && inst.startedAt > sentAt && a.action !== 'destroy' && a.action !== 'boot') {
           const bootedAt = within(inst.startedAt, lo, now) ?? now;
           const release = a.action === 'release_gpu';
           tx.update(actions)

@@ -324,3 +324,52 @@ export const spendMonthCells = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.tz, t.monthStart, t.instanceId] })],
 );
+
+/**
+ * Wakes (src/wake/): one row per wake request, keyed by its journal row in `actions` (action `boot`), holding the
+ * retry state. Every boot request it sends is a row of `wake_tries`, written before the request goes out.
+ */
+export const wakes = sqliteTable(
+  'wakes',
+  {
+    actionId: integer('action_id').primaryKey(),
+    instanceId: text('instance_id').notNull(),
+    instanceName: text('instance_name').notNull().default(''),
+    policy: text('policy').notNull(),
+    who: text('who').notNull(),
+    mode: text('mode').notNull(), // enforce | dry_run
+    /** JSON array of full model names to try in order ([]: boot as before, GPU kept) */
+    gpuModels: text('gpu_models').notNull(),
+    gpuCount: integer('gpu_count').notNull(),
+    requestedAt: integer('requested_at').notNull(),
+    giveUpAt: integer('give_up_at').notNull(),
+    state: text('state').notNull(), // waiting | booting | done | gave_up | refused
+    tries: integer('tries').notNull().default(0),
+    /** completed retry rounds (every model short): the backoff doubles with each */
+    rounds: integer('rounds').notNull().default(0),
+    nextTryAt: integer('next_try_at'),
+    /** index into gpu_models of the next try */
+    nextModel: integer('next_model').notNull().default(0),
+    bootedModel: text('booted_model'),
+    bootedAt: integer('booted_at'),
+    finishedAt: integer('finished_at'),
+    detail: text('detail'),
+  },
+  (t) => [index('wakes_instance').on(t.instanceId, t.requestedAt), index('wakes_state').on(t.state)],
+);
+
+/** Every boot request a wake sent (or was about to send: `sending` until its answer is journaled). */
+export const wakeTries = sqliteTable(
+  'wake_tries',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    actionId: integer('action_id').notNull(),
+    n: integer('n').notNull(),
+    at: integer('at').notNull(),
+    gpuModel: text('gpu_model'),
+    gpuCount: integer('gpu_count'),
+    outcome: text('outcome').notNull(), // sending | sent | shortage | failed | interrupted
+    detail: text('detail'),
+  },
+  (t) => [index('wake_tries_action').on(t.actionId, t.n)],
+);

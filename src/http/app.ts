@@ -22,6 +22,7 @@ import sessionRoutes from './session.js';
 import snoozeRoutes from './snooze.js';
 import spendRoutes from './spend.js';
 import timelineRoutes from './timeline.js';
+import wakeRoutes from './wake.js';
 import type { App, AppDeps } from './types.js';
 
 export type { App, AppDeps, RuntimeStatus } from './types.js';
@@ -60,6 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(heartbeatRoutes, { deps });
   await app.register(spendRoutes, { deps });
   await app.register(instanceRoutes, { deps });
+  await app.register(wakeRoutes, { deps });
   await app.register(policiesRoutes, { deps });
   await app.register(eventsRoutes, { deps });
   await app.register(dashboardRoutes, {});

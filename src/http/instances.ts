@@ -8,6 +8,7 @@ import type { IdleInfo, NextAction } from '../policies/types.js';
 import { activeOverrides, overrideToJson } from '../db/overrides.js';
 import { overrideMatches } from '../policies/selector.js';
 import { errorResponses, overrideSchema, reasonCodeSchema } from './schemas.js';
+import { latestWakes } from '../wake/view.js';
 
 const verdict = z.enum(['busy', 'idle', 'unknown']);
 const instanceItem = z.object({
@@ -41,6 +42,16 @@ const instanceItem = z.object({
         .describe('what holds the action back until `until`; the action follows once it ends'),
     })
     .nullable(),
+  wake: z
+    .object({
+      id: z.number().int().describe('the journal id'),
+      state: z.enum(['waiting', 'booting', 'done', 'gave_up', 'refused']),
+      tries: z.number().int(),
+      waiting_for: z.string().nullable().describe('the GPU model the next try asks for, while waiting'),
+      since: z.string().describe('when the wake was requested'),
+    })
+    .nullable()
+    .describe('the latest wake of this instance, in progress or finished within the last hour'),
 });
 
 /** Registers GET /api/v1/instances. */
@@ -60,6 +71,7 @@ export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) 
       const today = todayEstimated(db, now, tz);
       const ovs = activeOverrides(db, now);
       const { idle, next }: { idle: Map<string, IdleInfo>; next: Map<string, NextAction | null> } = guard?.instanceViews(now) ?? { idle: new Map(), next: new Map() };
+      const wakes = latestWakes(db, now, tz);
       return {
         instances: rows.map((r) => {
           const i = idle.get(r.id);
@@ -80,6 +92,7 @@ export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) 
               : { verdict: 'unknown' as const, since: null, probes: {} },
             overrides: ovs.filter((o) => overrideMatches(o, r, o.policies?.[0] ?? '*')).map((o) => overrideToJson(o, now, tz)),
             next_action: n ? { policy: n.policy, action: n.action, at: iso(n.at), in: n.at === null ? null : formatDuration(Math.max(0, n.at - now)), reason: n.reason, reason_code: n.reasonCode ?? null, held_by: n.heldBy ? { kind: n.heldBy.kind, until: iso(n.heldBy.until)!, override_id: n.heldBy.overrideId ?? null } : null } : null,
+            wake: wakes.get(r.id) ?? null,
           };
         }),
       };

@@ -40,7 +40,7 @@ export const actionItemSchema = z.object({
   instance_id: z.string(),
   instance_name: z.string(),
   policy: z.string(),
-  action: z.string().describe('release_gpu | shutdown | destroy | notify'),
+  action: z.string().describe('release_gpu | shutdown | destroy | notify | boot (a wake)'),
   mode: z.enum(['enforce', 'dry_run']),
   state: z.enum(ACTION_STATES),
   reason: z.string(),

@@ -32,10 +32,30 @@ export interface ActNowResult {
   reason: string;
 }
 
+/** "Wake now" request from the API (`POST /api/v1/instances/:id/wake`). */
+export interface WakeNowRequest {
+  instanceId: string;
+  /** full or short model names, tried in order */
+  gpuModels?: string[];
+  gpuCount?: number;
+  /** ms */
+  giveUpAfter?: number;
+  who: string;
+}
+
+/** The journaled wake: its journal id and state. */
+export interface WakeNowResult {
+  id: number;
+  instance_id: string;
+  state: string;
+}
+
 /** The guard core seen from HTTP. */
 export interface GuardService {
   /** the next planned action and idle state of every instance of the last observation, as the engine sees it at `now` */
   instanceViews(now: number): { next: Map<string, NextAction | null>; idle: Map<string, IdleInfo> };
   policies(now: number): PolicyInfo[];
   actNow(req: ActNowRequest): Promise<ActNowResult>;
+  /** start a wake (src/wake/): journaled, first try started; throws the typed refusals of the waker */
+  wake(req: WakeNowRequest): Promise<WakeNowResult>;
 }

@@ -65,6 +65,7 @@ export function instanceStates(db: Db, list: Instance[], opts: { stretchesFromAp
       billedSince,
       runningSince,
       stoppedSince,
+      stoppedAt: i.stoppedAt,
     };
   });
 }

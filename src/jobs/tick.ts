@@ -23,6 +23,7 @@ import type { Executor, ActResult } from '../actions/executor.js';
 import { errorClass, type XgcClient } from '../xgc/index.js';
 import type { Instance, InstanceAccess, InstanceWithAccess } from '../xgc/types.js';
 import { assess, type Observation } from './assess.js';
+import type { Waker } from '../wake/waker.js';
 
 /** What one tick did. */
 export interface TickResult {
@@ -48,6 +49,8 @@ export interface TickerDeps {
   executor: Executor;
   /** names of configured notification channels */
   channels(): string[];
+  /** the waker: takes the schedule policies' boot decisions and steps wakes after each record (src/wake/) */
+  waker?: Pick<Waker, 'fromSchedule' | 'process'>;
   /** the probe monitor: told after each successful observe which instances run */
   probes?: { setTargets(running: InstanceAccess[]): void };
   /** whether this process may tick (single-writer lease) */
@@ -152,6 +155,11 @@ export class Ticker {
     executor.beginTick();
     for (const d of decisions) {
       if (d.kind !== 'act') continue;
+      if (d.action === 'boot') {
+        const w = await this.deps.waker?.fromSchedule({ key: d.key, policy: d.policy, instance: d.instance, reason: d.reason, reasonCode: d.reasonCode, dryRun: d.dryRun, channels: d.channels });
+        if (w) result.acted.push(w);
+        continue;
+      }
       const r = await executor.execute({
         key: d.key,
         policy: d.policy,
@@ -170,6 +178,8 @@ export class Ticker {
       });
       if (r.state !== 'skipped') result.acted.push(r);
     }
+    // 7. wakes: confirm the booted ones from this list, retry the waiting ones that are due.
+    await this.deps.waker?.process(list);
     result.apiCalls = client.takeCalls();
     result.durationMs = Math.round(sw() - t0);
     db.insert(ticks)

@@ -2,9 +2,12 @@
  * `schedule`: at each cron occurrence (in the policy's or the global time zone), act on the matching instances
  * that have held their GPU since before that occurrence. An occurrence missed while the daemon was down is
  * caught up within `catch_up`; an instance the user boots after the occurrence is left alone until the next one.
+ * With `action: boot` it wakes the matching shut-down instances instead (src/wake/: GPU shortage retries, model
+ * fallback, money check), once per occurrence, and only those already down at the occurrence.
  *
  * ```yaml
  * - { name: nightly, type: schedule, cron: "0 2 * * *", warn_before: 30m, catch_up: 1h, action: release_gpu, match: { name: "sd-*" } }
+ * - { name: morning, type: schedule, cron: "50 8 * * 1-5", action: boot, gpu_models: ["RTX 4090 D", "RTX 4090"], match: { name: "sd-*" } }
  * ```
  */
 import { CronExpressionParser } from 'cron-parser';
@@ -32,7 +35,28 @@ export function nextOccurrence(cron: string, now: number, tz: string): number | 
   }
 }
 
+/** `action: boot`: the due occurrence wakes matching instances that were shut down before it (never twice). */
+function evaluateBoot(cfg: SchedulePolicyConfig, ctx: PolicyContext): PolicyDecision[] {
+  const tz = cfg.timezone ?? ctx.timezone;
+  const prev = prevOccurrence(cfg.cron, ctx.now, tz);
+  if (prev === null || ctx.now - prev > cfg.catch_up) return [];
+  const late = ctx.now - prev;
+  return ctx.candidates
+    .filter((inst) => inst.status === 'shutdown' && (inst.stoppedAt === undefined || inst.stoppedAt === null || inst.stoppedAt <= prev))
+    .map((inst): PolicyDecision => ({
+      kind: 'act',
+      policy: cfg.name,
+      action: cfg.action,
+      instance: inst,
+      key: `${cfg.name}:${inst.id}:${prev}`,
+      reason: `schedule "${cfg.cron}" (${tz}) at ${ctx.fmtTime(prev)}: wake${late > 60_000 ? `, caught up ${formatDuration(late)} late` : ''}`,
+      reasonCode: late > 60_000 ? { code: 'schedule.due_late', params: { cron: cfg.cron, tz, at: ctx.fmtTime(prev), late_ms: late } } : { code: 'schedule.due', params: { cron: cfg.cron, tz, at: ctx.fmtTime(prev) } },
+      requireIdle: false,
+    }));
+}
+
 function evaluate(cfg: SchedulePolicyConfig, ctx: PolicyContext): PolicyDecision[] {
+  if (cfg.action === 'boot') return evaluateBoot(cfg, ctx);
   const tz = cfg.timezone ?? ctx.timezone;
   const out: PolicyDecision[] = [];
   const prev = prevOccurrence(cfg.cron, ctx.now, tz);
@@ -65,7 +89,7 @@ export const schedulePolicy: PolicyType<SchedulePolicyConfig> = {
   actsOnInstances: (cfg) => cfg.action !== 'notify',
   evaluate,
   next(cfg, ctx, inst) {
-    if (!inst.holdsGpu) return null;
+    if (cfg.action === 'boot' ? inst.status !== 'shutdown' : !inst.holdsGpu) return null;
     const tz = cfg.timezone ?? ctx.timezone;
     const at = nextOccurrence(cfg.cron, ctx.now, tz);
     return at === null

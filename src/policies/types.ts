@@ -26,6 +26,8 @@ export interface InstanceState {
   runningSince: number | null;
   /** since when it is shut down while still holding (and billing) its GPU; null otherwise */
   stoppedSince?: number | null;
+  /** when it last stopped (the API's stop_timestamp), when known: a scheduled wake boots only what was down before its minute */
+  stoppedAt?: number | null;
 }
 
 /** A snooze or exemption as stored (src/db/overrides.ts) and matched (selector.ts). Times in epoch ms. */
