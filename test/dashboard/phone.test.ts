@@ -1,0 +1,199 @@
+/**
+ * The dashboard as people use it (issues 18 and 15) in Debian's chromium via playwright-core, against the running
+ * demo (simulator + daemon on an accelerated clock): a phone at 390 px and a desktop at 1400 px, in English and in
+ * Chinese; truthful states (what follows a snooze), reasons in the page's locale, the alerts panel and the banner
+ * shown while the cloud API fails. Screenshots go to test-results/.
+ */
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import pino from 'pino';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REASONS_JS_CANDIDATES } from '../../src/dashboard/plugin.js';
+import { startDemo } from '../../src/demo.js';
+import { launchChromium, runBrowserTests } from './browser.js';
+
+const SHOT_DIR = resolve(__dirname, '..', '..', 'test-results');
+const WIDTHS = [390, 1400] as const;
+const LOCALES = ['en', 'zh-CN'] as const;
+/** Two lower-case English words in a row: an English phrase, not a product name like "SD WebUI" or "GPU". */
+const ENGLISH_PHRASE = /[a-z]{2,} [a-z]{2,}/;
+const HAN = /[\u4e00-\u9fff]/;
+
+interface ApiOverride {
+  id: number;
+  target: { instance_id?: string };
+  kind: string;
+}
+
+describe.skipIf(!runBrowserTests)('dashboard on a phone and a desktop, in English and Chinese', () => {
+  let demo: Awaited<ReturnType<typeof startDemo>>;
+  let browser: Browser;
+  const pageErrors: string[] = [];
+
+  const getJson = async <T>(path: string): Promise<T> => {
+    const res = await fetch(`${demo.url.replace(/\/$/, '')}${path}`);
+    expect(res.status, `${path} status`).toBe(200);
+    return (await res.json()) as T;
+  };
+  const sim = async (path: string, body: unknown) => {
+    const res = await fetch(`${demo.sim.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(res.status, `${path} status`).toBe(200);
+  };
+
+  /**
+   * A page at `width` in `locale`. The browser itself speaks English: zh-CN comes from the guard's configured locale
+   * (the demo's config says zh-CN), en from the reader's own choice (the locale toggle's localStorage key).
+   */
+  async function open(width: number, locale: 'en' | 'zh-CN'): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width, height: 900 }, locale: 'en-US' });
+    if (locale === 'en') await context.addInitScript(() => localStorage.setItem('xgc-guard.locale', 'en'));
+    const page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(`${width}/${locale}: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(`${width}/${locale}: ${m.text()}`);
+    });
+    await page.goto(demo.url);
+    await page.waitForSelector('#instances-body tr[data-instance-id]', { timeout: 60_000 });
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe(locale);
+    return page;
+  }
+
+  const shot = async (page: Page, name: string) => {
+    mkdirSync(SHOT_DIR, { recursive: true });
+    const file = resolve(SHOT_DIR, name);
+    await page.screenshot({ path: file, fullPage: true });
+    expect(statSync(file).size).toBeGreaterThan(20_000);
+  };
+
+  beforeAll(async () => {
+    // The page renders reason codes with the compiled catalog (dist/notify/reasons.js): a missing build fails here.
+    expect(REASONS_JS_CANDIDATES.some((p) => existsSync(p)), 'dist/notify/reasons.js is missing: run npm run build').toBe(true);
+    browser = await launchChromium();
+    demo = await startDemo({ port: 0, speed: 60, seed: 11, quiet: true, log: pino({ level: 'silent' }) });
+  }, 360_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.close();
+  });
+
+  it('fits every width in both locales: nothing wider than the viewport, the header on one line, rows as cards on the phone (screenshots)', async () => {
+    for (const width of WIDTHS) {
+      for (const locale of LOCALES) {
+        const page = await open(width, locale);
+        await page.waitForSelector('#spend-chart canvas');
+        await expect.poll(() => page.locator('#instances-body .reason').count(), { timeout: 60_000 }).toBeGreaterThan(0);
+        const fit = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: innerWidth }));
+        expect(fit.scroll, `${width}px ${locale}`).toBeLessThanOrEqual(fit.inner);
+        // One line: the brand and the header's buttons sit side by side, the header no taller than a button row.
+        const header = await page.$eval('header.top', (el) => {
+          const brand = el.querySelector('.brand')!.getBoundingClientRect();
+          const right = el.querySelector('.top-right')!.getBoundingClientRect();
+          return { height: el.getBoundingClientRect().height, brandTop: brand.top, rightTop: right.top, brandRight: brand.right, rightLeft: right.left };
+        });
+        expect(header.height, `${width}px ${locale} header height`).toBeLessThan(56);
+        expect(header.brandRight).toBeLessThanOrEqual(header.rightLeft);
+        const headVisible = await page.isVisible('#instances-table thead');
+        expect(headVisible, `${width}px: table head shown on desktop only`).toBe(width > 480);
+        await page.waitForSelector('#toast', { state: 'hidden' });
+        await shot(page, `dashboard-${width}-${locale}.png`);
+        await page.context().close();
+      }
+    }
+  });
+
+  it('shows reasons in Chinese on a zh-CN page (no English phrase), and in English on an en page', async () => {
+    const zh = await open(390, 'zh-CN');
+    const en = await open(390, 'en');
+    const reasons = async (page: Page) => (await page.locator('#instances-body .reason').allTextContents()).filter((s) => s.trim());
+    await expect.poll(async () => (await reasons(zh)).length, { timeout: 60_000 }).toBeGreaterThan(0);
+    await expect.poll(async () => (await reasons(en)).length, { timeout: 60_000 }).toBeGreaterThan(0);
+    const zhTexts = await reasons(zh);
+    for (const r of zhTexts) {
+      expect(r, 'a zh-CN reason').toMatch(HAN);
+      expect(r, 'a zh-CN reason').not.toMatch(ENGLISH_PHRASE);
+    }
+    // The positive control: the same reasons on the en page are English phrases (the catalog, not a fixed text).
+    expect((await reasons(en)).some((r) => ENGLISH_PHRASE.test(r))).toBe(true);
+    await zh.context().close();
+    await en.context().close();
+  });
+
+  it('at 390 px, the Snooze button of a running instance is in view and works; the row then says what follows the snooze', async () => {
+    const page = await open(390, 'en');
+    const row = page.locator('#instances-body tr[data-status="running"]:has(button[data-action="snooze-1h"])').first();
+    const id = (await row.getAttribute('data-instance-id'))!;
+    await row.locator('.next-cell .countdown').waitFor({ timeout: 60_000 });
+    const button = row.locator('button[data-action="snooze-1h"]');
+    await button.scrollIntoViewIfNeeded();
+    expect(await button.isVisible()).toBe(true);
+    const box = (await button.boundingBox())!;
+    expect(box.x).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width).toBeLessThanOrEqual(390);
+    // Rows that cannot be snoozed have no Snooze: the #keep one and the shut-down one (which has Wake instead).
+    expect(await page.locator('#instances-body tr:has(.tag.k-keep) button').count()).toBe(0);
+    const shut = page.locator('#instances-body tr[data-status="shutdown"]');
+    expect(await shut.locator('button[data-action="snooze-2h"], button[data-action="exempt"]').count()).toBe(0);
+    expect(await shut.locator('button[data-action="wake"]').count()).toBe(1);
+
+    await button.click();
+    let created: ApiOverride | undefined;
+    await expect
+      .poll(
+        async () => {
+          created = (await getJson<{ overrides: ApiOverride[] }>('/api/v1/overrides')).overrides.find((o) => o.target?.instance_id === id && o.kind === 'snooze');
+          return Boolean(created);
+        },
+        { timeout: 60_000, interval: 250 },
+      )
+      .toBe(true);
+    const held = page.locator(`#instances-body tr[data-instance-id="${id}"] .next.held`);
+    await held.waitFor({ timeout: 60_000 });
+    expect(await held.getAttribute('data-held')).toBe('snooze');
+    expect(await held.locator('.held-text').textContent()).toMatch(/^snoozed until \d\d:\d\d, then: release GPU \([\w-]+\) at (\d\d-\d\d )?\d\d:\d\d$/);
+    await shot(page, 'dashboard-390-en-snoozed.png');
+
+    const zh = await open(390, 'zh-CN');
+    const zhHeld = zh.locator(`#instances-body tr[data-instance-id="${id}"] .next.held .held-text`);
+    await zhHeld.waitFor({ timeout: 60_000 });
+    expect(await zhHeld.textContent()).toMatch(/^暂缓至 \d\d:\d\d，之后：(\d\d-\d\d )?\d\d:\d\d 释放 GPU（[\w-]+）$/);
+    await page.context().close();
+    await zh.context().close();
+  });
+
+  it('shows a firing low-balance alert in the alerts panel and colours the balance card', async () => {
+    const page = await open(1400, 'zh-CN');
+    expect(await page.locator('#alerts-list li[data-type="balance_low"][data-state="firing"]').count()).toBe(0);
+    await sim('/sim/balance', { balance: 50 });
+    const alert = page.locator('#alerts-list li[data-type="balance_low"][data-state="firing"]');
+    await alert.waitFor({ timeout: 90_000 });
+    expect(await alert.locator('.msg').textContent()).toContain('余额不足');
+    // 50 is under the demo policy's first threshold (100), above its second (30)
+    await expect.poll(() => page.getAttribute('#card-balance', 'data-level'), { timeout: 30_000 }).toBe('warn');
+    await shot(page, 'dashboard-1400-zh-CN-alert.png');
+    await page.context().close();
+  });
+
+  it("shows the blind banner and 'last seen' instead of countdowns while the simulator's API fails, and drops them once it answers", async () => {
+    const page = await open(390, 'en');
+    await page.locator('#instances-body .countdown').first().waitFor({ timeout: 60_000 });
+    expect(await page.isVisible('#blind-banner')).toBe(false);
+    await sim('/sim/faults', { http_500_rate: 1 });
+    try {
+      await page.waitForSelector('#blind-banner', { state: 'visible', timeout: 90_000 });
+      expect(await page.textContent('#blind-banner')).toMatch(/^Cannot see the account since (\d\d-\d\d )?\d\d:\d\d: /);
+      await expect.poll(() => page.locator('#instances-body .last-seen').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+      expect(await page.locator('#instances-body .countdown').count()).toBe(0);
+      const fit = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: innerWidth }));
+      expect(fit.scroll).toBeLessThanOrEqual(fit.inner);
+      await shot(page, 'dashboard-390-en-blind.png');
+    } finally {
+      await sim('/sim/faults', { http_500_rate: 0 });
+    }
+    await page.waitForSelector('#blind-banner', { state: 'hidden', timeout: 90_000 });
+    await page.locator('#instances-body .countdown').first().waitFor({ timeout: 60_000 });
+    await page.context().close();
+    expect(pageErrors.filter((e) => !/Failed to load resource/.test(e))).toEqual([]);
+  });
+});
