@@ -79,8 +79,12 @@ function idleCell(i) {
     .map((p) => reasonText(p.detail, p.code))
     .filter(Boolean);
   return [
-    h('span', { class: `verdict v-${v}` }, label('verdict', v)),
-    toMs(idle.since) !== null ? h('span', { class: 'muted small countup-since', data: { at: idle.since } }, '') : null,
+    h(
+      'span',
+      { class: 'idle-verdict' },
+      h('span', { class: `verdict v-${v}` }, label('verdict', v)),
+      toMs(idle.since) !== null ? h('span', { class: 'muted small countup-since', data: { at: idle.since } }, '') : null,
+    ),
     reasons.length ? h('div', { class: 'muted small reason' }, reasons.join(state.locale === 'zh-CN' ? '；' : '; ')) : null,
   ];
 }

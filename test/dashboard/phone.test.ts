@@ -78,6 +78,27 @@ describe.skipIf(!runBrowserTests)('dashboard on a phone and a desktop, in Englis
     await demo?.close();
   });
 
+  it('shows an instance shut down with its GPU kept as "stopped, GPU still billed ¥X/h", with Wake and no idle verdict', async () => {
+    const res = await fetch(`${demo.sim.url}/sim/instances`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'sd-paused', status: 'shutdown', gpu_kept: true }) });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    const page = await open(390, 'en');
+    const row = page.locator(`#instances-body tr[data-instance-id="${id}"]`);
+    await row.locator('.held-gpu').waitFor({ timeout: 60_000 });
+    expect(await row.getAttribute('data-status')).toBe('shutdown');
+    expect(await row.locator('.held-gpu').textContent()).toMatch(/^stopped, GPU still billed ¥\d+\.\d\d\/h$/);
+    expect(await row.locator('.idle-cell').textContent()).toBe('—');
+    expect(await row.locator('button[data-action="wake"]').count()).toBe(1);
+    expect(await row.locator('button[data-action="exempt"], button[data-action="snooze-2h"]').count()).toBe(0);
+    // A released one is not "still billed".
+    expect(await page.locator('#instances-body tr[data-status="shutdown"]:not(:has(.held-gpu))').count()).toBeGreaterThan(0);
+    const zh = await open(390, 'zh-CN');
+    await zh.locator(`#instances-body tr[data-instance-id="${id}"] .held-gpu`).waitFor({ timeout: 60_000 });
+    expect(await zh.locator(`#instances-body tr[data-instance-id="${id}"] .held-gpu`).textContent()).toMatch(/^已关机，GPU 仍在计费 ¥\d+\.\d\d\/小时$/);
+    await page.context().close();
+    await zh.context().close();
+  });
+
   it('fits every width in both locales: nothing wider than the viewport, the header on one line, rows as cards on the phone (screenshots)', async () => {
     for (const width of WIDTHS) {
       for (const locale of LOCALES) {
@@ -94,6 +115,14 @@ describe.skipIf(!runBrowserTests)('dashboard on a phone and a desktop, in Englis
         });
         expect(header.height, `${width}px ${locale} header height`).toBeLessThan(56);
         expect(header.brandRight).toBeLessThanOrEqual(header.rightLeft);
+        // The chart's legend names instances (their ids in the tooltips).
+        const instances = (await getJson<{ instances: Array<{ id: string; name: string }> }>('/api/v1/instances')).instances;
+        const legend = await page.$$eval('#spend-legend .li[data-instance-id]', (els) => els.filter((e) => (e as HTMLElement).dataset.instanceId).map((e) => [(e as HTMLElement).dataset.instanceId!, e.textContent, e.getAttribute('title')]));
+        expect(legend.length).toBeGreaterThan(0);
+        for (const [id, text, title] of legend) {
+          expect(text).toBe(instances.find((i) => i.id === id)?.name);
+          expect(title).toBe(id);
+        }
         const headVisible = await page.isVisible('#instances-table thead');
         expect(headVisible, `${width}px: table head shown on desktop only`).toBe(width > 480);
         await page.waitForSelector('#toast', { state: 'hidden' });
@@ -134,8 +163,9 @@ describe.skipIf(!runBrowserTests)('dashboard on a phone and a desktop, in Englis
     // Rows that cannot be snoozed have no Snooze: the #keep one and the shut-down one (which has Wake instead).
     expect(await page.locator('#instances-body tr:has(.tag.k-keep) button').count()).toBe(0);
     const shut = page.locator('#instances-body tr[data-status="shutdown"]');
+    expect(await shut.count()).toBeGreaterThan(0);
     expect(await shut.locator('button[data-action="snooze-2h"], button[data-action="exempt"]').count()).toBe(0);
-    expect(await shut.locator('button[data-action="wake"]').count()).toBe(1);
+    expect(await shut.locator('button[data-action="wake"]').count()).toBe(await shut.count());
 
     await button.click();
     let created: ApiOverride | undefined;
