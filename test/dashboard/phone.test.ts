@@ -105,6 +105,11 @@ describe.skipIf(!runBrowserTests)('dashboard on a phone and a desktop, in Englis
         const page = await open(width, locale);
         await page.waitForSelector('#spend-chart canvas');
         await expect.poll(() => page.locator('#instances-body .reason').count(), { timeout: 60_000 }).toBeGreaterThan(0);
+        // The demo releases its forgotten instance within about half a simulated hour: an action row to lay out.
+        await expect.poll(() => page.locator('#actions-body tr[data-action-id]').count(), { timeout: 120_000 }).toBeGreaterThan(0);
+        // A journal state reads on one line (it once broke one character per line on a phone).
+        const stateHeights = await page.$$eval('#actions-body .state', (els) => els.map((e) => e.getBoundingClientRect().height));
+        for (const hgt of stateHeights) expect(hgt, `${width}px ${locale} action state height`).toBeLessThan(24);
         const fit = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: innerWidth }));
         expect(fit.scroll, `${width}px ${locale}`).toBeLessThanOrEqual(fit.inner);
         // One line: the brand and the header's buttons sit side by side, the header no taller than a button row.
@@ -135,7 +140,7 @@ describe.skipIf(!runBrowserTests)('dashboard on a phone and a desktop, in Englis
   it('shows reasons in Chinese on a zh-CN page (no English phrase), and in English on an en page', async () => {
     const zh = await open(390, 'zh-CN');
     const en = await open(390, 'en');
-    const reasons = async (page: Page) => (await page.locator('#instances-body .reason').allTextContents()).filter((s) => s.trim());
+    const reasons = async (page: Page) => (await page.locator('#instances-body .reason, #actions-body .reason').allTextContents()).filter((s) => s.trim());
     await expect.poll(async () => (await reasons(zh)).length, { timeout: 60_000 }).toBeGreaterThan(0);
     await expect.poll(async () => (await reasons(en)).length, { timeout: 60_000 }).toBeGreaterThan(0);
     const zhTexts = await reasons(zh);
@@ -194,9 +199,12 @@ describe.skipIf(!runBrowserTests)('dashboard on a phone and a desktop, in Englis
 
   it('shows a firing low-balance alert in the alerts panel and colours the balance card', async () => {
     const page = await open(1400, 'zh-CN');
-    expect(await page.locator('#alerts-list li[data-type="balance_low"][data-state="firing"]').count()).toBe(0);
-    await sim('/sim/balance', { balance: 50 });
     const alert = page.locator('#alerts-list li[data-type="balance_low"][data-state="firing"]');
+    // The demo's balance starts near the first threshold and may be under it by now: top it up, see no firing alert.
+    await sim('/sim/balance', { balance: 500 });
+    await expect.poll(() => alert.count(), { timeout: 90_000 }).toBe(0);
+    await expect.poll(() => page.getAttribute('#card-balance', 'data-level'), { timeout: 30_000 }).toBe('ok');
+    await sim('/sim/balance', { balance: 50 });
     await alert.waitFor({ timeout: 90_000 });
     expect(await alert.locator('.msg').textContent()).toContain('余额不足');
     // 50 is under the demo policy's first threshold (100), above its second (30)
