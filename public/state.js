@@ -3,6 +3,7 @@
 /** Everything the page knows: settings from the session, the last data per source, and UI state. */
 export const state = {
   locale: 'en',
+  serverLocale: 'en', // the guard's configured locale (the page's `lang` as served, then the session's)
   tz: 'Asia/Shanghai',
   role: 'open',
   keepMarker: '#keep',
