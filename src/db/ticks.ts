@@ -27,3 +27,31 @@ export function lastTick(db: Db): { at: number; outcome: string; errorClass: str
   const t = recent.find((r) => r.outcome !== 'skipped');
   return t ? { at: t.at, outcome: t.outcome, errorClass: t.errorClass } : null;
 }
+
+/** The current blind spell: how many blind ticks in a row, since when, why, and when the account was last seen. */
+export interface BlindSpell {
+  ticks: number;
+  /** the first blind tick of the spell (epoch ms) */
+  since: number;
+  /** the error class of the newest blind tick (`auth`, `network`, `timeout`, ...) */
+  reason: string;
+  /** the last successful observation before the spell, or null when there never was one */
+  lastOkAt: number | null;
+}
+
+/** The blind spell going on now (the same rule as `blindStreak`), or null when the newest tick saw the account. */
+export function blindSpell(db: DbOrTx, lookback = 1000): BlindSpell | null {
+  const recent = db.select({ at: ticks.at, outcome: ticks.outcome, errorClass: ticks.errorClass }).from(ticks).orderBy(desc(ticks.id)).limit(lookback).all();
+  let spell: BlindSpell | null = null;
+  for (const r of recent) {
+    if (r.outcome === 'skipped') continue;
+    if (r.outcome !== 'blind') {
+      if (spell) spell.lastOkAt = r.at;
+      break;
+    }
+    if (!spell) spell = { ticks: 0, since: r.at, reason: r.errorClass ?? 'unknown', lastOkAt: null };
+    spell.ticks++;
+    spell.since = r.at;
+  }
+  return spell;
+}

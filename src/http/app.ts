@@ -5,6 +5,7 @@
 import Fastify, { LogController } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import actionsRoutes from './actions.js';
+import alertsRoutes from './alerts.js';
 import { installAuth } from './auth.js';
 import balanceRoutes from './balance.js';
 import { installDocs } from './docs.js';
@@ -64,6 +65,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(wakeRoutes, { deps });
   await app.register(policiesRoutes, { deps });
   await app.register(eventsRoutes, { deps });
-  await app.register(dashboardRoutes, {});
+  await app.register(alertsRoutes, { deps });
+  await app.register(dashboardRoutes, { locale: deps.config.locale });
   return app;
 }

@@ -14,7 +14,7 @@ const balanceResponse = z.object({
   at: z.string().nullable().describe('when it was observed'),
   currency: z.literal('CNY'),
   burn_rate: z.number().describe('yuan per hour billed right now (sum over instances)'),
-  runway_hours: z.number().nullable().describe('balance / burn_rate; null when nothing burns or the balance is unknown'),
+  runway_hours: z.number().nullable().describe('balance / burn_rate; 0 at or below ¥0; null when nothing burns or the balance is unknown'),
   history: z
     .array(z.object({ at: z.string(), balance: z.number() }))
     .describe('balance changes in [from, to); the first entry carries the balance known at `from`'),
@@ -48,7 +48,8 @@ export default async function balanceRoutes(app: App, opts: { deps: AppDeps }) {
         at: last ? isoInTz(last.at, tz) : null,
         currency: 'CNY' as const,
         burn_rate: round4(burn),
-        runway_hours: last && burn > 0 ? round4(Math.max(0, last.balance / burn)) : null,
+        // At or below ¥0 nothing is left, whatever burns (the platform destroys containers): 0, never "infinite".
+        runway_hours: last && last.balance <= 0 ? 0 : last && burn > 0 ? round4(last.balance / burn) : null,
         history,
       };
     },

@@ -13,6 +13,7 @@ const sessionResponse = z.object({
   demo: z.boolean(),
   dry_run: z.boolean().describe('global default: decisions are journaled, nothing is sent to the cloud'),
   version: z.string(),
+  keep_marker: z.string().describe('an instance whose name contains this is never touched by policies'),
 });
 
 /** Registers GET /api/v1/session. */
@@ -31,6 +32,7 @@ export default async function sessionRoutes(app: App, opts: { deps: AppDeps }) {
         demo: runtime.demo,
         dry_run: config.dry_run,
         version: VERSION,
+        keep_marker: config.keep_marker,
       };
     },
   );

@@ -54,6 +54,7 @@ export const REASONS: Readonly<Record<string, Readonly<Record<ReasonLocale, stri
   'budget.exceeded_month': { en: 'estimated spend {spent_yuan} this month > limit {limit_yuan}', 'zh-CN': '本月预估花费 {spent_yuan}，超过预算 {limit_yuan}' },
   'balance.below': { en: 'balance {balance_yuan} < {threshold_yuan}', 'zh-CN': '余额 {balance_yuan} 低于 {threshold_yuan}' },
   'balance.empty': { en: 'balance {balance_yuan} ≤ ¥0: the platform destroys instances', 'zh-CN': '余额 {balance_yuan} ≤ ¥0：平台将销毁实例' },
+  'wake.requested': { en: 'wake requested by {who}', 'zh-CN': '由 {who} 请求唤醒' },
   'api.act_now': { en: 'requested through the API by {who}', 'zh-CN': '由 {who} 通过 API 请求' },
   // probes: jupyter
   'jupyter.busy': { en: 'jupyter: {signals_list}', 'zh-CN': 'Jupyter：{signals_list}' },

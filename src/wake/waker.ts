@@ -107,7 +107,7 @@ export class Waker {
     if (fresh.status !== 'shutdown') throw new NotShutDown(fresh.name || fresh.id, fresh.status);
     const plan = this.plan(fresh, opts, true);
     const now = clock.now();
-    const base = { key: `wake:${fresh.id}:${now}`, policy: 'wake', who, reason: `wake requested by ${who}`, reasonCode: undefined, channels: undefined };
+    const base = { key: `wake:${fresh.id}:${now}`, policy: 'wake', who, reason: `wake requested by ${who}`, reasonCode: { code: 'wake.requested', params: { who } }, channels: undefined };
     const money = this.moneyCheck(fresh, plan);
     if (money && !money.ok) {
       const row = this.journal(base, fresh, plan, opts, 'refused', money.message, now);

@@ -82,6 +82,21 @@ describe.skipIf(!runBrowserTests)('dashboard token handling in Chromium', () => 
     await page.context().close();
   });
 
+  it("asks for the token in the guard's configured locale, not the browser's", async () => {
+    // This guard says `locale: en`; the browser prefers Chinese.
+    const context = await browser.newContext({ viewport: { width: 390, height: 800 }, locale: 'zh-CN' });
+    const page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(daemon.url!);
+    await page.waitForSelector('#token-form', { state: 'visible' });
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
+    expect(await page.textContent('#token-panel h2')).toBe('API token');
+    await submitToken(page, API_TOKEN);
+    await page.waitForSelector('#instances-body tr[data-instance-id]');
+    expect(await page.textContent('#card-instances h2')).toBe('Instances');
+    await context.close();
+  });
+
   it('hides every write button with the read-only token', async () => {
     const page = await openPage();
     await page.waitForSelector('#token-form', { state: 'visible' });

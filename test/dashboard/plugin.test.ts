@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import dashboardRoutes, { PUBLIC_DIR } from '../../src/dashboard/plugin.js';
+import dashboardRoutes, { PUBLIC_DIR, REASONS_JS_CANDIDATES } from '../../src/dashboard/plugin.js';
 
 const uplotDir = dirname(createRequire(import.meta.url).resolve('uplot/package.json'));
 
@@ -56,6 +56,48 @@ describe('dashboard plugin', () => {
     const css = await fetch(`${base}/assets/app.css`);
     expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
     expect(await css.text()).toBe(readFileSync(resolve(PUBLIC_DIR, 'app.css'), 'utf8'));
+  });
+
+  it('serves every ES module the page imports, from public/, each as JavaScript', async () => {
+    const html = await (await fetch(`${base}/`)).text();
+    expect(html).toContain('<script type="module" src="/assets/app.js"></script>');
+    const seen = new Set<string>();
+    const queue = ['app.js'];
+    while (queue.length) {
+      const name = queue.shift()!;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const res = await fetch(`${base}/assets/${name}`);
+      expect(res.status, name).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+      const text = await res.text();
+      for (const m of text.matchAll(/^import\s[^'"]*['"]([^'"]+)['"]/gm)) {
+        // Only sibling modules of this origin: no bare specifiers (there is no bundler), no other origins.
+        expect(m[1], `${name} imports ${m[1]}`).toMatch(/^\.\/[a-z0-9-]+\.js$/);
+        queue.push(m[1].slice(2));
+      }
+    }
+    expect([...seen].sort()).toEqual(['api.js', 'app.js', 'cards.js', 'chart.js', 'dom.js', 'format.js', 'i18n.js', 'reasons.js', 'state.js', 'tables.js']);
+  });
+
+  it('serves the compiled reason catalog at /assets/reasons.js, without its source-map comment', async () => {
+    const compiled = REASONS_JS_CANDIDATES.find((p) => existsSync(p));
+    expect(compiled, 'dist/notify/reasons.js is missing: run npm run build').toBeDefined();
+    const text = await (await fetch(`${base}/assets/reasons.js`)).text();
+    expect(text).toContain('export function formatReason');
+    expect(text).toContain("'idle.release'");
+    expect(text).not.toContain('sourceMappingURL');
+    expect(text).not.toMatch(/^import\s/m);
+  });
+
+  it("writes the configured locale into the page's lang, so the token prompt speaks it before login", async () => {
+    const zh = Fastify();
+    await zh.register(dashboardRoutes, { locale: 'zh-CN' });
+    const res = await zh.inject({ url: '/' });
+    expect(res.body).toContain('<html lang="zh-CN">');
+    expect(res.body.replace('<html lang="zh-CN">', '<html lang="en">')).toBe(readFileSync(resolve(PUBLIC_DIR, 'index.html'), 'utf8'));
+    await zh.close();
   });
 
   it('serves the installed uPlot build locally at /assets/uplot.js and /assets/uplot.css', async () => {

@@ -68,6 +68,7 @@ export const en: LocaleText = {
     snooze: { h1: 'Snooze 1 hour', h2: 'Snooze 2 hours', skip: 'Skip this time' },
     opaqueTitle: (type) => `Notification: ${type}`,
     opaqueSummary: 'This notification was stored in a shape this version cannot read; see the dashboard for the current state.',
+    deadDeliveries: (n, channel) => `${n} notification${n === 1 ? '' : 's'} to ${channel} could not be delivered (given up after retries)`,
   },
   events: {
     action_planned: {

@@ -116,6 +116,8 @@ export interface LocaleText {
     snooze: { h1: string; h2: string; skip: string };
     opaqueTitle(type: string): string;
     opaqueSummary: string;
+    /** the dashboard's alert for notifications given up on (`n` deliveries to `channel`) */
+    deadDeliveries(n: number, channel: string): string;
   };
   events: { [T in EventType]: EventText<T> };
 }

@@ -62,6 +62,7 @@ export const zhCN: LocaleText = {
     snooze: { h1: '暂缓 1 小时', h2: '暂缓 2 小时', skip: '跳过本次' },
     opaqueTitle: (type) => `通知：${type}`,
     opaqueSummary: '此通知的存储格式无法被当前版本读取；请在控制台查看当前状态。',
+    deadDeliveries: (n, channel) => `${n} 条发往 ${channel} 的通知发送失败（重试后已放弃）`,
   },
   events: {
     action_planned: {

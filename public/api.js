@@ -1,0 +1,50 @@
+// The guard's HTTP API as the page uses it: bearer token from sessionStorage, errors as typed exceptions.
+
+/** Where the API token is kept (this tab only). */
+export const TOKEN_KEY = 'xgc-guard.token';
+
+/** The API answered 401: the page asks for a token. */
+export class AuthError extends Error {}
+
+/** Any other non-2xx answer, with the API's error code. */
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message || code || `HTTP ${status}`);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** The routes the refresh loop reads (besides /readyz), by the name the page keeps their data under. */
+export function sources(locale) {
+  return {
+    balance: '/api/v1/balance',
+    spend: '/api/v1/spend?from=-30d&to=now&by=day&split=instance',
+    instances: '/api/v1/instances',
+    actions: '/api/v1/actions?limit=20',
+    overrides: '/api/v1/overrides',
+    policies: '/api/v1/policies',
+    alerts: `/api/v1/alerts?locale=${encodeURIComponent(locale)}`,
+  };
+}
+
+/** Call the API; `accept` lists non-2xx statuses that still return their JSON body (e.g. /readyz's 503). */
+export async function api(path, { method = 'GET', body, accept = [] } = {}) {
+  const headers = { accept: 'application/json' };
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+  if (res.status === 401) throw new AuthError('unauthorized');
+  const text = await res.text();
+  let json = null;
+  if (text) {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = null;
+    }
+  }
+  if (!res.ok && !accept.includes(res.status)) throw new ApiError(res.status, json?.error?.code, json?.error?.message);
+  return json;
+}

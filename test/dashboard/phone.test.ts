@@ -1,0 +1,255 @@
+/**
+ * The dashboard as people use it (issues 18 and 15) in Debian's chromium via playwright-core, against the running
+ * demo (simulator + daemon on an accelerated clock): a phone at 390 px and a desktop at 1400 px, in English and in
+ * Chinese; truthful states (what follows a snooze), reasons in the page's locale, the alerts panel and the banner
+ * shown while the cloud API fails. Screenshots go to test-results/.
+ */
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import pino from 'pino';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REASONS_JS_CANDIDATES } from '../../src/dashboard/plugin.js';
+import { startDemo } from '../../src/demo.js';
+import { launchChromium, runBrowserTests } from './browser.js';
+
+const SHOT_DIR = resolve(__dirname, '..', '..', 'test-results');
+const WIDTHS = [390, 1400] as const;
+const LOCALES = ['en', 'zh-CN'] as const;
+/** Two lower-case English words in a row: an English phrase, not a product name like "SD WebUI" or "GPU". */
+const ENGLISH_PHRASE = /[a-z]{2,} [a-z]{2,}/;
+const HAN = /[\u4e00-\u9fff]/;
+
+interface ApiOverride {
+  id: number;
+  target: { instance_id?: string };
+  kind: string;
+}
+
+describe.skipIf(!runBrowserTests)('dashboard on a phone and a desktop, in English and Chinese', () => {
+  let demo: Awaited<ReturnType<typeof startDemo>>;
+  let browser: Browser;
+  const pageErrors: string[] = [];
+
+  const getJson = async <T>(path: string): Promise<T> => {
+    const res = await fetch(`${demo.url.replace(/\/$/, '')}${path}`);
+    expect(res.status, `${path} status`).toBe(200);
+    return (await res.json()) as T;
+  };
+  const sim = async (path: string, body: unknown) => {
+    const res = await fetch(`${demo.sim.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(res.status, `${path} status`).toBe(200);
+  };
+
+  /**
+   * A page at `width` in `locale`. The browser itself speaks English: zh-CN comes from the guard's configured locale
+   * (the demo's config says zh-CN), en from the reader's own choice (the locale toggle's localStorage key).
+   */
+  async function open(width: number, locale: 'en' | 'zh-CN'): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width, height: 900 }, locale: 'en-US' });
+    if (locale === 'en') await context.addInitScript(() => localStorage.setItem('xgc-guard.locale', 'en'));
+    const page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(`${width}/${locale}: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(`${width}/${locale}: ${m.text()}`);
+    });
+    await page.goto(demo.url);
+    await page.waitForSelector('#instances-body tr[data-instance-id]', { timeout: 60_000 });
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe(locale);
+    return page;
+  }
+
+  const shot = async (page: Page, name: string) => {
+    mkdirSync(SHOT_DIR, { recursive: true });
+    const file = resolve(SHOT_DIR, name);
+    await page.screenshot({ path: file, fullPage: true });
+    expect(statSync(file).size).toBeGreaterThan(20_000);
+  };
+
+  beforeAll(async () => {
+    // The page renders reason codes with the compiled catalog (dist/notify/reasons.js): a missing build fails here.
+    expect(REASONS_JS_CANDIDATES.some((p) => existsSync(p)), 'dist/notify/reasons.js is missing: run npm run build').toBe(true);
+    browser = await launchChromium();
+    demo = await startDemo({ port: 0, speed: 60, seed: 11, quiet: true, log: pino({ level: 'silent' }) });
+  }, 360_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.close();
+  });
+
+  it('shows an instance shut down with its GPU kept as "stopped, GPU still billed ¥X/h", with Wake and no idle verdict', async () => {
+    const res = await fetch(`${demo.sim.url}/sim/instances`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'sd-paused', status: 'shutdown', gpu_kept: true }) });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    const page = await open(390, 'en');
+    const row = page.locator(`#instances-body tr[data-instance-id="${id}"]`);
+    await row.locator('.held-gpu').waitFor({ timeout: 60_000 });
+    expect(await row.getAttribute('data-status')).toBe('shutdown');
+    expect(await row.locator('.held-gpu').textContent()).toMatch(/^stopped, GPU still billed ¥\d+\.\d\d\/h$/);
+    expect(await row.locator('.idle-cell').textContent()).toBe('—');
+    expect(await row.locator('button[data-action="wake"]').count()).toBe(1);
+    expect(await row.locator('button[data-action="exempt"], button[data-action="snooze-2h"]').count()).toBe(0);
+    // A released one is not "still billed".
+    expect(await page.locator('#instances-body tr[data-status="shutdown"]:not(:has(.held-gpu))').count()).toBeGreaterThan(0);
+    const zh = await open(390, 'zh-CN');
+    await zh.locator(`#instances-body tr[data-instance-id="${id}"] .held-gpu`).waitFor({ timeout: 60_000 });
+    expect(await zh.locator(`#instances-body tr[data-instance-id="${id}"] .held-gpu`).textContent()).toMatch(/^已关机，GPU 仍在计费 ¥\d+\.\d\d\/小时$/);
+    await page.context().close();
+    await zh.context().close();
+  });
+
+  it('the Wake button on a shut-down row wakes it through POST /api/v1/instances/:id/wake, and the row runs again', async () => {
+    const res = await fetch(`${demo.sim.url}/sim/instances`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'sd-wake-me', image: 'WebUI', status: 'shutdown' }) });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    const page = await open(1400, 'en');
+    const row = page.locator(`#instances-body tr[data-instance-id="${id}"]`);
+    await row.waitFor({ timeout: 60_000 });
+    const wake = row.locator('button[data-action="wake"]');
+    await wake.waitFor({ timeout: 60_000 });
+    const posted = page.waitForResponse((r) => r.url().endsWith(`/api/v1/instances/${id}/wake`) && r.request().method() === 'POST');
+    await wake.click();
+    expect((await posted).status()).toBe(202);
+    // the simulator boots it; the page shows it running once a tick saw it
+    await page.locator(`#instances-body tr[data-instance-id="${id}"][data-status="running"]`).waitFor({ timeout: 90_000 });
+    expect(demo.sim.world.instance(id)!.status).toBe('running');
+    await page.context().close();
+  });
+
+  it('fits every width in both locales: nothing wider than the viewport, the header on one line, rows as cards on the phone (screenshots)', async () => {
+    for (const width of WIDTHS) {
+      for (const locale of LOCALES) {
+        const page = await open(width, locale);
+        await page.waitForSelector('#spend-chart canvas');
+        await expect.poll(() => page.locator('#instances-body .reason').count(), { timeout: 60_000 }).toBeGreaterThan(0);
+        // The demo releases its forgotten instance within about half a simulated hour: an action row to lay out.
+        await expect.poll(() => page.locator('#actions-body tr[data-action-id]').count(), { timeout: 120_000 }).toBeGreaterThan(0);
+        // A journal state reads on one line (it once broke one character per line on a phone).
+        const stateHeights = await page.$$eval('#actions-body .state', (els) => els.map((e) => e.getBoundingClientRect().height));
+        for (const hgt of stateHeights) expect(hgt, `${width}px ${locale} action state height`).toBeLessThan(24);
+        const fit = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: innerWidth }));
+        expect(fit.scroll, `${width}px ${locale}`).toBeLessThanOrEqual(fit.inner);
+        // One line: the brand and the header's buttons sit side by side, the header no taller than a button row.
+        const header = await page.$eval('header.top', (el) => {
+          const brand = el.querySelector('.brand')!.getBoundingClientRect();
+          const right = el.querySelector('.top-right')!.getBoundingClientRect();
+          return { height: el.getBoundingClientRect().height, brandTop: brand.top, rightTop: right.top, brandRight: brand.right, rightLeft: right.left };
+        });
+        expect(header.height, `${width}px ${locale} header height`).toBeLessThan(56);
+        expect(header.brandRight).toBeLessThanOrEqual(header.rightLeft);
+        // The chart's legend names instances (their ids in the tooltips).
+        const instances = (await getJson<{ instances: Array<{ id: string; name: string }> }>('/api/v1/instances')).instances;
+        const legend = await page.$$eval('#spend-legend .li[data-instance-id]', (els) => els.filter((e) => (e as HTMLElement).dataset.instanceId).map((e) => [(e as HTMLElement).dataset.instanceId!, e.textContent, e.getAttribute('title')]));
+        expect(legend.length).toBeGreaterThan(0);
+        for (const [id, text, title] of legend) {
+          expect(text).toBe(instances.find((i) => i.id === id)?.name);
+          expect(title).toBe(id);
+        }
+        const headVisible = await page.isVisible('#instances-table thead');
+        expect(headVisible, `${width}px: table head shown on desktop only`).toBe(width > 480);
+        await page.waitForSelector('#toast', { state: 'hidden' });
+        await shot(page, `dashboard-${width}-${locale}.png`);
+        await page.context().close();
+      }
+    }
+  });
+
+  it('shows reasons in Chinese on a zh-CN page (no English phrase), and in English on an en page', async () => {
+    const zh = await open(390, 'zh-CN');
+    const en = await open(390, 'en');
+    const reasons = async (page: Page) => (await page.locator('#instances-body .reason, #actions-body .reason').allTextContents()).filter((s) => s.trim());
+    await expect.poll(async () => (await reasons(zh)).length, { timeout: 60_000 }).toBeGreaterThan(0);
+    await expect.poll(async () => (await reasons(en)).length, { timeout: 60_000 }).toBeGreaterThan(0);
+    const zhTexts = await reasons(zh);
+    for (const r of zhTexts) {
+      expect(r, 'a zh-CN reason').toMatch(HAN);
+      expect(r, 'a zh-CN reason').not.toMatch(ENGLISH_PHRASE);
+    }
+    // The positive control: the same reasons on the en page are English phrases (the catalog, not a fixed text).
+    expect((await reasons(en)).some((r) => ENGLISH_PHRASE.test(r))).toBe(true);
+    await zh.context().close();
+    await en.context().close();
+  });
+
+  it('at 390 px, the Snooze button of a running instance is in view and works; the row then says what follows the snooze', async () => {
+    const page = await open(390, 'en');
+    const row = page.locator('#instances-body tr[data-status="running"]:has(button[data-action="snooze-1h"])').first();
+    const id = (await row.getAttribute('data-instance-id'))!;
+    await row.locator('.next-cell .countdown').waitFor({ timeout: 60_000 });
+    const button = row.locator('button[data-action="snooze-1h"]');
+    await button.scrollIntoViewIfNeeded();
+    expect(await button.isVisible()).toBe(true);
+    const box = (await button.boundingBox())!;
+    expect(box.x).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width).toBeLessThanOrEqual(390);
+    // Rows that cannot be snoozed have no Snooze: the #keep one and the shut-down one (which has Wake instead).
+    expect(await page.locator('#instances-body tr:has(.tag.k-keep) button').count()).toBe(0);
+    const shut = page.locator('#instances-body tr[data-status="shutdown"]');
+    expect(await shut.count()).toBeGreaterThan(0);
+    expect(await shut.locator('button[data-action="snooze-2h"], button[data-action="exempt"]').count()).toBe(0);
+    expect(await shut.locator('button[data-action="wake"]').count()).toBe(await shut.count());
+
+    await button.click();
+    let created: ApiOverride | undefined;
+    await expect
+      .poll(
+        async () => {
+          created = (await getJson<{ overrides: ApiOverride[] }>('/api/v1/overrides')).overrides.find((o) => o.target?.instance_id === id && o.kind === 'snooze');
+          return Boolean(created);
+        },
+        { timeout: 60_000, interval: 250 },
+      )
+      .toBe(true);
+    const held = page.locator(`#instances-body tr[data-instance-id="${id}"] .next.held`);
+    await held.waitFor({ timeout: 60_000 });
+    expect(await held.getAttribute('data-held')).toBe('snooze');
+    expect(await held.locator('.held-text').textContent()).toMatch(/^snoozed until \d\d:\d\d, then: release GPU \([\w-]+\) at (\d\d-\d\d )?\d\d:\d\d$/);
+    await shot(page, 'dashboard-390-en-snoozed.png');
+
+    const zh = await open(390, 'zh-CN');
+    const zhHeld = zh.locator(`#instances-body tr[data-instance-id="${id}"] .next.held .held-text`);
+    await zhHeld.waitFor({ timeout: 60_000 });
+    expect(await zhHeld.textContent()).toMatch(/^暂缓至 \d\d:\d\d，之后：(\d\d-\d\d )?\d\d:\d\d 释放 GPU（[\w-]+）$/);
+    await page.context().close();
+    await zh.context().close();
+  });
+
+  it('shows a firing low-balance alert in the alerts panel and colours the balance card', async () => {
+    const page = await open(1400, 'zh-CN');
+    const alert = page.locator('#alerts-list li[data-type="balance_low"][data-state="firing"]');
+    // The demo's balance starts near the first threshold and may be under it by now: top it up, see no firing alert.
+    await sim('/sim/balance', { balance: 500 });
+    await expect.poll(() => alert.count(), { timeout: 90_000 }).toBe(0);
+    await expect.poll(() => page.getAttribute('#card-balance', 'data-level'), { timeout: 30_000 }).toBe('ok');
+    await sim('/sim/balance', { balance: 50 });
+    await alert.waitFor({ timeout: 90_000 });
+    expect(await alert.locator('.msg').textContent()).toContain('余额不足');
+    // 50 is under the demo policy's first threshold (100), above its second (30)
+    await expect.poll(() => page.getAttribute('#card-balance', 'data-level'), { timeout: 30_000 }).toBe('warn');
+    await shot(page, 'dashboard-1400-zh-CN-alert.png');
+    await page.context().close();
+  });
+
+  it("shows the blind banner and 'last seen' instead of countdowns while the simulator's API fails, and drops them once it answers", async () => {
+    const page = await open(390, 'en');
+    await page.locator('#instances-body .countdown').first().waitFor({ timeout: 60_000 });
+    expect(await page.isVisible('#blind-banner')).toBe(false);
+    await sim('/sim/faults', { http_500_rate: 1 });
+    try {
+      await page.waitForSelector('#blind-banner', { state: 'visible', timeout: 90_000 });
+      expect(await page.textContent('#blind-banner')).toMatch(/^Cannot see the account since (\d\d-\d\d )?\d\d:\d\d: /);
+      await expect.poll(() => page.locator('#instances-body .last-seen').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+      expect(await page.locator('#instances-body .countdown').count()).toBe(0);
+      const fit = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: innerWidth }));
+      expect(fit.scroll).toBeLessThanOrEqual(fit.inner);
+      await shot(page, 'dashboard-390-en-blind.png');
+    } finally {
+      await sim('/sim/faults', { http_500_rate: 0 });
+    }
+    await page.waitForSelector('#blind-banner', { state: 'hidden', timeout: 90_000 });
+    await page.locator('#instances-body .countdown').first().waitFor({ timeout: 60_000 });
+    await page.context().close();
+    expect(pageErrors.filter((e) => !/Failed to load resource/.test(e))).toEqual([]);
+  });
+});
