@@ -34,6 +34,7 @@ describe('config', () => {
       'nightly:schedule',
       'runaway:max_runtime',
       'low-balance:balance',
+      'held-gpu:stopped_with_gpu',
       'runway:runway',
       'daily-cap:budget',
     ]);
