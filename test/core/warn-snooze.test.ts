@@ -38,9 +38,14 @@ describe('warnings before acting', () => {
     app = await buildApp({ gdb: h.gdb, config: h.config, clock: h.clock, log: pino({ level: 'silent' }), runtime: { dbOpen: true, leader: true, jobsRunning: true, demo: false }, guard: h.core.service });
     await app.listen({ host: '127.0.0.1', port });
     const id = await h.add({ name: 'sd-forgotten', image: 'WebUI', status: 'running' });
-    for (let i = 0; i < 22; i++) await h.step(MIN);
-    await h.notifier.drain();
-    const mail = smtp.messages.find((m) => /will be released/i.test(m.subject ?? ''));
+    // The warning comes warn_before ahead of idle_for; when exactly depends on when the GPU was first seen idle
+    // (its SSH link connects during the first ticks), so step until it is mailed, bounded well past idle_for.
+    const warned = () => smtp!.messages.find((m) => /will be released/i.test(m.subject ?? ''));
+    for (let i = 0; i < 40 && !warned(); i++) {
+      await h.step(MIN);
+      await h.notifier.drain();
+    }
+    const mail = warned();
     expect(mail, `subjects: ${smtp.messages.map((m) => m.subject).join(' | ')}`).toBeDefined();
     expect(mail!.subject).toContain('sd-forgotten');
     expect(mail!.text).toContain(id);
