@@ -59,6 +59,24 @@ describe.skipIf(!runBrowserTests)('dashboard on a phone and a desktop, in Englis
     return page;
   }
 
+  /**
+   * Scroll `button` into view and measure it. A refresh that replaces the row between the scroll and the measure
+   * detaches the element: try again on the fresh one (a few times, each a full retry).
+   */
+  const inViewBox = async (button: ReturnType<Page['locator']>) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await button.scrollIntoViewIfNeeded({ timeout: 10_000 });
+        expect(await button.isVisible()).toBe(true);
+        const box = await button.boundingBox();
+        if (box) return box;
+        if (attempt >= 5) throw new Error('the button has no bounding box');
+      } catch (e) {
+        if (attempt >= 5 || !/not attached|detached/i.test(String(e))) throw e;
+      }
+    }
+  };
+
   const shot = async (page: Page, name: string) => {
     mkdirSync(SHOT_DIR, { recursive: true });
     const file = resolve(SHOT_DIR, name);
@@ -174,13 +192,14 @@ describe.skipIf(!runBrowserTests)('dashboard on a phone and a desktop, in Englis
 
   it('at 390 px, the Snooze button of a running instance is in view and works; the row then says what follows the snooze', async () => {
     const page = await open(390, 'en');
-    const row = page.locator('#instances-body tr[data-status="running"]:has(button[data-action="snooze-1h"])').first();
-    const id = (await row.getAttribute('data-instance-id'))!;
+    // comfyui-flux: busy for the demo's first 100 simulated minutes, so its next action (runaway) counts down
+    const flux = (await getJson<{ instances: Array<{ id: string; name: string }> }>('/api/v1/instances')).instances.find((i) => i.name === 'comfyui-flux')!;
+    const id = flux.id;
+    const row = page.locator(`#instances-body tr[data-instance-id="${id}"]`);
     await row.locator('.next-cell .countdown').waitFor({ timeout: 60_000 });
-    const button = row.locator('button[data-action="snooze-1h"]');
-    await button.scrollIntoViewIfNeeded();
-    expect(await button.isVisible()).toBe(true);
-    const box = (await button.boundingBox())!;
+    // by id from here on: the page re-renders its rows on every refresh (a row found by position may move)
+    const button = page.locator(`#instances-body tr[data-instance-id="${id}"] button[data-action="snooze-1h"]`);
+    const box = await inViewBox(button);
     expect(box.x).toBeGreaterThanOrEqual(0);
     expect(box.x + box.width).toBeLessThanOrEqual(390);
     // Rows that cannot be snoozed have no Snooze: the #keep one and the shut-down one (which has Wake instead).
