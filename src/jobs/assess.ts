@@ -131,7 +131,8 @@ export function engineInput(db: Db, config: Config, obs: Observation, opts: Asse
     instances: states,
     probes: opts.probes ?? storedProbeViews(db, states.map((s) => s.id), now, staleAfterByProbe(config.probes)),
     balance: obs.balance,
-    unbilled: unbilledSince(db, now),
+    // only runway policies reckon with what the platform has not debited yet
+    unbilled: config.policies.some((p) => p.type === 'runway') ? unbilledSince(db, now) : 0,
     spend,
     overrides: activeOverrides(db, now),
     cooldownUntil: cooldownsAfterBoot(db, now, config.limits.cooldown_after_boot),

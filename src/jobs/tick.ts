@@ -123,8 +123,9 @@ export class Ticker {
     this.accesses = new Map(listed.map((x) => [x.instance.id, x.access]));
 
     // 2. record (one transaction, with the report of what the platform destroyed at an empty balance), and clear a blind alert.
-    const before = currentInstances(db);
+    // (the previous facts are read only at an empty balance: the platform destroys nothing otherwise)
     const balanceBefore = lastBalance(db)?.balance ?? null;
+    const before = Math.min(balanceBefore ?? Infinity, balance) <= 0 ? currentInstances(db) : [];
     result.recorded = db.transaction((tx) => {
       const rec = recordObservation(tx as unknown as Db, now, list, balance);
       const destroyed = destroyedEvent(before, list, rec.gone, { before: balanceBefore, now: balance });
