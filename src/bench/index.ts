@@ -119,12 +119,13 @@ export function scaleMarkdown(rows: ScaleRow[]): string {
   );
   const dm = rows.filter((x) => x.daemon);
   const d = mdTable(
-    ['instances', 'seconds', 'NODE_OPTIONS', 'gpu probe', 'peak RSS MB (VmHWM)', 'RSS start / p50 / max MB', 'CPU s', 'ticks ok (blind, skipped)', 'tick p50 / max ms', ...Object.keys(dm[0]?.daemon?.api_ms ?? {}).map((k) => `${k} p50/p95 ms`)],
+    ['instances', 'seconds', 'NODE_OPTIONS', 'gpu probe', 'GPU sample age p50 / p95 / max s (seen)', 'peak RSS MB (VmHWM)', 'RSS start / p50 / max MB', 'CPU s', 'ticks ok (blind, skipped)', 'tick p50 / max ms', ...Object.keys(dm[0]?.daemon?.api_ms ?? {}).map((k) => `${k} p50/p95 ms`)],
     dm.map(({ daemon: x }) => [
       x!.instances,
       x!.seconds,
       x!.node_options || '–',
       x!.gpu_probe ? 'on' : 'off',
+      x!.gpu_sample_age_s ? `${x!.gpu_sample_age_s.p50} / ${x!.gpu_sample_age_s.p95} / ${x!.gpu_sample_age_s.max} (${x!.gpu_sample_age_s.seen})` : '–',
       x!.peak_rss_mb,
       `${x!.rss_mb.start} / ${x!.rss_mb.p50} / ${x!.rss_mb.max}`,
       x!.cpu_s,

@@ -59,6 +59,12 @@ export interface DaemonReport {
   /** CPU seconds the daemon used during the measured run (user + system): its cost, whatever the machine's load */
   cpu_s: number | null;
   api_ms: Record<string, RouteLatency>;
+  /**
+   * How old the GPU reading behind each running instance's `gpu` answer was when `/api/v1/instances` served it
+   * (request time minus the answer's `checked_at`, which is its last sample), over every response of the run;
+   * `seen` is the share of running instances whose GPU answer was not unknown. Null without the GPU probe.
+   */
+  gpu_sample_age_s: { p50: number | null; p95: number | null; max: number | null; n: number; seen: number | null } | null;
 }
 
 /**
@@ -125,7 +131,7 @@ export async function measureDaemon(o: DaemonRunOptions): Promise<DaemonReport> 
       http: { host: '127.0.0.1', port },
       timezone: 'Asia/Shanghai',
       snapshot: { every: o.snapshotEvery },
-      probes: { heartbeat: { enabled: false }, ssh: { enabled: o.gpuProbe } },
+      probes: { heartbeat: { enabled: false }, gpu: { enabled: o.gpuProbe } },
     }),
   );
   const log = createWriteStream(o.logFile);
@@ -149,14 +155,30 @@ export async function measureDaemon(o: DaemonRunOptions): Promise<DaemonReport> 
   };
   const sampler = setInterval(sample, 1000);
   const lat: Record<string, { xs: number[]; status: number }> = {};
+  const ages: number[] = [];
+  let running = 0;
+  let seen = 0;
   const call = async (name: string, path: string) => {
     const a = performance.now();
+    const sentAt = Date.now();
     const res = await fetch(base + path).catch(() => null);
     const body = res ? await res.arrayBuffer().catch(() => null) : null;
     const ms = performance.now() - a;
     const l = (lat[name] ??= { xs: [], status: 0 });
     l.status = res?.status ?? 0;
     if (res?.ok && body) l.xs.push(ms);
+    if (o.gpuProbe && name === 'instances' && res?.ok && body) gpuAges(JSON.parse(Buffer.from(body).toString('utf8')), sentAt);
+  };
+  /** Sample ages of the GPU answers in one `/api/v1/instances` response. */
+  const gpuAges = (page: { instances: Array<{ status: string; idle: { probes: Record<string, { verdict: string; checked_at: string | null }> } }> }, at: number) => {
+    for (const i of page.instances) {
+      if (i.status !== 'running') continue;
+      running++;
+      const g = i.idle.probes.gpu;
+      if (!g || g.verdict === 'unknown' || !g.checked_at) continue;
+      seen++;
+      ages.push(Math.max(0, at - Date.parse(g.checked_at)) / 1000);
+    }
   };
   try {
     const upBy = Date.now() + 120_000;
@@ -222,6 +244,9 @@ export async function measureDaemon(o: DaemonRunOptions): Promise<DaemonReport> 
         max_ms: ok.length ? Math.max(...ok) : null,
       },
       cpu_s: cpu0 !== null && cpu1 !== null ? round(cpu1 - cpu0, 1) : null,
+      gpu_sample_age_s: o.gpuProbe
+        ? { p50: round(percentile(ages, 50), 1), p95: round(percentile(ages, 95), 1), max: ages.length ? round(Math.max(...ages), 1) : null, n: ages.length, seen: running ? round(seen / running, 3) : null }
+        : null,
       api_ms: Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, { p50: round(percentile(v.xs, 50), 1), p95: round(percentile(v.xs, 95), 1), n: v.xs.length, status: v.status }])),
     };
   } finally {

@@ -414,6 +414,9 @@ export async function measureTicks(simUrl: string, dbPath: string, n: number, ti
     route_total: api?.p50 ?? null,
   };
   await app.close();
+  // The GPU links (SSH connections and their timers) keep the worker alive until stopped.
+  await core.probes.stop();
+  await bare.probes.stop();
   gdb.close();
   return {
     instances: n,

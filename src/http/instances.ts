@@ -25,7 +25,7 @@ const instanceItem = z.object({
   idle: z.object({
     verdict,
     since: z.string().nullable(),
-    probes: z.record(z.string(), z.object({ verdict, since: z.string().nullable(), detail: z.string(), code: reasonCodeSchema.nullable() })),
+    probes: z.record(z.string(), z.object({ verdict, since: z.string().nullable(), detail: z.string(), code: reasonCodeSchema.nullable(), checked_at: z.string().nullable() })),
   }),
   overrides: z.array(overrideSchema),
   next_action: z
@@ -88,7 +88,7 @@ export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) 
             stopped_gpu_rate: r.status === 'shutdown' && r.gpuCount > 0 ? round4(rates.get(r.id) ?? r.pricePerHour) : null,
             last_seen: iso(r.lastSeen)!,
             idle: i
-              ? { verdict: i.verdict, since: iso(i.since), probes: Object.fromEntries(Object.entries(i.probes).map(([k, p]) => [k, { verdict: p.verdict, since: iso(p.since), detail: p.detail, code: p.code ?? null }])) }
+              ? { verdict: i.verdict, since: iso(i.since), probes: Object.fromEntries(Object.entries(i.probes).map(([k, p]) => [k, { verdict: p.verdict, since: iso(p.since), detail: p.detail, code: p.code ?? null, checked_at: iso(p.checkedAt ?? null) }])) }
               : { verdict: 'unknown' as const, since: null, probes: {} },
             overrides: ovs.filter((o) => overrideMatches(o, r, o.policies?.[0] ?? '*')).map((o) => overrideToJson(o, now, tz)),
             next_action: n ? { policy: n.policy, action: n.action, at: iso(n.at), in: n.at === null ? null : formatDuration(Math.max(0, n.at - now)), reason: n.reason, reason_code: n.reasonCode ?? null, held_by: n.heldBy ? { kind: n.heldBy.kind, until: iso(n.heldBy.until)!, override_id: n.heldBy.overrideId ?? null } : null } : null,

@@ -88,8 +88,9 @@ export function storedProbeViews(db: Db, ids: string[], now: number, staleAfter:
               since: null,
               detail: `stale: last answer ${Math.round(age / 1000)}s ago (${a.detail})`,
               code: { code: 'probe.stale', params: { probe: name, age_ms: age }, details: a.code ? [a.code] : [] },
+              checkedAt: a.checkedAt,
             }
-          : { verdict: a.verdict, since: a.since ?? null, detail: a.detail, ...(a.code ? { code: a.code } : {}) };
+          : { verdict: a.verdict, since: a.since ?? null, detail: a.detail, ...(a.code ? { code: a.code } : {}), checkedAt: a.checkedAt };
     }
     out.set(id, v);
   }

@@ -74,6 +74,8 @@ export interface ProbeView {
   detail: string;
   /** the detail as a code (rendered in the reader's locale) */
   code?: ReasonCode;
+  /** epoch ms of the observation behind this answer (for the GPU, its last sample) */
+  checkedAt?: number;
 }
 
 /** Everything a policy may look at. */
