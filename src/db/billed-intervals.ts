@@ -22,11 +22,26 @@ select i.instance_id, i.rate, i.from_ts, i.to_ts from instances n
   join intervals i on i.id = (select j.id from intervals j where j.instance_id = n.id and j.from_ts < ? order by j.from_ts desc, j.id desc limit 1)
   where (n.gone_at is null or n.gone_at > ?) and n.first_seen < ? and i.rate > 0 and (i.to_ts is null or i.to_ts > ?)`;
 
+// The same for a recent start (parameters: from, to, from, from, from): the intervals open at `from` are those still
+// open (one per instance alive now) and those that closed after it, both read through the index on `to_ts`. The
+// second part reads every interval closed since `from`, so it is used only when that is a short time ago.
+const OVERLAPPING_RECENT = `
+select instance_id, rate, from_ts, to_ts from intervals where from_ts >= ? and from_ts < ? and rate > 0
+union all
+select instance_id, rate, from_ts, to_ts from intervals where to_ts is null and +from_ts < ? and rate > 0
+union all
+select instance_id, rate, from_ts, to_ts from intervals where to_ts > ? and +from_ts < ? and rate > 0`;
+
+/** Up to this long before `now`, a range's start is looked up through the intervals closed since (see above). */
+const RECENT_MS = 2 * 86_400_000;
+
 /** Intervals with a non-zero rate overlapping [from, to); open ones end at `now` (never before they start). */
 export function billedIntervals(db: Db, from: number, to: number, now: number): BilledInterval[] {
   const out: BilledInterval[] = [];
-  for (const [instanceId, rate, a, b] of allRows<[string, number, number, number | null]>(db, OVERLAPPING, [from, to, from, from, from, from])) {
-    out.push({ instanceId, rate, from: a, to: b ?? Math.max(now, a) });
-  }
+  const rows =
+    now - from <= RECENT_MS
+      ? allRows<[string, number, number, number | null]>(db, OVERLAPPING_RECENT, [from, to, from, from, from])
+      : allRows<[string, number, number, number | null]>(db, OVERLAPPING, [from, to, from, from, from, from]);
+  for (const [instanceId, rate, a, b] of rows) out.push({ instanceId, rate, from: a, to: b ?? Math.max(now, a) });
   return out;
 }

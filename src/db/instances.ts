@@ -2,7 +2,7 @@
  * Queries on the recorded instances: latest facts, stretches, billed rates, cost today and one instance's timeline;
  * the instance list's reads are each one indexed read whatever the history.
  */
-import { and, asc, eq, gt, gte, inArray, isNull, lt, or } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, isNull, lt, or } from 'drizzle-orm';
 import type { Db } from './open.js';
 import { actions, instances, intervals, probeChanges } from './schema.js';
 import { startOf } from './calendar.js';
@@ -17,23 +17,18 @@ export interface Stretches {
   stoppedSince: number | null;
 }
 
+// one JSON array parameter instead of one placeholder per id: prepared once, whatever the number of instances
+const STRETCHES = 'select id, billed_since, running_since from instances where id in (select value from json_each(?))';
+const STOPPED_WITH_GPU = "select instance_id, from_ts from intervals where to_ts is null and status = 'shutdown' and gpu_kept = 1 and instance_id in (select value from json_each(?))";
+
 /** Stretches of the given instances (instances never recorded are absent). */
 export function instanceStretches(db: Db, ids: string[]): Map<string, Stretches> {
   if (ids.length === 0) return new Map();
-  const rows = db
-    .select({ id: instances.id, billedSince: instances.billedSince, runningSince: instances.runningSince })
-    .from(instances)
-    .where(inArray(instances.id, ids))
-    .all();
-  const stopped = new Map(
-    db
-      .select({ id: intervals.instanceId, from: intervals.from })
-      .from(intervals)
-      .where(and(inArray(intervals.instanceId, ids), isNull(intervals.to), eq(intervals.status, 'shutdown'), eq(intervals.gpuKept, true)))
-      .all()
-      .map((r) => [r.id, r.from]),
+  const list = JSON.stringify(ids);
+  const stopped = new Map(allRows<[string, number]>(db, STOPPED_WITH_GPU, [list]));
+  return new Map(
+    allRows<[string, number | null, number | null]>(db, STRETCHES, [list]).map(([id, billedSince, runningSince]) => [id, { billedSince, runningSince, stoppedSince: stopped.get(id) ?? null }]),
   );
-  return new Map(rows.map((r) => [r.id, { billedSince: r.billedSince, runningSince: r.runningSince, stoppedSince: stopped.get(r.id) ?? null }]));
 }
 
 /** A current instance row. */

@@ -15,24 +15,35 @@ import { schedulePolicySchema, type SchedulePolicyConfig } from '../config/schem
 import { formatDuration } from '../config/duration.js';
 import type { PolicyDecision, PolicyContext, PolicyType } from './types.js';
 
+/**
+ * Occurrences of a cron in a zone around an instant, memoized: one evaluation asks the same question for every
+ * instance (and parsing a cron expression costs more than the rest of a policy's work per instance).
+ */
+const occurrences = new Map<string, number | null>();
+function occurrence(dir: 'prev' | 'next', cron: string, now: number, tz: string): number | null {
+  const key = `${dir}|${cron}|${tz}|${now}`;
+  const hit = occurrences.get(key);
+  if (hit !== undefined) return hit;
+  let at: number | null;
+  try {
+    const it = CronExpressionParser.parse(cron, { currentDate: new Date(dir === 'prev' ? now + 1 : now), tz });
+    at = (dir === 'prev' ? it.prev() : it.next()).getTime();
+  } catch {
+    at = null;
+  }
+  if (occurrences.size >= 256) occurrences.clear();
+  occurrences.set(key, at);
+  return at;
+}
+
 /** The latest occurrence at or before `now`, or null. */
 export function prevOccurrence(cron: string, now: number, tz: string): number | null {
-  try {
-    const it = CronExpressionParser.parse(cron, { currentDate: new Date(now + 1), tz });
-    return it.prev().getTime();
-  } catch {
-    return null;
-  }
+  return occurrence('prev', cron, now, tz);
 }
 
 /** The first occurrence strictly after `now`, or null. */
 export function nextOccurrence(cron: string, now: number, tz: string): number | null {
-  try {
-    const it = CronExpressionParser.parse(cron, { currentDate: new Date(now), tz });
-    return it.next().getTime();
-  } catch {
-    return null;
-  }
+  return occurrence('next', cron, now, tz);
 }
 
 /** `action: boot`: the due occurrence wakes matching instances that were shut down before it (never twice). */

@@ -2,11 +2,9 @@
  * Runs the enabled probes over running instances with a concurrency limit and a timeout per probe,
  * and stores only what matters: the last answer per (instance, probe) and verdict changes. Never secrets.
  */
-import { inArray } from 'drizzle-orm';
-import { runRaw } from '../db/prepared.js';
+import { allRows, runRaw } from '../db/prepared.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/open.js';
-import { probeState } from '../db/schema.js';
 import type { InstanceAccess } from '../xgc/types.js';
 import type { ComfyUiProbeOptions } from './comfyui.js';
 import type { HeartbeatProbeOptions } from './heartbeat.js';
@@ -199,25 +197,24 @@ export function persistProbeResults(db: Db, results: ProbeResults, now: number):
   return changes;
 }
 
+const STATE_COLUMNS = 'select instance_id, probe, verdict, since, detail, detail_code, metrics, checked_at from probe_state';
+// one JSON array parameter instead of one placeholder per id: prepared once, whatever the number of instances
+const STATE_OF = `${STATE_COLUMNS} where instance_id in (select value from json_each(?))`;
+type StateRow = [string, string, string, number, string, string | null, string | null, number];
+
 /** The stored last answers, instance id -> probe name -> answer (all instances, or only `instanceIds`). */
 export function loadProbeState(db: Db, instanceIds?: string[]): Map<string, Record<string, StoredProbeAnswer>> {
   const out = new Map<string, Record<string, StoredProbeAnswer>>();
   if (instanceIds && instanceIds.length === 0) return out;
-  const q = db.select().from(probeState);
-  const rows = instanceIds ? q.where(inArray(probeState.instanceId, instanceIds)).all() : q.all();
-  for (const row of rows) {
-    const answer: StoredProbeAnswer = {
-      verdict: row.verdict as Verdict,
-      since: row.since,
-      detail: row.detail,
-      checkedAt: row.checkedAt,
-    };
-    if (row.metrics) answer.metrics = JSON.parse(row.metrics) as Record<string, number>;
-    const code = parseReasonCode(row.detailCode);
+  const rows = instanceIds ? allRows<StateRow>(db, STATE_OF, [JSON.stringify(instanceIds)]) : allRows<StateRow>(db, STATE_COLUMNS, []);
+  for (const [instanceId, probe, verdict, since, detail, detailCode, metrics, checkedAt] of rows) {
+    const answer: StoredProbeAnswer = { verdict: verdict as Verdict, since, detail, checkedAt };
+    if (metrics) answer.metrics = JSON.parse(metrics) as Record<string, number>;
+    const code = parseReasonCode(detailCode);
     if (code) answer.code = code;
-    let rec = out.get(row.instanceId);
-    if (!rec) out.set(row.instanceId, (rec = {}));
-    rec[row.probe] = answer;
+    let rec = out.get(instanceId);
+    if (!rec) out.set(instanceId, (rec = {}));
+    rec[probe] = answer;
   }
   return out;
 }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { buildApp, type App } from '../../src/http/app.js';
+import { instancesAnswer } from '../../src/http/instances.js';
 import { startHarness, type Harness } from '../helpers/guard.js';
 
 const MIN = 60_000;
@@ -36,6 +37,8 @@ describe('instances, policies, act-now and events over HTTP (the guard core behi
     const res = await app.inject({ url: '/api/v1/instances' });
     expect(res.statusCode).toBe(200);
     const body = res.json();
+    // the route serializes without validating (speed): its answer must still match the documented schema
+    expect(instancesAnswer.safeParse(body).error).toBeUndefined();
     const idle = body.instances.find((i: any) => i.id === idleId);
     expect(idle).toMatchObject({ name: 'sd-idle', status: 'running', gpu_model: 'RTX 4090 D', gpu_count: 1, price_per_hour: 1.59, billed_rate: 1.59 });
     // history starts at the guard's first observation, one minute after the instance appeared
@@ -60,7 +63,9 @@ describe('instances, policies, act-now and events over HTTP (the guard core behi
     await h.step(MIN);
     const o = await app.inject({ method: 'POST', url: '/api/v1/overrides', payload: { target: { instance_id: id }, kind: 'snooze', for: '2h', reason: 'rendering' } });
     expect(o.statusCode).toBe(201);
-    const inst = (await app.inject({ url: '/api/v1/instances' })).json().instances[0];
+    const answer = (await app.inject({ url: '/api/v1/instances' })).json();
+    expect(instancesAnswer.safeParse(answer).error).toBeUndefined();
+    const inst = answer.instances[0];
     expect(inst.overrides).toHaveLength(1);
     expect(inst.overrides[0]).toMatchObject({ kind: 'snooze', reason: 'rendering', state: 'active' });
     // not idle yet (one minute up): what follows the snooze is the nightly release at 02:00, still held by the snooze
