@@ -119,7 +119,7 @@ export function scaleMarkdown(rows: ScaleRow[]): string {
   );
   const dm = rows.filter((x) => x.daemon);
   const d = mdTable(
-    ['instances', 'seconds', 'NODE_OPTIONS', 'gpu probe', 'GPU sample age p50 / p95 / max s (seen)', 'peak RSS MB (VmHWM)', 'RSS start / p50 / max MB', 'CPU s', 'ticks ok (blind, skipped)', 'tick p50 / max ms', ...Object.keys(dm[0]?.daemon?.api_ms ?? {}).map((k) => `${k} p50/p95 ms`)],
+    ['instances', 'seconds', 'NODE_OPTIONS', 'gpu probe', 'GPU answer age p50 / p95 / max s (seen)', 'peak RSS MB (VmHWM)', 'RSS start / p50 / max MB', 'CPU s', 'ticks ok (blind, skipped)', 'tick p50 / max ms', ...Object.keys(dm[0]?.daemon?.api_ms ?? {}).map((k) => `${k} p50/p95 ms`)],
     dm.map(({ daemon: x }) => [
       x!.instances,
       x!.seconds,

@@ -60,8 +60,8 @@ export interface DaemonReport {
   cpu_s: number | null;
   api_ms: Record<string, RouteLatency>;
   /**
-   * How old the GPU reading behind each running instance's `gpu` answer was when `/api/v1/instances` served it
-   * (request time minus the answer's `checked_at`, which is its last sample), over every response of the run;
+   * How old each running instance's stored `gpu` answer was when `/api/v1/instances` served it
+   * (request time minus its `checked_at`: the probe loop re-stores it every `sample_every`), over every response;
    * `seen` is the share of running instances whose GPU answer was not unknown. Null without the GPU probe.
    */
   gpu_sample_age_s: { p50: number | null; p95: number | null; max: number | null; n: number; seen: number | null } | null;

@@ -12,7 +12,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Db } from '../db/open.js';
 import { instanceNames } from '../db/known-instances.js';
-import { instancesByStatus, intervalRowsSince, journalRowsSince, lastBalance, lastSuccessAt, lastTickOutcome, type IntervalRow, type JournalRow } from '../db/metrics.js';
+import { firstSentAt, instancesByStatus, intervalRowsSince, journalSeed, spendSeed, journalRowsSince, lastBalance, lastSuccessAt, lastTickOutcome, type IntervalRow, type JournalRow } from '../db/metrics.js';
 import { SAVINGS_CAP_MS, savingStretches } from '../db/savings.js';
 import { burnRate } from '../db/spend.js';
 import { accrued } from '../money.js';
@@ -141,6 +141,13 @@ const moving = (r: JournalRow) => r.state === 'deferred' || r.state === 'sent' |
 /** Count each journal transition once: new rows and rows that were still moving. */
 export function syncActionCounters(m: Metrics, db: Db): void {
   const st = m.state;
+  if (st.actionsMaxId === 0) {
+    // the first sync of this process: the journal so far counted in groups, not row by row
+    const seed = journalSeed(db);
+    for (const { row, n } of seed.groups) for (const s of entered({ id: 0, ...row })) m.actionsTotal.inc({ policy: row.policy, action: row.action, mode: row.mode, state: s }, n);
+    for (const r of seed.moving) st.openActions.set(r.id, new Set(entered(r)));
+    st.actionsMaxId = seed.throughId;
+  }
   for (const r of journalRowsSince(db, st.actionsMaxId, [...st.openActions.keys()])) {
     const counted = st.openActions.get(r.id) ?? new Set<string>();
     for (const s of entered(r))
@@ -157,6 +164,13 @@ export function syncActionCounters(m: Metrics, db: Db): void {
 /** Advance per-instance spend: closed intervals are summed once, open ones accrue up to `now`. */
 function syncSpend(m: Metrics, db: Db, now: number): void {
   const st = m.state;
+  if (st.intervalsMaxId === 0) {
+    // the first sync of this process: the history so far in one aggregate, not row by row
+    const seed = spendSeed(db);
+    st.intervalsMaxId = seed.throughId;
+    for (const [id, v] of seed.closed) st.closedSpend.set(id, (st.closedSpend.get(id) ?? 0) + v);
+    for (const r of seed.open) st.openIntervals.set(r.id, r);
+  }
   for (const r of intervalRowsSince(db, st.intervalsMaxId, [...st.openIntervals.keys()])) {
     st.intervalsMaxId = Math.max(st.intervalsMaxId, r.id);
     if (r.to === null) st.openIntervals.set(r.id, r);
@@ -185,19 +199,28 @@ function syncSpend(m: Metrics, db: Db, now: number): void {
   }
 }
 
+const SETTLE_SLICE_MS = 30 * 86_400_000;
+
 /** Advance savings by policy: releases older than the cap are settled once, recent ones accrue up to `now`. */
 function syncSavings(m: Metrics, db: Db, now: number): void {
   const st = m.state;
   const settleTo = now - SAVINGS_CAP_MS;
   if (settleTo > st.settledBefore) {
-    // releases sent in [settledBefore, settleTo) have ended (by the cap at the latest): sum them once
-    // (the range reads sentAt > from - cap and sentAt < to: here settledBefore <= sentAt < settleTo)
-    for (const s of savingStretches(db, now, undefined, { from: st.settledBefore + SAVINGS_CAP_MS - 1, to: settleTo }))
-      st.settledSaved.set(s.policy, (st.settledSaved.get(s.policy) ?? 0) + accrued(s.ratePerHour, s.start, s.end, -Infinity, Infinity));
+    // Stretches that began in [settledBefore, settleTo) have ended (by the cap at the latest): sum them once. Each
+    // is read as one overlapping its own slice and kept by where it began, so none is counted twice or dropped (a
+    // short one ended by a boot included). A fresh process settles the whole journal here, in 30-day slices so a
+    // year of releases is never held at once.
+    const first = st.settledBefore === 0 ? Math.min(firstSentAt(db) ?? settleTo, settleTo) : st.settledBefore;
+    for (let a = first; a < settleTo; a += SETTLE_SLICE_MS) {
+      const b = Math.min(settleTo, a + SETTLE_SLICE_MS);
+      for (const s of savingStretches(db, now, undefined, { from: a, to: b }))
+        if (s.start >= a && s.start < b) st.settledSaved.set(s.policy, (st.settledSaved.get(s.policy) ?? 0) + accrued(s.ratePerHour, s.start, s.end, -Infinity, Infinity));
+    }
     st.settledBefore = settleTo;
   }
   const totals = new Map(st.settledSaved);
-  for (const s of savingStretches(db, now, undefined, { from: now - 1, to: now + 1 })) {
+  // the stretches not settled yet, also those a boot already ended (they count what they saved, not 0)
+  for (const s of savingStretches(db, now, undefined, { from: settleTo, to: now + 1 })) {
     if (s.start < settleTo) continue;
     totals.set(s.policy, (totals.get(s.policy) ?? 0) + accrued(s.ratePerHour, s.start, s.end, -Infinity, Infinity));
   }

@@ -74,7 +74,7 @@ export interface ProbeView {
   detail: string;
   /** the detail as a code (rendered in the reader's locale) */
   code?: ReasonCode;
-  /** epoch ms of the observation behind this answer (for the GPU, its last sample) */
+  /** epoch ms when this answer was last stored (the probe loop re-stores the GPU's every `sample_every`) */
   checkedAt?: number;
 }
 

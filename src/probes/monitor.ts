@@ -189,8 +189,7 @@ export class ProbeMonitor {
     const r = judgeGpuWindow(t.samples, now, g, { lastBusyAt: t.lastBusyAt, watchingSince: t.watchingSince });
     t.lastBusyAt = r.lastBusyAt;
     const { lastBusyAt: _ignored, ...answer } = r;
-    // a judged answer is as old as the last GPU sample it rests on (stored as its checked_at)
-    return { ...(answer.verdict === 'unknown' ? unseen(answer.detail, answer.code ? [answer.code] : []) : answer), at: t.lastGpuAt };
+    return answer.verdict === 'unknown' ? unseen(answer.detail, answer.code ? [answer.code] : []) : answer;
   }
 
   /** Store the `gpu` answer of every watched instance (one transaction; history only on verdict changes). */

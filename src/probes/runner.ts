@@ -186,7 +186,7 @@ export function persistProbeResults(db: Db, results: ProbeResults, now: number):
         if (r.verdict === 'idle' && r.since !== undefined) since = Math.min(r.since, now);
         else since = changed || !prev ? now : prev.since;
         const detailCode = r.code ? JSON.stringify(r.code) : null;
-        runRaw(db, UPSERT_STATE, [instanceId, probe, r.verdict, since, r.detail, detailCode, r.metrics ? JSON.stringify(r.metrics) : null, Math.min(r.at ?? now, now)]);
+        runRaw(db, UPSERT_STATE, [instanceId, probe, r.verdict, since, r.detail, detailCode, r.metrics ? JSON.stringify(r.metrics) : null, now]);
         if (changed) {
           runRaw(db, INSERT_CHANGE, [instanceId, probe, r.verdict, now, r.detail, detailCode]);
           changes++;

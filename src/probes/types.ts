@@ -21,8 +21,6 @@ export interface ProbeResult {
   code?: ReasonCode;
   /** Numbers worth keeping (GPU %, kernel counts, ...). */
   metrics?: Record<string, number>;
-  /** Epoch ms of the observation this answer rests on, when older than the answer (the GPU stream's last sample); absent: now. */
-  at?: number;
 }
 
 /** Minimal pino-like logger. */

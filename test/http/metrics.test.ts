@@ -143,6 +143,28 @@ describe('/metrics', () => {
     }
   });
 
+  it('savings count every release until the boot that ended it: one ended a week ago, one ended an hour ago, before and after a restart', async () => {
+    t = await makeApp();
+    seedWorld(t.gdb);
+    const now = t.clock.now();
+    const release = (key: string, stoppedAt: number, rebootedAt: number) =>
+      act(key, { policy: 'p-boot', state: 'confirmed', decidedAt: stoppedAt, sentAt: stoppedAt, stoppedAt, rebootedAt, rate: 1.59, retainRate: 0.01 });
+    t.gdb.db.insert(actions).values(release('old', now - 10 * 24 * H, now - 10 * 24 * H + H)).run(); // settled (past the 7-day cap)
+    t.gdb.db.insert(actions).values(release('recent', now - 3 * H, now - 2 * H)).run(); // ended, not settled yet
+    const expected = 2 * (1.59 - 0.01); // one hour each
+    const series = 'xgc_guard_saved_yuan_total{policy="p-boot"}';
+    expect(value(await scrape(t), series)).toBeCloseTo(expected, 9);
+    t.clock.advance(H);
+    expect(value(await scrape(t), series)).toBeCloseTo(expected, 9);
+    const second = await buildApp({ gdb: t.gdb, config: parseConfig({}), clock: t.clock, log: pino({ level: 'silent' }), runtime: { dbOpen: true, leader: true, jobsRunning: false, demo: false }, metrics: createMetrics() });
+    try {
+      await second.ready();
+      expect(value((await second.inject({ url: '/metrics' })).body, series)).toBeCloseTo(expected, 9);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('spend keeps growing with the clock, never goes back, and follows a renamed instance', async () => {
     t = await makeApp();
     seedWorld(t.gdb);

@@ -4,9 +4,7 @@
  * hour of simulated time is never released; a forgotten idle one is.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import pino from 'pino';
 import { startBenchHarness, type BenchHarness } from '../../src/bench/harness.js';
-import { buildApp } from '../../src/http/app.js';
 import { T0 } from '../helpers/guard.js';
 
 let h: BenchHarness | undefined;
@@ -66,30 +64,5 @@ describe('the GPU itself, end to end with the default probes', () => {
     expect(idleAt).not.toBeNull();
     expect(idleAt! - endedAt).toBeGreaterThanOrEqual(minMin * 60_000);
     expect(idleAt! - endedAt).toBeLessThanOrEqual(maxMin * 60_000);
-  });
-
-  it('a stored GPU answer is dated by the sample it rests on, not by when it was stored: the API shows how old the reading is', async () => {
-    h = await startBenchHarness({ dry_run: true, policies: [] }, { start: T0 });
-    const id = h.sim.world.addInstance({ name: 'box', image: 'Jupyter', status: 'running' }).id;
-    for (let k = 0; k < 2; k++) {
-      h.clock.advance(60_000);
-      await h.tick(); // the first tick opens the link, the second settles on a sample at its instant
-    }
-    const sampledAt = h.clock.now();
-    // seven seconds later the answer is stored again before any new sample arrived (no I/O in between)
-    h.clock.advance(7_000);
-    h.core.probes.flushGpu();
-    const row = h.gdb.sqlite.prepare("select checked_at from probe_state where instance_id = ? and probe = 'gpu'").get(id) as { checked_at: number };
-    expect(row.checked_at).toBe(sampledAt);
-    const app = await buildApp({ gdb: h.gdb, config: h.config, clock: h.clock, log: pino({ level: 'silent' }), runtime: { dbOpen: true, leader: true, jobsRunning: false, demo: false }, guard: h.core.service });
-    try {
-      const res = await app.inject({ method: 'GET', url: '/api/v1/instances' });
-      expect(res.statusCode).toBe(200);
-      const gpu = (res.json() as any).instances.find((i: { id: string }) => i.id === id).idle.probes.gpu;
-      expect(gpu.verdict).toBe('idle');
-      expect(Date.parse(gpu.checked_at)).toBe(sampledAt);
-    } finally {
-      await app.close();
-    }
   });
 });
