@@ -67,7 +67,6 @@ export function intervalRowsSince(db: Db, afterId: number, open: number[]): Inte
   return [...inSlices(open, (ids) => db.select(cols).from(intervals).where(inArray(intervals.id, ids)).all()), ...fresh];
 }
 
-const HOUR = 3_600_000;
 
 /**
  * Where a fresh process starts counting spend: the closed intervals' yuan per instance, summed inside SQLite (a
@@ -78,8 +77,8 @@ export function spendSeed(db: Db): { throughId: number; closed: Map<string, numb
   const [[max]] = allRows<[number | null]>(db, 'select max(id) from intervals', []);
   if (max === null) return { throughId: 0, closed: new Map(), open: [] };
   const closed = new Map<string, number>();
-  for (const [id, ms] of allRows<[string, number]>(db, 'select instance_id, sum(rate * (to_ts - from_ts)) from intervals where id <= ? and to_ts > from_ts group by instance_id', [max]))
-    closed.set(id, ms / HOUR);
+  for (const [id, yuan] of allRows<[string, number]>(db, 'select instance_id, sum(rate * (to_ts - from_ts)) / 3600000.0 from intervals where id <= ? and to_ts > from_ts group by instance_id', [max]))
+    closed.set(id, yuan);
   const open = allRows<[number, string, number, number]>(db, 'select id, instance_id, rate, from_ts from intervals where id <= ? and to_ts is null', [max]).map(
     ([id, instanceId, rate, from]): IntervalRow => ({ id, instanceId, rate, from, to: null }),
   );

@@ -1,4 +1,5 @@
 /** Small formatters shared by templates and the snooze page: money, times, URLs without credentials, HTML and markdown escaping. */
+import { localParts } from '../money.js';
 
 /** Money in yuan with two decimals: `¥38.16`, `-¥5.00`. */
 export function money(v: unknown): string {
@@ -7,22 +8,13 @@ export function money(v: unknown): string {
   return `${n < 0 ? '-' : ''}¥${Math.abs(n).toFixed(2)}`;
 }
 
-/** One formatter per time zone: constructing an Intl.DateTimeFormat costs far more than formatting with it. */
-const timeFormats = new Map<string, Intl.DateTimeFormat>();
-
 /** Epoch ms (or an ISO string) as `2026-11-26 02:00 (Asia/Shanghai)` in `timeZone`. */
 export function formatTime(v: unknown, timeZone: string): string {
   const ms = toMs(v);
   if (ms === undefined) return '—';
-  let f = timeFormats.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
-    if (timeFormats.size >= 64) timeFormats.clear();
-    timeFormats.set(timeZone, f);
-  }
-  const parts = f.formatToParts(new Date(ms));
-  const p = (t: string) => parts.find((x) => x.type === t)?.value ?? '';
-  return `${p('year')}-${p('month')}-${p('day')} ${p('hour')}:${p('minute')} (${timeZone})`;
+  const p = localParts(ms, timeZone);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${p.y}-${two(p.mo)}-${two(p.d)} ${two(p.h)}:${two(p.mi)} (${timeZone})`;
 }
 
 /** A time given as epoch ms, numeric string or ISO string, as epoch ms. */
