@@ -67,9 +67,6 @@ export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) 
     '/api/v1/instances',
     {
       schema: { tags: ['instances'], summary: 'Current instances: cost today, idle verdicts, overrides, next planned action', response: { 200: instancesAnswer, ...errorResponses } },
-      // The answer is built from typed values right here; validating it again on every request cost ~8 ms of each
-      // call at 1,000 instances (bench/RESULTS.md). Its shape is checked against the schema in the tests instead.
-      serializerCompiler: () => (data: unknown) => JSON.stringify(data),
     },
     async () => {
       const now = clock.now();
