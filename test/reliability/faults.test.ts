@@ -226,7 +226,15 @@ describe('cloud faults (in-process guard, simulator fault dice)', () => {
     await rig.faults({});
     // Every idle instance is released once the cloud is healthy, at the latest after its retry backoff
     // (1, 2, 4 ... minutes after a failed attempt, capped at an hour): the guard never gives up for good.
-    for (let n = 0; n < 130 && idleIds.some((id) => w.instance(id)!.gpuUsed > 0); n++) expect((await rig.step()).outcome).toBe('ok');
+    // On a loaded machine a clean request can outlast this rig's 400 ms client timeout: such a tick is blind (and
+    // acts on nothing, checked below) but says nothing about recovery; any other outcome than ok fails it.
+    let slow = 0;
+    for (let n = 0; n < 130 && idleIds.some((id) => w.instance(id)!.gpuUsed > 0); n++) {
+      const r = await rig.step();
+      if (r.outcome === 'blind' && r.errorClass === 'timeout') slow++;
+      else expect(r.outcome, `tick ${n} after the faults ended (${r.errorClass ?? ''})`).toBe('ok');
+    }
+    expect(slow).toBeLessThan(10);
     for (const id of idleIds) expect(w.instance(id)!.gpuUsed).toBe(0);
     expectActionsFromOkTicks(rig);
     expectOneReleasePerStretch(rig.proxy, rig.boots);
