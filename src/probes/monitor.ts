@@ -12,7 +12,7 @@ import type { InstanceAccess } from '../xgc/types.js';
 import { GpuLink, hasSshEndpoint, type GpuLinkState } from './gpu-link.js';
 import { judgeGpuWindow, type GpuSample, type GpuThresholds } from './gpu-signals.js';
 import { unknownResult } from './http.js';
-import { persistProbeResults, runProbes, type ProbeOptions, type ProbeResults } from './runner.js';
+import { loadProbeState, persistProbeResults, runProbes, type ProbeOptions, type ProbeResults, type StoredProbeAnswer } from './runner.js';
 import type { ReasonCode } from '../notify/reasons.js';
 import type { ProbeLogger, ProbeResult } from './types.js';
 
@@ -62,6 +62,13 @@ interface Target {
   lastGpuAt: number | null;
   lastBusyAt: number | null;
   watchingSince: number;
+  /**
+   * The last idle answer stored for this instance before this target existed (a previous daemon's): its idle
+   * `since` carries over when this link streams soon enough after it (see `resumeWatching`).
+   */
+  stored: { since: number; seenAt: number } | null;
+  /** whether the current connection has delivered its first GPU sample (and `resumeWatching` has run) */
+  resumed: boolean;
   state: GpuLinkState;
 }
 
@@ -90,6 +97,8 @@ function semaphore(n: number): () => Promise<() => void> {
 /** The probe monitor of one daemon. */
 export class ProbeMonitor {
   private targets = new Map<string, Target>();
+  /** instances this monitor stopped watching (stopped, gone or moved): no stored answer carries over to them */
+  private dropped = new Set<string>();
   /** settle() calls waiting for the next GPU sample */
   private waiters: Array<() => void> = [];
   private timers: NodeJS.Timeout[] = [];
@@ -115,6 +124,7 @@ export class ProbeMonitor {
   setTargets(running: InstanceAccess[]): void {
     const now = this.deps.clock.now();
     const seen = new Set<string>();
+    const added: InstanceAccess[] = [];
     for (const a of running) {
       seen.add(a.id);
       const t = this.targets.get(a.id);
@@ -123,14 +133,38 @@ export class ProbeMonitor {
         continue;
       }
       if (t) this.drop(a.id);
-      this.add(a, now);
+      added.push(a);
     }
+    // new targets (all of them right after a restart): the GPU answers stored before, in one read
+    // (not for one this monitor watched and dropped: its stored answer is from before a stop this daemon saw)
+    const stored = added.length && this.deps.options.gpu.enabled ? loadProbeState(this.deps.db, added.map((a) => a.id)) : new Map<string, Record<string, StoredProbeAnswer>>();
+    for (const a of added) this.add(a, now, this.dropped.has(a.id) ? undefined : stored.get(a.id)?.gpu);
     for (const id of [...this.targets.keys()]) if (!seen.has(id)) this.drop(id);
   }
 
-  private add(a: InstanceAccess, now: number): void {
+  /**
+   * At the first GPU sample of a connection (taken at `at`): a new stretch of watching, since what happened in the gap was not seen;
+   * unless the gap since the GPU was last seen is no longer than `stale_after`, the same gap an answer may stand
+   * unverified: then the earlier stretch goes on (its busy samples and idle `since` still count). Without this
+   * every reconnect and every daemon restart would start `idle_for` over, and a guard restarted more often than
+   * `idle_for` would never release. The last sample before a stored answer may be up to `sample_every` older
+   * than the answer, so that much is taken off the allowed gap.
+   */
+  private resumeWatching(t: Target, at: number): void {
     const g = this.deps.options.gpu;
-    const t: Target = { access: a, link: null, samples: [], lastGpuAt: null, lastBusyAt: null, watchingSince: now, state: { state: 'connecting' } };
+    if (t.lastGpuAt !== null) {
+      if (at - t.lastGpuAt > g.staleAfterMs) t.watchingSince = at;
+      return;
+    }
+    const prior = t.stored;
+    t.stored = null;
+    t.watchingSince = prior && at - (prior.seenAt - g.sampleEveryMs) <= g.staleAfterMs ? Math.min(prior.since, at) : at;
+  }
+
+  private add(a: InstanceAccess, now: number, stored?: StoredProbeAnswer): void {
+    const g = this.deps.options.gpu;
+    const carried = stored && stored.verdict === 'idle' && stored.since !== null ? { since: stored.since, seenAt: stored.checkedAt } : null;
+    const t: Target = { access: a, link: null, samples: [], lastGpuAt: null, lastBusyAt: null, watchingSince: now, stored: carried, resumed: false, state: { state: 'connecting' } };
     this.targets.set(a.id, t);
     if (!g.enabled) return;
     if (this.keyError) {
@@ -147,8 +181,8 @@ export class ProbeMonitor {
         acquire: this.acquire,
         onState: (s) => {
           t.state = s;
-          // a new stretch of watching: what happened in the gap was not seen
-          if (s.state === 'streaming') t.watchingSince = s.since;
+          // a new connection: its first sample decides whether the earlier stretch of watching goes on
+          if (s.state !== 'streaming') t.resumed = false;
         },
         onSample: (s) => this.take(t, s),
       },
@@ -158,6 +192,10 @@ export class ProbeMonitor {
 
   private take(t: Target, s: GpuSample): void {
     t.samples.push(s);
+    if (s.gpus && !t.resumed) {
+      this.resumeWatching(t, s.at);
+      t.resumed = true;
+    }
     if (s.gpus) {
       t.lastGpuAt = s.at;
       for (const w of this.waiters.splice(0)) w();
@@ -168,6 +206,7 @@ export class ProbeMonitor {
   }
 
   private drop(id: string): void {
+    this.dropped.add(id);
     this.targets.get(id)?.link?.stop();
     this.targets.delete(id);
   }

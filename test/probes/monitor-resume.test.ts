@@ -1,0 +1,125 @@
+/**
+ * The GPU's idle `since` across a restart of the guard: a new monitor on the same database goes on from the
+ * answer the previous one stored when its stream starts within `stale_after` of it (else `idle_for` would start
+ * over at every restart, and a guard restarted more often than `idle_for` would never release), and starts over
+ * when the gap was longer, when the stored answer was busy, or when this monitor itself saw the instance stop.
+ * Real parts: the simulator's SSH server streaming `nvidia-smi`, a real SQLite file.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.js';
+import { openDb, type GuardDb } from '../../src/db/open.js';
+import { GPU_SIGNAL_DEFAULTS } from '../../src/probes/gpu-signals.js';
+import { ProbeMonitor, type GpuProbeOptions } from '../../src/probes/monitor.js';
+import { loadProbeState } from '../../src/probes/runner.js';
+import { startSimulator, type RunningSim } from '../../src/sim/index.js';
+import { XgcClient } from '../../src/xgc/index.js';
+import type { InstanceAccess } from '../../src/xgc/types.js';
+import { tempDir } from '../helpers/proc.js';
+import { sleep, waitFor } from './helpers.js';
+
+const TOKEN = 'resume-token';
+const STALE_AFTER = 1_500;
+
+describe('gpu probe: idle since across a restart of the guard', () => {
+  let sim: RunningSim;
+  let g: GuardDb;
+  let access: InstanceAccess;
+  let id: string;
+  const monitors: ProbeMonitor[] = [];
+
+  beforeAll(async () => {
+    sim = await startSimulator({ token: TOKEN, instances: 0, speed: 1, seed: 5 });
+    id = sim.world.addInstance({ name: 'idle-box', image: 'Jupyter', busy: false }).id;
+    g = openDb(join(tempDir('xgc-resume-'), 'guard.db'));
+    const [first] = await new XgcClient({ baseUrl: sim.url, token: TOKEN }).listInstances();
+    access = first.access;
+  });
+  afterAll(async () => {
+    for (const m of monitors) await m.stop();
+    g?.close();
+    await sim?.close();
+  });
+
+  /** A monitor as the daemon makes one, sampling every 200 ms, on the shared database. */
+  function monitor(): ProbeMonitor {
+    const gpu: GpuProbeOptions = {
+      ...GPU_SIGNAL_DEFAULTS,
+      enabled: true,
+      sampleEveryMs: 200,
+      connectTimeoutMs: 5_000,
+      staleAfterMs: STALE_AFTER,
+      windowMs: 1_000,
+      connectConcurrency: 4,
+    };
+    const m = new ProbeMonitor({ db: g.db, clock: systemClock, options: { gpu, apps: {}, appIntervalMs: 60_000, concurrency: 1 } });
+    monitors.push(m);
+    return m;
+  }
+  /** Watch the instance until the GPU answer is idle; returns that answer's `since`. */
+  async function idleSince(m: ProbeMonitor): Promise<number> {
+    m.setTargets([access]);
+    const a = await waitFor(async () => {
+      const x = m.gpuAnswer(access.id, systemClock.now());
+      return x?.verdict === 'idle' ? x : undefined;
+    }, 15_000, 50);
+    return a.since!;
+  }
+  const storedGpu = () => loadProbeState(g.db, [access.id]).get(access.id)?.gpu;
+
+  it('a new monitor streaming within stale_after of the stored idle answer goes on from its since', async () => {
+    const first = monitor();
+    const since = await idleSince(first);
+    await sleep(1_000); // idle for a while: the restart must not move `since` to now
+    first.flushGpu();
+    expect(storedGpu()).toMatchObject({ verdict: 'idle', since });
+    await first.stop();
+    const restarted = monitor();
+    const resumed = await idleSince(restarted);
+    expect(resumed).toBe(since);
+    await restarted.stop();
+  });
+
+  it('after a gap longer than stale_after it starts over from the new stream', async () => {
+    const first = monitor();
+    const since = await idleSince(first);
+    first.flushGpu();
+    const storedAt = storedGpu()!.checkedAt;
+    await first.stop();
+    await sleep(STALE_AFTER + 500);
+    const restarted = monitor();
+    const resumed = await idleSince(restarted);
+    expect(resumed).toBeGreaterThan(storedAt + STALE_AFTER);
+    expect(resumed).toBeGreaterThan(since);
+    await restarted.stop();
+  });
+
+  it('a stored busy answer carries nothing over', async () => {
+    const first = monitor();
+    await idleSince(first);
+    sim.world.setActivity(id, true, 90, 'background');
+    await waitFor(async () => first.gpuAnswer(access.id, systemClock.now())?.verdict === 'busy', 15_000, 50);
+    first.flushGpu();
+    expect(storedGpu()!.verdict).toBe('busy');
+    await first.stop();
+    sim.world.setActivity(id, false);
+    const restarted = monitor();
+    const startedAt = systemClock.now();
+    const resumed = await idleSince(restarted);
+    expect(resumed).toBeGreaterThanOrEqual(startedAt);
+    await restarted.stop();
+  });
+
+  it('an instance this monitor stopped watching (it stopped) starts over when it runs again', async () => {
+    const m = monitor();
+    const since = await idleSince(m);
+    await sleep(500);
+    m.flushGpu();
+    expect(storedGpu()).toMatchObject({ verdict: 'idle', since });
+    m.setTargets([]); // it stopped: the tick no longer lists it as running
+    const again = systemClock.now();
+    const resumed = await idleSince(m);
+    expect(resumed).toBeGreaterThanOrEqual(again);
+    await m.stop();
+  });
+});
