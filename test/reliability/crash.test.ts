@@ -61,6 +61,11 @@ interface LaneReport {
   kills: Kill[];
   /** when the first daemon answered on HTTP, and when the last one was told to stop */
   readyAt: number;
+  /** seconds from the start until the lane had done what the checks claim (null: never), and until its kill loop ended */
+  claimsMetS: number | null;
+  loopS: number;
+  /** seconds from the start of each applied release (and the attempts that failed: `x` + seconds) */
+  releasesAtS: string[];
   stoppedAt: number;
   /** time some daemon was up (answering, until killed or stopped) */
   uptimeMs: number;
@@ -191,6 +196,9 @@ async function runLane(seed: number, seconds: number): Promise<LaneReport> {
     seed,
     kills: [],
     readyAt: 0,
+    claimsMetS: null,
+    loopS: 0,
+    releasesAtS: [],
     stoppedAt: 0,
     uptimeMs: 0,
     maxLateMs: 0,
@@ -266,7 +274,11 @@ async function runLane(seed: number, seconds: number): Promise<LaneReport> {
     report.kills.length >= CLAIMS.kills && appliedSoFar() >= CLAIMS.appliedReleases && hook.counts().size > CLAIMS.events && triggered.onRelease > 0 && triggered.onWebhook > 0;
   let proc = await start();
   report.readyAt = Date.now();
-  while (Date.now() < deadline || (!claimsMet() && Date.now() < hardDeadline())) {
+  const met = () => {
+    if (report.claimsMetS === null && claimsMet()) report.claimsMetS = Math.round((Date.now() - started) / 1000);
+    return report.claimsMetS !== null;
+  };
+  while (Date.now() < deadline || (!met() && Date.now() < hardDeadline())) {
     const roll = rnd();
     const mode: KillMode = roll < 0.3 ? 'random' : roll < 0.65 ? 'on-release' : 'on-webhook';
     const maxWait = 1_500 + rnd() * 7_500;
@@ -312,6 +324,9 @@ async function runLane(seed: number, seconds: number): Promise<LaneReport> {
     report.kills.push({ mode: how, at: killedAt, restartedAt: Date.now(), diedEarly });
   }
 
+  met();
+  report.loopS = Math.round((Date.now() - started) / 1000);
+  report.releasesAtS = proxy.calls.filter((c) => c.method === 'POST' && c.path === RELEASE).map((c) => `${c.ok ? '' : 'x'}${Math.round((c.at - started) / 1000)}${c.id ? '/' + c.id.slice(-2) : ''}`);
   // Settle: no more kills, no more boots; let idle instances be released, then wait (bounded) for the outbox to
   // drain rather than for a fixed time.
   userOn = false;
@@ -464,7 +479,7 @@ describe('crash safety (real daemon, SIGKILL at seeded points, restarted each ti
         `[crash] seed=${r.seed} kills=${r.kills.length} (random ${kinds(r, 'random')}, on-release ${kinds(r, 'on-release')}, on-webhook ${kinds(r, 'on-webhook')}) ` +
           `ticks=${JSON.stringify(r.outcomes)} actions=${r.actions} applied releases=${r.appliedReleases} events=${r.events} webhook hits=${r.hits} ` +
           `resends=${r.duplicates.reduce((a, d) => a + d.count - 1, 0)} kills in send window=${r.killsInWindow} ` +
-          `up=${Math.round(r.uptimeMs / 1000)}s of ${Math.round((r.stoppedAt - r.readyAt) / 1000)}s timers late<=${r.maxLateMs}ms daemons without CPU=${r.starvedMs}ms tightest gap headroom=${r.gapHeadroomMs}ms send window=${r.sendWindowMs}ms`,
+          `claims met at ${r.claimsMetS}s, kills ended at ${r.loopS}s, releases at ${JSON.stringify(r.releasesAtS)}s, up=${Math.round(r.uptimeMs / 1000)}s of ${Math.round((r.stoppedAt - r.readyAt) / 1000)}s timers late<=${r.maxLateMs}ms daemons without CPU=${r.starvedMs}ms tightest gap headroom=${r.gapHeadroomMs}ms send window=${r.sendWindowMs}ms`,
         JSON.stringify(r.problems),
       );
   }, (8 * SECONDS + 150) * 1000);
