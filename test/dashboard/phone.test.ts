@@ -97,28 +97,34 @@ describe.skipIf(!runBrowserTests)('dashboard on a phone and a desktop, in Englis
   });
 
   it('shows an instance shut down with its GPU kept as "stopped, GPU still billed ¥X/h", with Wake and no idle verdict', async () => {
+    // Both pages open first: the demo's held-gpu policy releases such a box 30 simulated minutes (30 s at 60x)
+    // after it first sees it, so both must show it within that time, also on a loaded machine.
+    const page = await open(390, 'en');
+    const zh = await open(390, 'zh-CN');
     const res = await fetch(`${demo.sim.url}/sim/instances`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'sd-paused', status: 'shutdown', gpu_kept: true }) });
     expect(res.status).toBe(201);
     const { id } = (await res.json()) as { id: string };
-    const page = await open(390, 'en');
     const row = page.locator(`#instances-body tr[data-instance-id="${id}"]`);
-    await row.locator('.held-gpu').waitFor({ timeout: 60_000 });
+    const zhHeld = zh.locator(`#instances-body tr[data-instance-id="${id}"] .held-gpu`);
+    await Promise.all([row.locator('.held-gpu').waitFor({ timeout: 60_000 }), zhHeld.waitFor({ timeout: 60_000 })]);
+    const [enText, zhText] = await Promise.all([row.locator('.held-gpu').textContent(), zhHeld.textContent()]);
+    expect(enText).toMatch(/^stopped, GPU still billed ¥\d+\.\d\d\/h$/);
+    expect(zhText).toMatch(/^已关机，GPU 仍在计费 ¥\d+\.\d\d\/小时$/);
     expect(await row.getAttribute('data-status')).toBe('shutdown');
-    expect(await row.locator('.held-gpu').textContent()).toMatch(/^stopped, GPU still billed ¥\d+\.\d\d\/h$/);
     expect(await row.locator('.idle-cell').textContent()).toBe('—');
     expect(await row.locator('button[data-action="wake"]').count()).toBe(1);
     expect(await row.locator('button[data-action="exempt"], button[data-action="snooze-2h"]').count()).toBe(0);
-    // A released one is not "still billed": the demo releases its forgotten instance within minutes of simulated
-    // time, so wait for that row (on a loaded machine it may not have happened yet when this page opened).
+    // A released one is not "still billed": the demo releases its forgotten instance (and this one) within minutes
+    // of simulated time, so wait for such a row (on a loaded machine it may not have happened yet).
     await page.locator('#instances-body tr[data-status="shutdown"]:not(:has(.held-gpu))').first().waitFor({ timeout: 120_000 });
-    const zh = await open(390, 'zh-CN');
-    await zh.locator(`#instances-body tr[data-instance-id="${id}"] .held-gpu`).waitFor({ timeout: 60_000 });
-    expect(await zh.locator(`#instances-body tr[data-instance-id="${id}"] .held-gpu`).textContent()).toMatch(/^已关机，GPU 仍在计费 ¥\d+\.\d\d\/小时$/);
     await page.context().close();
     await zh.context().close();
   });
 
   it('the Wake button on a shut-down row wakes it through POST /api/v1/instances/:id/wake, and the row runs again', async () => {
+    // The demo drains its balance as its story goes on (on a loaded machine further along by now): a wake the
+    // balance cannot carry is refused (409), so top it up first.
+    await sim('/sim/balance', { balance: 500 });
     const res = await fetch(`${demo.sim.url}/sim/instances`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'sd-wake-me', image: 'WebUI', status: 'shutdown' }) });
     expect(res.status).toBe(201);
     const { id } = (await res.json()) as { id: string };
@@ -192,10 +198,12 @@ describe.skipIf(!runBrowserTests)('dashboard on a phone and a desktop, in Englis
   });
 
   it('at 390 px, the Snooze button of a running instance is in view and works; the row then says what follows the snooze', async () => {
+    // A busy instance of its own (the demo's busy ones go idle as its story goes on, sooner than this test runs on a
+    // loaded machine): its next action is the runaway policy's, 12 simulated hours away, and counts down.
+    const res = await fetch(`${demo.sim.url}/sim/instances`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'comfyui-snooze', image: 'ComfyUI', busy: true }) });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
     const page = await open(390, 'en');
-    // comfyui-flux: busy for the demo's first 100 simulated minutes, so its next action (runaway) counts down
-    const flux = (await getJson<{ instances: Array<{ id: string; name: string }> }>('/api/v1/instances')).instances.find((i) => i.name === 'comfyui-flux')!;
-    const id = flux.id;
     const row = page.locator(`#instances-body tr[data-instance-id="${id}"]`);
     await row.locator('.next-cell .countdown').waitFor({ timeout: 60_000 });
     // by id from here on: the page re-renders its rows on every refresh (a row found by position may move)
