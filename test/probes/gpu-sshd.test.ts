@@ -66,7 +66,9 @@ describe.skipIf(missing !== null || notRoot)('gpu probe against a real sshd', ()
     return m;
   }
   const answer = (m: ProbeMonitor) => m.gpuAnswer('ssh1', systemClock.now());
-  const until = (m: ProbeMonitor, pred: (a: ReturnType<typeof answer>) => boolean, ms = 10_000) => waitFor(async () => (pred(answer(m)) ? answer(m) : undefined), ms, 50);
+  // waits for something that must happen, bounded as a hang guard: two suites at once on 2 cores slowed an sshd
+  // handshake past 10 s
+  const until = (m: ProbeMonitor, pred: (a: ReturnType<typeof answer>) => boolean, ms = 60_000) => waitFor(async () => (pred(answer(m)) ? answer(m) : undefined), ms, 50);
   const inst = (over: { password?: string } = {}) =>
     access({ id: 'ssh1', sshHost: '127.0.0.1', sshPort: port, sshUser: USER, password: over.password ?? '' });
   const setGpu = (text: string) => writeFileSync(join(dir, 'util'), text);
@@ -216,10 +218,10 @@ describe.skipIf(missing !== null || notRoot)('gpu probe against a real sshd', ()
     // the instance goes away under the probe: the listener and every session of the user
     await stopSshd();
     spawnSync('pkill', ['-KILL', '-u', USER]);
-    await until(m, (x) => x?.verdict === 'unknown', 10_000);
+    await until(m, (x) => x?.verdict === 'unknown');
     expect(answer(m)!.detail).toMatch(/^GPU not seen/);
     await startSshd(join(dir, 'host_a'));
-    await until(m, (x) => x?.verdict === 'busy' && m.status().streaming === 1, 15_000);
+    await until(m, (x) => x?.verdict === 'busy' && m.status().streaming === 1);
     await m.stop();
   });
 
