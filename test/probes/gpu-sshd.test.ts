@@ -18,7 +18,9 @@ import { forgetSshHostKey } from '../../src/probes/host-keys.js';
 import { ProbeMonitor, type GpuProbeOptions } from '../../src/probes/monitor.js';
 import { access, freePort, sleep, systemDeps, waitFor } from './helpers.js';
 
-const USER = 'xgcprobe';
+// A user of this run's own: two copies of the suite on one machine must not reset each other's password or kill
+// each other's sessions (`pkill -u` below). Deleted after the run.
+const USER = `xgcprobe${randomBytes(3).toString('hex')}`;
 const missing = systemDeps([
   { path: '/usr/sbin/sshd', pkg: 'openssh-server' },
   { path: '/usr/bin/ssh-keygen', pkg: 'openssh-client' },
@@ -40,6 +42,7 @@ describe.skipIf(missing !== null || notRoot)('gpu probe against a real sshd', ()
   let port = 0;
   let sshd: ChildProcess | undefined;
   let createdUtmp = false;
+  let createdUser = false;
   let g: GuardDb;
   const warnings: unknown[] = [];
   const log = { warn: (o: unknown) => void warnings.push(o), info: () => undefined, debug: () => undefined };
@@ -131,7 +134,8 @@ describe.skipIf(missing !== null || notRoot)('gpu probe against a real sshd', ()
       writeFileSync('/run/utmp', '', { mode: 0o664 });
       createdUtmp = true;
     }
-    if (spawnSync('id', [USER], { stdio: 'ignore' }).status !== 0) run('/usr/sbin/useradd', ['-m', '-s', '/bin/sh', USER]);
+    run('/usr/sbin/useradd', ['-m', '-s', '/bin/sh', USER]);
+    createdUser = true;
     run('/usr/sbin/chpasswd', [], `${USER}:${password}\n`);
     for (const k of ['host_a', 'host_b', 'id_client']) run('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', k, '-f', join(dir, k)]);
     writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'id_client.pub')), { mode: 0o644 });
@@ -156,6 +160,10 @@ describe.skipIf(missing !== null || notRoot)('gpu probe against a real sshd', ()
 
   afterAll(async () => {
     await stopSshd();
+    if (createdUser) {
+      spawnSync('pkill', ['-KILL', '-u', USER]);
+      spawnSync('/usr/sbin/userdel', ['-r', USER], { stdio: 'ignore' });
+    }
     if (createdUtmp) rmSync('/run/utmp', { force: true });
     g?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -263,7 +271,7 @@ describe.skipIf(missing !== null || notRoot)('gpu probe against a real sshd', ()
     const m2 = watch({ password });
     await until(m2, (x) => x?.verdict === 'busy');
     await sleep(300);
-    expect(readFileSync(join(dir, 'sshd.log'), 'utf8')).toMatch(/Accepted password for xgcprobe/);
+    expect(readFileSync(join(dir, 'sshd.log'), 'utf8')).toContain(`Accepted password for ${USER}`);
     await m2.stop();
   });
 });
