@@ -28,6 +28,7 @@ interface ApiOverride {
 
 describe.skipIf(!runBrowserTests)('dashboard on a phone and a desktop, in English and Chinese', () => {
   let demo: Awaited<ReturnType<typeof startDemo>>;
+  let keepFunded: ReturnType<typeof setInterval> | undefined;
   let browser: Browser;
   const pageErrors: string[] = [];
 
@@ -89,9 +90,16 @@ describe.skipIf(!runBrowserTests)('dashboard on a phone and a desktop, in Englis
     expect(REASONS_JS_CANDIDATES.some((p) => existsSync(p)), 'dist/notify/reasons.js is missing: run npm run build').toBe(true);
     browser = await launchChromium();
     demo = await startDemo({ port: 0, speed: 60, seed: 11, quiet: true, log: pino({ level: 'silent' }) });
+    // The demo's story leaves ¥6 at 100 simulated minutes (100 s here) and a drained balance makes the simulator
+    // destroy every instance; under load this file runs for minutes, so the balance is kept above ¥20 throughout
+    // (the balance test below sets ¥50 itself, above that floor).
+    keepFunded = setInterval(() => {
+      if (demo.sim.world.balance < 20) demo.sim.world.setBalance(200);
+    }, 500);
   }, 360_000);
 
   afterAll(async () => {
+    clearInterval(keepFunded);
     await browser?.close();
     await demo?.close();
   });
