@@ -85,7 +85,8 @@ export function storedProbeViews(db: Db, ids: string[], now: number, staleAfter:
         limit !== undefined && age > limit
           ? {
               verdict: 'unknown',
-              since: null,
+              // not seen since the answer went stale (or since the stored unknown answer began)
+              since: a.verdict === 'unknown' && a.since !== null ? a.since : a.checkedAt + limit,
               detail: `stale: last answer ${Math.round(age / 1000)}s ago (${a.detail})`,
               code: { code: 'probe.stale', params: { probe: name, age_ms: age }, details: a.code ? [a.code] : [] },
               checkedAt: a.checkedAt,

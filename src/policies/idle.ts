@@ -33,26 +33,36 @@ export function idleSince(
 export const UNSEEN_GPU_WARN_MS = 15 * 60_000;
 
 /** Whether the idle judgement of this policy saw the GPU (the `gpu` probe counts and has an opinion). */
-export function gpuSeen(probes: Record<string, ProbeView> | undefined, only?: string[]): { seen: boolean; why: string; codes: ReasonCode[] } {
-  const unseen = (why: string, more: ReasonCode[] = []) => ({ seen: false, why, codes: [{ code: 'idle.gpu_not_seen', params: {} }, ...more] });
+export function gpuSeen(
+  probes: Record<string, ProbeView> | undefined,
+  only?: string[],
+): { seen: boolean; why: string; codes: ReasonCode[]; unseenSince: number | null } {
+  const unseen = (why: string, more: ReasonCode[] = [], unseenSince: number | null = null) => ({
+    seen: false,
+    why,
+    codes: [{ code: 'idle.gpu_not_seen', params: {} }, ...more],
+    unseenSince,
+  });
   if (only && !only.includes('gpu')) return unseen("gpu is not among this policy's probes");
   const g = probes?.gpu;
   if (!g) return unseen('no GPU answer (probes.gpu off?)');
-  if (g.verdict === 'unknown') return unseen(g.detail.replace(/^GPU not seen: /, ''), g.code ? [g.code] : []);
-  return { seen: true, why: '', codes: [] };
+  if (g.verdict === 'unknown') return unseen(g.detail.replace(/^GPU not seen: /, ''), g.code ? [g.code] : [], g.since);
+  return { seen: true, why: '', codes: [], unseenSince: null };
 }
 
 /**
  * The plan for an idle stretch: when the release is due and whether it needs a warning first. With the GPU
  * seen, it is due at `since + idle_for` (warned `warn_before` ahead when set). Without, it acts only after a
  * warning at least `warn_before` (default 15 m) old: due at the later of `since + idle_for` and the first
- * warning plus that lead.
+ * warning plus that lead. That warning belongs to the stretch in which the GPU went unseen (its key names when
+ * that began): once the GPU has been seen again, say busy, an old warning never lets the next blind moment act.
  */
 function planFor(cfg: IdlePolicyConfig, ctx: PolicyContext, inst: InstanceState, j: { since: number }) {
-  const key = `${cfg.name}:${inst.id}:${j.since}`;
+  const base = `${cfg.name}:${inst.id}:${j.since}`;
   const due = j.since + cfg.idle_for;
   const gpu = gpuSeen(ctx.probes.get(inst.id), cfg.probes);
-  if (gpu.seen) return { key, gpu, plannedAt: Math.max(due, (inst.runningSince ?? ctx.now) + cfg.min_uptime), warnBefore: cfg.warn_before, warned: true };
+  if (gpu.seen) return { key: base, gpu, plannedAt: Math.max(due, (inst.runningSince ?? ctx.now) + cfg.min_uptime), warnBefore: cfg.warn_before, warned: true };
+  const key = gpu.unseenSince === null ? base : `${base}:unseen@${gpu.unseenSince}`;
   const lead = cfg.warn_before ?? UNSEEN_GPU_WARN_MS;
   const warned = ctx.warnedAt.get(key);
   const firstWarn = warned ?? Math.max(ctx.now, due - lead);

@@ -69,6 +69,11 @@ interface Target {
   stored: { since: number; seenAt: number } | null;
   /** whether the current connection has delivered its first GPU sample (and `resumeWatching` has run) */
   resumed: boolean;
+  /**
+   * Since when the GPU has not been seen (the first unknown answer of this stretch), null while it is seen. An
+   * unknown answer carries it as its `since`, so a warning given in one unseen stretch never counts for the next.
+   */
+  unseenSince: number | null;
   state: GpuLinkState;
 }
 
@@ -164,7 +169,7 @@ export class ProbeMonitor {
   private add(a: InstanceAccess, now: number, stored?: StoredProbeAnswer): void {
     const g = this.deps.options.gpu;
     const carried = stored && stored.verdict === 'idle' && stored.since !== null ? { since: stored.since, seenAt: stored.checkedAt } : null;
-    const t: Target = { access: a, link: null, samples: [], lastGpuAt: null, lastBusyAt: null, watchingSince: now, stored: carried, resumed: false, state: { state: 'connecting' } };
+    const t: Target = { access: a, link: null, samples: [], lastGpuAt: null, lastBusyAt: null, watchingSince: now, stored: carried, resumed: false, unseenSince: null, state: { state: 'connecting' } };
     this.targets.set(a.id, t);
     if (!g.enabled) return;
     if (this.keyError) {
@@ -216,6 +221,14 @@ export class ProbeMonitor {
     const g = this.deps.options.gpu;
     const t = this.targets.get(id);
     if (!g.enabled || !t) return null;
+    const answer = this.judge(t, now);
+    if (answer.verdict !== 'unknown') t.unseenSince = null;
+    else answer.since = t.unseenSince = Math.min(t.unseenSince ?? now, now);
+    return answer;
+  }
+
+  private judge(t: Target, now: number): ProbeResult {
+    const g = this.deps.options.gpu;
     const notSeen =
       t.state.state === 'down' ? { text: t.state.detail, code: t.state.code } : t.state.state === 'connecting' ? { text: 'connecting over SSH', code: { code: 'gpu.connecting', params: {} } } : null;
     const unseen = (text: string, codes: ReasonCode[]) => unknownResult(`GPU not seen: ${text}`, undefined, { code: 'gpu.not_seen', params: {}, details: codes });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { openDb } from '../../src/db/open.js';
+import { storedProbeViews } from '../../src/jobs/assess.js';
+import { persistProbeResults } from '../../src/probes/runner.js';
 import { createOverride, activeOverrides } from '../../src/db/overrides.js';
 import { evaluatePolicies, nextActions, type EngineInput } from '../../src/policies/engine.js';
 import { balanceKey } from '../../src/policies/balance.js';
@@ -135,6 +137,26 @@ describe('idle policy when the GPU cannot be seen', () => {
   });
   it('a configured warn_before is the lead for unseen decisions', () => {
     expect(decide({}, { ...idlePolicy, warn_before: '30m' })).toMatchObject([{ kind: 'warn', plannedAt: NOW + 30 * MIN }]);
+  });
+  it('a warning from an earlier unseen stretch does not count once the GPU was seen in between: it warns again', () => {
+    // warned 20 minutes ago while the GPU was unseen since 30 minutes ago; then it was seen (busy), and now it is
+    // unseen again since a minute ago: a fresh 15-minute warning, no release at this blind moment
+    const unseenAgain = (since: number) =>
+      new Map([[i.id, { jupyter: idle(2 * H), gpu: { verdict: 'unknown' as const, since, detail: 'GPU not seen: last sample 40s ago' } }]]);
+    const earlier = `${key}:unseen@${NOW - 30 * MIN}`;
+    expect(decide({ probes: unseenAgain(NOW - 30 * MIN), warnedAt: new Map([[earlier, NOW - 20 * MIN]]) })).toMatchObject([{ kind: 'act', key: earlier }]);
+    const [d] = decide({ probes: unseenAgain(NOW - MIN), warnedAt: new Map([[earlier, NOW - 20 * MIN]]) });
+    expect(d).toMatchObject({ kind: 'warn', key: `${key}:unseen@${NOW - MIN}`, plannedAt: NOW + 15 * MIN });
+  });
+  it('a stored answer gone stale is unknown since it went stale, so each blind stretch after a seen one is new', () => {
+    const g = openDb(':memory:');
+    persistProbeResults(g.db, new Map([[i.id, { gpu: { verdict: 'busy', detail: 'GPU 97%' } }]]), NOW);
+    const view = (now: number) => storedProbeViews(g.db, [i.id], now, { gpu: 30_000 }).get(i.id)!.gpu;
+    expect(view(NOW + 20_000)).toMatchObject({ verdict: 'busy' });
+    expect(view(NOW + 40_000)).toMatchObject({ verdict: 'unknown', since: NOW + 30_000 });
+    persistProbeResults(g.db, new Map([[i.id, { gpu: { verdict: 'busy', detail: 'GPU 97%' } }]]), NOW + 5 * MIN);
+    expect(view(NOW + 6 * MIN)).toMatchObject({ verdict: 'unknown', since: NOW + 5 * MIN + 30_000 });
+    g.close();
   });
   it('the next action tells it will come after a warning', () => {
     expect(nextActions(input([plain], { probes: noGpu })).get(i.id)).toMatchObject({ at: NOW + 15 * MIN, reason: 'idle 2h of 45m, GPU not seen: after a warning' });

@@ -16,6 +16,7 @@ import { openDb, type GuardDb } from '../../src/db/open.js';
 import { GPU_SIGNAL_DEFAULTS } from '../../src/probes/gpu-signals.js';
 import { forgetSshHostKey } from '../../src/probes/host-keys.js';
 import { ProbeMonitor, type GpuProbeOptions } from '../../src/probes/monitor.js';
+import { machineLock } from '../helpers/machine-lock.js';
 import { access, freePort, sleep, systemDeps, waitFor } from './helpers.js';
 
 // A user of this run's own: two copies of the suite on one machine must not reset each other's password or kill
@@ -42,6 +43,7 @@ describe.skipIf(missing !== null || notRoot)('gpu probe against a real sshd', ()
   let port = 0;
   let sshd: ChildProcess | undefined;
   let createdUtmp = false;
+  let releaseLogins: (() => void) | undefined;
   let createdUser = false;
   let g: GuardDb;
   const warnings: unknown[] = [];
@@ -125,6 +127,9 @@ describe.skipIf(missing !== null || notRoot)('gpu probe against a real sshd', ()
   }
 
   beforeAll(async () => {
+    // pty logins are machine-wide (utmp): a second copy of the suite (scripts/stress-suite) logging in at the same
+    // time would be seen by this file's probe, and its idle checks would fail. The copies take turns with this file.
+    releaseLogins = await machineLock('sshd-logins', 280_000);
     g = openDb(':memory:');
     dir = mkdtempSync(join(tmpdir(), 'xgc-sshd-'));
     chmodSync(dir, 0o755);
@@ -167,6 +172,7 @@ describe.skipIf(missing !== null || notRoot)('gpu probe against a real sshd', ()
     if (createdUtmp) rmSync('/run/utmp', { force: true });
     g?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
+    releaseLogins?.();
   });
 
   it('streams busy at 85% over one connection with key auth, and trusts the host key on first use', async () => {

@@ -3,6 +3,7 @@
  * answer the previous one stored when its stream starts within `stale_after` of it (else `idle_for` would start
  * over at every restart, and a guard restarted more often than `idle_for` would never release), and starts over
  * when the gap was longer, when the stored answer was busy, or when this monitor itself saw the instance stop.
+ * Also: an unknown answer says since when the GPU has not been seen, and a new unseen stretch has a new since.
  * Real parts: the simulator's SSH server streaming `nvidia-smi`, a real SQLite file.
  */
 import { join } from 'node:path';
@@ -121,6 +122,19 @@ describe('gpu probe: idle since across a restart of the guard', () => {
     const again = systemClock.now();
     const resumed = await idleSince(m);
     expect(resumed).toBeGreaterThanOrEqual(again);
+    await m.stop();
+  });
+
+  it('an unknown answer carries since when the GPU has not been seen, and each unseen stretch its own', async () => {
+    const m = monitor();
+    await idleSince(m);
+    const t1 = systemClock.now() + STALE_AFTER + 1_000; // no sample for longer than stale_after: unknown
+    const blind = m.gpuAnswer(access.id, t1)!;
+    expect(blind).toMatchObject({ verdict: 'unknown', since: t1 });
+    expect(m.gpuAnswer(access.id, t1 + 500)).toMatchObject({ verdict: 'unknown', since: t1 }); // the same stretch
+    expect(m.gpuAnswer(access.id, systemClock.now())!.verdict).toBe('idle'); // seen again
+    const t2 = systemClock.now() + STALE_AFTER + 2_000;
+    expect(m.gpuAnswer(access.id, t2)).toMatchObject({ verdict: 'unknown', since: t2 }); // a new stretch
     await m.stop();
   });
 });
