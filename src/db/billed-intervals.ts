@@ -45,3 +45,19 @@ export function billedIntervals(db: Db, from: number, to: number, now: number): 
   for (const [instanceId, rate, a, b] of rows) out.push({ instanceId, rate, from: a, to: b ?? Math.max(now, a) });
   return out;
 }
+
+/**
+ * Yuan accrued over [from, to) by every billed interval, summed by SQLite (one row back instead of one per
+ * interval): what `billedIntervals` returns, each clipped to the range, at rate ¥/h. Open intervals end at `now`.
+ */
+export function billedTotal(db: Db, from: number, to: number, now: number): number {
+  const recent = now - from <= RECENT_MS;
+  const inner = recent ? OVERLAPPING_RECENT : OVERLAPPING;
+  const innerParams = recent ? [from, to, from, from, from] : [from, to, from, from, from, from];
+  // hi/lo of each interval clipped to [from, to), as accrued() computes them
+  const hi = 'min(coalesce(to_ts, max(?, from_ts)), ?)';
+  const lo = 'max(from_ts, ?)';
+  const text = `select coalesce(sum(rate * (${hi} - ${lo})), 0) / 3600000.0 from (${inner}) where ${hi} > ${lo}`;
+  const [[total]] = allRows<[number]>(db, text, [now, to, from, ...innerParams, now, to, from]);
+  return total;
+}

@@ -10,7 +10,7 @@ import { activeOverrides } from '../db/overrides.js';
 import { firstWarnings } from '../db/events.js';
 import { cooldownsAfterBoot } from '../db/journal.js';
 import { instanceStretches } from '../db/instances.js';
-import { estimatedByInstance } from '../db/spend.js';
+import { billedTotal } from '../db/billed-intervals.js';
 import { lastDebitAt } from '../db/balance.js';
 import { billedRate, bucketStart, holdsGpu } from '../money.js';
 import { evaluatePolicies, idleViews, nextActions, type EngineInput, type PolicyOutcome } from '../policies/engine.js';
@@ -104,7 +104,7 @@ const DEBIT_EVERY_MS = 3_600_000;
 /** Estimated yuan accrued since the platform's last debit seen in the balance (at most one debit period back). */
 export function unbilledSince(db: Db, now: number): number {
   const from = Math.max(lastDebitAt(db, now) ?? -Infinity, now - DEBIT_EVERY_MS);
-  return [...estimatedByInstance(db, from, now).values()].reduce((a, b) => a + b, 0);
+  return billedTotal(db, from, now, now);
 }
 
 /** Build the engine input for an observation. */
@@ -113,7 +113,6 @@ export function engineInput(db: Db, config: Config, obs: Observation, opts: Asse
   const states = instanceStates(db, obs.list, { stretchesFromApi: opts.stretchesFromApi, now });
   const dayStart = bucketStart(now, 'day', config.timezone);
   const monthStart = bucketStart(now, 'month', config.timezone);
-  const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
   // Spend so far today / this month only matters to budget policies: computed on first use.
   let today: number | undefined;
   let month: number | undefined;
@@ -121,10 +120,10 @@ export function engineInput(db: Db, config: Config, obs: Observation, opts: Asse
     dayStart,
     monthStart,
     get today() {
-      return (today ??= sum(estimatedByInstance(db, dayStart, now)));
+      return (today ??= billedTotal(db, dayStart, now, now));
     },
     get month() {
-      return (month ??= sum(estimatedByInstance(db, monthStart, now)));
+      return (month ??= billedTotal(db, monthStart, now, now));
     },
   };
   return {

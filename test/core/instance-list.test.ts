@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentInstances, openRates, todayEstimated } from '../../src/db/instances.js';
 import { openDb, type GuardDb } from '../../src/db/open.js';
-import { spendReport } from '../../src/db/spend.js';
+import { billedTotal } from '../../src/db/billed-intervals.js';
+import { estimatedByInstance, spendReport } from '../../src/db/spend.js';
 import { round4 } from '../../src/money.js';
 import { writeHistory } from '../helpers/history.js';
 
@@ -25,6 +26,19 @@ afterAll(() => {
 });
 
 describe('instance list queries', () => {
+  it('the total accrued over a range, summed by SQLite, is the sum of the per-instance estimates (recent and old ranges)', () => {
+    for (const [from, now] of [
+      [END - 20 * H, END], // today-like: through the recent path
+      [END - 30 * D, END], // a month: through the per-instance seek path
+      [END - 45 * D, END - 40 * D + 3 * H], // a closed range in the past
+    ]) {
+      const perInstance = [...estimatedByInstance(g.db, from, now).values()].reduce((a, b) => a + b, 0);
+      expect(perInstance).toBeGreaterThan(1);
+      expect(billedTotal(g.db, from, now, now)).toBeCloseTo(perInstance, 9);
+    }
+    // inside a transaction too (the tick computes it there)
+    g.db.transaction((tx) => expect(billedTotal(tx as never, END - 20 * H, END, END)).toBeCloseTo([...estimatedByInstance(g.db, END - 20 * H, END).values()].reduce((a, b) => a + b, 0), 9));
+  });
   it('current instances are those not gone, by name', () => {
     const want = (g.sqlite.prepare('select id from instances where gone_at is null order by name').all() as Array<{ id: string }>).map((r) => r.id);
     expect(want.length).toBeGreaterThan(5);
