@@ -26,13 +26,16 @@ interface Act {
 
 describe('the demo story', () => {
   it('releases the forgotten and the stopped-with-GPU boxes, keeps the SSH training while its GPU works, and releases #keep only at the last resort', async () => {
-    const speed = 150;
+    // 100x: the last-resort window (30 simulated minutes before the debit that would empty the balance) is 18 s
+    // of real time; at 150x its 12 s were missed in stress rounds (two suites on 2 cores), where a tick of this
+    // worker can wait that long for CPU
+    const speed = 100;
     demo = await startDemo({ port: 0, speed, seed: 5, quiet: true, log: pino({ level: 'silent' }) });
     const t0 = Date.parse(((await (await fetch(`${demo.sim.url}/sim/clock`)).json()) as { now: string }).now);
     const get = async <T>(path: string) => (await (await fetch(`${demo!.url}${path}`)).json()) as T;
     const acts = async () => (await get<{ actions: Act[] }>('/api/v1/actions?limit=200')).actions;
-    // ~190 simulated minutes at 150x is ~76 s; wait on the outcome, bounded far above it
-    const deadline = Date.now() + 240_000;
+    // ~190 simulated minutes at 100x is ~114 s; wait on the outcome, bounded far above it
+    const deadline = Date.now() + 330_000;
     let seen: Act[] = [];
     while (Date.now() < deadline) {
       seen = await acts();
@@ -53,5 +56,5 @@ describe('the demo story', () => {
     const st = (await (await fetch(`${demo.sim.url}/sim/state`)).json()) as { balance: number; instances: Array<{ status: string }> };
     expect(st.instances.filter((i) => /destroy/.test(i.status))).toEqual([]);
     expect(st.balance).toBeGreaterThan(0);
-  }, 300_000);
+  }, 400_000);
 });
