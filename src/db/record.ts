@@ -3,7 +3,7 @@
  * opened/closed only when something billable changed, the balance point (on change), instances gone from a
  * successful list, user boots after a guard release (ends savings), and journal confirmations.
  */
-import { and, eq, gt, isNull, desc, or } from 'drizzle-orm';
+import { eq, isNull, desc } from 'drizzle-orm';
 import type { Instance } from '../xgc/types.js';
 import { reachedExpected } from '../actions/kinds.js';
 import { billedRate, holdsGpu } from '../money.js';
@@ -42,6 +42,10 @@ function within(t: number | null, lo: number, hi: number): number | null {
 const OPEN_INTERVALS = 'select id, instance_id, status, gpu_kept, gpu_count, rate from intervals where to_ts is null';
 const PRESENT_FACTS = `select id, name, status, status_known, gpu_model, gpu_count, price_per_hour, retain_price, image, data_center,
   web_url, created_ts, start_ts, stop_ts, last_seen, gone_at, billed_since, running_since from instances where gone_at is null`;
+
+// Journal rows a recording may still change: sent ones, and releases within the savings cap not yet ended by a boot.
+const PENDING_ACTIONS = `select id, instance_id, action, state, sent_at, decided_at, stopped_at, rebooted_at from actions
+  where mode = 'enforce' and (state = 'sent' or (state = 'confirmed' and sent_at > ? and rebooted_at is null and action = 'release_gpu'))`;
 
 /** The open interval of each instance (its current billable state). */
 function openIntervals(db: Db): Map<string, { id: number; status: string; gpuKept: boolean; gpuCount: number; rate: number }> {
@@ -133,16 +137,9 @@ export function recordObservation(db: Db, now: number, list: Instance[], balance
     }
     // Journal follow-ups: confirmations, and user boots after a guard release (savings end there). Only rows
     // that can still change are read: sent ones, and releases within the savings cap not yet ended by a boot.
-    const pending = tx
-      .select()
-      .from(actions)
-      .where(
-        and(
-          eq(actions.mode, 'enforce'),
-          or(eq(actions.state, 'sent'), and(eq(actions.state, 'confirmed'), gt(actions.sentAt, now - SAVINGS_CAP_MS), isNull(actions.rebootedAt), eq(actions.action, 'release_gpu'))),
-        ),
-      )
-      .all();
+    const pending = allRows<[number, string, string, string, number | null, number, number | null, number | null]>(tx, PENDING_ACTIONS, [now - SAVINGS_CAP_MS]).map(
+      ([id, instanceId, action, state, sentAt, decidedAt, stoppedAt, rebootedAt]) => ({ id, instanceId, action, state, sentAt, decidedAt, stoppedAt, rebootedAt }),
+    );
     for (const a of pending) {
       const inst = byId.get(a.instanceId);
       const prev = prevFacts.get(a.instanceId);
