@@ -16,30 +16,46 @@ import { KNOWN_STATUSES, type Instance, type InstanceAccess, type InstanceWithAc
 
 const known = new Set<string>(KNOWN_STATUSES);
 
-/** null → undefined (absent keys are handled by `.optional()`). */
-const nul = z.null().transform(() => undefined);
+// The field coercions below are single transforms rather than unions of small schemas: a list of a thousand
+// instances is parsed every tick, and unions cost about six times as much (13 -> 2 ms for 1,000 items).
 
 /** A number, or a string holding one; '', null or absent → undefined. */
-const num = z
-  .union([
-    nul,
-    z.number().refine(Number.isFinite, 'expected a finite number'),
-    z
-      .string()
-      .trim()
-      .refine((s) => s === '' || Number.isFinite(Number(s)), 'expected a number or numeric string')
-      .transform((s) => (s === '' ? undefined : Number(s))),
-  ])
-  .optional();
+const num = z.unknown().optional().transform((v, ctx): number | undefined => {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'number') {
+    if (Number.isFinite(v)) return v;
+    ctx.addIssue({ code: 'custom', message: 'expected a finite number' });
+    return z.NEVER;
+  }
+  if (typeof v === 'string') {
+    const s = v.trim();
+    if (s === '') return undefined;
+    const n = Number(s);
+    if (Number.isFinite(n)) return n;
+    ctx.addIssue({ code: 'custom', message: 'expected a number or numeric string' });
+    return z.NEVER;
+  }
+  ctx.addIssue({ code: 'custom', message: 'wrong type' });
+  return z.NEVER;
+});
 
 /** A string; numbers are turned into strings; null or absent → ''. */
-const str = z
-  .union([nul, z.string(), z.number().transform(String)])
-  .optional()
-  .transform((v) => v ?? '');
+const str = z.unknown().optional().transform((v, ctx): string => {
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return String(v);
+  ctx.addIssue({ code: 'custom', message: 'wrong type' });
+  return z.NEVER;
+});
 
-/** A flag that may come as boolean or number. */
-const flag = z.union([z.boolean(), num]).optional();
+/** A flag that may come as boolean or number (or a numeric string). */
+const flag = z.unknown().optional().transform((v, ctx): boolean | number | undefined => {
+  if (typeof v === 'boolean') return v;
+  const r = num.safeParse(v);
+  if (r.success) return r.data;
+  ctx.addIssue({ code: 'custom', message: 'wrong type' });
+  return z.NEVER;
+});
 
 /** The response envelope every endpoint uses. */
 export const envelopeSchema = z.object({

@@ -141,6 +141,25 @@ describe('xgc client against loose live-API shapes', () => {
     }
   });
 
+  it('fails the whole list naming the field when a value has the wrong shape (never takes it as absent)', async () => {
+    for (const [field, value, text] of [
+      ['ssh_port', 'port-22', 'expected a number or numeric string'],
+      ['price_per_hour', { yuan: 1 }, 'wrong type'],
+      ['start_timestamp', true, 'wrong type'],
+      ['name', ['sd'], 'wrong type'],
+      ['retain', 'yes', 'wrong type'],
+    ] as const) {
+      reply = (_q, res) => json(res, ok({ list: [rawInstance(), { ...rawInstance({ id: 'b2' }), [field]: value }], total: 2 }));
+      const err = await client({ retries: 0 }).listInstances().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(XgcProtocolError);
+      expect((err as Error).message).toContain(`data.list[1].${field}: ${text}`);
+    }
+    // the loose shapes the live API sends are taken: numeric strings with spaces, '' and null as absent, numbers as names
+    reply = (_q, res) => json(res, ok({ list: [{ ...rawInstance(), ssh_port: ' 44775 ', progress: '', stop_timestamp: null, name: 42, retain: 1 }], total: 1 }));
+    const [one] = await client().listInstances();
+    expect(one.instance).toMatchObject({ sshPort: 44775, stoppedAt: null, name: '42', retain: true });
+  });
+
   it('rejects a list whose total exceeds its items, and duplicate ids', async () => {
     reply = (_q, res) => json(res, ok({ list: [rawInstance()], total: 3 }));
     await expect(client({ retries: 0 }).listInstances()).rejects.toThrow(/total is 3/);
