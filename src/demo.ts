@@ -31,6 +31,8 @@ export interface DemoOptions {
   /** no console narration */
   quiet?: boolean;
   log?: Logger;
+  /** play the story's last hour: at 100 simulated minutes the balance falls to ¥6 (default true) */
+  lastHour?: boolean;
 }
 
 /** A running demo. */
@@ -89,7 +91,9 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
   const script: Array<[number, () => void]> = [
     [25 * MIN, () => w.setActivity(batch, false)],
     [60 * MIN, () => w.setActivity(ssh, false, 0)],
-    [
+  ];
+  if (opts.lastHour !== false)
+    script.push([
       100 * MIN,
       () => {
         // the last hour: the user releases the ComfyUI box, and spending elsewhere leaves ¥6 with only #keep burning
@@ -97,8 +101,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
         w.setBalance(6);
         say(`[${formatTime(clock.now(), 'Asia/Shanghai')}] (demo) the balance fell to ¥6 and only "train-lora #keep" still burns: watch runway_critical, then the last-resort release`);
       },
-    ],
-  ];
+    ]);
   const scriptTimer = setInterval(() => {
     while (script.length && clock.now() - t0 >= script[0][0]) script.shift()![1]();
   }, 500);
