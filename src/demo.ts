@@ -97,8 +97,10 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
       100 * MIN,
       () => {
         // the last hour: the user releases the ComfyUI box, and spending elsewhere leaves ¥6 with only #keep burning
+        // (¥6 beyond what the next hourly debit takes for the hour so far: else a debit right after this step could
+        // empty the balance at once, and the platform would destroy everything before any guard could act)
         if (w.instance(flux)?.status === 'running') w.releaseGpu(flux);
-        w.setBalance(6);
+        w.setBalance(6 + w.undebited);
         say(`[${formatTime(clock.now(), 'Asia/Shanghai')}] (demo) the balance fell to ¥6 and only "train-lora #keep" still burns: watch runway_critical, then the last-resort release`);
       },
     ]);

@@ -430,6 +430,14 @@ export class SimWorld {
     return this.balanceBase - this.debited;
   }
 
+  /** Yuan accrued since the last debit: what the next hourly debit takes on top of the hour still to run. */
+  get undebited(): number {
+    this.sync();
+    let total = 0;
+    for (const inst of this.insts.values()) total += this.billedOf(inst);
+    return total - this.debited;
+  }
+
   /** Yuan subtracted from the balance so far. */
   get debitedTotal(): number {
     return this.debited;
