@@ -35,14 +35,16 @@ select instance_id, rate, from_ts, to_ts from intervals where to_ts > ? and +fro
 /** Up to this long before `now`, a range's start is looked up through the intervals closed since (see above). */
 const RECENT_MS = 2 * 86_400_000;
 
+/** The query for the intervals overlapping [from, to) and its parameters (the recent form when `from` is recent). */
+function overlapping(from: number, to: number, now: number): { text: string; params: number[] } {
+  return now - from <= RECENT_MS ? { text: OVERLAPPING_RECENT, params: [from, to, from, from, from] } : { text: OVERLAPPING, params: [from, to, from, from, from, from] };
+}
+
 /** Intervals with a non-zero rate overlapping [from, to); open ones end at `now` (never before they start). */
 export function billedIntervals(db: Db, from: number, to: number, now: number): BilledInterval[] {
+  const q = overlapping(from, to, now);
   const out: BilledInterval[] = [];
-  const rows =
-    now - from <= RECENT_MS
-      ? allRows<[string, number, number, number | null]>(db, OVERLAPPING_RECENT, [from, to, from, from, from])
-      : allRows<[string, number, number, number | null]>(db, OVERLAPPING, [from, to, from, from, from, from]);
-  for (const [instanceId, rate, a, b] of rows) out.push({ instanceId, rate, from: a, to: b ?? Math.max(now, a) });
+  for (const [instanceId, rate, a, b] of allRows<[string, number, number, number | null]>(db, q.text, q.params)) out.push({ instanceId, rate, from: a, to: b ?? Math.max(now, a) });
   return out;
 }
 
@@ -51,13 +53,11 @@ export function billedIntervals(db: Db, from: number, to: number, now: number): 
  * interval): what `billedIntervals` returns, each clipped to the range, at rate ¥/h. Open intervals end at `now`.
  */
 export function billedTotal(db: Db, from: number, to: number, now: number): number {
-  const recent = now - from <= RECENT_MS;
-  const inner = recent ? OVERLAPPING_RECENT : OVERLAPPING;
-  const innerParams = recent ? [from, to, from, from, from] : [from, to, from, from, from, from];
+  const q = overlapping(from, to, now);
   // hi/lo of each interval clipped to [from, to), as accrued() computes them
   const hi = 'min(coalesce(to_ts, max(?, from_ts)), ?)';
   const lo = 'max(from_ts, ?)';
-  const text = `select coalesce(sum(rate * (${hi} - ${lo})), 0) / 3600000.0 from (${inner}) where ${hi} > ${lo}`;
-  const [[total]] = allRows<[number]>(db, text, [now, to, from, ...innerParams, now, to, from]);
+  const text = `select coalesce(sum(rate * (${hi} - ${lo})), 0) / 3600000.0 from (${q.text}) where ${hi} > ${lo}`;
+  const [[total]] = allRows<[number]>(db, text, [now, to, from, ...q.params, now, to, from]);
   return total;
 }
