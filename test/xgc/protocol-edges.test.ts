@@ -195,6 +195,21 @@ describe('xgc client against loose live-API shapes', () => {
     expect((err as Error).message).not.toContain('PASSWORD-SECRET');
   });
 
+  it('decodes UTF-8 names split across chunks, with or without a leading byte-order mark', async () => {
+    const body = Buffer.from(JSON.stringify(ok({ list: [rawInstance({ name: '训练-🐉-夜间' })], total: 1 })));
+    const cut = body.indexOf(Buffer.from('🐉')) + 2; // inside the 4-byte character
+    for (const bom of [Buffer.alloc(0), Buffer.from([0xef, 0xbb, 0xbf])]) {
+      reply = (_q, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(Buffer.concat([bom, body.subarray(0, cut)]));
+        setTimeout(() => res.end(body.subarray(cut)), 20);
+      };
+      const [item] = await client().listInstances();
+      expect(item.instance.name).toBe('训练-🐉-夜间');
+      expect(item.instance.dataCenter).toBe('浙江一区');
+    }
+  });
+
   it('accepts code 0 as success, and treats success:true with another code as an API error', async () => {
     reply = (_q, res) => json(res, { code: 0, msg: '', success: true, data: { balance: '12.5' } });
     expect(await client().balance()).toBe(12.5);
