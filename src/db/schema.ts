@@ -326,6 +326,23 @@ export const spendMonthCells = sqliteTable(
 );
 
 /**
+ * Per instance, the sum of all its rolled-up day cells and the first and last such day: a long by-instance report
+ * reads one row per instance whose days all fall in its range, instead of a row per instance and month.
+ */
+export const spendLives = sqliteTable(
+  'spend_lives',
+  {
+    tz: text('tz').notNull(),
+    instanceId: text('instance_id').notNull(),
+    firstDay: integer('first_day').notNull(),
+    lastDay: integer('last_day').notNull(),
+    estimated: real('estimated').notNull(),
+    saved: real('saved').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tz, t.instanceId] })],
+);
+
+/**
  * Wakes (src/wake/): one row per wake request, keyed by its journal row in `actions` (action `boot`), holding the
  * retry state. Every boot request it sends is a row of `wake_tries`, written before the request goes out.
  */

@@ -7,7 +7,7 @@ import { and, desc, eq, gte, lt, min, sql } from 'drizzle-orm';
 import type { Db } from './open.js';
 import { balancePoints, intervals, spendDayCells, spendDays, spendMonthCells, spendMonths, ticks } from './schema.js';
 import { accumulate, balanceMoves } from './spend-live.js';
-import { allRows } from './prepared.js';
+import { allRows, runRaw } from './prepared.js';
 
 /** The time of the last successful tick: history before it can no longer change. */
 export function lastObservedAt(db: Db): number | null {
@@ -40,9 +40,13 @@ export function rolledDays(db: Db, tz: string, from: number, to: number): Rolled
     .all();
 }
 
+const ADD_TO_LIFE = `insert into spend_lives (tz, instance_id, first_day, last_day, estimated, saved) values (?, ?, ?, ?, ?, ?)
+  on conflict (tz, instance_id) do update set first_day = min(first_day, excluded.first_day), last_day = max(last_day, excluded.last_day),
+  estimated = estimated + excluded.estimated, saved = saved + excluded.saved`;
+
 /**
- * Compute day [dayStart, dayEnd) of `tz` from the history as of `now` and store its totals and cells (one
- * transaction; a day already stored is left as it is). The caller makes sure the day ended before the last
+ * Compute day [dayStart, dayEnd) of `tz` from the history as of `now` and store its totals and cells, and add
+ * the cells to the instances' lives (one transaction; a day already stored is left as it is). The caller makes sure the day ended before the last
  * successful tick. Returns the number of instance cells.
  */
 export function rollUpDay(db: Db, tz: string, dayStart: number, dayEnd: number, now: number): number {
@@ -69,7 +73,10 @@ export function rollUpDay(db: Db, tz: string, dayStart: number, dayEnd: number, 
   db.transaction((tx) => {
     const added = tx.insert(spendDays).values({ tz, dayStart, estimated, saved, observed, recharged }).onConflictDoNothing().run();
     if (added.changes === 0) return;
-    for (const [instanceId, c] of cells) tx.insert(spendDayCells).values({ tz, dayStart, instanceId, estimated: c.e, saved: c.s }).run();
+    for (const [instanceId, c] of cells) {
+      tx.insert(spendDayCells).values({ tz, dayStart, instanceId, estimated: c.e, saved: c.s }).run();
+      runRaw(tx, ADD_TO_LIFE, [tz, instanceId, dayStart, dayStart, c.e, c.s]);
+    }
   });
   return cells.size;
 }
@@ -113,4 +120,14 @@ export function sumCells(db: Db, tz: string, blocks: CellBlock[], add: (instance
 export function dayCells(db: Db, tz: string, from: number, to: number, add: (dayStart: number, instanceId: string, estimated: number) => void): void {
   const rows = allRows<[number, string, number]>(db, 'select day_start, instance_id, estimated from spend_day_cells where tz = ? and day_start >= ? and day_start < ?', [tz, from, to]);
   for (const [d, id, e] of rows) add(d, id, e);
+}
+
+/** Rolled-up day starts of `tz` outside [from, to), ascending. */
+export function rolledOutside(db: Db, tz: string, from: number, to: number): number[] {
+  return allRows<[number]>(db, 'select day_start from spend_days where tz = ? and (day_start < ? or day_start >= ?) order by day_start', [tz, from, to]).map((r) => r[0]);
+}
+
+/** Lives of `tz` with a rolled-up day in [from, to): [instance id, estimated, saved] over all their rolled-up days. */
+export function livesIn(db: Db, tz: string, from: number, to: number): Array<[string, number, number]> {
+  return allRows<[string, number, number]>(db, 'select instance_id, estimated, saved from spend_lives where tz = ? and last_day >= ? and first_day < ?', [tz, from, to]);
 }

@@ -2,7 +2,7 @@
  * Spend over any [from, to): *estimated* from status intervals x rates, *observed* from balance decreases
  * (increases are recharges), and *saved* from the guard's releases — side by side, by hour/day (buckets in a
  * time zone) or by instance. Whole days the rollup job has stored are read from the rollup (by instance through
- * month sums), the rest is computed live, so a year costs about what a day does; no query ever writes a rollup.
+ * month sums or each instance's life), the rest is computed live, so a year costs about what a day does; no query ever writes a rollup.
  */
 import { isNull, sql } from 'drizzle-orm';
 import type { Db } from './open.js';
@@ -11,7 +11,7 @@ import { accrued, round4 } from '../money.js';
 import { billedIntervals } from './billed-intervals.js';
 import { nextStart, startsBetween } from './calendar.js';
 import { accumulate, balanceMoves, bucketIndex, type Sink } from './spend-live.js';
-import { dayCells, monthMarks, rolledDays, sumCells, type CellBlock, type RolledDay } from './spend-rollup.js';
+import { dayCells, livesIn, monthMarks, rolledDays, rolledOutside, sumCells, type CellBlock, type RolledDay } from './spend-rollup.js';
 
 /** How spend rows are keyed. */
 export type SpendBy = 'hour' | 'day' | 'instance';
@@ -81,6 +81,30 @@ function cellPlan(db: Db, tz: string, days: number[]): CellBlock[] {
 }
 
 /**
+ * Per-instance sums of the rolled-up `days` (ascending; every rolled-up day between the first and the last) into
+ * `add`, reading whichever is fewer: the cells of these days, or the lives of the instances with a day among them
+ * minus the cells of the other rolled-up days (a year's report then reads about one row per instance).
+ */
+function sumRolledByInstance(db: Db, tz: string, days: number[], add: (instanceId: string, estimated: number, saved: number) => void): void {
+  const from = days[0];
+  const to = nextStart(days[days.length - 1], 'day', tz);
+  const outside = rolledOutside(db, tz, from, to);
+  if (outside.length >= days.length) return sumCells(db, tz, cellPlan(db, tz, days), add);
+  const other = new Map<string, [number, number]>();
+  sumCells(db, tz, cellPlan(db, tz, outside), (id, e, s) => {
+    const o = other.get(id);
+    if (o) {
+      o[0] += e;
+      o[1] += s;
+    } else other.set(id, [e, s]);
+  });
+  for (const [id, e, s] of livesIn(db, tz, from, to)) {
+    const o = other.get(id);
+    add(id, o ? e - o[0] : e, o ? s - o[1] : s);
+  }
+}
+
+/**
  * Build the spend report for [from, to) as of `now`. With `split`, time-bucket rows also carry the estimated
  * spend per instance (for stacked charts); off by default since it grows with buckets x instances. By day or
  * instance, whole days of `tz` the rollup job has stored (and that ended by `now`) come from the rollup; the
@@ -138,7 +162,7 @@ export function spendReport(db: Db, q: { from: number; to: number; by: SpendBy; 
     }
   }
   if (cur < to) live(cur, to);
-  if (rolled.length && by === 'instance') sumCells(db, tz, cellPlan(db, tz, rolled.map((d) => d.dayStart)), (id, e, s) => add(0, id, e, s));
+  if (rolled.length && by === 'instance') sumRolledByInstance(db, tz, rolled.map((d) => d.dayStart), (id, e, s) => add(0, id, e, s));
   if (rolled.length && by === 'day' && q.split) {
     dayCells(db, tz, rolled[0].dayStart, cur, (d, id, e) => {
       const k = bucketIndex(starts, d);

@@ -46,7 +46,7 @@ describe('spend rollup', () => {
   it('no query writes a rollup: before the job runs, reports are computed live and the rollup stays empty', () => {
     const r = spendReport(g.db, { from: START - D, to: END, by: 'instance', tz: 'Asia/Shanghai', now: END });
     expect(r.total.estimated).toBeGreaterThan(1000);
-    for (const t of ['spend_days', 'spend_day_cells', 'spend_months', 'spend_month_cells']) expect(count(t)).toBe(0);
+    for (const t of ['spend_days', 'spend_day_cells', 'spend_months', 'spend_month_cells', 'spend_lives']) expect(count(t)).toBe(0);
   });
 
   it('the live sums equal a brute-force sum over every interval, for ranges starting inside long intervals', () => {
@@ -112,19 +112,42 @@ describe('spend rollup', () => {
     }
   });
 
-  it('long by-instance reports read the month sums (a corrupted month sum shows), short ones the days', () => {
+  it('by instance, a long report reads the lives, a mid-length one the month sums, a short one the days (a corrupted sum shows only where it is read)', () => {
     const tz = 'Asia/Shanghai';
-    const q = { from: Date.UTC(2026, 8, 30, 16), to: END, by: 'instance' as const, tz, now: END }; // October whole
-    const before = spendReport(g.db, q).total.estimated;
-    const oct = Date.UTC(2026, 8, 30, 16);
-    g.sqlite.prepare('update spend_month_cells set estimated = estimated + 1000 where tz = ? and month_start = ? and instance_id = (select min(instance_id) from spend_month_cells where tz = ? and month_start = ?)').run(tz, oct, tz, oct);
-    try {
-      expect(spendReport(g.db, q).total.estimated).toBeCloseTo(before + 1000, 4);
-      const short = { ...q, from: Date.UTC(2026, 9, 10, 16), to: Date.UTC(2026, 9, 13, 16) };
-      expect(spendReport(g.db, short).total).toEqual(spendReport(g.db, { ...short, rollup: false }).total);
-    } finally {
-      g.sqlite.prepare('update spend_month_cells set estimated = estimated - 1000 where tz = ? and month_start = ? and instance_id = (select min(instance_id) from spend_month_cells where tz = ? and month_start = ?)').run(tz, oct, tz, oct);
+    const oct = Date.UTC(2026, 8, 30, 16); // Oct 1, Shanghai
+    const long = { from: oct, to: END, by: 'instance' as const, tz, now: END }; // every rolled-up day
+    const mid = { ...long, from: Date.UTC(2026, 9, 9, 16), to: Date.UTC(2026, 9, 30, 16) }; // Oct 10-30: 21 of 50 days
+    const short = { ...long, from: Date.UTC(2026, 9, 10, 16), to: Date.UTC(2026, 9, 13, 16) };
+    const total = (q: typeof long) => spendReport(g.db, q).total.estimated;
+    const before = [long, mid, short].map(total);
+    const corrupt = (table: string, key: string, at: number | null, by: number) =>
+      g.sqlite
+        .prepare(`update ${table} set estimated = estimated + ? where tz = ? ${at === null ? '' : `and ${key} = ${at}`} and instance_id = (select min(instance_id) from spend_month_cells where tz = ? and month_start = ?)`)
+        .run(by, tz, tz, oct);
+    for (const [table, key, at] of [
+      ['spend_lives', '', null],
+      ['spend_month_cells', 'month_start', oct],
+    ] as const) {
+      corrupt(table, key, at, 1000);
+      try {
+        const shows = [long, mid, short].map((q, i) => Math.round(total(q) - before[i]));
+        expect(shows).toEqual(table === 'spend_lives' ? [1000, 0, 0] : [0, 1000, 0]);
+      } finally {
+        corrupt(table, key, at, -1000);
+      }
     }
+    expect(spendReport(g.db, short).total).toEqual(spendReport(g.db, { ...short, rollup: false }).total);
+  });
+
+  it('every life sums its day cells, with its first and last day', () => {
+    const diff = g.sqlite
+      .prepare(
+        `select l.estimated - sum(d.estimated) de, l.saved - sum(d.saved) ds, l.first_day - min(d.day_start) df, l.last_day - max(d.day_start) dl
+         from spend_lives l join spend_day_cells d on d.tz = l.tz and d.instance_id = l.instance_id group by l.tz, l.instance_id`,
+      )
+      .all() as Array<{ de: number; ds: number; df: number; dl: number }>;
+    expect(diff.length).toBe((g.sqlite.prepare('select count(*) n from (select distinct tz, instance_id from spend_day_cells)').get() as { n: number }).n);
+    for (const x of diff) expect([Math.abs(x.de) + Math.abs(x.ds) < 1e-9, x.df, x.dl]).toEqual([true, 0, 0]);
   });
 
   it('a report as of an earlier `now` ignores stored days that had not ended by then', () => {

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDb } from '../../src/db/open.js';
+import Database from 'better-sqlite3';
+import { drizzle } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { migrationsFolder, openDb } from '../../src/db/open.js';
 import { tempDir } from '../helpers/proc.js';
 
 describe('database', () => {
@@ -29,6 +32,33 @@ describe('database', () => {
     expect(b.sqlite.prepare('select sql from sqlite_master order by name').all()).toEqual(schemaBefore);
     expect(b.sqlite.prepare("select value from meta where key='probe'").get()).toEqual({ value: 'kept' });
     b.close();
+  });
+
+  it('the upgrade that adds instance lives computes them from the days rolled up before it', () => {
+    // a database as the release before it left it: migrations up to 0006, two rolled-up days
+    const dir = tempDir();
+    const old = join(dir, 'migrations');
+    mkdirSync(join(old, 'meta'), { recursive: true });
+    const journal = JSON.parse(readFileSync(join(migrationsFolder(), 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ idx: number; tag: string }> };
+    journal.entries = journal.entries.filter((e) => e.idx <= 6);
+    writeFileSync(join(old, 'meta', '_journal.json'), JSON.stringify(journal));
+    for (const e of journal.entries) copyFileSync(join(migrationsFolder(), `${e.tag}.sql`), join(old, `${e.tag}.sql`));
+    const path = join(dir, 'guard.db');
+    const raw = new Database(path);
+    migrate(drizzle(raw), { migrationsFolder: old });
+    const cell = raw.prepare('insert into spend_day_cells (tz, day_start, instance_id, estimated, saved) values (?, ?, ?, ?, ?)');
+    cell.run('UTC', 86_400_000, 'a', 1.5, 0.25);
+    cell.run('UTC', 2 * 86_400_000, 'a', 2, 0);
+    cell.run('UTC', 2 * 86_400_000, 'b', 3, 1);
+    cell.run('Asia/Shanghai', 86_400_000 - 28_800_000, 'a', 4, 0);
+    raw.close();
+    const g = openDb(path);
+    expect(g.sqlite.prepare('select tz, instance_id, first_day, last_day, estimated, saved from spend_lives order by tz, instance_id').raw().all()).toEqual([
+      ['Asia/Shanghai', 'a', 57_600_000, 57_600_000, 4, 0],
+      ['UTC', 'a', 86_400_000, 172_800_000, 3.5, 0.25],
+      ['UTC', 'b', 172_800_000, 172_800_000, 3, 1],
+    ]);
+    g.close();
   });
 
   it('checkpoints the WAL on close', () => {
