@@ -44,7 +44,7 @@ export function openDb(path: string, opts: { readonly?: boolean } = {}): GuardDb
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('synchronous = NORMAL');
     db = drizzle(sqlite, { schema });
-    if (!opts.readonly) migrate(db, { migrationsFolder: migrationsFolder() });
+    if (!opts.readonly) migrateLean(sqlite, db);
   } catch (e) {
     sqlite?.close();
     throw unavailable(path, e, opts.readonly ?? false) ?? e;
@@ -65,6 +65,20 @@ export function openDb(path: string, opts: { readonly?: boolean } = {}): GuardDb
       }
     },
   };
+}
+
+/**
+ * Apply the pending migrations with a small page cache: one that back-fills from a big table (a year of rolled-up
+ * days) would otherwise fill the connection's whole cache and keep that memory for the daemon's lifetime.
+ */
+function migrateLean(sqlite: Database.Database, db: Db): void {
+  const cache = sqlite.pragma('cache_size', { simple: true }) as number;
+  sqlite.pragma('cache_size = -2000');
+  try {
+    migrate(db, { migrationsFolder: migrationsFolder() });
+  } finally {
+    sqlite.pragma(`cache_size = ${cache}`);
+  }
 }
 
 const FILE_ERRORS = /^(EACCES|EEXIST|EPERM|EROFS|ENOTDIR|EISDIR|ENOSPC|SQLITE_CANTOPEN|SQLITE_READONLY\w*|SQLITE_PERM|SQLITE_IOERR\w*|SQLITE_FULL|SQLITE_NOTADB|SQLITE_CORRUPT)$/;

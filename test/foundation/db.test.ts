@@ -53,6 +53,8 @@ describe('database', () => {
     cell.run('Asia/Shanghai', 86_400_000 - 28_800_000, 'a', 4, 0);
     raw.close();
     const g = openDb(path);
+    // migrations run with a small page cache; the connection gets the default one back afterwards
+    expect(g.sqlite.pragma('cache_size', { simple: true })).toBe(new Database(':memory:').pragma('cache_size', { simple: true }));
     expect(g.sqlite.prepare('select tz, instance_id, first_day, last_day, estimated, saved from spend_lives order by tz, instance_id').raw().all()).toEqual([
       ['Asia/Shanghai', 'a', 57_600_000, 57_600_000, 4, 0],
       ['UTC', 'a', 86_400_000, 172_800_000, 3.5, 0.25],
