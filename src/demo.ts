@@ -33,6 +33,8 @@ export interface DemoOptions {
   log?: Logger;
   /** play the story's last hour: at 100 simulated minutes the balance falls to ¥6 (default true) */
   lastHour?: boolean;
+  /** the simulated time the story starts at (ms since the epoch; default now) */
+  start?: number;
 }
 
 /** A running demo. */
@@ -74,7 +76,7 @@ function dailyCronAt(at: number, tz: string): string {
 export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
   const speed = opts.speed ?? 60;
   const say = opts.quiet ? () => {} : (s: string) => console.log(s);
-  const clock = new ScaledClock(systemClock, speed);
+  const clock = new ScaledClock(systemClock, speed, opts.start);
   const token = 'demo-token';
   const sim = await startSimulator({ token, instances: 0, clock, seed: opts.seed ?? 42, balance: 104 });
   const w = sim.world;

@@ -30,8 +30,12 @@ describe('the demo story', () => {
     // of real time; at 150x its 12 s were missed in stress rounds (two suites on 2 cores), where a tick of this
     // worker can wait that long for CPU
     const speed = 100;
-    demo = await startDemo({ port: 0, speed, seed: 5, quiet: true, log: pino({ level: 'silent' }) });
+    // The story starts at 10:00 in Shanghai, whatever the hour the suite runs: started between about 01:00 and 02:00
+    // there, the demo's nightly schedule (02:00, sd-*) released the stopped box before held-gpu did (CI at 01:16).
+    const start = Date.UTC(2026, 11, 1, 2, 0);
+    demo = await startDemo({ port: 0, speed, seed: 5, quiet: true, log: pino({ level: 'silent' }), start });
     const t0 = Date.parse(((await (await fetch(`${demo.sim.url}/sim/clock`)).json()) as { now: string }).now);
+    expect([t0 >= start, t0 - start < 10 * MIN]).toEqual([true, true]); // the simulator runs on the story's clock
     const get = async <T>(path: string) => (await (await fetch(`${demo!.url}${path}`)).json()) as T;
     const acts = async () => (await get<{ actions: Act[] }>('/api/v1/actions?limit=200')).actions;
     // ~190 simulated minutes at 100x is ~114 s; wait on the outcome, bounded far above it
