@@ -45,9 +45,9 @@ const ADD_TO_LIFE = `insert into spend_lives (tz, instance_id, first_day, last_d
   estimated = estimated + excluded.estimated, saved = saved + excluded.saved`;
 
 /**
- * Compute day [dayStart, dayEnd) of `tz` from the history as of `now` and store its totals and cells, and add
- * the cells to the instances' lives (one transaction; a day already stored is left as it is). The caller makes sure the day ended before the last
- * successful tick. Returns the number of instance cells.
+ * Compute day [dayStart, dayEnd) of `tz` from the history as of `now`, store its totals and cells and add the
+ * cells to the instances' lives (one transaction; a day already stored is left as it is). The caller makes sure
+ * the day ended before the last successful tick. Returns the number of instance cells.
  */
 export function rollUpDay(db: Db, tz: string, dayStart: number, dayEnd: number, now: number): number {
   const cells = new Map<string, { e: number; s: number }>();

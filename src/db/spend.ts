@@ -2,7 +2,8 @@
  * Spend over any [from, to): *estimated* from status intervals x rates, *observed* from balance decreases
  * (increases are recharges), and *saved* from the guard's releases — side by side, by hour/day (buckets in a
  * time zone) or by instance. Whole days the rollup job has stored are read from the rollup (by instance through
- * month sums or each instance's life), the rest is computed live, so a year costs about what a day does; no query ever writes a rollup.
+ * month sums or each instance's life), the rest is computed live, so a year costs about what a day does; no query
+ * ever writes a rollup.
  */
 import { isNull, sql } from 'drizzle-orm';
 import type { Db } from './open.js';
