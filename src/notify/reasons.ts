@@ -4,7 +4,8 @@
  *
  * Placeholders `{name}` take `params[name]`; the name's suffix says how it is shown:
  * `_ms` a duration (`1h 30m`, `1 小时 30 分钟`), `_yuan` money (`¥1.59`), `_pct` a percentage (`12%`),
- * `_list` a comma-separated list of further codes rendered with the same params and joined; anything else as is.
+ * `_list` a comma-separated list of further codes rendered with the same params and joined; `error` a failure
+ * phrase, translated when it is one of ERROR_PHRASES (else shown as is); anything else as is.
  * `details` (optional) are rendered after the main text, joined by `; ` (probe details of an idle decision).
  * An unknown code or a missing parameter renders nothing, so the caller falls back to the English text.
  */
@@ -116,6 +117,36 @@ export const REASONS: Readonly<Record<string, Readonly<Record<ReasonLocale, stri
   'probe.failed': { en: '{probe}: probe failed: {error}', 'zh-CN': '{probe}：探测失败：{error}' },
 };
 
+/**
+ * The failure phrases probes put in an `error` parameter (src/probes/http.ts describeError and errorPhrase, the
+ * Jupyter and web probes, the GPU link), in zh-CN. English shows them as they are; an unlisted phrase (a raw SSH
+ * library message) is shown as is in both locales.
+ */
+export const ERROR_PHRASES: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^timed out$/, '超时'],
+  [/^connection refused$/, '连接被拒绝'],
+  [/^host not found$/, '找不到主机'],
+  [/^connection reset$/, '连接被重置'],
+  [/^connection closed$/, '连接被对方关闭'],
+  [/^network error (\w+)$/, '网络错误 $1'],
+  [/^invalid JSON in response$/, '回答不是有效的 JSON'],
+  [/^answer larger than (\d+) bytes$/, '回答超过 $1 字节'],
+  [/^unexpected answer$/, '回答格式不符'],
+  [/^invalid url$/, '地址无效'],
+  [/^unsupported protocol ([\w:]+)$/, '不支持的协议 $1'],
+  [/^HTTP (\d{3})$/, 'HTTP $1'],
+  [/^token rejected \(HTTP (\d{3})\)$/, '令牌被拒绝（HTTP $1）'],
+  [/^nvidia-smi exit (\w+)$/, 'nvidia-smi 退出码 $1'],
+  [/^failed \((\w+)\)$/, '失败（$1）'],
+  [/^failed$/, '失败'],
+];
+
+function errorIn(phrase: string, locale: ReasonLocale): string {
+  if (locale === 'en') return phrase;
+  for (const [re, zh] of ERROR_PHRASES) if (re.test(phrase)) return phrase.replace(re, zh);
+  return phrase;
+}
+
 const UNITS: Record<ReasonLocale, { d: string; h: string; m: string; s: string; sep: string; list: string }> = {
   en: { d: 'd', h: 'h', m: 'm', s: 's', sep: ' ', list: '; ' },
   'zh-CN': { d: ' 天', h: ' 小时', m: ' 分钟', s: ' 秒', sep: ' ', list: '；' },
@@ -158,6 +189,7 @@ function value(name: string, params: ReasonParams, locale: ReasonLocale): string
       .map((code) => formatReason({ code, params }, locale));
     return parts.length && parts.every((p) => p !== undefined) ? parts.join(UNITS[locale].list) : undefined;
   }
+  if (name === 'error') return errorIn(String(v), locale);
   const n = typeof v === 'number' ? v : Number(v);
   if (name.endsWith('_ms')) return Number.isFinite(n) ? formatDurationIn(n, locale) : undefined;
   if (name.endsWith('_yuan')) return Number.isFinite(n) ? `${n < 0 ? '-' : ''}¥${Math.abs(n).toFixed(2)}` : undefined;

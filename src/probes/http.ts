@@ -4,9 +4,15 @@ import https from 'node:https';
 import type { ReasonCode } from '../notify/reasons.js';
 import type { ProbeResult } from './types.js';
 
-/** A probe failure whose message is safe to show (no secrets, no query strings). */
+/**
+ * A probe failure whose message is safe to show (no secrets, no query strings). `phrase` is the same failure
+ * without the URL, one of the fixed phrases the reason catalog translates (src/notify/reasons.ts, ERROR_PHRASES).
+ */
 export class ProbeFailure extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly phrase: string = message,
+  ) {
     super(message);
     this.name = 'ProbeFailure';
   }
@@ -52,6 +58,11 @@ export function describeError(err: unknown): string {
   if (code) return `network error ${code}`;
   if (e?.name === 'SyntaxError') return 'invalid JSON in response';
   return e?.name ? `failed (${e.name})` : 'failed';
+}
+
+/** The failure as a reason code's `error` parameter: {@link describeError} without the URL a message may name. */
+export function errorPhrase(err: unknown): string {
+  return err instanceof ProbeFailure ? err.phrase : describeError(err);
 }
 
 /** Options for {@link getJson}. */
@@ -114,18 +125,18 @@ export function getJson(url: string, opts: GetJsonOptions): Promise<{ status: nu
         size += c.length;
         if (size > MAX_BODY_BYTES) {
           req.destroy();
-          done(new ProbeFailure(`answer from ${safeUrl(url)} larger than ${MAX_BODY_BYTES} bytes`));
+          done(new ProbeFailure(`answer from ${safeUrl(url)} larger than ${MAX_BODY_BYTES} bytes`, `answer larger than ${MAX_BODY_BYTES} bytes`));
         } else chunks.push(c);
       });
       res.on('end', () => {
         try {
           done(null, { status, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown });
         } catch {
-          done(new ProbeFailure(`invalid JSON from ${safeUrl(url)}`));
+          done(new ProbeFailure(`invalid JSON from ${safeUrl(url)}`, 'invalid JSON in response'));
         }
       });
       res.on('error', (e) => done(e));
-      res.on('aborted', () => done(new ProbeFailure(`connection closed by ${safeUrl(url)}`)));
+      res.on('aborted', () => done(new ProbeFailure(`connection closed by ${safeUrl(url)}`, 'connection closed')));
     });
     req.on('error', (e) => done(e));
     const abort = (e: Error) => {

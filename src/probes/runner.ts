@@ -8,7 +8,7 @@ import type { Db } from '../db/open.js';
 import type { InstanceAccess } from '../xgc/types.js';
 import type { ComfyUiProbeOptions } from './comfyui.js';
 import type { HeartbeatProbeOptions } from './heartbeat.js';
-import { describeError } from './http.js';
+import { describeError, errorPhrase } from './http.js';
 import type { JupyterProbeOptions } from './jupyter.js';
 import { probeRegistry, type ProbeRegistry } from './registry.js';
 import type { SdWebUiProbeOptions } from './sdwebui.js';
@@ -116,7 +116,7 @@ async function runOne(
     return sanitize(result, access);
   } catch (err) {
     deps.log?.warn({ instanceId: access.id, probe: probe.name, error: describeError(err) }, 'probe failed');
-    return sanitize({ verdict: 'unknown', detail: `probe failed: ${describeError(err)}`, code: { code: 'probe.failed', params: { probe: probe.name, error: describeError(err) } } }, access);
+    return sanitize({ verdict: 'unknown', detail: `probe failed: ${describeError(err)}`, code: { code: 'probe.failed', params: { probe: probe.name, error: errorPhrase(err) } } }, access);
   } finally {
     clearTimeout(timer);
     controller.abort(); // stop whatever the probe still has in flight

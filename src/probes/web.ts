@@ -1,6 +1,6 @@
 /** Shared plumbing of the web-UI probes (ComfyUI, SD WebUI): which instances they apply to and one GET. */
 import type { InstanceAccess } from '../xgc/types.js';
-import { describeError, getJson, joinUrl, safeUrl, unknownResult } from './http.js';
+import { describeError, errorPhrase, getJson, joinUrl, safeUrl, unknownResult } from './http.js';
 import type { ProbeContext, ProbeResult } from './types.js';
 
 /** Options common to the web-UI probes (durations in ms). */
@@ -28,13 +28,13 @@ export async function probeWebUi(
   try {
     url = joinUrl(access.webUrl, path);
   } catch {
-    return unknownResult(`${label}: invalid web url`, undefined, { code: 'probe.failed', params: { probe: label, error: 'invalid web url' } });
+    return unknownResult(`${label}: invalid web url`, undefined, { code: 'probe.failed', params: { probe: label, error: 'invalid url' } });
   }
   try {
     const { status, body } = await getJson(url, { timeoutMs: ctx.timeoutMs, signal: ctx.signal });
     if (status !== 200) return unknownResult(`${label}: HTTP ${status} from ${safeUrl(url)}`, undefined, { code: 'probe.failed', params: { probe: label, error: `HTTP ${status}` } });
     return judge(body);
   } catch (err) {
-    return unknownResult(`${label} ${describeError(err)}`, undefined, { code: 'probe.failed', params: { probe: label, error: describeError(err) } });
+    return unknownResult(`${label} ${describeError(err)}`, undefined, { code: 'probe.failed', params: { probe: label, error: errorPhrase(err) } });
   }
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { formatDurationIn, formatReason, REASONS, reasonText, type ReasonCode } from '../../src/notify/reasons.js';
+import { ERROR_PHRASES, formatDurationIn, formatReason, REASONS, reasonText, type ReasonCode } from '../../src/notify/reasons.js';
 
 const rc = (code: string, params: ReasonCode['params'] = {}, details?: ReasonCode[]): ReasonCode => ({ code, params, details });
 
@@ -25,6 +25,36 @@ describe('reason codes', () => {
   ])('%j reads "%s" / "%s"', (code, en, zh) => {
     expect(formatReason(code, 'en')).toBe(en);
     expect(formatReason(code, 'zh-CN')).toBe(zh);
+  });
+
+  // Every phrase the probes put in `error` (src/probes/http.ts describeError / errorPhrase, jupyter.ts, web.ts,
+  // gpu-link.ts), with its zh-CN reading: a zh-CN page once showed "jupyter：探测失败：HTTP 502 from http://…".
+  it.each([
+    ['timed out', '超时'],
+    ['connection refused', '连接被拒绝'],
+    ['host not found', '找不到主机'],
+    ['connection reset', '连接被重置'],
+    ['connection closed', '连接被对方关闭'],
+    ['network error EPIPE', '网络错误 EPIPE'],
+    ['invalid JSON in response', '回答不是有效的 JSON'],
+    ['answer larger than 1048576 bytes', '回答超过 1048576 字节'],
+    ['unexpected answer', '回答格式不符'],
+    ['invalid url', '地址无效'],
+    ['unsupported protocol ftp:', '不支持的协议 ftp:'],
+    ['HTTP 502', 'HTTP 502'],
+    ['token rejected (HTTP 403)', '令牌被拒绝（HTTP 403）'],
+    ['nvidia-smi exit 9', 'nvidia-smi 退出码 9'],
+    ['failed (TypeError)', '失败（TypeError）'],
+    ['failed', '失败'],
+  ])('the probe failure "%s" reads "%s" in zh-CN and as is in English', (error, zh) => {
+    expect(formatReason(rc('probe.failed', { probe: 'jupyter', error }), 'zh-CN')).toBe(`jupyter：探测失败：${zh}`);
+    expect(formatReason(rc('probe.failed', { probe: 'jupyter', error }), 'en')).toBe(`jupyter: probe failed: ${error}`);
+    expect(formatReason(rc('probe.failed', { probe: 'jupyter', error }), 'zh-CN'), 'no English phrase left').not.toMatch(/[a-z]{2,} [a-z]{2,}/);
+  });
+
+  it('shows an error phrase the catalog does not know as is (a raw SSH library message), and every entry is anchored', () => {
+    expect(formatReason(rc('gpu.down_error', { error: 'All configured authentication methods failed' }), 'zh-CN')).toBe('SSH 失败：All configured authentication methods failed');
+    for (const [re] of ERROR_PHRASES) expect(re.source, 'a whole-phrase match').toMatch(/^\^.*\$$/);
   });
 
   it('joins probe details after the main reason', () => {

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeError, getJson } from '../../src/probes/http.js';
+import { describeError, errorPhrase, getJson } from '../../src/probes/http.js';
 
 let server: Server;
 let base = '';
@@ -49,6 +49,9 @@ describe('probe HTTP GET', () => {
     await expect(getJson(`${base}/big?token=s3cret`, { timeoutMs: 5000 })).rejects.toThrow(/^answer from http:\/\/127\.0\.0\.1:\d+\/big larger than 1048576 bytes$/);
     const bad = await getJson(`${base}/bad?token=s3cret`, { timeoutMs: 2000 }).catch((e) => e);
     expect(describeError(bad)).toMatch(/^invalid JSON from http:\/\/127\.0\.0\.1:\d+\/bad$/);
+    // The reason code's phrase names no URL (the catalog translates it; the detail keeps the URL).
+    expect(errorPhrase(bad)).toBe('invalid JSON in response');
+    expect(errorPhrase(await getJson(`${base}/big`, { timeoutMs: 5000 }).catch((e) => e))).toBe('answer larger than 1048576 bytes');
   });
 
   it('times out, closes the connection, and says "timed out"; an aborted signal stops it too', async () => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { openDb, type GuardDb } from '../../src/db/open.js';
+import { formatReason } from '../../src/notify/reasons.js';
 import { comfyuiProbe } from '../../src/probes/comfyui.js';
 import { jupyterProbe } from '../../src/probes/jupyter.js';
 import { DEFAULT_PROBE_OPTIONS, loadProbeState, persistProbeResults, runProbes } from '../../src/probes/runner.js';
@@ -105,11 +106,17 @@ describe('web UI and jupyter probes against the simulator', () => {
     expect(busy.metrics?.job_count).toBeGreaterThan(0);
   });
 
-  it('a web probe answers unknown when the instance app is down (HTTP 502)', async () => {
+  it('a web or jupyter probe answers unknown when the instance app is down (HTTP 502), its reason in both locales', async () => {
     const comfy = await byId(ids.comfy);
-    const r = await comfyuiProbe.run({ ...comfy, webUrl: comfy.webUrl.replace(ids.comfy, 'zzzzzzzzzzzzzzzz') }, ctx());
-    expect(r).toMatchObject({ verdict: 'unknown' });
-    expect(r.detail).toMatch(/HTTP 502/);
+    const lab = await byId(ids.jupyter);
+    const web = await comfyuiProbe.run({ ...comfy, webUrl: comfy.webUrl.replace(ids.comfy, 'zzzzzzzzzzzzzzzz') }, ctx());
+    const jup = await jupyterProbe.run({ ...lab, jupyterUrl: lab.jupyterUrl.replace(ids.jupyter, 'zzzzzzzzzzzzzzzz') }, ctx());
+    for (const [name, r] of [['comfyui', web], ['jupyter', jup]] as const) {
+      expect(r).toMatchObject({ verdict: 'unknown', code: { code: 'probe.failed', params: { probe: name, error: 'HTTP 502' } } });
+      expect(r.detail).toMatch(/HTTP 502 from http:/); // the English detail names the URL for the log
+      expect(formatReason(r.code!, 'zh-CN')).toBe(`${name}：探测失败：HTTP 502`);
+      expect(formatReason(r.code!, 'en')).toBe(`${name}: probe failed: HTTP 502`);
+    }
   });
 
   it('jupyter follows the simulated kernel and measures idle time from its last activity', async () => {
