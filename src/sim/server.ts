@@ -76,9 +76,11 @@ export function buildSimApp(o: SimAppOptions): FastifyInstance {
         return undefined;
       });
 
-      open.get('/instances', async () => {
+      open.get('/instances', async (_req, reply) => {
         const list = world.listed().map((i) => openInstance(world, i));
-        return ok({ list, total: list.length });
+        // Sent as bytes: given a string this large with Chinese in it, fastify's Content-Length pass
+        // (Buffer.byteLength) took as long as encoding it for the socket (~20 ms each at 1,000 instances on Node 20).
+        return reply.type('application/json; charset=utf-8').send(Buffer.from(JSON.stringify(ok({ list, total: list.length }))));
       });
       open.get('/instance/:id', async (req) => ok(openInstance(world, world.get((req.params as { id: string }).id))));
       open.get('/balance', async () => ok({ balance: roundMoney(world.balance) }));
