@@ -17,9 +17,11 @@ RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 # Runtime: what the build produced, nothing compiled again, no toolchain.
 FROM node:24-bookworm-slim
 WORKDIR /app
-# --max-semi-space-size=2: a 4 MB young generation instead of up to 32 MB (bench/RESULTS.md, daemon memory)
+# --max-semi-space-size=2: a 4 MB young generation instead of up to 32 MB (bench/RESULTS.md, daemon memory).
+# MALLOC_ARENA_MAX=2: glibc keeps two malloc arenas, not one per thread of V8's pool (daemon RSS p50 -10 MB on Node 24).
 ENV NODE_ENV=production \
     NODE_OPTIONS=--max-semi-space-size=2 \
+    MALLOC_ARENA_MAX=2 \
     GUARD_DB=/data/guard.db \
     GUARD_HTTP_HOST=0.0.0.0 \
     GUARD_LOG_PRETTY=0

@@ -31,6 +31,8 @@ export interface DaemonRunOptions {
   nodeArgs: string[];
   /** NODE_OPTIONS of the daemon process: what the container image sets (Dockerfile) */
   nodeOptions: string;
+  /** glibc's MALLOC_ARENA_MAX for the daemon process: what the container image sets (Dockerfile); '' leaves it unset */
+  mallocArenaMax: string;
   /** where the daemon's log goes */
   logFile: string;
 }
@@ -51,6 +53,7 @@ export interface DaemonReport {
   gpu_probe: boolean;
   node_args: string[];
   node_options: string;
+  malloc_arena_max: string;
   /** VmRSS over the run: right after start, median, and the highest sample */
   rss_mb: { start: number; p50: number; max: number };
   /** VmHWM read just before stopping: the kernel's peak RSS of the process */
@@ -136,7 +139,7 @@ export async function measureDaemon(o: DaemonRunOptions): Promise<DaemonReport> 
   );
   const log = createWriteStream(o.logFile);
   const child = spawn(process.execPath, [...o.nodeArgs, CLI, 'run', '--config', cfgPath], {
-    env: { ...process.env, NODE_OPTIONS: o.nodeOptions, GUARD_LOG_LEVEL: process.env.BENCH_DAEMON_LOG ?? 'info' },
+    env: { ...process.env, NODE_OPTIONS: o.nodeOptions, ...(o.mallocArenaMax ? { MALLOC_ARENA_MAX: o.mallocArenaMax } : {}), GUARD_LOG_LEVEL: process.env.BENCH_DAEMON_LOG ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.pipe(log);
@@ -234,6 +237,7 @@ export async function measureDaemon(o: DaemonRunOptions): Promise<DaemonReport> 
       gpu_probe: o.gpuProbe,
       node_args: o.nodeArgs,
       node_options: o.nodeOptions,
+      malloc_arena_max: o.mallocArenaMax,
       rss_mb: { start: round(rssStart, 1)!, p50: round(sorted[Math.floor(sorted.length / 2)] ?? 0, 1)!, max: round(sorted[sorted.length - 1] ?? 0, 1)! },
       peak_rss_mb: round(peak, 1)!,
       ticks: {
