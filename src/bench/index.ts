@@ -2,7 +2,7 @@
  * `npm run bench -- <command>`:
  * - `effectiveness [--trace FILE ...] [--config FILE] [--out result.json] [--no-baselines]` (default: every trace in bench/traces)
  * - `scale [--sizes 100,1000,5000] [--out result.json] [--daemon-seconds 240] [--daemon-sizes 1000] [--gpu-probe] [--daemon-node-args "..."]
- *   [--daemon-node-options "--max-semi-space-size=2"] [--daemon-malloc-arena-max 2] [--snapshot-every CRON]`
+ *   [--daemon-node-options "--max-semi-space-size=2"] [--daemon-malloc-arena-max 1] [--snapshot-every CRON]`
  * - `gen-traces [--dir bench/traces]` (rewrites the bundled traces from the seeded generator)
  * Internal workers (spawned by `scale`): `scale-history`, `scale-sim`, `scale-ticks`; the daemon is `dist/cli.js run` itself.
  */
@@ -257,7 +257,7 @@ async function main(argv: string[]): Promise<void> {
         'daemon-node-args': { type: 'string', default: '' },
         // as the container image runs it (Dockerfile ENV NODE_OPTIONS)
         'daemon-node-options': { type: 'string', default: '--max-semi-space-size=2' },
-        'daemon-malloc-arena-max': { type: 'string', default: '2' },
+        'daemon-malloc-arena-max': { type: 'string', default: '1' },
         'snapshot-every': { type: 'string', default: '*/15 * * * * *' },
       },
       strict: true,
@@ -299,7 +299,7 @@ async function main(argv: string[]): Promise<void> {
     const { values } = parseArgs({ args: rest, options: { size: { type: 'string' }, sim: { type: 'string' }, db: { type: 'string' }, ticks: { type: 'string' }, now: { type: 'string' } }, strict: true });
     process.stdout.write(JSON.stringify(await measureTicks(values.sim!, values.db!, Number(values.size), Number(values.ticks), Number(values.now))) + '\n');
   } else {
-    log('usage: npm run bench -- effectiveness [--trace FILE ...] [--config FILE] [--out FILE] [--no-baselines] | scale [--sizes 100,1000,5000] [--out FILE] [--daemon-seconds 240] [--daemon-sizes 1000] [--gpu-probe] [--daemon-node-args "..."] [--daemon-node-options "--max-semi-space-size=2"] [--daemon-malloc-arena-max 2] [--snapshot-every CRON] | gen-traces [--dir DIR]');
+    log('usage: npm run bench -- effectiveness [--trace FILE ...] [--config FILE] [--out FILE] [--no-baselines] | scale [--sizes 100,1000,5000] [--out FILE] [--daemon-seconds 240] [--daemon-sizes 1000] [--gpu-probe] [--daemon-node-args "..."] [--daemon-node-options "--max-semi-space-size=2"] [--daemon-malloc-arena-max 1] [--snapshot-every CRON] | gen-traces [--dir DIR]');
     process.exitCode = 2;
   }
 }
