@@ -5,7 +5,7 @@
  * Config: `probes.jupyter: { enabled: true, timeout: 5s, count_connections: true, active_window: 2m }`
  */
 import type { InstanceAccess } from '../xgc/types.js';
-import { describeError, errorPhrase, getJson, joinUrl, parseTime, safeUrl, unknownResult } from './http.js';
+import { describeError, errorPhrase, getJson, joinUrl, parseTime, ProbeFailure, safeUrl, unknownResult } from './http.js';
 import type { ProbeContext, ProbeDefinition, ProbeKind, ProbeResult } from './types.js';
 
 /** Options of the Jupyter probe (durations in ms). */
@@ -121,13 +121,13 @@ export function createJupyterProbe(options: Partial<JupyterProbeOptions> = {}): 
           // no_track_activity: our polling must not count as user activity.
           url = joinUrl(jupyterBase(access.jupyterUrl), path, { no_track_activity: '1' });
         } catch {
-          throw new JupyterAnswer('invalid jupyter url', 'invalid url');
+          throw new ProbeFailure('invalid url');
         }
         const { status, body } = await getJson(url, { headers, timeoutMs: ctx.timeoutMs, signal: ctx.signal });
-        if (status === 401 || status === 403) throw new JupyterAnswer(`jupyter rejected the token (HTTP ${status})`, `token rejected (HTTP ${status})`);
+        if (status === 401 || status === 403) throw new ProbeFailure(`rejected the token (HTTP ${status})`, `token rejected (HTTP ${status})`);
         if (status === 404 && optional) return []; // e.g. terminals disabled
-        if (status !== 200) throw new JupyterAnswer(`HTTP ${status} from ${safeUrl(url)}`, `HTTP ${status}`);
-        if (!Array.isArray(body)) throw new JupyterAnswer(`unexpected answer from ${safeUrl(url)}`, 'unexpected answer');
+        if (status !== 200) throw new ProbeFailure(`HTTP ${status} from ${safeUrl(url)}`, `HTTP ${status}`);
+        if (!Array.isArray(body)) throw new ProbeFailure(`unexpected answer from ${safeUrl(url)}`, 'unexpected answer');
         return body;
       };
       try {
@@ -146,21 +146,10 @@ export function createJupyterProbe(options: Partial<JupyterProbeOptions> = {}): 
           opts,
         );
       } catch (err) {
-        if (err instanceof JupyterAnswer) return unknownResult(err.message, undefined, { code: 'probe.failed', params: { probe: 'jupyter', error: err.phrase } });
         return unknownResult(`jupyter ${describeError(err)}`, undefined, { code: 'probe.failed', params: { probe: 'jupyter', error: errorPhrase(err) } });
       }
     },
   };
-}
-
-/** A Jupyter answer the probe cannot use: `message` for the detail, `phrase` (no URL) for the reason code. */
-class JupyterAnswer extends Error {
-  constructor(
-    message: string,
-    readonly phrase: string,
-  ) {
-    super(message);
-  }
 }
 
 /** The server base of a Jupyter URL: a UI path such as `/lab` or `/tree` (and any query) is dropped. */
