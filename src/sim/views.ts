@@ -67,6 +67,39 @@ export function openInstance(world: SimWorld, inst: SimInstance): Record<string,
   };
 }
 
+/**
+ * The Open API's instance list as bytes, each instance encoded once per change: its JSON is kept with the values it
+ * was made from and reused while they are all equal. Stringifying and encoding 1,000 instances afresh took ~20 ms of
+ * every list request (Node 20), time a guard under test spent waiting for its first byte.
+ */
+export class InstanceListEncoder {
+  private readonly cache = new Map<string, { values: unknown[]; bytes: Buffer }>();
+
+  /** `envelope(list, total)` must put `list` (an array) into the answer; the instances are spliced in as bytes. */
+  encode(world: SimWorld, list: SimInstance[], envelope: (list: unknown[], total: number) => unknown): Buffer {
+    const marker = '\u0000instances\u0000';
+    const [head, tail] = JSON.stringify(envelope([marker], list.length)).split(JSON.stringify(marker));
+    const parts: Buffer[] = [Buffer.from(head)];
+    const listed = new Set<string>();
+    list.forEach((inst, k) => {
+      const obj = openInstance(world, inst);
+      const values = Object.values(obj);
+      let hit = this.cache.get(inst.id);
+      if (!hit || hit.values.length !== values.length || hit.values.some((v, j) => v !== values[j])) {
+        hit = { values, bytes: Buffer.from(JSON.stringify(obj)) };
+        this.cache.set(inst.id, hit);
+      }
+      if (k > 0) parts.push(COMMA);
+      parts.push(hit.bytes);
+      listed.add(inst.id);
+    });
+    for (const id of this.cache.keys()) if (!listed.has(id)) this.cache.delete(id);
+    parts.push(Buffer.from(tail));
+    return Buffer.concat(parts);
+  }
+}
+const COMMA = Buffer.from(',');
+
 /** One instance in the ground truth (`GET /sim/state`), secrets and ledger included. */
 export function truthInstance(world: SimWorld, inst: SimInstance): Record<string, unknown> {
   return {

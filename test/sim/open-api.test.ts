@@ -140,6 +140,37 @@ describe('Open API instances', () => {
     expect(list.map((i) => i.id)).not.toContain(id);
   });
 
+  it('lists each instance as its own answer says it is, at every step of its life (the list reuses unchanged instances’ bytes)', async () => {
+    const id = (await control('/instances', { name: 'listed', gpu_model: 'RTX 4090' })).id as string;
+    const listed = async () => {
+      const res = await fetch(`${sim.url}/open/instances`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const text = await res.text();
+      const env = JSON.parse(text) as Env;
+      expect(env).toMatchObject({ code: 200, success: true, data: { total: env.data.list.length } });
+      expect(Object.keys(env.data)).toEqual(['list', 'total']);
+      return env.data.list as Array<Record<string, unknown>>;
+    };
+    const agree = async () => {
+      const list = await listed();
+      for (const item of list) expect(item).toEqual((await open(`/instance/${item.id as string}`)).data);
+      return list;
+    };
+    await agree();
+    await open('/instance/shutdown', { body: { id } });
+    await agree();
+    clock.advance(10_000);
+    await agree();
+    await open('/instance/shutdown_release_gpu', { body: { id } });
+    clock.advance(15_000);
+    expect((await agree()).find((i) => i.id === id)).toMatchObject({ status: 'shutdown', gpu_used: 0, retain: 1 });
+    await open('/instance/boot', { body: { id } });
+    clock.advance(20_000);
+    expect((await agree()).find((i) => i.id === id)).toMatchObject({ status: 'running', gpu_used: 1 });
+    await open('/instance/shutdown_destroy', { body: { id } });
+    clock.advance(10_000 + 10_000 + 60_000);
+    expect((await agree()).map((i) => i.id)).not.toContain(id);
+  });
+
   it('answers bad deploy requests with code 1000 in Chinese', async () => {
     expect(await open('/instance/deploy', { body: { gpu_model: 'NVIDIA H100', gpu_count: 1, image: COMFY_IMAGE } })).toMatchObject({
       code: 1000,
