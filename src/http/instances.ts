@@ -7,7 +7,8 @@ import type { App, AppDeps } from './types.js';
 import type { IdleInfo, NextAction } from '../policies/types.js';
 import { activeOverrides, overrideToJson } from '../db/overrides.js';
 import { overrideMatches } from '../policies/selector.js';
-import { errorResponses, overrideSchema, reasonCodeSchema } from './schemas.js';
+import { errorResponses, overrideSchema, reasonCodeSchema, type ReasonCodeJson } from './schemas.js';
+import type { ReasonCode } from '../notify/reasons.js';
 import { latestWakes } from '../wake/view.js';
 
 const verdict = z.enum(['busy', 'idle', 'unknown']);
@@ -54,6 +55,11 @@ const instanceItem = z.object({
     .describe('the latest wake of this instance, in progress or finished within the last hour'),
 });
 
+/** A reason code as the schema has it: only its code, parameters and details, whatever else the object carries. */
+function reasonJson(rc: ReasonCode): ReasonCodeJson {
+  return rc.details === undefined ? { code: rc.code, params: rc.params } : { code: rc.code, params: rc.params, details: rc.details.map(reasonJson) };
+}
+
 /** The answer of GET /api/v1/instances (also the OpenAPI document's). */
 export const instancesAnswer = z.object({ instances: z.array(instanceItem) });
 
@@ -67,6 +73,9 @@ export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) 
     '/api/v1/instances',
     {
       schema: { tags: ['instances'], summary: 'Current instances: cost today, idle verdicts, overrides, next planned action', response: { 200: instancesAnswer, ...errorResponses } },
+      // Every field is copied here by name (reason codes through reasonJson), so the answer is its schema's shape
+      // already: parsing it again on every call cost ~7 ms at 1,000 instances. The tests parse it and expect it unchanged.
+      serializerCompiler: () => (data: unknown) => JSON.stringify(data),
     },
     async () => {
       const now = clock.now();
@@ -93,10 +102,10 @@ export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) 
             stopped_gpu_rate: r.status === 'shutdown' && r.gpuCount > 0 ? round4(rates.get(r.id) ?? r.pricePerHour) : null,
             last_seen: iso(r.lastSeen)!,
             idle: i
-              ? { verdict: i.verdict, since: iso(i.since), probes: Object.fromEntries(Object.entries(i.probes).map(([k, p]) => [k, { verdict: p.verdict, since: iso(p.since), detail: p.detail, code: p.code ?? null, checked_at: iso(p.checkedAt ?? null) }])) }
+              ? { verdict: i.verdict, since: iso(i.since), probes: Object.fromEntries(Object.entries(i.probes).map(([k, p]) => [k, { verdict: p.verdict, since: iso(p.since), detail: p.detail, code: p.code ? reasonJson(p.code) : null, checked_at: iso(p.checkedAt ?? null) }])) }
               : { verdict: 'unknown' as const, since: null, probes: {} },
             overrides: ovs.filter((o) => overrideMatches(o, r, o.policies?.[0] ?? '*')).map((o) => overrideToJson(o, now, tz)),
-            next_action: n ? { policy: n.policy, action: n.action, at: iso(n.at), in: n.at === null ? null : formatDuration(Math.max(0, n.at - now)), reason: n.reason, reason_code: n.reasonCode ?? null, held_by: n.heldBy ? { kind: n.heldBy.kind, until: iso(n.heldBy.until)!, override_id: n.heldBy.overrideId ?? null } : null } : null,
+            next_action: n ? { policy: n.policy, action: n.action, at: iso(n.at), in: n.at === null ? null : formatDuration(Math.max(0, n.at - now)), reason: n.reason, reason_code: n.reasonCode ? reasonJson(n.reasonCode) : null, held_by: n.heldBy ? { kind: n.heldBy.kind, until: iso(n.heldBy.until)!, override_id: n.heldBy.overrideId ?? null } : null } : null,
             wake: wakes.get(r.id) ?? null,
           };
         }),
