@@ -54,10 +54,18 @@ export function billedIntervals(db: Db, from: number, to: number, now: number): 
  */
 export function billedTotal(db: Db, from: number, to: number, now: number): number {
   const q = overlapping(from, to, now);
-  // hi/lo of each interval clipped to [from, to), as accrued() computes them
-  const hi = 'min(coalesce(to_ts, max(?, from_ts)), ?)';
-  const lo = 'max(from_ts, ?)';
-  const text = `select coalesce(sum(rate * (${hi} - ${lo})), 0) / 3600000.0 from (${q.text}) where ${hi} > ${lo}`;
+  const text = `select coalesce(sum(rate * (${HI} - ${LO})), 0) / 3600000.0 from (${q.text}) where ${HI} > ${LO}`;
   const [[total]] = allRows<[number]>(db, text, [now, to, from, ...q.params, now, to, from]);
   return total;
 }
+
+/** The same per instance, summed by SQLite (instances with nothing billed in the range are absent). */
+export function billedByInstance(db: Db, from: number, to: number, now: number): Map<string, number> {
+  const q = overlapping(from, to, now);
+  const text = `select instance_id, sum(rate * (${HI} - ${LO})) / 3600000.0 from (${q.text}) where ${HI} > ${LO} group by instance_id`;
+  return new Map(allRows<[string, number]>(db, text, [now, to, from, ...q.params, now, to, from]));
+}
+
+// hi/lo of each interval clipped to [from, to), as accrued() computes them (parameters: now, to; from)
+const HI = 'min(coalesce(to_ts, max(?, from_ts)), ?)';
+const LO = 'max(from_ts, ?)';

@@ -39,6 +39,32 @@ export function currentInstances(db: Db): InstanceRow[] {
   return db.select().from(instances).where(isNull(instances.goneAt)).orderBy(instances.name).all();
 }
 
+/** What the instance list shows of a current instance's recorded facts. */
+export interface ListedInstance {
+  id: string;
+  name: string;
+  status: string;
+  gpuModel: string;
+  gpuCount: number;
+  pricePerHour: number;
+  lastSeen: number;
+}
+
+const LISTED = 'select id, name, status, gpu_model, gpu_count, price_per_hour, last_seen from instances where gone_at is null order by name';
+
+/** `currentInstances` with only the columns the instance list shows (no row objects built for the other twelve). */
+export function listedInstances(db: Db): ListedInstance[] {
+  return allRows<[string, string, string, string, number, number, number]>(db, LISTED, []).map(([id, name, status, gpuModel, gpuCount, pricePerHour, lastSeen]) => ({
+    id,
+    name,
+    status,
+    gpuModel,
+    gpuCount,
+    pricePerHour,
+    lastSeen,
+  }));
+}
+
 /** Yuan per hour each instance is billed at now: the rate of its open interval (index on `to_ts`). */
 export function openRates(db: Db): Map<string, number> {
   return new Map(allRows<[string, number]>(db, 'select instance_id, rate from intervals where to_ts is null', []));

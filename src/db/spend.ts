@@ -8,8 +8,8 @@
 import { isNull, sql } from 'drizzle-orm';
 import type { Db } from './open.js';
 import { intervals } from './schema.js';
-import { accrued, round4 } from '../money.js';
-import { billedIntervals } from './billed-intervals.js';
+import { round4 } from '../money.js';
+import { billedByInstance } from './billed-intervals.js';
 import { nextStart, startsBetween } from './calendar.js';
 import { accumulate, balanceMoves, bucketIndex, type Sink } from './spend-live.js';
 import { dayCells, livesIn, monthMarks, rolledDays, rolledOutside, sumCells, type CellBlock, type RolledDay } from './spend-rollup.js';
@@ -198,7 +198,5 @@ export function burnRate(db: Db): number {
 
 /** Estimated spend per instance over [from, now) (e.g. today's cost per instance). */
 export function estimatedByInstance(db: Db, from: number, now: number): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const iv of billedIntervals(db, from, now, now)) m.set(iv.instanceId, (m.get(iv.instanceId) ?? 0) + accrued(iv.rate, iv.from, iv.to, from, now));
-  return m;
+  return billedByInstance(db, from, now, now);
 }

@@ -1,7 +1,7 @@
 /** `GET /api/v1/instances`: current instances with cost today, idle verdicts, overrides and the next planned action. */
 import { z } from 'zod';
 import { formatDuration } from '../config/duration.js';
-import { currentInstances, openRates, todayEstimated } from '../db/instances.js';
+import { listedInstances, openRates, todayEstimated } from '../db/instances.js';
 import { isoInTz, round4 } from '../money.js';
 import type { App, AppDeps } from './types.js';
 import type { IdleInfo, NextAction } from '../policies/types.js';
@@ -80,7 +80,7 @@ export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) 
     async () => {
       const now = clock.now();
       const db = gdb.db;
-      const rows = currentInstances(db);
+      const rows = listedInstances(db);
       const rates = openRates(db);
       const today = todayEstimated(db, now, tz);
       const ovs = activeOverrides(db, now);

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { currentInstances, openRates, todayEstimated } from '../../src/db/instances.js';
+import { currentInstances, listedInstances, openRates, todayEstimated } from '../../src/db/instances.js';
 import { openDb, type GuardDb } from '../../src/db/open.js';
-import { billedTotal } from '../../src/db/billed-intervals.js';
+import { billedIntervals, billedTotal } from '../../src/db/billed-intervals.js';
 import { estimatedByInstance, spendReport } from '../../src/db/spend.js';
-import { round4 } from '../../src/money.js';
+import { accrued, round4 } from '../../src/money.js';
 import { writeHistory } from '../helpers/history.js';
 
 const H = 3_600_000;
@@ -26,13 +26,21 @@ afterAll(() => {
 });
 
 describe('instance list queries', () => {
-  it('the total accrued over a range, summed by SQLite, is the sum of the per-instance estimates (recent and old ranges)', () => {
+  it('the total and the per-instance sums accrued over a range, summed by SQLite, are what each interval accrues (recent and old ranges)', () => {
     for (const [from, now] of [
       [END - 20 * H, END], // today-like: through the recent path
       [END - 30 * D, END], // a month: through the per-instance seek path
       [END - 45 * D, END - 40 * D + 3 * H], // a closed range in the past
     ]) {
-      const perInstance = [...estimatedByInstance(g.db, from, now).values()].reduce((a, b) => a + b, 0);
+      const byInterval = new Map<string, number>();
+      for (const iv of billedIntervals(g.db, from, now, now)) {
+        const a = accrued(iv.rate, iv.from, iv.to, from, now);
+        if (a > 0) byInterval.set(iv.instanceId, (byInterval.get(iv.instanceId) ?? 0) + a);
+      }
+      const byInstance = estimatedByInstance(g.db, from, now);
+      expect([...byInstance.keys()].sort()).toEqual([...byInterval.keys()].sort());
+      for (const [id, v] of byInterval) expect(byInstance.get(id), id).toBeCloseTo(v, 9);
+      const perInstance = [...byInstance.values()].reduce((a, b) => a + b, 0);
       expect(perInstance).toBeGreaterThan(1);
       expect(billedTotal(g.db, from, now, now)).toBeCloseTo(perInstance, 9);
     }
@@ -44,6 +52,8 @@ describe('instance list queries', () => {
     expect(want.length).toBeGreaterThan(5);
     expect(want.length).toBeLessThan((g.sqlite.prepare('select count(*) n from instances').get() as { n: number }).n);
     expect(currentInstances(g.db).map((r) => r.id)).toEqual(want);
+    // the list's narrow read: the same rows, with the columns it shows
+    expect(listedInstances(g.db)).toEqual(currentInstances(g.db).map(({ id, name, status, gpuModel, gpuCount, pricePerHour, lastSeen }) => ({ id, name, status, gpuModel, gpuCount, pricePerHour, lastSeen })));
   });
 
   it('billed rates now are the rates of the open intervals', () => {
