@@ -8,8 +8,8 @@ import type { Instance } from '../xgc/types.js';
 import { reachedExpected } from '../actions/kinds.js';
 import { billedRate, holdsGpu } from '../money.js';
 import type { Db } from './open.js';
-import { allRows } from './prepared.js';
-import { actions, balancePoints, instances, intervals } from './schema.js';
+import { allRows, runRaw } from './prepared.js';
+import { actions, balancePoints, instances } from './schema.js';
 import { SAVINGS_CAP_MS } from './savings.js';
 
 /** The billable key of an instance state: an interval lasts while it is unchanged. */
@@ -46,6 +46,14 @@ const PRESENT_FACTS = `select id, name, status, status_known, gpu_model, gpu_cou
 // Journal rows a recording may still change: sent ones, and releases within the savings cap not yet ended by a boot.
 const PENDING_ACTIONS = `select id, instance_id, action, state, sent_at, decided_at, stopped_at, rebooted_at from actions
   where mode = 'enforce' and (state = 'sent' or (state = 'confirmed' and sent_at > ? and rebooted_at is null and action = 'release_gpu'))`;
+
+// The writes for what changed, as raw prepared statements too (drizzle built and prepared each one per call).
+// A fact row that exists keeps its first_seen; gone_at is cleared (an instance listed again is not gone).
+const FACT_COLUMNS = 'billed_since, running_since, name, status, status_known, gpu_model, gpu_count, price_per_hour, retain_price, image, data_center, web_url, created_ts, start_ts, stop_ts, last_seen';
+const UPSERT_FACTS = `insert into instances (id, first_seen, ${FACT_COLUMNS}, gone_at) values (${Array(18).fill('?').join(', ')}, null)
+  on conflict (id) do update set ${FACT_COLUMNS.split(', ').map((c) => `${c} = excluded.${c}`).join(', ')}, gone_at = null`;
+const CLOSE_INTERVAL = 'update intervals set to_ts = ? where id = ?';
+const OPEN_INTERVAL = 'insert into intervals (instance_id, status, gpu_kept, gpu_count, rate, from_ts, to_ts) values (?, ?, ?, ?, ?, ?, null)';
 
 /** The open interval of each instance (its current billable state). */
 function openIntervals(db: Db): Map<string, { id: number; status: string; gpuKept: boolean; gpuCount: number; rate: number }> {
@@ -102,26 +110,22 @@ export function recordObservation(db: Db, now: number, list: Instance[], balance
       };
       // Write the row only when a fact changed; last_seen of unchanged rows is bumped below in one statement.
       if (!prev || (Object.keys(facts) as Array<keyof typeof facts>).some((k) => k !== 'lastSeen' && prev[k] !== facts[k])) {
-        tx.insert(instances)
-          .values({ id: inst.id, firstSeen: now, ...facts })
-          .onConflictDoUpdate({ target: instances.id, set: facts })
-          .run();
+        const f = facts;
+        runRaw(tx, UPSERT_FACTS, [inst.id, now, f.billedSince, f.runningSince, f.name, f.status, f.statusKnown ? 1 : 0, f.gpuModel, f.gpuCount, f.pricePerHour, f.retainPrice, f.image, f.dataCenter, f.webUrl, f.createdTs, f.startTs, f.stopTs, f.lastSeen]);
       }
       const next = { status: inst.status, gpuKept: holdsGpu(inst), rate: billedRate(inst), gpuCount: inst.gpuUsed };
       const cur = open.get(inst.id);
       if (cur && stateKey(cur) === stateKey(next)) continue;
       if (cur) {
-        tx.update(intervals).set({ to: now }).where(eq(intervals.id, cur.id)).run();
+        runRaw(tx, CLOSE_INTERVAL, [now, cur.id]);
         res.closed++;
       }
-      tx.insert(intervals)
-        .values({ instanceId: inst.id, status: next.status, gpuKept: next.gpuKept, gpuCount: next.gpuCount, rate: next.rate, from: now, to: null })
-        .run();
+      runRaw(tx, OPEN_INTERVAL, [inst.id, next.status, next.gpuKept ? 1 : 0, next.gpuCount, next.rate, now]);
       res.opened++;
     }
     for (const [id, cur] of open) {
       if (seen.has(id)) continue;
-      tx.update(intervals).set({ to: now }).where(eq(intervals.id, cur.id)).run();
+      runRaw(tx, CLOSE_INTERVAL, [now, cur.id]);
       tx.update(instances).set({ goneAt: now, status: 'destroyed', billedSince: null, runningSince: null }).where(eq(instances.id, id)).run();
       res.closed++;
       res.gone.push(id);
