@@ -349,7 +349,7 @@ export async function measureTicks(simUrl: string, dbPath: string, n: number, ti
   const clock = new ManualClock(now);
   const raw = { xgc: { token: 'T', base_url: simUrl }, db: { path: dbPath }, probes: { heartbeat: { enabled: false } }, limits: { max_actions_per_tick: 5 } };
   const config = parseConfig(raw);
-  const noProbes = parseConfig({ ...raw, probes: { jupyter: { enabled: false }, comfyui: { enabled: false }, sdwebui: { enabled: false }, heartbeat: { enabled: false } } });
+  const noProbes = parseConfig({ ...raw, probes: { jupyter: { enabled: false }, comfyui: { enabled: false }, sdwebui: { enabled: false }, heartbeat: { enabled: false }, gpu: { enabled: false } } });
   const gdb = openDb(dbPath);
   const log = pino({ level: process.env.BENCH_LOG ?? 'silent' });
   const client = new XgcClient({ baseUrl: simUrl, token: 'T', timeoutMs: 60_000, retries: 0, retryBaseMs: 1 });
@@ -383,7 +383,7 @@ export async function measureTicks(simUrl: string, dbPath: string, n: number, ti
     const stop = performance.now() + budgetMs;
     for (let k = 0; k < count && (k < 3 || performance.now() < stop); k++) {
       await step();
-      if (!burst) await c.probes.settle();
+      if (!burst) await core.probes.settle(); // the probed core's links stream while `bare` ticks too
       const a = performance.now();
       const res = await c.ticker.tick(clock.now());
       ms.push(performance.now() - a);
