@@ -31,6 +31,7 @@ import {
   describeIssues,
   envelopeSchema,
   listDataSchema,
+  parseRawInstance,
   rawInstanceSchema,
   splitInstance,
   type Envelope,
@@ -174,14 +175,18 @@ export class XgcClient {
       const problems: string[] = [];
       const seen = new Set<string>();
       items.forEach((item, i) => {
-        const r = rawInstanceSchema.safeParse(item);
-        if (!r.success) {
-          problems.push(describeIssues(r.error, `data.list[${i}]`));
-          return;
+        let raw = parseRawInstance(item);
+        if (!raw) {
+          const r = rawInstanceSchema.safeParse(item);
+          if (!r.success) {
+            problems.push(describeIssues(r.error, `data.list[${i}]`));
+            return;
+          }
+          raw = r.data;
         }
-        if (seen.has(r.data.id)) problems.push(`data.list[${i}].id: duplicate`);
-        seen.add(r.data.id);
-        out.push(splitInstance(r.data));
+        if (seen.has(raw.id)) problems.push(`data.list[${i}].id: duplicate`);
+        seen.add(raw.id);
+        out.push(splitInstance(raw));
       });
       if (problems.length > 0) throw new XgcProtocolError(ep, problems.slice(0, 3).join('; '), status);
       const total = parsed.data.total;

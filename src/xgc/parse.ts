@@ -32,6 +32,21 @@ function numberOf(v: unknown): { n: number | undefined } | { problem: string } {
   return { problem: 'wrong type' };
 }
 
+/** A string; numbers are turned into strings; null or absent → ''; anything else → undefined (a problem). */
+function stringOf(v: unknown): string | undefined {
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return String(v);
+  return undefined;
+}
+
+/** A flag that may come as boolean or number (or a numeric string); see `numberOf`. */
+function flagOf(v: unknown): { f: boolean | number | undefined } | { problem: string } {
+  if (typeof v === 'boolean') return { f: v };
+  const r = numberOf(v);
+  return 'n' in r ? { f: r.n } : { problem: 'wrong type' };
+}
+
 /** A number, or a string holding one; '', null or absent → undefined. */
 const num = z.unknown().optional().transform((v, ctx): number | undefined => {
   const r = numberOf(v);
@@ -42,19 +57,17 @@ const num = z.unknown().optional().transform((v, ctx): number | undefined => {
 
 /** A string; numbers are turned into strings; null or absent → ''. */
 const str = z.unknown().optional().transform((v, ctx): string => {
-  if (v === undefined || v === null) return '';
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number') return String(v);
+  const s = stringOf(v);
+  if (s !== undefined) return s;
   ctx.addIssue({ code: 'custom', message: 'wrong type' });
   return z.NEVER;
 });
 
 /** A flag that may come as boolean or number (or a numeric string). */
 const flag = z.unknown().optional().transform((v, ctx): boolean | number | undefined => {
-  if (typeof v === 'boolean') return v;
-  const r = numberOf(v);
-  if ('n' in r) return r.n;
-  ctx.addIssue({ code: 'custom', message: 'wrong type' });
+  const r = flagOf(v);
+  if ('f' in r) return r.f;
+  ctx.addIssue({ code: 'custom', message: r.problem });
   return z.NEVER;
 });
 
@@ -68,34 +81,44 @@ export const envelopeSchema = z.object({
 /** A parsed envelope. */
 export type Envelope = z.infer<typeof envelopeSchema>;
 
+// The instance fields the guard uses, by kind (others are ignored).
+const STRING_FIELDS = ['name', 'gpu_model', 'public_image', 'image_id', 'data_center_name', 'web_url', 'jupyter_url', 'jupyter_token', 'ssh_domain', 'ssh_user', 'password'] as const;
+const NUMBER_FIELDS = ['gpu_used', 'price_per_hour', 'base_price', 'retain_price', 'ssh_port', 'create_timestamp', 'start_timestamp', 'stop_timestamp', 'progress'] as const;
+
 /** One instance as the API sends it (only the fields the guard uses; others are ignored). */
 export const rawInstanceSchema = z.object({
   id: z.string().min(1, 'missing id'),
   status: z.string().min(1, 'missing status'),
-  name: str,
-  gpu_model: str,
-  gpu_used: num,
-  price_per_hour: num,
-  base_price: num,
   retain: flag,
-  retain_price: num,
-  public_image: str,
-  image_id: str,
-  data_center_name: str,
-  web_url: str,
-  jupyter_url: str,
-  jupyter_token: str,
-  ssh_domain: str,
-  ssh_port: num,
-  ssh_user: str,
-  password: str,
-  create_timestamp: num,
-  start_timestamp: num,
-  stop_timestamp: num,
-  progress: num,
+  ...(Object.fromEntries(STRING_FIELDS.map((f) => [f, str])) as Record<(typeof STRING_FIELDS)[number], typeof str>),
+  ...(Object.fromEntries(NUMBER_FIELDS.map((f) => [f, num])) as Record<(typeof NUMBER_FIELDS)[number], typeof num>),
 });
 /** A parsed raw instance. */
 export type RawInstance = z.infer<typeof rawInstanceSchema>;
+
+/**
+ * `rawInstanceSchema`'s parse without zod, through the same coercions: the parsed instance, or null when any field
+ * is a problem (then parse with the schema for the error's text). At 1,000 instances a tick, zod took ~7 ms.
+ */
+export function parseRawInstance(item: unknown): RawInstance | null {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return null;
+  const o = item as Record<string, unknown>;
+  if (typeof o.id !== 'string' || o.id === '' || typeof o.status !== 'string' || o.status === '') return null;
+  const retain = flagOf(o.retain);
+  if (!('f' in retain)) return null;
+  const out: Record<string, unknown> = { id: o.id, status: o.status, retain: retain.f };
+  for (const f of STRING_FIELDS) {
+    const v = stringOf(o[f]);
+    if (v === undefined) return null;
+    out[f] = v;
+  }
+  for (const f of NUMBER_FIELDS) {
+    const r = numberOf(o[f]);
+    if (!('n' in r)) return null;
+    out[f] = r.n;
+  }
+  return out as RawInstance;
+}
 
 /** `data` of GET /open/instances. `list: null` is accepted only together with `total: 0`. */
 export const listDataSchema = z
