@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom as rng } from '../../src/bench/stats.js';
 import { parseRawInstance, rawInstanceSchema } from '../../src/xgc/parse.js';
-
-/** Seeded PRNG (mulberry32): the same cases every run. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // what the live API and broken proxies have been seen to send, and then some
 const VALUES: unknown[] = [undefined, null, '', ' ', '12', ' 44775 ', '1.59', '-3', '1e3', 'abc', '0x10', 0, 12, 1.59, -1, NaN, Infinity, true, false, {}, [], [1], 'RTX 4090', '浙江一区'];
