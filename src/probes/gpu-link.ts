@@ -49,10 +49,20 @@ export function hasSshEndpoint(a: InstanceAccess): boolean {
   return a.sshHost !== '' && a.sshPort !== null && a.sshPort > 0;
 }
 
+/** A fraction in [0, 1) fixed by `id` (FNV-1a, then murmur3's final mix): where in each period its readings fall. */
+export function phaseOf(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return ((h ^ (h >>> 16)) >>> 0) / 4294967296;
+}
+
 /** A persistent GPU/CPU/login sampling connection to one instance. */
 export class GpuLink {
   private client: Client | null = null;
   private stream: ClientChannel | null = null;
+  /** the phase's timeout, then the sampling interval */
   private timer: NodeJS.Timeout | null = null;
   private retry: NodeJS.Timeout | null = null;
   private failures = 0;
@@ -241,7 +251,14 @@ export class GpuLink {
       });
       this.setState({ state: 'streaming', since: this.deps.clock.now() });
       void this.sampleNow();
-      this.timer = setInterval(() => void this.sampleNow(), realMs(this.deps.clock, this.opts.sampleEveryMs));
+      // Links opened together (every running instance at the guard's first tick) would otherwise read CPU, network
+      // and logins in the same instant every period, 3 commands each: each link keeps a phase of its own, from its id.
+      const every = realMs(this.deps.clock, this.opts.sampleEveryMs);
+      this.timer = setTimeout(() => {
+        this.timer = setInterval(() => void this.sampleNow(), every);
+        this.timer.unref?.();
+        void this.sampleNow();
+      }, Math.floor(phaseOf(this.access.id) * every));
       this.timer.unref?.();
     });
   }
