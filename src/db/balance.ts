@@ -1,5 +1,5 @@
 /** Queries on the recorded balance points. */
-import { and, asc, desc, gte, lt } from 'drizzle-orm';
+import { and, asc, desc, gte, lt } from './orm.js';
 import type { Db } from './open.js';
 import { balancePoints } from './schema.js';
 

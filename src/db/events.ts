@@ -1,5 +1,5 @@
 /** Queries on the notification outbox and alert state for display and decisions (the pipeline lives in src/notify/). */
-import { and, desc, eq, gt, gte, lt } from 'drizzle-orm';
+import { and, desc, eq, gt, gte, lt } from './orm.js';
 import type { Db } from './open.js';
 import { alertState, outboxEvents } from './schema.js';
 

@@ -3,7 +3,7 @@
  * policy engine: create with validation, list, revoke (the row is kept), the active set at `now`. Matching an
  * override to an instance is a policy question: `overrideMatches` in src/policies/selector.ts.
  */
-import { and, desc, eq, gt, isNull, or } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, or } from './orm.js';
 import type { Db, DbOrTx } from './open.js';
 import { overrides } from './schema.js';
 import { BadRequest, GuardError, NotFound } from '../errors.js';

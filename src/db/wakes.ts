@@ -2,7 +2,7 @@
  * Queries on wakes (src/wake/): the wake rows with their journal row in `actions`, the try log, the last GPU
  * count an instance held, and the latest wake per instance as the instance list shows it.
  */
-import { and, desc, eq, gt, inArray, isNotNull, or } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNotNull, or } from './orm.js';
 import type { Db, DbOrTx } from './open.js';
 import { actions, intervals, wakeTries, wakes } from './schema.js';
 

@@ -2,7 +2,7 @@
  * Retention: raw rows older than `db.retain_raw` are pruned — tick rows and probe verdict changes (the current
  * verdict per probe stays in probe_state); intervals, balance points and the journal are kept.
  */
-import { lt } from 'drizzle-orm';
+import { lt } from '../db/orm.js';
 import type { Db } from '../db/open.js';
 import { probeChanges, ticks } from '../db/schema.js';
 
