@@ -70,14 +70,18 @@ export interface DaemonReport {
   gpu_sample_age_s: { p50: number | null; p95: number | null; max: number | null; n: number; seen: number | null } | null;
 }
 
+/** The dashboard's refresh set (besides /readyz), read from the page's own module so the two cannot drift apart. */
+async function dashboardSources(): Promise<string[]> {
+  const page = (await import(new URL('../../public/api.js', import.meta.url).href)) as { sources(locale: string): Record<string, string> };
+  return Object.values(page.sources('zh-CN'));
+}
+
 /**
  * The API load of one open dashboard (its refresh set every 5 s, as public/app.js fetches it), a Prometheus scraper
  * every 15 s, and someone reading the year and the savings every minute. `every`/`phase` are in seconds.
  */
-const LOAD = [
-  ...['/readyz', '/api/v1/balance', '/api/v1/spend?from=-30d&to=now&by=day&split=instance', '/api/v1/instances', '/api/v1/actions?limit=20', '/api/v1/overrides', '/api/v1/policies'].map(
-    (path) => ({ name: path.replace(/^\/(api\/v1\/)?/, '').replace(/\?.*/, ''), path, every: 5, phase: 0 }),
-  ),
+const load = async () => [
+  ...['/readyz', ...(await dashboardSources())].map((path) => ({ name: path.replace(/^\/(api\/v1\/)?/, '').replace(/\?.*/, ''), path, every: 5, phase: 0 })),
   { name: 'metrics', path: '/metrics', every: 15, phase: 2 },
   { name: 'spend_365d_by_instance', path: '/api/v1/spend?from=-365d&by=instance', every: 60, phase: 3 },
   { name: 'spend_365d_by_day', path: '/api/v1/spend?from=-365d&by=day', every: 60, phase: 33 },
@@ -198,10 +202,10 @@ export async function measureDaemon(o: DaemonRunOptions): Promise<DaemonReport> 
     const rssStart = samples[samples.length - 1] ?? 0;
     const ids: string[] = ((await (await fetch(`${o.simUrl}/sim/state`)).json()) as { instances: Array<{ id: string }> }).instances.map((i) => i.id);
     const r = seededRandom(77);
-    const only = process.env.BENCH_ROUTES === undefined ? null : process.env.BENCH_ROUTES.split(',').filter(Boolean); // experiments: a subset of LOAD
+    const only = process.env.BENCH_ROUTES === undefined ? null : process.env.BENCH_ROUTES.split(',').filter(Boolean); // experiments: a subset of the load, by name
     const until = startedAt + o.seconds * 1000;
     const jobs = [
-      ...LOAD.filter((l) => !only || only.includes(l.name)).map((l) => ({ every: l.every, next: startedAt + l.phase * 1000, run: () => call(l.name, l.path) })),
+      ...(await load()).filter((l) => !only || only.includes(l.name)).map((l) => ({ every: l.every, next: startedAt + l.phase * 1000, run: () => call(l.name, l.path) })),
       {
         // churn: ~1% of instances change activity every 5 s
         every: 5,

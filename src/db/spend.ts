@@ -107,12 +107,17 @@ function sumRolledByInstance(db: Db, tz: string, days: number[], add: (instanceI
 
 /**
  * Build the spend report for [from, to) as of `now`. With `split`, time-bucket rows also carry the estimated
- * spend per instance (for stacked charts); off by default since it grows with buckets x instances. By day or
+ * spend per instance (for stacked charts); off by default since it grows with buckets x instances; `splitTop`
+ * keeps in each row's split only the instances with the most estimated spend over the whole range (the others'
+ * spend stays in the row's `estimated`, for an "other" layer). By day or
  * instance, whole days of `tz` the rollup job has stored (and that ended by `now`) come from the rollup; the
  * remaining stretches (partial first/last days, days not rolled up yet) are summed live. `rollup: false` forces
  * everything live (tests compare the two).
  */
-export function spendReport(db: Db, q: { from: number; to: number; by: SpendBy; tz: string; now: number; split?: boolean; rollup?: boolean }): SpendReport {
+export function spendReport(
+  db: Db,
+  q: { from: number; to: number; by: SpendBy; tz: string; now: number; split?: boolean; splitTop?: number; rollup?: boolean },
+): SpendReport {
   const { from, to, by, tz, now } = q;
   let estimated = 0;
   let observed = 0;
@@ -120,8 +125,15 @@ export function spendReport(db: Db, q: { from: number; to: number; by: SpendBy; 
   let saved = 0;
   const starts = by === 'instance' ? [from] : startsBetween(from, to, by, tz);
   const perInstance = new Map<string, SpendRow>();
-  const rows: SpendRow[] =
-    by === 'instance' ? [] : starts.map((s) => (q.split ? { key: s, estimated: 0, observed: 0, saved: 0, instances: {} } : { key: s, estimated: 0, observed: 0, saved: 0 }));
+  const rows: SpendRow[] = by === 'instance' ? [] : starts.map((s) => ({ key: s, estimated: 0, observed: 0, saved: 0 }));
+  // The split per instance: one array of bucket sums per instance (objects with an instance's id per key are built
+  // once, at the end, for the instances shown).
+  const split = by !== 'instance' && q.split ? new Map<string, Float64Array>() : null;
+  const addSplit = (k: number, id: string, e: number) => {
+    let a = split!.get(id);
+    if (!a) split!.set(id, (a = new Float64Array(starts.length)));
+    a[k] += e;
+  };
   const add: Sink = (k, id, e, sv) => {
     estimated += e;
     saved += sv;
@@ -134,7 +146,7 @@ export function spendReport(db: Db, q: { from: number; to: number; by: SpendBy; 
     }
     rows[k].estimated += e;
     rows[k].saved += sv;
-    if (q.split && e) rows[k].instances![id] = (rows[k].instances![id] ?? 0) + e;
+    if (split && e) addSplit(k, id, e);
   };
   const observe = (at: number, spent: number, rech: number) => {
     observed += spent;
@@ -164,10 +176,9 @@ export function spendReport(db: Db, q: { from: number; to: number; by: SpendBy; 
   }
   if (cur < to) live(cur, to);
   if (rolled.length && by === 'instance') sumRolledByInstance(db, tz, rolled.map((d) => d.dayStart), (id, e, s) => add(0, id, e, s));
-  if (rolled.length && by === 'day' && q.split) {
+  if (rolled.length && by === 'day' && split) {
     dayCells(db, tz, rolled[0].dayStart, cur, (d, id, e) => {
-      const k = bucketIndex(starts, d);
-      rows[k].instances![id] = (rows[k].instances![id] ?? 0) + e;
+      if (e) addSplit(bucketIndex(starts, d), id, e);
     });
   }
 
@@ -177,7 +188,17 @@ export function spendReport(db: Db, q: { from: number; to: number; by: SpendBy; 
     r.estimated = r4(r.estimated);
     r.saved = r4(r.saved);
     if (r.observed !== null) r.observed = r4(r.observed);
-    if (r.instances) for (const k of Object.keys(r.instances)) r.instances[k] = r4(r.instances[k]);
+  }
+  if (split) {
+    const ids = splitIds(split, q.splitTop);
+    rows.forEach((r, k) => {
+      const o: Record<string, number> = {};
+      for (const id of ids) {
+        const v = split.get(id)![k];
+        if (v !== 0) o[id] = r4(v);
+      }
+      r.instances = o;
+    });
   }
   return {
     from,
@@ -188,6 +209,14 @@ export function spendReport(db: Db, q: { from: number; to: number; by: SpendBy; 
     total: { estimated: r4(estimated), observed: r4(observed), recharged: r4(recharged), saved: r4(saved), difference: r4(observed - estimated) },
     rows: out,
   };
+}
+
+/** The instances a split shows: all of them, or the `top` with the most estimated spend over the range (ties by id). */
+function splitIds(split: Map<string, Float64Array>, top: number | undefined): string[] {
+  const ids = [...split.keys()];
+  if (top === undefined || ids.length <= top) return ids;
+  const total = new Map(ids.map((id) => [id, split.get(id)!.reduce((a, b) => a + b, 0)]));
+  return ids.sort((a, b) => total.get(b)! - total.get(a)! || (a < b ? -1 : a > b ? 1 : 0)).slice(0, top);
 }
 
 /** Current burn rate: the sum of the rates of open intervals (¥/h). */

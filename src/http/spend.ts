@@ -75,6 +75,13 @@ export default async function spendRoutes(app: App, opts: { deps: AppDeps }) {
           by: z.enum(['hour', 'day', 'instance']).default('day'),
           tz: tzParam.optional(),
           split: z.enum(['instance', 'none']).default('none').describe('instance: time-bucket rows also carry `instances` (estimated per instance id)'),
+          split_top: z.coerce
+            .number()
+            .int()
+            .min(1)
+            .max(10_000)
+            .optional()
+            .describe('with split=instance: only the N instances with the most estimated spend over the range appear in `instances`; the others stay in `estimated`'),
         }),
         response: { 200: spendResponse, ...errorResponses },
       },
@@ -86,7 +93,8 @@ export default async function spendRoutes(app: App, opts: { deps: AppDeps }) {
       const { from, to } = resolveRange(req.query, now, tz);
       const unit = by === 'hour' ? 3_600_000 : 86_400_000;
       if (by !== 'instance' && (to - from) / unit > MAX_BUCKETS) throw new BadRequest('query.from', `range too long for by=${by}: at most ${MAX_BUCKETS} buckets`);
-      const r = spendReport(gdb.db, { from, to, by, tz, now, split: req.query.split === 'instance' });
+      if (req.query.split_top !== undefined && req.query.split !== 'instance') throw new BadRequest('query.split_top', 'split_top needs split=instance');
+      const r = spendReport(gdb.db, { from, to, by, tz, now, split: req.query.split === 'instance', splitTop: req.query.split_top });
       return {
         ...r,
         from: isoInTz(r.from, tz),

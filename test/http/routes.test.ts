@@ -299,7 +299,26 @@ describe('GET /api/v1/spend', () => {
     expect(hourly.rows.map((x: { estimated: number }) => x.estimated)).toEqual([4, 2.01, 2.01]);
   });
 
+  it('splits day buckets per instance, all of them or only the top N by spend over the range (the rest stays in the total)', async () => {
+    const all = (await get('/api/v1/spend?by=hour&from=-5h&split=instance')).json();
+    // inst-a: ¥10 over the range, inst-b: ¥4.02
+    expect(all.rows.map((x: { instances: Record<string, number> }) => x.instances)).toEqual([
+      { 'inst-a': 2 },
+      { 'inst-a': 2, 'inst-b': 2 },
+      { 'inst-a': 2, 'inst-b': 2 },
+      { 'inst-a': 2, 'inst-b': 0.01 },
+      { 'inst-a': 2, 'inst-b': 0.01 },
+    ]);
+    const top = (await get('/api/v1/spend?by=hour&from=-5h&split=instance&split_top=1')).json();
+    expect(top.rows.map((x: { instances: Record<string, number> }) => x.instances)).toEqual(all.rows.map(() => ({ 'inst-a': 2 })));
+    expect(top.rows.map((x: { estimated: number }) => x.estimated)).toEqual(all.rows.map((x: { estimated: number }) => x.estimated));
+    expect(top.total).toEqual(all.total);
+    expect((await get('/api/v1/spend?by=hour&from=-5h&split=instance&split_top=2')).json()).toEqual(all);
+  });
+
   it.each([
+    ['split_top=3', /^query\.split_top: split_top needs split=instance/],
+    ['split=instance&split_top=0', /^query\.split_top: /],
     ['by=week', /^query\.by: /],
     ['tz=Mars/Olympus', /^query\.tz: unknown time zone/],
     ['from=-1h&to=-2h', /^query\.from: must be before query\.to/],
