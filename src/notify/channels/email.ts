@@ -3,7 +3,7 @@
  * Config: `email: { smtp_url: "smtps://user:pass@smtp.example.com", from: guard@example.com, to: [me@example.com] }`
  * (`smtp://host:25?ignoreTLS=true` style query options are passed to nodemailer).
  */
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import { z } from 'zod';
 import { ChannelSendError, type ChannelKind } from './types.js';
 
@@ -19,16 +19,19 @@ export const emailChannel: ChannelKind<typeof emailSchema> = {
   kind: 'email',
   schema: emailSchema,
   create(o, ctx) {
-    const transport = nodemailer.createTransport({
-      url: o.smtp_url,
-      connectionTimeout: ctx.timeoutMs,
-      greetingTimeout: ctx.timeoutMs,
-      socketTimeout: ctx.timeoutMs * 3,
-    });
+    // nodemailer (~40 modules) is loaded by the first email, not by every daemon that might send one.
+    let transport: Transporter | null = null;
+    const open = async () =>
+      (transport ??= (await import('nodemailer')).default.createTransport({
+        url: o.smtp_url,
+        connectionTimeout: ctx.timeoutMs,
+        greetingTimeout: ctx.timeoutMs,
+        socketTimeout: ctx.timeoutMs * 3,
+      }));
     return {
       async send(r, e) {
         try {
-          await transport.sendMail({
+          await (await open()).sendMail({
             from: o.from,
             to: o.to,
             subject: r.subject,
@@ -43,7 +46,7 @@ export const emailChannel: ChannelKind<typeof emailSchema> = {
         }
       },
       async close() {
-        transport.close();
+        transport?.close();
       },
     };
   },
