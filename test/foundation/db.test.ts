@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileS
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle, migrate } from '../../src/db/orm.js';
-import { migrationsFolder, openDb } from '../../src/db/open.js';
+import { PAGE_CACHE_KIB, migrationsFolder, openDb } from '../../src/db/open.js';
 import { tempDir } from '../helpers/proc.js';
 
 describe('database', () => {
@@ -52,8 +52,13 @@ describe('database', () => {
     cell.run('Asia/Shanghai', 86_400_000 - 28_800_000, 'a', 4, 0);
     raw.close();
     const g = openDb(path);
-    // migrations run with a small page cache; the connection gets the default one back afterwards
-    expect(g.sqlite.pragma('cache_size', { simple: true })).toBe(new Database(':memory:').pragma('cache_size', { simple: true }));
+    // migrations run with a small page cache; the connection gets the guard's own back afterwards (8 MB: half of
+    // better-sqlite3's default, which a long-running daemon would fill and keep)
+    expect(g.sqlite.pragma('cache_size', { simple: true })).toBe(-PAGE_CACHE_KIB);
+    expect(PAGE_CACHE_KIB).toBeLessThan(-(new Database(':memory:').pragma('cache_size', { simple: true }) as number));
+    const reader = openDb(path, { readonly: true });
+    expect(reader.sqlite.pragma('cache_size', { simple: true })).toBe(-PAGE_CACHE_KIB);
+    reader.close();
     expect(g.sqlite.prepare('select tz, instance_id, first_day, last_day, estimated, saved from spend_lives order by tz, instance_id').raw().all()).toEqual([
       ['Asia/Shanghai', 'a', 57_600_000, 57_600_000, 4, 0],
       ['UTC', 'a', 86_400_000, 172_800_000, 3.5, 0.25],
