@@ -19,15 +19,18 @@ export const emailChannel: ChannelKind<typeof emailSchema> = {
   kind: 'email',
   schema: emailSchema,
   create(o, ctx) {
-    // nodemailer (~40 modules) is loaded by the first email, not by every daemon that might send one.
-    let transport: Transporter | null = null;
-    const open = async () =>
-      (transport ??= (await import('nodemailer')).default.createTransport({
-        url: o.smtp_url,
-        connectionTimeout: ctx.timeoutMs,
-        greetingTimeout: ctx.timeoutMs,
-        socketTimeout: ctx.timeoutMs * 3,
-      }));
+    // nodemailer (~40 modules) is loaded by the first email, not by every daemon that might send one; emails sent
+    // together share the one transport.
+    let transport: Promise<Transporter> | null = null;
+    const open = () =>
+      (transport ??= import('nodemailer').then((m) =>
+        m.default.createTransport({
+          url: o.smtp_url,
+          connectionTimeout: ctx.timeoutMs,
+          greetingTimeout: ctx.timeoutMs,
+          socketTimeout: ctx.timeoutMs * 3,
+        }),
+      ));
     return {
       async send(r, e) {
         try {
@@ -46,7 +49,7 @@ export const emailChannel: ChannelKind<typeof emailSchema> = {
         }
       },
       async close() {
-        transport?.close();
+        (await transport?.catch(() => null))?.close();
       },
     };
   },
