@@ -55,6 +55,15 @@ function contextFor(p: PolicyConfig, input: EngineInput): PolicyContext {
   };
 }
 
+/**
+ * A policy's context with its candidates as a set too: the per-instance views below ask "is this instance a
+ * candidate" once per (instance, policy), which on the array was a scan of all instances each time.
+ */
+function withCandidateSet<P extends PolicyConfig, T extends object>(p: P, input: EngineInput, extra: T) {
+  const ctx = contextFor(p, input);
+  return { p, ctx, isCandidate: new Set(ctx.candidates), ...extra };
+}
+
 /** Per-policy outcome of one evaluation. */
 export interface PolicyOutcome {
   policy: string;
@@ -106,13 +115,13 @@ function hold(p: PolicyConfig, inst: InstanceState, input: EngineInput): NonNull
  */
 export function nextActions(input: EngineInput, registry: PolicyRegistry = policyRegistry): Map<string, NextAction | null> {
   const out = new Map<string, NextAction | null>();
-  const ctxs = input.config.policies.map((p) => ({ p, type: registry.get(p.type), ctx: contextFor(p, input) }));
+  const ctxs = input.config.policies.map((p) => withCandidateSet(p, input, { type: registry.get(p.type) }));
   for (const inst of input.instances) {
     let best: NextAction | null = null;
-    for (const { p, type, ctx } of ctxs) {
+    for (const { p, type, ctx, isCandidate } of ctxs) {
       if (!type.next || !type.actsOnInstances(p)) continue;
       let n: NextAction | null;
-      if (ctx.candidates.includes(inst)) n = type.next(p, ctx, inst);
+      if (isCandidate.has(inst)) n = type.next(p, ctx, inst);
       else {
         const why = exclusion(p, inst, input);
         if (why !== 'override' && why !== 'cooldown') continue;
@@ -135,13 +144,13 @@ export function nextActions(input: EngineInput, registry: PolicyRegistry = polic
  */
 export function idleViews(input: EngineInput, registry: PolicyRegistry = policyRegistry): Map<string, IdleInfo> {
   const idlePolicies = input.config.policies.filter((p): p is IdlePolicyConfig => p.type === 'idle' && p.action !== 'notify');
-  const ctxs = idlePolicies.map((p) => ({ p, ctx: contextFor(p, input) }));
+  const ctxs = idlePolicies.map((p) => withCandidateSet(p, input, {}));
   const type = registry.get<IdlePolicyConfig>('idle');
   const out = new Map<string, IdleInfo>();
   for (const inst of input.instances) {
     let acting: { p: IdlePolicyConfig; at: number } | null = null;
-    for (const { p, ctx } of ctxs) {
-      if (!ctx.candidates.includes(inst)) continue;
+    for (const { p, ctx, isCandidate } of ctxs) {
+      if (!isCandidate.has(inst)) continue;
       const at = type.next?.(p, ctx, inst)?.at ?? Infinity;
       if (acting === null || at < acting.at) acting = { p, at };
     }
