@@ -4,7 +4,7 @@
  * instance alive at its start, the one interval it was in then (one index seek per instance).
  */
 import type { Db } from './open.js';
-import { allRows } from './prepared.js';
+import { allRows, rawClient } from './prepared.js';
 
 /** A billed interval; open ones already end at `now`. */
 export interface BilledInterval {
@@ -69,3 +69,48 @@ export function billedByInstance(db: Db, from: number, to: number, now: number):
 // hi/lo of each interval clipped to [from, to), as accrued() computes them (parameters: now, to; from)
 const HI = 'min(coalesce(to_ts, max(?, from_ts)), ?)';
 const LO = 'max(from_ts, ?)';
+
+/**
+ * What each instance accrued over [from, now): `billedByInstance(db, from, now, now)`, for ranges that end now and
+ * are asked for again and again (today's cost on every dashboard refresh, the not yet debited hour in every tick and
+ * view). The intervals closed since `from` change only when the database does: they are read once per change (this
+ * connection's writes or another's commits) into a cache per connection and `slot`, which serves any later `from`
+ * of the same slot; the open intervals are read each time and accrue until `now`.
+ */
+export function accruedUntilNow(db: Db, from: number, now: number, slot: 'today' | 'unbilled'): Map<string, number> {
+  const version = dataVersion(db);
+  if (version === null) return billedByInstance(db, from, now, now);
+  let slots = closedCache.get(db);
+  if (!slots) closedCache.set(db, (slots = new Map()));
+  let c = slots.get(slot);
+  if (!c || c.version !== version || c.from > from) {
+    const rows = allRows<[string, number, number, number]>(db, CLOSED_SINCE, [from]);
+    c = { from, version, rows, lastTo: rows.reduce((m, r) => Math.max(m, r[3]), -Infinity) };
+    slots.set(slot, c);
+  }
+  // an interval closed after `now` (a clock behind the tick's) is clipped at `now`: SQLite does that
+  if (c.lastTo > now) return billedByInstance(db, from, now, now);
+  const out = new Map<string, number>();
+  const add = (id: string, rate: number, lo: number, hi: number) => {
+    if (hi > lo) out.set(id, (out.get(id) ?? 0) + (rate * (hi - lo)) / 3_600_000);
+  };
+  for (const [id, rate, a, b] of c.rows) if (b > from) add(id, rate, Math.max(a, from), b);
+  for (const [id, rate, a] of allRows<[string, number, number]>(db, OPEN_BILLED, [now])) add(id, rate, Math.max(a, from), now);
+  return out;
+}
+
+const closedCache = new WeakMap<Db, Map<string, { from: number; version: string; rows: Array<[string, number, number, number]>; lastTo: number }>>();
+const CLOSED_SINCE = 'select instance_id, rate, from_ts, to_ts from intervals where to_ts > ? and rate > 0';
+const OPEN_BILLED = 'select instance_id, rate, from_ts from intervals where to_ts is null and +from_ts < ? and rate > 0';
+
+/**
+ * Changes whenever the database may have: this connection's row changes (`total_changes()`) and other connections'
+ * commits (`data_version`). Null inside a transaction (its writes may yet be rolled back) or without a raw
+ * connection: then nothing is cached.
+ */
+function dataVersion(db: Db): string | null {
+  const client = rawClient(db);
+  if (!client || client.inTransaction) return null;
+  const [[changes, version]] = allRows<[number, number]>(db, 'select total_changes(), (select data_version from pragma_data_version)', []);
+  return `${changes}:${version}`;
+}

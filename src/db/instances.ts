@@ -7,7 +7,7 @@ import type { Db } from './open.js';
 import { actions, instances, intervals, probeChanges } from './schema.js';
 import { startOf } from './calendar.js';
 import { allRows } from './prepared.js';
-import { estimatedByInstance } from './spend.js';
+import { accruedUntilNow } from './billed-intervals.js';
 
 /** The recorded stretches of each instance: since when it holds its GPU and since when it runs. */
 export interface Stretches {
@@ -20,15 +20,31 @@ export interface Stretches {
 // one JSON array parameter instead of one placeholder per id: prepared once, whatever the number of instances
 const STRETCHES = 'select id, billed_since, running_since from instances where id in (select value from json_each(?))';
 const STOPPED_WITH_GPU = "select instance_id, from_ts from intervals where to_ts is null and status = 'shutdown' and gpu_kept = 1 and instance_id in (select value from json_each(?))";
+// The instances the cloud lists now are those not gone (index on `gone_at`): a whole list is read that way, and only
+// ids not among them (new, or back after being gone) through the id list.
+const STRETCHES_CURRENT = 'select id, billed_since, running_since from instances where gone_at is null';
+const STOPPED_WITH_GPU_ALL = "select instance_id, from_ts from intervals where to_ts is null and status = 'shutdown' and gpu_kept = 1";
+/** From this many ids on, the current instances are read whole instead of by id. */
+const WHOLE_LIST_FROM = 32;
 
 /** Stretches of the given instances (instances never recorded are absent). */
 export function instanceStretches(db: Db, ids: string[]): Map<string, Stretches> {
   if (ids.length === 0) return new Map();
-  const list = JSON.stringify(ids);
-  const stopped = new Map(allRows<[string, number]>(db, STOPPED_WITH_GPU, [list]));
-  return new Map(
-    allRows<[string, number | null, number | null]>(db, STRETCHES, [list]).map(([id, billedSince, runningSince]) => [id, { billedSince, runningSince, stoppedSince: stopped.get(id) ?? null }]),
-  );
+  const wanted = new Set(ids);
+  const whole = ids.length >= WHOLE_LIST_FROM;
+  const stopped = new Map(whole ? allRows<[string, number]>(db, STOPPED_WITH_GPU_ALL, []) : allRows<[string, number]>(db, STOPPED_WITH_GPU, [JSON.stringify(ids)]));
+  const out = new Map<string, Stretches>();
+  const add = ([id, billedSince, runningSince]: [string, number | null, number | null]) => {
+    if (wanted.has(id)) out.set(id, { billedSince, runningSince, stoppedSince: stopped.get(id) ?? null });
+  };
+  if (!whole) {
+    for (const r of allRows<[string, number | null, number | null]>(db, STRETCHES, [JSON.stringify(ids)])) add(r);
+    return out;
+  }
+  for (const r of allRows<[string, number | null, number | null]>(db, STRETCHES_CURRENT, [])) add(r);
+  const rest = ids.filter((id) => !out.has(id));
+  if (rest.length) for (const r of allRows<[string, number | null, number | null]>(db, STRETCHES, [JSON.stringify(rest)])) add(r);
+  return out;
 }
 
 /** A current instance row. */
@@ -72,7 +88,7 @@ export function openRates(db: Db): Map<string, number> {
 
 /** Estimated yuan per instance since the start of today in `tz` until `now`. */
 export function todayEstimated(db: Db, now: number, tz: string): Map<string, number> {
-  return estimatedByInstance(db, startOf(now, 'day', tz), now);
+  return accruedUntilNow(db, startOf(now, 'day', tz), now, 'today');
 }
 
 /** Whether the guard has any record of instance `id` (facts or intervals). */

@@ -9,7 +9,7 @@ const cache = new WeakMap<object, Map<string, Database.Statement>>();
  * The better-sqlite3 connection behind `db`: a database's `$client`, or inside a drizzle transaction its session's
  * client (the same connection, so a statement run through it is part of the transaction). Null if neither.
  */
-function rawClient(db: Db): Database.Database | null {
+export function rawClient(db: Db): Database.Database | null {
   const d = db as unknown as { $client?: unknown; session?: { client?: unknown } };
   const c = d.$client ?? d.session?.client;
   return c && typeof c === 'object' && typeof (c as Database.Database).prepare === 'function' ? (c as Database.Database) : null;

@@ -10,7 +10,7 @@ import { activeOverrides } from '../db/overrides.js';
 import { firstWarnings } from '../db/events.js';
 import { cooldownsAfterBoot } from '../db/journal.js';
 import { instanceStretches } from '../db/instances.js';
-import { billedTotal } from '../db/billed-intervals.js';
+import { accruedUntilNow, billedTotal } from '../db/billed-intervals.js';
 import { lastDebitAt } from '../db/balance.js';
 import { billedRate, bucketStart, holdsGpu } from '../money.js';
 import { evaluatePolicies, idleViews, nextActions, type EngineInput, type PolicyOutcome } from '../policies/engine.js';
@@ -104,7 +104,9 @@ const DEBIT_EVERY_MS = 3_600_000;
 /** Estimated yuan accrued since the platform's last debit seen in the balance (at most one debit period back). */
 export function unbilledSince(db: Db, now: number): number {
   const from = Math.max(lastDebitAt(db, now) ?? -Infinity, now - DEBIT_EVERY_MS);
-  return billedTotal(db, from, now, now);
+  let total = 0;
+  for (const v of accruedUntilNow(db, from, now, 'unbilled').values()) total += v;
+  return total;
 }
 
 /** Build the engine input for an observation. */

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { currentInstances, listedInstances, openRates, todayEstimated } from '../../src/db/instances.js';
+import { currentInstances, instanceStretches, listedInstances, openRates, todayEstimated } from '../../src/db/instances.js';
 import { openDb, type GuardDb } from '../../src/db/open.js';
-import { billedIntervals, billedTotal } from '../../src/db/billed-intervals.js';
+import { accruedUntilNow, billedIntervals, billedTotal } from '../../src/db/billed-intervals.js';
 import { estimatedByInstance, spendReport } from '../../src/db/spend.js';
 import { accrued, round4 } from '../../src/money.js';
 import { writeHistory } from '../helpers/history.js';
@@ -56,11 +56,63 @@ describe('instance list queries', () => {
     expect(listedInstances(g.db)).toEqual(currentInstances(g.db).map(({ id, name, status, gpuModel, gpuCount, pricePerHour, lastSeen }) => ({ id, name, status, gpuModel, gpuCount, pricePerHour, lastSeen })));
   });
 
+  it('stretches of a whole list are those read one id at a time (gone instances, unknown ids and a part of the list too)', () => {
+    const all = (g.sqlite.prepare('select id, gone_at from instances order by id').all() as Array<{ id: string; gone_at: number | null }>);
+    expect(all.filter((r) => r.gone_at !== null).length).toBeGreaterThan(0);
+    // one instance shut down with its GPU kept (stopped but billed)
+    g.sqlite.prepare("update intervals set status = 'shutdown', gpu_kept = 1 where id = (select id from intervals where to_ts is null order by id limit 1)").run();
+    const one = (ids: string[]) => new Map(ids.flatMap((id) => [...instanceStretches(g.db, [id])]));
+    // ids never recorded make the list long enough to be read whole (a real list has hundreds of instances)
+    const ids = [...all.map((r) => r.id), ...Array.from({ length: 40 }, (_, k) => `never-seen-${k}`)];
+    const whole = instanceStretches(g.db, ids);
+    expect(whole.size).toBe(all.length);
+    expect(whole).toEqual(one(ids));
+    expect([...whole.values()].some((s) => s.stoppedSince !== null)).toBe(true);
+    const part = ids.filter((_, k) => k % 3 !== 0); // read whole, then filtered
+    expect(instanceStretches(g.db, part)).toEqual(one(part));
+  });
+
   it('billed rates now are the rates of the open intervals', () => {
     const rates = openRates(g.db);
     const open = g.sqlite.prepare('select instance_id, rate from intervals where to_ts is null').all() as Array<{ instance_id: string; rate: number }>;
     expect(open.length).toBeGreaterThan(5);
     expect(rates).toEqual(new Map(open.map((r) => [r.instance_id, r.rate])));
+  });
+
+  it("today's estimate and the last hour's total follow every change of the database and of the clock (what closed is kept between changes)", () => {
+    const tz = 'Asia/Shanghai';
+    const direct = (now: number) => estimatedByInstance(g.db, Date.UTC(2026, 10, 19, 16), now);
+    const hour = (now: number) => [...accruedUntilNow(g.db, now - H, now, 'unbilled').values()].reduce((a, b) => a + b, 0);
+    const same = (now: number) => {
+      const got = todayEstimated(g.db, now, tz);
+      const want = direct(now);
+      expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+      for (const [id, v] of want) expect(got.get(id), id).toBeCloseTo(v, 9);
+      expect(hour(now)).toBeCloseTo(billedTotal(g.db, now - H, now, now), 9);
+      const earlier = [...accruedUntilNow(g.db, now - 3 * H, now, 'unbilled').values()].reduce((a, b) => a + b, 0); // a start before the kept one
+      expect(earlier).toBeCloseTo(billedTotal(g.db, now - 3 * H, now, now), 9);
+      expect(hour(now)).toBeGreaterThan(0);
+    };
+    const open = g.sqlite.prepare('select id, instance_id, rate from intervals where to_ts is null and rate > 0 order by id limit 1').get() as { id: number; instance_id: string; rate: number };
+    same(END);
+    same(END + 10 * 60_000); // open intervals accrue on
+    // this connection closes an interval and opens one at another rate: the next answer reads them
+    const t = END + 20 * 60_000;
+    g.sqlite.prepare('update intervals set to_ts = ? where id = ?').run(t, open.id);
+    const row = g.sqlite.prepare('select * from intervals where id = ?').get(open.id) as Record<string, unknown>;
+    g.sqlite.prepare(`insert into intervals (${Object.keys(row).filter((k) => k !== 'id').join(', ')}) values (${Object.keys(row).filter((k) => k !== 'id').map(() => '?').join(', ')})`).run(...Object.entries(row).filter(([k]) => k !== 'id').map(([k, v]) => (k === 'from_ts' ? t : k === 'to_ts' ? null : k === 'rate' ? open.rate * 3 : v)));
+    same(t + 5 * 60_000);
+    expect(todayEstimated(g.db, t + 5 * 60_000, tz).get(open.instance_id)).toBeGreaterThan(0);
+    // another connection's commit
+    const other = openDb(join(dir, 'guard.db'));
+    try {
+      other.sqlite.prepare('update intervals set rate = rate * 2 where to_ts is not null and to_ts > ? and instance_id = ?').run(END - 2 * H, open.instance_id);
+    } finally {
+      other.close();
+    }
+    same(t + 6 * 60_000);
+    // a clock behind the latest closed interval: clipped at now, as SQLite clips it
+    same(t - 60_000);
   });
 
   it.each(['Asia/Shanghai', 'Europe/Berlin', 'UTC'])("today's estimate per instance counts from local midnight in %s (instances running across it included)", (tz) => {
