@@ -2,7 +2,7 @@
  * `npm run bench -- <command>`:
  * - `effectiveness [--trace FILE ...] [--config FILE] [--out result.json] [--no-baselines]` (default: every trace in bench/traces)
  * - `scale [--sizes 100,1000,5000] [--out result.json] [--daemon-seconds 240] [--daemon-sizes 1000] [--gpu-probe] [--daemon-node-args "..."]
- *   [--daemon-node-options "--max-semi-space-size=2"] [--daemon-malloc-arena-max 1] [--snapshot-every CRON]`
+ *   [--daemon-node-options "--max-semi-space-size=2"] [--daemon-malloc-arena-max 1] [--daemon-malloc-mmap-threshold 131072] [--snapshot-every CRON]`
  * - `gen-traces [--dir bench/traces]` (rewrites the bundled traces from the seeded generator)
  * Internal workers (spawned by `scale`): `scale-history`, `scale-sim`, `scale-ticks`; the daemon is `dist/cli.js run` itself.
  */
@@ -120,12 +120,13 @@ export function scaleMarkdown(rows: ScaleRow[]): string {
   );
   const dm = rows.filter((x) => x.daemon);
   const d = mdTable(
-    ['instances', 'seconds', 'NODE_OPTIONS', 'MALLOC_ARENA_MAX', 'gpu probe', 'GPU answer age p50 / p95 / max s (seen)', 'peak RSS MB (VmHWM)', 'RSS start / p50 / max MB', 'CPU s', 'ticks ok (blind, skipped)', 'tick p50 / max ms', ...Object.keys(dm[0]?.daemon?.api_ms ?? {}).map((k) => `${k} p50/p95 ms`)],
+    ['instances', 'seconds', 'NODE_OPTIONS', 'MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'gpu probe', 'GPU answer age p50 / p95 / max s (seen)', 'peak RSS MB (VmHWM)', 'RSS start / p50 / max MB', 'CPU s', 'ticks ok (blind, skipped)', 'tick p50 / max ms', ...Object.keys(dm[0]?.daemon?.api_ms ?? {}).map((k) => `${k} p50/p95 ms`)],
     dm.map(({ daemon: x }) => [
       x!.instances,
       x!.seconds,
       x!.node_options || '–',
       x!.malloc_arena_max || '–',
+      x!.malloc_mmap_threshold || '–',
       x!.gpu_probe ? 'on' : 'off',
       x!.gpu_sample_age_s ? `${x!.gpu_sample_age_s.p50} / ${x!.gpu_sample_age_s.p95} / ${x!.gpu_sample_age_s.max} (${x!.gpu_sample_age_s.seen})` : '–',
       x!.peak_rss_mb,
@@ -164,6 +165,8 @@ interface ScaleOptions {
   daemonNodeOptions: string;
   /** MALLOC_ARENA_MAX of the daemon (the image's; '' leaves it unset) */
   daemonMallocArenaMax: string;
+  /** MALLOC_MMAP_THRESHOLD_ of the daemon (the image's; '' leaves it unset) */
+  daemonMallocMmapThreshold: string;
   snapshotEvery: string;
 }
 
@@ -207,6 +210,7 @@ async function scale(o: ScaleOptions, log: (s: string) => void): Promise<void> {
             nodeArgs: o.daemonNodeArgs,
             nodeOptions: o.daemonNodeOptions,
             mallocArenaMax: o.daemonMallocArenaMax,
+            mallocMmapThreshold: o.daemonMallocMmapThreshold,
             logFile: join(OUT, `scale-${n}-daemon.log`),
           });
           log(`scale ${n}: daemon peak RSS ${daemon.peak_rss_mb} MB over ${daemon.seconds}s, ${daemon.ticks.ok} ticks; /api/v1/instances p50 ${daemon.api_ms.instances?.p50} ms`);
@@ -259,6 +263,7 @@ async function main(argv: string[]): Promise<void> {
         // as the container image runs it (Dockerfile ENV NODE_OPTIONS)
         'daemon-node-options': { type: 'string', default: '--max-semi-space-size=2' },
         'daemon-malloc-arena-max': { type: 'string', default: '1' },
+        'daemon-malloc-mmap-threshold': { type: 'string', default: '131072' },
         'snapshot-every': { type: 'string', default: '*/15 * * * * *' },
       },
       strict: true,
@@ -280,6 +285,7 @@ async function main(argv: string[]): Promise<void> {
         daemonNodeArgs: values['daemon-node-args'].split(' ').filter(Boolean),
         daemonNodeOptions: values['daemon-node-options'],
         daemonMallocArenaMax: values['daemon-malloc-arena-max'],
+        daemonMallocMmapThreshold: values['daemon-malloc-mmap-threshold'],
         snapshotEvery: values['snapshot-every'],
       },
       log,
@@ -300,7 +306,7 @@ async function main(argv: string[]): Promise<void> {
     const { values } = parseArgs({ args: rest, options: { size: { type: 'string' }, sim: { type: 'string' }, db: { type: 'string' }, ticks: { type: 'string' }, now: { type: 'string' } }, strict: true });
     process.stdout.write(JSON.stringify(await measureTicks(values.sim!, values.db!, Number(values.size), Number(values.ticks), Number(values.now))) + '\n');
   } else {
-    log('usage: npm run bench -- effectiveness [--trace FILE ...] [--config FILE] [--out FILE] [--no-baselines] | scale [--sizes 100,1000,5000] [--out FILE] [--daemon-seconds 240] [--daemon-sizes 1000] [--gpu-probe] [--daemon-node-args "..."] [--daemon-node-options "--max-semi-space-size=2"] [--daemon-malloc-arena-max 1] [--snapshot-every CRON] | gen-traces [--dir DIR]');
+    log('usage: npm run bench -- effectiveness [--trace FILE ...] [--config FILE] [--out FILE] [--no-baselines] | scale [--sizes 100,1000,5000] [--out FILE] [--daemon-seconds 240] [--daemon-sizes 1000] [--gpu-probe] [--daemon-node-args "..."] [--daemon-node-options "--max-semi-space-size=2"] [--daemon-malloc-arena-max 1] [--daemon-malloc-mmap-threshold 131072] [--snapshot-every CRON] | gen-traces [--dir DIR]');
     process.exitCode = 2;
   }
 }
