@@ -73,9 +73,9 @@ const LO = 'max(from_ts, ?)';
 /**
  * What each instance accrued over [from, now): `billedByInstance(db, from, now, now)`, for ranges that end now and
  * are asked for again and again (today's cost on every dashboard refresh, the not yet debited hour in every tick and
- * view). The intervals closed since `from` change only when the database does: they are read once per change (this
- * connection's writes or another's commits) into a cache per connection and `slot`, which serves any later `from`
- * of the same slot; the open intervals are read each time and accrue until `now`.
+ * view). The intervals closed since `from` change only when `intervals` does: they are read once per change (any
+ * connection's, counted by triggers) into a cache per connection and `slot`, which serves any later `from` of the
+ * same slot; the open intervals are read each time and accrue until `now`.
  */
 export function accruedUntilNow(db: Db, from: number, now: number, slot: 'today' | 'unbilled'): Map<string, number> {
   const version = dataVersion(db);
@@ -104,13 +104,13 @@ const CLOSED_SINCE = 'select instance_id, rate, from_ts, to_ts from intervals wh
 const OPEN_BILLED = 'select instance_id, rate, from_ts from intervals where to_ts is null and +from_ts < ? and rate > 0';
 
 /**
- * Changes whenever the database may have: this connection's row changes (`total_changes()`) and other connections'
- * commits (`data_version`). Null inside a transaction (its writes may yet be rolled back) or without a raw
- * connection: then nothing is cached.
+ * Changes with every committed change of `intervals`: a counter its triggers bump in the same transaction
+ * (migration 0008), whichever connection writes. Null inside a transaction (its writes may yet be rolled back) or
+ * without a raw connection: then nothing is cached.
  */
 function dataVersion(db: Db): string | null {
   const client = rawClient(db);
   if (!client || client.inTransaction) return null;
-  const [[changes, version]] = allRows<[number, number]>(db, 'select total_changes(), (select data_version from pragma_data_version)', []);
-  return `${changes}:${version}`;
+  const [[n]] = allRows<[number]>(db, "select n from change_counters where name = 'intervals'", []);
+  return String(n);
 }

@@ -103,6 +103,16 @@ describe('instance list queries', () => {
     g.sqlite.prepare(`insert into intervals (${Object.keys(row).filter((k) => k !== 'id').join(', ')}) values (${Object.keys(row).filter((k) => k !== 'id').map(() => '?').join(', ')})`).run(...Object.entries(row).filter(([k]) => k !== 'id').map(([k, v]) => (k === 'from_ts' ? t : k === 'to_ts' ? null : k === 'rate' ? open.rate * 3 : v)));
     same(t + 5 * 60_000);
     expect(todayEstimated(g.db, t + 5 * 60_000, tz).get(open.instance_id)).toBeGreaterThan(0);
+    // what marks a change: a counter the triggers on `intervals` bump, rolled back with a transaction that is
+    const counter = () => (g.sqlite.prepare("select n from change_counters where name = 'intervals'").get() as { n: number }).n;
+    const before = counter();
+    g.sqlite.prepare('update intervals set rate = rate where id = ?').run(open.id);
+    expect(counter()).toBe(before + 1);
+    expect(() => g.sqlite.transaction(() => {
+      g.sqlite.prepare('delete from intervals where id = ?').run(open.id);
+      throw new Error('roll back');
+    })()).toThrow('roll back');
+    expect(counter()).toBe(before + 1);
     // another connection's commit
     const other = openDb(join(dir, 'guard.db'));
     try {
