@@ -75,18 +75,17 @@ const LO = 'max(from_ts, ?)';
  * are asked for again and again (today's cost on every dashboard refresh, the not yet debited hour in every tick and
  * view). The intervals closed since `from` change only when `intervals` does: they are read once per change (any
  * connection's, counted by triggers) into a cache per connection and `slot`, which serves any later `from` of the
- * same slot; the open intervals are read each time and accrue until `now`.
+ * same slot; the open intervals (`openIntervals`, kept the same way) accrue until `now`.
  */
 export function accruedUntilNow(db: Db, from: number, now: number, slot: 'today' | 'unbilled'): Map<string, number> {
   const version = dataVersion(db);
   if (version === null) return billedByInstance(db, from, now, now);
-  let slots = closedCache.get(db);
-  if (!slots) closedCache.set(db, (slots = new Map()));
-  let c = slots.get(slot);
-  if (!c || c.version !== version || c.from > from) {
+  const cached = cacheOf(db, version);
+  let c = cached.closed.get(slot);
+  if (!c || c.from > from) {
     const rows = allRows<[string, number, number, number]>(db, CLOSED_SINCE, [from]);
-    c = { from, version, rows, lastTo: rows.reduce((m, r) => Math.max(m, r[3]), -Infinity) };
-    slots.set(slot, c);
+    c = { from, rows, lastTo: rows.reduce((m, r) => Math.max(m, r[3]), -Infinity) };
+    cached.closed.set(slot, c);
   }
   // an interval closed after `now` (a clock behind the tick's) is clipped at `now`: SQLite does that
   if (c.lastTo > now) return billedByInstance(db, from, now, now);
@@ -95,13 +94,53 @@ export function accruedUntilNow(db: Db, from: number, now: number, slot: 'today'
     if (hi > lo) out.set(id, (out.get(id) ?? 0) + (rate * (hi - lo)) / 3_600_000);
   };
   for (const [id, rate, a, b] of c.rows) if (b > from) add(id, rate, Math.max(a, from), b);
-  for (const [id, rate, a] of allRows<[string, number, number]>(db, OPEN_BILLED, [now])) add(id, rate, Math.max(a, from), now);
+  for (const o of openOf(db, cached)) if (o.rate > 0 && o.from < now) add(o.instanceId, o.rate, Math.max(o.from, from), now);
   return out;
 }
 
-const closedCache = new WeakMap<Db, Map<string, { from: number; version: string; rows: Array<[string, number, number, number]>; lastTo: number }>>();
+/** An interval still open: the instance's status, rate and GPU now, since `from`. */
+export interface OpenInterval {
+  instanceId: string;
+  rate: number;
+  from: number;
+  status: string;
+  gpuKept: boolean;
+}
+
+/**
+ * Every open interval (`to_ts` null; one per instance listed when last seen). Outside a transaction read once per
+ * change of `intervals` and kept per connection, like the closed ones above: the instance list, the core's view and
+ * today's cost each ask for them on every call. Shared: do not modify.
+ */
+export function openIntervals(db: Db): readonly OpenInterval[] {
+  const version = dataVersion(db);
+  return version === null ? readOpen(db) : openOf(db, cacheOf(db, version));
+}
+
+function readOpen(db: Db): OpenInterval[] {
+  return allRows<[string, number, number, string, number]>(db, OPEN, []).map(([instanceId, rate, from, status, gpuKept]) => ({ instanceId, rate, from, status, gpuKept: gpuKept === 1 }));
+}
+
+function openOf(db: Db, c: Cached): OpenInterval[] {
+  return (c.open ??= readOpen(db));
+}
+
+/** What is kept of one connection's reads while the counter of `intervals` stands at `version`. */
+interface Cached {
+  version: string;
+  closed: Map<string, { from: number; rows: Array<[string, number, number, number]>; lastTo: number }>;
+  open: OpenInterval[] | null;
+}
+
+function cacheOf(db: Db, version: string): Cached {
+  let c = cache.get(db);
+  if (!c || c.version !== version) cache.set(db, (c = { version, closed: new Map(), open: null }));
+  return c;
+}
+
+const cache = new WeakMap<Db, Cached>();
 const CLOSED_SINCE = 'select instance_id, rate, from_ts, to_ts from intervals where to_ts > ? and rate > 0';
-const OPEN_BILLED = 'select instance_id, rate, from_ts from intervals where to_ts is null and +from_ts < ? and rate > 0';
+const OPEN = 'select instance_id, rate, from_ts, status, gpu_kept from intervals where to_ts is null';
 
 /**
  * Changes with every committed change of `intervals`: a counter its triggers bump in the same transaction

@@ -7,7 +7,7 @@ import type { Db } from './open.js';
 import { actions, instances, intervals, probeChanges } from './schema.js';
 import { startOf } from './calendar.js';
 import { allRows } from './prepared.js';
-import { accruedUntilNow } from './billed-intervals.js';
+import { accruedUntilNow, openIntervals } from './billed-intervals.js';
 
 /** The recorded stretches of each instance: since when it holds its GPU and since when it runs. */
 export interface Stretches {
@@ -23,7 +23,6 @@ const STOPPED_WITH_GPU = "select instance_id, from_ts from intervals where to_ts
 // The instances the cloud lists now are those not gone (index on `gone_at`): a whole list is read that way, and only
 // ids not among them (new, or back after being gone) through the id list.
 const STRETCHES_CURRENT = 'select id, billed_since, running_since from instances where gone_at is null';
-const STOPPED_WITH_GPU_ALL = "select instance_id, from_ts from intervals where to_ts is null and status = 'shutdown' and gpu_kept = 1";
 /** From this many ids on, the current instances are read whole instead of by id. */
 const WHOLE_LIST_FROM = 32;
 
@@ -32,7 +31,7 @@ export function instanceStretches(db: Db, ids: string[]): Map<string, Stretches>
   if (ids.length === 0) return new Map();
   const wanted = new Set(ids);
   const whole = ids.length >= WHOLE_LIST_FROM;
-  const stopped = new Map(whole ? allRows<[string, number]>(db, STOPPED_WITH_GPU_ALL, []) : allRows<[string, number]>(db, STOPPED_WITH_GPU, [JSON.stringify(ids)]));
+  const stopped = whole ? stoppedWithGpu(db) : new Map(allRows<[string, number]>(db, STOPPED_WITH_GPU, [JSON.stringify(ids)]));
   const out = new Map<string, Stretches>();
   const add = ([id, billedSince, runningSince]: [string, number | null, number | null]) => {
     if (wanted.has(id)) out.set(id, { billedSince, runningSince, stoppedSince: stopped.get(id) ?? null });
@@ -44,6 +43,13 @@ export function instanceStretches(db: Db, ids: string[]): Map<string, Stretches>
   for (const r of allRows<[string, number | null, number | null]>(db, STRETCHES_CURRENT, [])) add(r);
   const rest = ids.filter((id) => !out.has(id));
   if (rest.length) for (const r of allRows<[string, number | null, number | null]>(db, STRETCHES, [JSON.stringify(rest)])) add(r);
+  return out;
+}
+
+/** Since when each instance shut down with its GPU kept (still billed) has been so: its open interval's start. */
+function stoppedWithGpu(db: Db): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const o of openIntervals(db)) if (o.status === 'shutdown' && o.gpuKept) out.set(o.instanceId, o.from);
   return out;
 }
 
@@ -81,9 +87,9 @@ export function listedInstances(db: Db): ListedInstance[] {
   }));
 }
 
-/** Yuan per hour each instance is billed at now: the rate of its open interval (index on `to_ts`). */
+/** Yuan per hour each instance is billed at now: the rate of its open interval. */
 export function openRates(db: Db): Map<string, number> {
-  return new Map(allRows<[string, number]>(db, 'select instance_id, rate from intervals where to_ts is null', []));
+  return new Map(openIntervals(db).map((o) => [o.instanceId, o.rate]));
 }
 
 /** Estimated yuan per instance since the start of today in `tz` until `now`. */

@@ -79,6 +79,42 @@ describe('instance list queries', () => {
     expect(rates).toEqual(new Map(open.map((r) => [r.instance_id, r.rate])));
   });
 
+  it('the open intervals (billed rates, stopped with the GPU kept) follow every change: this connection, another, a transaction', () => {
+    const direct = () => new Map((g.sqlite.prepare('select instance_id, rate from intervals where to_ts is null').all() as Array<{ instance_id: string; rate: number }>).map((r) => [r.instance_id, r.rate]));
+    const ids = [...(g.sqlite.prepare('select id from instances').all() as Array<{ id: string }>).map((r) => r.id), ...Array.from({ length: 40 }, (_, k) => `never-seen-${k}`)];
+    const stoppedSince = (id: string) => instanceStretches(g.db, ids).get(id)?.stoppedSince;
+    const row = g.sqlite.prepare("select * from intervals where to_ts is null and status = 'running' and rate > 0 order by id limit 1").get() as { id: number; instance_id: string; rate: number; from_ts: number; status: string; gpu_kept: number };
+    const set = (conn: typeof g.sqlite, rate: number, status = 'running') => conn.prepare('update intervals set rate = ?, status = ?, gpu_kept = 1 where id = ?').run(rate, status, row.id);
+    expect(openRates(g.db)).toEqual(direct());
+    expect(stoppedSince(row.instance_id)).toBeNull();
+    // this connection
+    set(g.sqlite, row.rate + 1);
+    expect(openRates(g.db).get(row.instance_id)).toBe(row.rate + 1);
+    // another connection: shut down, the GPU kept
+    const other = openDb(join(dir, 'guard.db'));
+    try {
+      set(other.sqlite, 0.5, 'shutdown');
+      expect(openRates(g.db).get(row.instance_id)).toBe(0.5);
+      expect(stoppedSince(row.instance_id)).toBe(row.from_ts);
+      // a transaction reads its own writes, and once rolled back they are not kept: the next commit elsewhere is read
+      expect(() =>
+        g.db.transaction(() => {
+          set(g.sqlite, 9);
+          expect(openRates(g.db).get(row.instance_id)).toBe(9);
+          expect(stoppedSince(row.instance_id)).toBeNull();
+          throw new Error('roll back');
+        }),
+      ).toThrow('roll back');
+      set(other.sqlite, 7);
+      expect(openRates(g.db).get(row.instance_id)).toBe(7);
+      expect(stoppedSince(row.instance_id)).toBeNull();
+      expect(openRates(g.db)).toEqual(direct());
+    } finally {
+      other.close();
+      g.sqlite.prepare('update intervals set rate = ?, status = ?, gpu_kept = ? where id = ?').run(row.rate, row.status, row.gpu_kept, row.id);
+    }
+  });
+
   it("today's estimate and the last hour's total follow every change of the database and of the clock (what closed is kept between changes)", () => {
     const tz = 'Asia/Shanghai';
     const direct = (now: number) => estimatedByInstance(g.db, Date.UTC(2026, 10, 19, 16), now);
