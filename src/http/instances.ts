@@ -67,7 +67,6 @@ export const instancesAnswer = z.object({ instances: z.array(instanceItem) });
 export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) {
   const { gdb, clock, config, guard } = opts.deps;
   const tz = config.timezone;
-  const iso = (t: number | null) => (t === null ? null : isoInTz(t, tz));
 
   app.get(
     '/api/v1/instances',
@@ -80,6 +79,14 @@ export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) 
     async () => {
       const now = clock.now();
       const db = gdb.db;
+      // Most times repeat across the list (every instance's last sighting, probes checked together): each is written once.
+      const isoSeen = new Map<number, string>();
+      const iso = (t: number | null) => {
+        if (t === null) return null;
+        let s = isoSeen.get(t);
+        if (s === undefined) isoSeen.set(t, (s = isoInTz(t, tz)));
+        return s;
+      };
       const rows = listedInstances(db);
       const rates = openRates(db);
       const today = todayEstimated(db, now, tz);

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { buildApp, type App } from '../../src/http/app.js';
 import { instancesAnswer } from '../../src/http/instances.js';
+import { isoInTz } from '../../src/money.js';
 import { startHarness, type Harness } from '../helpers/guard.js';
 
 const MIN = 60_000;
@@ -54,6 +55,19 @@ describe('instances, policies, act-now and events over HTTP (the guard core behi
     const busy = body.instances.find((i: any) => i.id === busyId);
     expect(busy.idle.verdict).toBe('busy');
     expect(busy.next_action).toBeNull();
+    // every time is the core's own (each one: several fall within the same minute), written in the configured zone
+    const iso = (t: number | null | undefined) => (t == null ? null : isoInTz(t, h.config.timezone));
+    const views = h.core.service.instanceViews(h.clock.now());
+    const seen = new Map((h.gdb.sqlite.prepare('select id, last_seen from instances').all() as Array<{ id: string; last_seen: number }>).map((r) => [r.id, r.last_seen]));
+    for (const inst of body.instances) {
+      const v = views.idle.get(inst.id)!;
+      expect(inst.last_seen).toBe(iso(seen.get(inst.id)));
+      expect(inst.idle.since).toBe(iso(v.since));
+      expect(Object.keys(inst.idle.probes).sort()).toEqual(Object.keys(v.probes).sort());
+      for (const [k, p] of Object.entries(v.probes)) expect(inst.idle.probes[k], k).toMatchObject({ since: iso(p.since), checked_at: iso(p.checkedAt) });
+      const n = views.next.get(inst.id);
+      expect(inst.next_action?.at ?? null).toBe(iso(n?.at));
+    }
     const truth = await h.state();
     for (const inst of truth.instances) for (const k of ['password', 'jupyter_token', 'xgcos_token']) if (inst[k]) expect(res.body).not.toContain(inst[k]);
   });
