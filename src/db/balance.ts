@@ -1,5 +1,6 @@
 /** Queries on the recorded balance points. */
-import { and, asc, desc, gte, lt } from './orm.js';
+import { and, asc, desc, gte, lt, sql } from './orm.js';
+import { preparedOnce } from './prepared.js';
 import type { Db } from './open.js';
 import { balancePoints } from './schema.js';
 
@@ -20,7 +21,9 @@ export function lastBalance(db: Db): BalancePoint | null {
  * in arrears). Null when no decrease was ever recorded.
  */
 export function lastDebitAt(db: Db, now: number): number | null {
-  const pts = db.select().from(balancePoints).where(lt(balancePoints.at, now + 1)).orderBy(desc(balancePoints.at), desc(balancePoints.id)).limit(50).all();
+  const pts = preparedOnce(db, 'balance.lastDebit', () =>
+    db.select().from(balancePoints).where(lt(balancePoints.at, sql.placeholder('until'))).orderBy(desc(balancePoints.at), desc(balancePoints.id)).limit(50).prepare(),
+  ).all({ until: now + 1 });
   for (let k = 0; k + 1 < pts.length; k++) if (pts[k].balance < pts[k + 1].balance) return pts[k].at;
   return null;
 }

@@ -1,5 +1,6 @@
 /** Queries on the notification outbox and alert state for display and decisions (the pipeline lives in src/notify/). */
-import { and, desc, eq, gt, gte, lt } from './orm.js';
+import { and, desc, eq, gt, gte, lt, sql } from './orm.js';
+import { preparedOnce } from './prepared.js';
 import type { Db } from './open.js';
 import { alertState, outboxEvents } from './schema.js';
 
@@ -21,10 +22,12 @@ const PLANNED = 'action_planned:';
  * alerts are keyed `action_planned:<situation key>`; only warnings from the last `withinMs` are read.
  */
 export function firstWarnings(db: Db, now: number, withinMs = 30 * 86_400_000): Map<string, number> {
-  const rows = db
-    .select({ key: alertState.dedupKey, firstAt: alertState.firstAt })
-    .from(alertState)
-    .where(and(gte(alertState.dedupKey, PLANNED), lt(alertState.dedupKey, 'action_planned;'), eq(alertState.status, 'firing'), gt(alertState.firstAt, now - withinMs)))
-    .all();
+  const rows = preparedOnce(db, 'events.firstWarnings', () =>
+    db
+      .select({ key: alertState.dedupKey, firstAt: alertState.firstAt })
+      .from(alertState)
+      .where(and(gte(alertState.dedupKey, PLANNED), lt(alertState.dedupKey, 'action_planned;'), eq(alertState.status, 'firing'), gt(alertState.firstAt, sql.placeholder('since'))))
+      .prepare(),
+  ).all({ since: now - withinMs });
   return new Map(rows.map((r) => [r.key.slice(PLANNED.length), r.firstAt]));
 }

@@ -1,5 +1,6 @@
 /** Queries on the action journal that the core needs besides the executor's own bookkeeping. */
-import { and, desc, eq, gt, isNotNull, lt, or, type SQL } from './orm.js';
+import { and, desc, eq, gt, isNotNull, lt, or, sql, type SQL } from './orm.js';
+import { preparedOnce } from './prepared.js';
 import type { Db } from './open.js';
 import { actions } from './schema.js';
 
@@ -8,17 +9,22 @@ import { actions } from './schema.js';
  * ends (id -> until).
  */
 export function cooldownsAfterBoot(db: Db, now: number, cooldownMs: number): Map<string, number> {
-  const rows = db
-    .select({ instanceId: actions.instanceId, rebootedAt: actions.rebootedAt })
-    .from(actions)
-    .where(and(eq(actions.mode, 'enforce'), isNotNull(actions.rebootedAt), gt(actions.rebootedAt, now - cooldownMs)))
-    .all();
+  const since = now - cooldownMs;
+  const rows = preparedOnce(db, 'journal.rebooted', () =>
+    db
+      .select({ instanceId: actions.instanceId, rebootedAt: actions.rebootedAt })
+      .from(actions)
+      .where(and(eq(actions.mode, 'enforce'), isNotNull(actions.rebootedAt), gt(actions.rebootedAt, sql.placeholder('since'))))
+      .prepare(),
+  ).all({ since });
   // a guard wake's boot request (src/wake/): sent, then confirmed running
-  const boots = db
-    .select({ instanceId: actions.instanceId, rebootedAt: actions.sentAt })
-    .from(actions)
-    .where(and(eq(actions.mode, 'enforce'), eq(actions.action, 'boot'), isNotNull(actions.sentAt), gt(actions.sentAt, now - cooldownMs)))
-    .all();
+  const boots = preparedOnce(db, 'journal.woken', () =>
+    db
+      .select({ instanceId: actions.instanceId, rebootedAt: actions.sentAt })
+      .from(actions)
+      .where(and(eq(actions.mode, 'enforce'), eq(actions.action, 'boot'), isNotNull(actions.sentAt), gt(actions.sentAt, sql.placeholder('since'))))
+      .prepare(),
+  ).all({ since });
   const m = new Map<string, number>();
   for (const r of [...rows, ...boots]) m.set(r.instanceId, Math.max(m.get(r.instanceId) ?? 0, r.rebootedAt! + cooldownMs));
   return m;

@@ -17,7 +17,7 @@ const sqliteCore = load('drizzle-orm/sqlite-core') as typeof import('drizzle-orm
 const betterSqlite = load('drizzle-orm/better-sqlite3') as typeof import('drizzle-orm/better-sqlite3');
 
 export const { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, max, min, notExists, notInArray, or, sql } = core;
-export type { SQL } from 'drizzle-orm';
+export type { Placeholder, SQL } from 'drizzle-orm';
 export const { sqliteTable, text, integer, real, index, uniqueIndex, primaryKey } = sqliteCore;
 export type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
 export const { drizzle } = betterSqlite;

@@ -3,7 +3,8 @@
  * policy engine: create with validation, list, revoke (the row is kept), the active set at `now`. Matching an
  * override to an instance is a policy question: `overrideMatches` in src/policies/selector.ts.
  */
-import { and, desc, eq, gt, isNull, or } from './orm.js';
+import { and, desc, eq, gt, isNull, or, sql, type Placeholder } from './orm.js';
+import { preparedOnce } from './prepared.js';
 import type { Db, DbOrTx } from './open.js';
 import { overrides } from './schema.js';
 import { BadRequest, GuardError, NotFound } from '../errors.js';
@@ -113,12 +114,13 @@ export function createOverride(db: DbOrTx, input: OverrideInput, now: number): O
   return fromRow(row);
 }
 
-const activeWhere = (now: number) => and(isNull(overrides.revokedAt), or(eq(overrides.forever, true), gt(overrides.until, now)));
+const activeWhere = (now: number | Placeholder) => and(isNull(overrides.revokedAt), or(eq(overrides.forever, true), gt(overrides.until, now)));
 
 /** Overrides, newest first: the active ones at `now`, or all of them (revoked and expired too). */
 export function listOverrides(db: Db, opts: { all?: boolean }, now: number): Override[] {
-  const q = db.select().from(overrides);
-  const rows = opts.all ? q.orderBy(desc(overrides.id)).all() : q.where(activeWhere(now)).orderBy(desc(overrides.id)).all();
+  const rows = opts.all
+    ? db.select().from(overrides).orderBy(desc(overrides.id)).all()
+    : preparedOnce(db, 'overrides.active', () => db.select().from(overrides).where(activeWhere(sql.placeholder('now'))).orderBy(desc(overrides.id)).prepare()).all({ now });
   return rows.map(fromRow);
 }
 

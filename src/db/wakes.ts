@@ -2,7 +2,8 @@
  * Queries on wakes (src/wake/): the wake rows with their journal row in `actions`, the try log, the last GPU
  * count an instance held, and the latest wake per instance as the instance list shows it.
  */
-import { and, desc, eq, gt, inArray, isNotNull, or } from './orm.js';
+import { and, desc, eq, gt, inArray, isNotNull, or, sql } from './orm.js';
+import { preparedOnce } from './prepared.js';
 import type { Db, DbOrTx } from './open.js';
 import { actions, intervals, wakeTries, wakes } from './schema.js';
 
@@ -69,10 +70,12 @@ export function lastGpuCount(db: DbOrTx, instanceId: string): number | null {
 
 /** Wakes of these instances in progress, or finished since `since`, newest first. */
 export function recentWakes(db: Db, since: number): WakeRow[] {
-  return db
-    .select()
-    .from(wakes)
-    .where(or(inArray(wakes.state, ['waiting', 'booting']), and(isNotNull(wakes.finishedAt), gt(wakes.finishedAt, since))))
-    .orderBy(desc(wakes.requestedAt), desc(wakes.actionId))
-    .all();
+  return preparedOnce(db, 'wakes.recent', () =>
+    db
+      .select()
+      .from(wakes)
+      .where(or(inArray(wakes.state, ['waiting', 'booting']), and(isNotNull(wakes.finishedAt), gt(wakes.finishedAt, sql.placeholder('since')))))
+      .orderBy(desc(wakes.requestedAt), desc(wakes.actionId))
+      .prepare(),
+  ).all({ since });
 }
