@@ -287,6 +287,8 @@ export interface ReleaseScore {
   false_releases: number;
   /** releases in a stretch too short for the oracle, or before idle_for had passed */
   early_releases: number;
+  /** each early release: instance index, trace second, and how long before idle_for had passed (null: no long stretch) */
+  early: Array<{ instance: number; t: number; by_s: number | null }>;
   /** false releases by the kind of work they interrupted */
   false_releases_by_kind: Record<WorkKind, number>;
   long_stretches: number;
@@ -300,7 +302,7 @@ export function scoreReleases(trace: Trace, stretches: IdleStretch[], releases: 
   const captured = new Set<IdleStretch>();
   const delays: number[] = [];
   let falseReleases = 0;
-  let early = 0;
+  const early: ReleaseScore['early'] = [];
   const byKind = Object.fromEntries(WORK_KINDS.map((k) => [k, 0])) as Record<WorkKind, number>;
   for (const r of [...releases].sort((a, b) => a.t - b.t)) {
     const during = busyIntervalAt(trace, r.instance, r.t);
@@ -311,7 +313,7 @@ export function scoreReleases(trace: Trace, stretches: IdleStretch[], releases: 
     }
     const s = stretches.find((x) => x.instance === r.instance && x.from <= r.t && r.t < x.to);
     if (!s || s.to - s.from <= idleForS || r.t < s.from + idleForS) {
-      early++;
+      early.push({ instance: r.instance, t: r.t, by_s: s && s.to - s.from > idleForS ? s.from + idleForS - r.t : null });
       if (s) captured.add(s);
       continue;
     }
@@ -322,7 +324,8 @@ export function scoreReleases(trace: Trace, stretches: IdleStretch[], releases: 
   return {
     releases: releases.length,
     false_releases: falseReleases,
-    early_releases: early,
+    early_releases: early.length,
+    early,
     false_releases_by_kind: byKind,
     long_stretches: long.length,
     missed_stretches: long.filter((s) => !captured.has(s)).length,

@@ -29,6 +29,7 @@ describe('effectiveness benchmark', () => {
     expect(r.oracle_saved).toBeGreaterThan(0);
     expect(r.guard_saved).toBeGreaterThan(0);
     expect(r.false_releases).toBe(0);
+    expect(r.runs.guard.early).toEqual([]); // never before idle_for of seen idleness
     expect(r.missed_stretches).toBe(0);
     expect(r.runs.guard.ticks).toBe(3 * 60 + 1);
     expect(r.api_calls).toBeGreaterThanOrEqual(2 * r.runs.guard.ticks);
@@ -52,6 +53,7 @@ describe('effectiveness benchmark', () => {
     );
     expect(score.false_releases).toBe(1);
     expect(score.early_releases).toBe(1);
+    expect(score.early).toEqual([{ instance: 1, t: 30 * M, by_s: 20 * M + 41 }]); // idle since 20:41, due at 50:41
     expect(score.missed_stretches).toBe(1);
     const onTime = scoreReleases(tiny, stretches, [{ instance: 0, t: 55 * M + 30 * M + 42, policy: 'x' }], 30 * M);
     expect(onTime.detection_delay_s.p50).toBe(42);
