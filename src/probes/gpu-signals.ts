@@ -2,7 +2,7 @@
  * The `gpu` probe's signals as pure functions: parsing what the fixed read-only commands print
  * (`nvidia-smi` CSV, `/proc/loadavg`, `/proc/net/dev`, `who -u`) and judging a rolling window of samples.
  * Busy when any GPU reaches `gpuBusyPercent`, when CPU load or network throughput stay above their
- * thresholds, or when an interactive login typed within `activeWindowMs`; idle since the last busy sample.
+ * thresholds, or when an interactive login typed within `activeWindowMs`; idle since the first reading after the last busy one.
  */
 import type { ReasonCode } from '../notify/reasons.js';
 import type { ProbeResult } from './types.js';
@@ -193,27 +193,33 @@ export const GPU_SIGNAL_DEFAULTS: GpuThresholds = {
   windowMs: 60_000,
 };
 
-/** Why a sample is busy (text and code), or null. `window` is every sample of the window (for "stays above" signals). */
-function busyReason(s: GpuSample, window: GpuSample[], t: GpuThresholds): { text: string; code: ReasonCode } | null {
+/** The signal of a sample that can make it busy. */
+export type Signal = 'gpus' | 'load' | 'netBytesPerSec' | 'logins';
+
+/**
+ * Why a sample is busy (text, code, and the signal that made it busy), or null. `window` is every sample of the
+ * window (for "stays above" signals).
+ */
+function busyReason(s: GpuSample, window: GpuSample[], t: GpuThresholds): { text: string; code: ReasonCode; signal: Signal } | null {
   const max = s.gpus?.length ? Math.max(...s.gpus.map((g) => g.util)) : undefined;
   if (max !== undefined && max >= t.gpuBusyPercent)
-    return { text: `GPU at ${max}% (busy at ${t.gpuBusyPercent}%)`, code: { code: 'gpu.busy', params: { util_pct: max, busy_pct: t.gpuBusyPercent } } };
+    return { text: `GPU at ${max}% (busy at ${t.gpuBusyPercent}%)`, code: { code: 'gpu.busy', params: { util_pct: max, busy_pct: t.gpuBusyPercent } }, signal: 'gpus' };
   const loads = window.map((w) => w.load).filter((x): x is number => x !== undefined);
   if (t.cpuBusyLoad > 0 && s.load !== undefined && loads.length >= 2 && loads.every((l) => l >= t.cpuBusyLoad)) {
     const load = s.load.toFixed(2);
-    return { text: `CPU load ${load} held over ${loads.length} samples (busy at ${t.cpuBusyLoad})`, code: { code: 'gpu.busy_cpu', params: { load, samples: loads.length, busy_load: t.cpuBusyLoad } } };
+    return { text: `CPU load ${load} held over ${loads.length} samples (busy at ${t.cpuBusyLoad})`, code: { code: 'gpu.busy_cpu', params: { load, samples: loads.length, busy_load: t.cpuBusyLoad } }, signal: 'load' };
   }
   const nets = window.map((w) => w.netBytesPerSec).filter((x): x is number => x !== undefined);
   if (t.netBusyBytesPerSec > 0 && s.netBytesPerSec !== undefined && nets.length >= 2 && nets.every((n) => n >= t.netBusyBytesPerSec)) {
     const [rate, busyRate] = [fmtRate(s.netBytesPerSec), fmtRate(t.netBusyBytesPerSec)];
-    return { text: `network ${rate} held over ${nets.length} readings (busy at ${busyRate})`, code: { code: 'gpu.busy_net', params: { rate, readings: nets.length, busy_rate: busyRate } } };
+    return { text: `network ${rate} held over ${nets.length} readings (busy at ${busyRate})`, code: { code: 'gpu.busy_net', params: { rate, readings: nets.length, busy_rate: busyRate } }, signal: 'netBytesPerSec' };
   }
   const active = s.logins?.filter((l) => l.idleMs < t.activeWindowMs) ?? [];
   if (active.length) {
     const { tty, idleMs } = active[0];
     return idleMs < 60_000
-      ? { text: `SSH login on ${tty} typed within the last minute`, code: { code: 'gpu.busy_login_now', params: { tty } } }
-      : { text: `SSH login on ${tty} typed ${Math.round(idleMs / 60_000)}m ago`, code: { code: 'gpu.busy_login', params: { tty, idle_ms: idleMs } } };
+      ? { text: `SSH login on ${tty} typed within the last minute`, code: { code: 'gpu.busy_login_now', params: { tty } }, signal: 'logins' }
+      : { text: `SSH login on ${tty} typed ${Math.round(idleMs / 60_000)}m ago`, code: { code: 'gpu.busy_login', params: { tty, idle_ms: idleMs } }, signal: 'logins' };
   }
   return null;
 }
@@ -231,26 +237,62 @@ function latest<K extends keyof GpuSample>(samples: GpuSample[], k: K): GpuSampl
   return undefined;
 }
 
+/** The newest busy sample of an instance and when it was first seen stopped. */
+export interface BusyEvidence {
+  /** when the newest busy sample was taken */
+  at: number;
+  /** the signals that made the samples at `at` busy */
+  signals: Signal[];
+  /** the first reading after `at` of each of those signals, the latest of them; null until all were taken */
+  until: number | null;
+}
+
+/** What the judgement carries from one call to the next for one instance. */
+export interface GpuJudgePrior {
+  lastBusy: BusyEvidence | null;
+  /** when this stretch of watching began (idle since then at the earliest) */
+  watchingSince: number;
+}
+
 /**
- * Judge the samples (oldest first) at `now`. `lastBusyAt` is the last busy sample seen before the window
- * (idle since then); `watchingSince` is when the stream started (idle since then at the earliest when no busy
- * sample was ever seen). Returns the verdict and, for the caller, the newest busy sample time.
+ * Judge the samples (oldest first) at `now`. `prior` carries the busy evidence of earlier windows. An idle
+ * answer's `since` is the first reading after the last busy sample of the signal that made it busy (the GPU block
+ * after a busy GPU, the next `who` after an active login), never the busy sample itself: the work may have run
+ * until just before that reading, so idle time counts only from when idleness was seen. Never before watching
+ * began (a gap saw nothing). Returns the verdict and, for the caller, the updated busy evidence.
  */
 export function judgeGpuWindow(
   samples: GpuSample[],
   now: number,
   t: GpuThresholds,
-  prior: { lastBusyAt: number | null; watchingSince: number },
-): ProbeResult & { lastBusyAt: number | null } {
-  const window = samples.filter((s) => now - s.at <= t.windowMs);
-  let lastBusyAt = prior.lastBusyAt;
+  prior: GpuJudgePrior,
+): ProbeResult & { lastBusy: BusyEvidence | null } {
+  let from = 0;
+  while (from < samples.length && now - samples[from].at > t.windowMs) from++;
+  const window = from === 0 ? samples : samples.slice(from);
+  let last = prior.lastBusy;
   let busyWhy: ReturnType<typeof busyReason> = null;
   for (let i = 0; i < window.length; i++) {
-    const why = busyReason(window[i], window.slice(0, i + 1), t);
-    if (why) {
-      lastBusyAt = Math.max(lastBusyAt ?? 0, window[i].at);
-      busyWhy = why;
+    const s = window[i];
+    const why = busyReason(s, window.slice(0, i + 1), t);
+    if (!why) continue;
+    busyWhy = why;
+    if (!last || s.at > last.at) last = { at: s.at, signals: [why.signal], until: null };
+    else if (s.at === last.at && !last.signals.includes(why.signal)) last = { at: last.at, signals: [...last.signals, why.signal], until: null };
+  }
+  // The stretch's end is found once, from the readings after the busy sample (whether or not a later window still
+  // judges that sample busy: "held over the window" signals stop counting as the window moves on).
+  if (last && last.until === null) {
+    let until = -Infinity;
+    for (const sig of last.signals) {
+      const next = window.find((w) => w.at > last!.at && w[sig] !== undefined);
+      if (!next) {
+        until = NaN;
+        break;
+      }
+      until = Math.max(until, next.at);
     }
+    if (!Number.isNaN(until)) last = { ...last, until };
   }
   const gpus = latest(window, 'gpus');
   const metrics: Record<string, number> = { samples: window.length };
@@ -265,10 +307,11 @@ export function judgeGpuWindow(
   if (net !== undefined) metrics.net_bytes_per_sec = Math.round(net);
   const logins = latest(window, 'logins');
   if (logins) metrics.logins = logins.length;
-  if (!gpus?.length) return { verdict: 'unknown', detail: 'no GPU sample in the window', code: { code: 'gpu.no_sample_window', params: {} }, metrics, lastBusyAt };
-  if (busyWhy) return { verdict: 'busy', since: lastBusyAt ?? now, detail: busyWhy.text, code: busyWhy.code, metrics, lastBusyAt };
-  // idle since the last busy sample, but never before this stretch of watching began (a gap saw nothing)
-  const since = Math.max(lastBusyAt ?? prior.watchingSince, prior.watchingSince);
+  if (!gpus?.length) return { verdict: 'unknown', detail: 'no GPU sample in the window', code: { code: 'gpu.no_sample_window', params: {} }, metrics, lastBusy: last };
+  if (busyWhy) return { verdict: 'busy', since: last?.at ?? now, detail: busyWhy.text, code: busyWhy.code, metrics, lastBusy: last };
+  // idle since the work was seen stopped (now while no reading has shown it yet), never before watching began
+  const stopped = last === null ? prior.watchingSince : (last.until ?? now);
+  const since = Math.max(stopped, prior.watchingSince);
   const parts = [`GPU at most ${metrics.gpu_util_max}%`];
   const details: ReasonCode[] = [];
   if (load !== undefined) {
@@ -287,5 +330,5 @@ export function judgeGpuWindow(
     details.push({ code: 'gpu.part_no_login', params: {} });
   }
   const code: ReasonCode = { code: 'gpu.idle_window', params: { util_pct: metrics.gpu_util_max }, details };
-  return { verdict: 'idle', since, detail: parts.join(', '), code, metrics, lastBusyAt };
+  return { verdict: 'idle', since, detail: parts.join(', '), code, metrics, lastBusy: last };
 }

@@ -10,7 +10,7 @@ import { realMs, type Clock } from '../clock.js';
 import type { Db } from '../db/open.js';
 import type { InstanceAccess } from '../xgc/types.js';
 import { GpuLink, hasSshEndpoint, type GpuLinkState } from './gpu-link.js';
-import { judgeGpuWindow, type GpuSample, type GpuThresholds } from './gpu-signals.js';
+import { judgeGpuWindow, type BusyEvidence, type GpuSample, type GpuThresholds } from './gpu-signals.js';
 import { unknownResult } from './http.js';
 import { loadProbeState, persistProbeResults, runProbes, type ProbeOptions, type ProbeResults, type StoredProbeAnswer } from './runner.js';
 import type { ReasonCode } from '../notify/reasons.js';
@@ -60,7 +60,8 @@ interface Target {
   link: GpuLink | null;
   samples: GpuSample[];
   lastGpuAt: number | null;
-  lastBusyAt: number | null;
+  /** the newest busy sample and when it was seen stopped (see `judgeGpuWindow`) */
+  lastBusy: BusyEvidence | null;
   watchingSince: number;
   /**
    * The last idle answer stored for this instance before this target existed (a previous daemon's): its idle
@@ -169,7 +170,7 @@ export class ProbeMonitor {
   private add(a: InstanceAccess, now: number, stored?: StoredProbeAnswer): void {
     const g = this.deps.options.gpu;
     const carried = stored && stored.verdict === 'idle' && stored.since !== null ? { since: stored.since, seenAt: stored.checkedAt } : null;
-    const t: Target = { access: a, link: null, samples: [], lastGpuAt: null, lastBusyAt: null, watchingSince: now, stored: carried, resumed: false, unseenSince: null, state: { state: 'connecting' } };
+    const t: Target = { access: a, link: null, samples: [], lastGpuAt: null, lastBusy: null, watchingSince: now, stored: carried, resumed: false, unseenSince: null, state: { state: 'connecting' } };
     this.targets.set(a.id, t);
     if (!g.enabled) return;
     if (this.keyError) {
@@ -238,9 +239,8 @@ export class ProbeMonitor {
       const stale: ReasonCode = { code: 'gpu.stale', params: { age_ms: age } };
       return unseen(`last sample ${Math.round(age / 1000)}s ago${notSeen ? ` (${notSeen.text})` : ''}`, notSeen ? [stale, notSeen.code] : [stale]);
     }
-    const r = judgeGpuWindow(t.samples, now, g, { lastBusyAt: t.lastBusyAt, watchingSince: t.watchingSince });
-    t.lastBusyAt = r.lastBusyAt;
-    const { lastBusyAt: _ignored, ...answer } = r;
+    const { lastBusy, ...answer } = judgeGpuWindow(t.samples, now, g, { lastBusy: t.lastBusy, watchingSince: t.watchingSince });
+    t.lastBusy = lastBusy;
     return answer.verdict === 'unknown' ? unseen(answer.detail, answer.code ? [answer.code] : []) : answer;
   }
 

@@ -99,7 +99,7 @@ describe('gpu signals: the rolling-window judgement', () => {
   const T = 1_000_000_000;
   const t = GPU_SIGNAL_DEFAULTS;
   const gpu = (at: number, util: number): GpuSample => ({ at, gpus: [{ util, memUsedMiB: 100 }] });
-  const prior = { lastBusyAt: null, watchingSince: T - 3_600_000 };
+  const prior = { lastBusy: null, watchingSince: T - 3_600_000 };
   it.each<[string, GpuSample[], string, RegExp]>([
     ['a GPU at 10% or more is busy', [gpu(T - 20_000, 0), gpu(T - 10_000, 97), gpu(T, 0)], 'busy', /GPU at 97%/],
     ['any GPU of several counts', [{ at: T, gpus: [{ util: 0, memUsedMiB: 1 }, { util: 55, memUsedMiB: 1 }] }], 'busy', /55%/],
@@ -117,12 +117,44 @@ describe('gpu signals: the rolling-window judgement', () => {
     expect(r.detail).toMatch(detail);
   });
 
-  it('idle since the last busy sample, never before watching began', () => {
+  it('idle since the first reading after the last busy one, never before watching began', () => {
+    // the work may have run until just before T-40s: idle counts from the reading that saw it stopped
     const r = judgeGpuWindow([gpu(T - 50_000, 80), gpu(T - 40_000, 0), gpu(T, 0)], T, t, prior);
-    expect(r).toMatchObject({ verdict: 'busy', lastBusyAt: T - 50_000 });
-    const later = judgeGpuWindow([gpu(T + 60_000, 0)], T + 60_000, t, { lastBusyAt: r.lastBusyAt, watchingSince: prior.watchingSince });
-    expect(later).toMatchObject({ verdict: 'idle', since: T - 50_000 });
-    const reconnected = judgeGpuWindow([gpu(T + 60_000, 0)], T + 60_000, t, { lastBusyAt: null, watchingSince: T + 30_000 });
+    expect(r).toMatchObject({ verdict: 'busy', since: T - 50_000, lastBusy: { at: T - 50_000, signals: ['gpus'], until: T - 40_000 } });
+    const later = judgeGpuWindow([gpu(T + 60_000, 0)], T + 60_000, t, { ...prior, lastBusy: r.lastBusy });
+    expect(later).toMatchObject({ verdict: 'idle', since: T - 40_000 });
+    const reconnected = judgeGpuWindow([gpu(T + 60_000, 0)], T + 60_000, t, { ...prior, watchingSince: T + 30_000 });
     expect(reconnected).toMatchObject({ verdict: 'idle', since: T + 30_000 });
+  });
+
+  it('the reading that ends a busy stretch is of the signal that was busy', () => {
+    // an active login at T-70s; GPU blocks come between, but only the next `who` (T-60s) saw it gone quiet
+    const login = (at: number, idleMs: number): GpuSample => ({ at, logins: [{ tty: 'pts/0', idleMs }] });
+    const samples = [login(T - 70_000, 0), gpu(T - 69_000, 0), gpu(T - 64_000, 0), login(T - 60_000, 30 * 60_000), gpu(T - 59_000, 0)];
+    const r = judgeGpuWindow(samples, T - 59_000, t, prior);
+    expect(r).toMatchObject({ verdict: 'busy', lastBusy: { at: T - 70_000, signals: ['logins'], until: T - 60_000 } });
+    const later = judgeGpuWindow([...samples, gpu(T + 10_000, 0)], T + 10_000, t, { ...prior, lastBusy: r.lastBusy });
+    expect(later).toMatchObject({ verdict: 'idle', since: T - 60_000 });
+  });
+
+  it('a load held over the window ends at the next load reading, though the window no longer judges its sample busy', () => {
+    const load = (at: number, l: number): GpuSample => ({ at, load: l });
+    const first = [gpu(T - 60_000, 0), load(T - 60_000, 5), gpu(T, 0), load(T, 5)];
+    const r = judgeGpuWindow(first, T, t, prior);
+    expect(r).toMatchObject({ verdict: 'busy', lastBusy: { at: T, signals: ['load'], until: null } });
+    // a minute on, the window holds one load reading of T: that sample alone is no longer "held", yet it was busy
+    const next = [gpu(T, 0), load(T, 5), gpu(T + 60_000, 0), load(T + 60_000, 0.4)];
+    const later = judgeGpuWindow(next, T + 60_000, t, { ...prior, lastBusy: r.lastBusy });
+    expect(later).toMatchObject({ verdict: 'idle', since: T + 60_000, lastBusy: { at: T, until: T + 60_000 } });
+    // and a later judgement goes on counting from there, not from its own now
+    expect(judgeGpuWindow([gpu(T + 600_000, 0)], T + 600_000, t, { ...prior, lastBusy: later.lastBusy })).toMatchObject({ verdict: 'idle', since: T + 60_000 });
+  });
+
+  it('until a reading follows the busy sample, idle counts from now, not from the busy sample', () => {
+    // the busy sample left the window before any reading of its signal followed it (a stalled stream)
+    const stalled = { at: T - 120_000, signals: ['gpus' as const], until: null };
+    expect(judgeGpuWindow([{ at: T, load: 0.1 }, { at: T, gpus: undefined }], T, t, { ...prior, lastBusy: stalled }).verdict).toBe('unknown');
+    const r = judgeGpuWindow([gpu(T, 0)], T, t, { ...prior, lastBusy: stalled });
+    expect(r).toMatchObject({ verdict: 'idle', since: T, lastBusy: { until: T } });
   });
 });
