@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- <command>`:
  * - `effectiveness [--trace FILE ...] [--config FILE] [--out result.json] [--no-baselines]` (default: every trace in bench/traces)
- * - `scale [--sizes 100,1000,5000] [--out result.json] [--daemon-seconds 240] [--daemon-sizes 1000] [--gpu-probe] [--daemon-node-args "..."]
+ * - `scale [--sizes 100,1000,5000] [--out result.json] [--daemon-seconds 240] [--daemon-sizes 1000] [--no-gpu-probe] [--daemon-node-args "..."]
  *   [--daemon-node-options "--max-semi-space-size=2"] [--daemon-malloc-arena-max 1] [--daemon-malloc-mmap-threshold 131072] [--snapshot-every CRON]`
  * - `gen-traces [--dir bench/traces]` (rewrites the bundled traces from the seeded generator)
  * Internal workers (spawned by `scale`): `scale-history`, `scale-sim`, `scale-ticks`; the daemon is `dist/cli.js run` itself.
@@ -80,7 +80,7 @@ interface ScaleRow {
 /** Markdown tables of the scale figures. */
 export function scaleMarkdown(rows: ScaleRow[]): string {
   const t = mdTable(
-    ['instances', 'running', 'tick p50/p95 ms', 'tick p50/p95 ms (right after the step: samples arriving)', 'tick p50/p95 ms (probes off)', 'API calls/tick', '/api/v1/instances p50/p95 ms (inject)', 'bytes/instance-day (file / live)', 'DB MB'],
+    ['instances', 'running', 'tick p50/p95 ms', 'tick p50/p95 ms (right after the step: samples arriving)', 'tick p50/p95 ms (probes off)', 'API calls/tick', '/api/v1/instances p50/p95 ms (inject; KB, probe verdicts carried)', 'bytes/instance-day (file / live)', 'DB MB'],
     rows.map(({ history: h, ticks: k }) => [
       h.instances,
       k?.running,
@@ -88,7 +88,7 @@ export function scaleMarkdown(rows: ScaleRow[]): string {
       k?.tick_ms_burst ? `${k.tick_ms_burst.p50} / ${k.tick_ms_burst.p95}` : null,
       k ? `${k.tick_ms_probes_off.p50} / ${k.tick_ms_probes_off.p95}` : null,
       k ? `${k.api_calls_per_tick.p50} (max ${k.api_calls_per_tick.max})` : null,
-      k?.instances_api_ms ? `${k.instances_api_ms.p50} / ${k.instances_api_ms.p95}` : 'not measured',
+      k?.instances_api_ms ? `${k.instances_api_ms.p50} / ${k.instances_api_ms.p95} (${Math.round(k.instances_api_ms.bytes / 1000)} KB, ${k.instances_api_ms.probe_answers})` : 'not measured',
       `${h.bytes_per_instance_day} / ${h.live_bytes_per_instance_day}`,
       Math.round(h.db_bytes / 1e6),
     ]),
@@ -189,7 +189,7 @@ async function scale(o: ScaleOptions, log: (s: string) => void): Promise<void> {
       copyDb(db, tickDb);
       try {
         const count = n >= 5000 ? 8 : n >= 1000 ? 20 : 30;
-        ticks = JSON.parse((await runWorker(['scale-ticks', '--size', String(n), '--sim', url, '--db', tickDb, '--ticks', String(count), '--now', String(end)]).done).trim()) as TickReport;
+        ticks = JSON.parse((await runWorker(['scale-ticks', '--size', String(n), '--sim', url, '--db', tickDb, '--ticks', String(count), '--now', String(end), '--gpu-probe', o.gpuProbe ? 'on' : 'off']).done).trim()) as TickReport;
         log(`scale ${n}: tick p50 ${ticks.tick_ms.p50} ms, p95 ${ticks.tick_ms.p95} ms (right after the step: p50 ${ticks.tick_ms_burst.p50}); /api/v1/instances p50 ${ticks.instances_api_ms?.p50} ms`);
       } finally {
         sim.child.kill('SIGTERM');
@@ -258,7 +258,8 @@ async function main(argv: string[]): Promise<void> {
         out: { type: 'string' },
         'daemon-seconds': { type: 'string', default: '240' },
         'daemon-sizes': { type: 'string', default: '1000' },
-        'gpu-probe': { type: 'boolean', default: false },
+        // the GPU probe is on by default in the product, so in the benchmark too (--no-gpu-probe turns it off)
+        'gpu-probe': { type: 'boolean', default: true },
         'daemon-node-args': { type: 'string', default: '' },
         // as the container image runs it (Dockerfile ENV NODE_OPTIONS)
         'daemon-node-options': { type: 'string', default: '--max-semi-space-size=2' },
@@ -267,6 +268,7 @@ async function main(argv: string[]): Promise<void> {
         'snapshot-every': { type: 'string', default: '*/15 * * * * *' },
       },
       strict: true,
+      allowNegative: true,
     });
     const ints = (name: string, v: string) => {
       const xs = v === '' ? [] : v.split(',').map((x) => Number(x.trim()));
@@ -303,10 +305,10 @@ async function main(argv: string[]): Promise<void> {
     await new Promise<void>((r) => process.once('SIGTERM', () => r()));
     await sim.close();
   } else if (cmd === 'scale-ticks') {
-    const { values } = parseArgs({ args: rest, options: { size: { type: 'string' }, sim: { type: 'string' }, db: { type: 'string' }, ticks: { type: 'string' }, now: { type: 'string' } }, strict: true });
-    process.stdout.write(JSON.stringify(await measureTicks(values.sim!, values.db!, Number(values.size), Number(values.ticks), Number(values.now))) + '\n');
+    const { values } = parseArgs({ args: rest, options: { size: { type: 'string' }, sim: { type: 'string' }, db: { type: 'string' }, ticks: { type: 'string' }, now: { type: 'string' }, 'gpu-probe': { type: 'string', default: 'on' } }, strict: true });
+    process.stdout.write(JSON.stringify(await measureTicks(values.sim!, values.db!, Number(values.size), Number(values.ticks), Number(values.now), values['gpu-probe'] !== 'off')) + '\n');
   } else {
-    log('usage: npm run bench -- effectiveness [--trace FILE ...] [--config FILE] [--out FILE] [--no-baselines] | scale [--sizes 100,1000,5000] [--out FILE] [--daemon-seconds 240] [--daemon-sizes 1000] [--gpu-probe] [--daemon-node-args "..."] [--daemon-node-options "--max-semi-space-size=2"] [--daemon-malloc-arena-max 1] [--daemon-malloc-mmap-threshold 131072] [--snapshot-every CRON] | gen-traces [--dir DIR]');
+    log('usage: npm run bench -- effectiveness [--trace FILE ...] [--config FILE] [--out FILE] [--no-baselines] | scale [--sizes 100,1000,5000] [--out FILE] [--daemon-seconds 240] [--daemon-sizes 1000] [--no-gpu-probe] [--daemon-node-args "..."] [--daemon-node-options "--max-semi-space-size=2"] [--daemon-malloc-arena-max 1] [--daemon-malloc-mmap-threshold 131072] [--snapshot-every CRON] | gen-traces [--dir DIR]');
     process.exitCode = 2;
   }
 }

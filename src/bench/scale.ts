@@ -5,7 +5,8 @@
  *   probe verdict changes); then the rollup job back-fills it (as a daemon does at its first start), and database
  *   bytes per instance-day and spend query latency are measured.
  * - `ticks`: the real tick path against a simulator (its own process) holding N instances, on that year's
- *   database: tick wall time, cloud API calls per tick, `/api/v1/instances` latency and where it goes.
+ *   database: tick wall time, cloud API calls per tick, `/api/v1/instances` latency and where it goes (after every
+ *   probe has stored its answers, as in a running daemon: the answer carries their verdicts).
  * The daemon's own memory is measured by `scale-daemon.ts` (the real `xgc-guard run` process).
  */
 import { copyFileSync, existsSync, rmSync, statSync } from 'node:fs';
@@ -331,7 +332,8 @@ export interface TickReport {
   tick_ms_burst: { p50: number | null; p95: number | null };
   tick_ms_probes_off: { p50: number | null; p95: number | null };
   api_calls_per_tick: { p50: number | null; max: number | null };
-  instances_api_ms: { p50: number | null; p95: number | null; status: number; bytes: number } | null;
+  /** `probe_answers`: the probe verdicts the answer carried (every instance's `idle.probes`) */
+  instances_api_ms: { p50: number | null; p95: number | null; status: number; bytes: number; probe_answers: number } | null;
   instances_route_profile: InstancesRouteProfile | null;
   /** of this worker process (it also holds the simulator's churn driver and the test app); the daemon's own RSS is measured apart */
   peak_rss_mb: number;
@@ -350,9 +352,9 @@ function p50Of(f: () => unknown, n = 15): number | null {
 }
 
 /** Run `ticks` real ticks against a simulator at `simUrl` (manual clock at `now`) on the database at `dbPath`. */
-export async function measureTicks(simUrl: string, dbPath: string, n: number, ticks: number, now: number): Promise<TickReport> {
+export async function measureTicks(simUrl: string, dbPath: string, n: number, ticks: number, now: number, gpuProbe = true): Promise<TickReport> {
   const clock = new ManualClock(now);
-  const raw = { xgc: { token: 'T', base_url: simUrl }, db: { path: dbPath }, probes: { heartbeat: { enabled: false } }, limits: { max_actions_per_tick: 5 } };
+  const raw = { xgc: { token: 'T', base_url: simUrl }, db: { path: dbPath }, probes: { heartbeat: { enabled: false }, gpu: { enabled: gpuProbe } }, limits: { max_actions_per_tick: 5 } };
   const config = parseConfig(raw);
   const noProbes = parseConfig({ ...raw, probes: { jupyter: { enabled: false }, comfyui: { enabled: false }, sdwebui: { enabled: false }, heartbeat: { enabled: false }, gpu: { enabled: false } } });
   const gdb = openDb(dbPath);
@@ -402,12 +404,17 @@ export async function measureTicks(simUrl: string, dbPath: string, n: number, ti
   const off = await measure(bare, Math.max(3, Math.ceil(ticks / 2)), 30_000);
   const state = (await (await fetch(`${simUrl}/sim/state`)).json()) as any;
   const running = state.instances.filter((i: { status: string }) => i.status === 'running').length;
+  // The route answers with every probe's stored verdict, as in a daemon a minute after start (its monitor stores the
+  // GPU answers every `sample_every` and polls the apps every minute; the ticks above do neither).
+  core.probes.flushGpu();
+  await core.probes.pollApps();
   let api: TickReport['instances_api_ms'] = null;
   const app = await buildApp({ gdb, config, clock, log, runtime: { dbOpen: true, leader: true, jobsRunning: false, demo: false }, guard: core.service });
   await app.ready();
   const xs: number[] = [];
   let status = 0;
   let bytes = 0;
+  let body = '';
   const apiStop = performance.now() + 20_000;
   for (let k = 0; k < 30 && (k < 6 || performance.now() < apiStop); k++) {
     const a = performance.now();
@@ -415,9 +422,13 @@ export async function measureTicks(simUrl: string, dbPath: string, n: number, ti
     xs.push(performance.now() - a);
     status = res.statusCode;
     bytes = res.body.length;
+    body = res.body;
     if (status === 404) break;
   }
-  if (status !== 404) api = { p50: round(percentile(xs.slice(2), 50), 1), p95: round(percentile(xs.slice(2), 95), 1), status, bytes };
+  if (status !== 404) {
+    const answers = (JSON.parse(body) as { instances: Array<{ idle: { probes: object } }> }).instances.reduce((k, i) => k + Object.keys(i.idle.probes).length, 0);
+    api = { p50: round(percentile(xs.slice(2), 50), 1), p95: round(percentile(xs.slice(2), 95), 1), status, bytes, probe_answers: answers };
+  }
   const t = clock.now();
   const profile: InstancesRouteProfile = {
     db_current_instances: p50Of(() => listedInstances(gdb.db)),
