@@ -4,7 +4,7 @@
  * instance alive at its start, the one interval it was in then (one index seek per instance).
  */
 import type { Db } from './open.js';
-import { allRows, rawClient } from './prepared.js';
+import { allRows, changeCounter } from './prepared.js';
 
 /** A billed interval; open ones already end at `now`. */
 export interface BilledInterval {
@@ -142,14 +142,8 @@ const cache = new WeakMap<Db, Cached>();
 const CLOSED_SINCE = 'select instance_id, rate, from_ts, to_ts from intervals where to_ts > ? and rate > 0';
 const OPEN = 'select instance_id, rate, from_ts, status, gpu_kept from intervals where to_ts is null';
 
-/**
- * Changes with every committed change of `intervals`: a counter its triggers bump in the same transaction
- * (migration 0008), whichever connection writes. Null inside a transaction (its writes may yet be rolled back) or
- * without a raw connection: then nothing is cached.
- */
+/** The counter of `intervals` as a cache key (see `changeCounter`): null when nothing may be kept. */
 function dataVersion(db: Db): string | null {
-  const client = rawClient(db);
-  if (!client || client.inTransaction) return null;
-  const [[n]] = allRows<[number]>(db, "select n from change_counters where name = 'intervals'", []);
-  return String(n);
+  const n = changeCounter(db, 'intervals');
+  return n === null ? null : String(n);
 }

@@ -43,6 +43,27 @@ export function allRows<T extends unknown[]>(db: Db, text: string, params: unkno
   return statement(client, text).all(...params) as T[];
 }
 
+/** A table whose every row change bumps a counter in `change_counters`, in the same transaction (migrations 0008, 0009). */
+export type CountedTable = 'intervals' | 'probe_state';
+
+const COUNTER = 'select n from change_counters where name = ?';
+
+/**
+ * Where the counter of `table` stands: it moves with every committed change of the table, whichever connection
+ * writes. Null inside a transaction (its writes may yet be rolled back) or without a raw connection: what is
+ * kept of reads between changes must then not be used.
+ */
+export function changeCounter(db: Db, table: CountedTable): number | null {
+  const client = rawClient(db);
+  if (!client || client.inTransaction) return null;
+  return (statement(client, COUNTER).get(table) as [number])[0];
+}
+
+/** The counter of `table` as this transaction sees it (its own writes included): for a writer that keeps what it wrote. */
+export function changeCounterInTransaction(db: Db, table: CountedTable): number {
+  return allRows<[number]>(db, COUNTER, [table])[0][0];
+}
+
 /** Run a write `text` (positional `?` parameters); inside `db.transaction(...)` it is part of that transaction. */
 export function runRaw(db: Db, text: string, params: unknown[]): void {
   const client = rawClient(db);

@@ -2,7 +2,7 @@
  * Runs the enabled probes over running instances with a concurrency limit and a timeout per probe,
  * and stores only what matters: the last answer per (instance, probe) and verdict changes. Never secrets.
  */
-import { allRows, runRaw } from '../db/prepared.js';
+import { allRows, changeCounter, changeCounterInTransaction, rawClient, runRaw } from '../db/prepared.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/open.js';
 import type { InstanceAccess } from '../xgc/types.js';
@@ -172,12 +172,21 @@ const INSERT_CHANGE = 'insert into probe_changes (instance_id, probe, verdict, a
  * Store a round's answers in one transaction: upsert `probe_state` (keeping `since` while the verdict is
  * unchanged; an idle answer's own `since` wins), and add a `probe_changes` row only when the verdict changed.
  * The previous answers are read in one query and the rows written through prepared statements: a round at scale
- * is over a thousand answers per tick. Returns how many verdict changes were recorded.
+ * is over a thousand answers per tick. The connection's copy of the answers (see `loadProbeState`) takes what was
+ * written once it is committed. Returns how many verdict changes were recorded.
  */
 export function persistProbeResults(db: Db, results: ProbeResults, now: number): number {
   let changes = 0;
-  const before = loadProbeState(db, [...results.keys()]);
+  const ids = [...results.keys()];
+  const client = rawClient(db);
+  // inside a caller's transaction the writes may yet be rolled back: the copy is left to the counter then
+  const keep = client !== null && !client.inTransaction;
+  const written: StateRow[] = [];
+  let counter: { to: number } | null = null;
   db.transaction(() => {
+    // the previous answers as this transaction sees them: from the copy brought to the counter read here
+    const from = keep ? changeCounterInTransaction(db, 'probe_state') : null;
+    const before = from === null ? readState(db, ids) : keptState(db, client!, from, ids);
     for (const [instanceId, byProbe] of results) {
       for (const [probe, r] of Object.entries(byProbe)) {
         const prev = before.get(instanceId)?.[probe];
@@ -186,14 +195,19 @@ export function persistProbeResults(db: Db, results: ProbeResults, now: number):
         if (r.verdict === 'idle' && r.since !== undefined) since = Math.min(r.since, now);
         else since = changed || !prev ? now : prev.since;
         const detailCode = r.code ? JSON.stringify(r.code) : null;
-        runRaw(db, UPSERT_STATE, [instanceId, probe, r.verdict, since, r.detail, detailCode, r.metrics ? JSON.stringify(r.metrics) : null, now]);
+        const row: StateRow = [instanceId, probe, r.verdict, since, r.detail, detailCode, r.metrics ? JSON.stringify(r.metrics) : null, now];
+        runRaw(db, UPSERT_STATE, row);
+        if (keep) written.push(row);
         if (changed) {
           runRaw(db, INSERT_CHANGE, [instanceId, probe, r.verdict, now, r.detail, detailCode]);
           changes++;
         }
       }
     }
+    if (keep) counter = { to: changeCounterInTransaction(db, 'probe_state') };
   });
+  // committed: the copy stood at `from` and holds every written instance (keptState above), nothing ran since
+  if (keep && counter) keepWritten(client!, counter, written);
   return changes;
 }
 
@@ -201,20 +215,84 @@ const STATE_COLUMNS = 'select instance_id, probe, verdict, since, detail, detail
 // one JSON array parameter instead of one placeholder per id: prepared once, whatever the number of instances
 const STATE_OF = `${STATE_COLUMNS} where instance_id in (select value from json_each(?))`;
 type StateRow = [string, string, string, number, string, string | null, string | null, number];
+type StoredAnswers = Readonly<Record<string, Readonly<StoredProbeAnswer>>>;
 
-/** The stored last answers, instance id -> probe name -> answer (all instances, or only `instanceIds`). */
-export function loadProbeState(db: Db, instanceIds?: string[]): Map<string, Record<string, StoredProbeAnswer>> {
-  const out = new Map<string, Record<string, StoredProbeAnswer>>();
-  if (instanceIds && instanceIds.length === 0) return out;
+function answerOf([, , verdict, since, detail, detailCode, metrics, checkedAt]: StateRow): Readonly<StoredProbeAnswer> {
+  const answer: StoredProbeAnswer = { verdict: verdict as Verdict, since, detail, checkedAt };
+  if (metrics) answer.metrics = JSON.parse(metrics) as Record<string, number>;
+  const code = parseReasonCode(detailCode);
+  if (code) answer.code = code;
+  return Object.freeze(answer);
+}
+
+function readState(db: Db, instanceIds?: string[]): Map<string, StoredAnswers> {
+  const out = new Map<string, Record<string, Readonly<StoredProbeAnswer>>>();
   const rows = instanceIds ? allRows<StateRow>(db, STATE_OF, [JSON.stringify(instanceIds)]) : allRows<StateRow>(db, STATE_COLUMNS, []);
-  for (const [instanceId, probe, verdict, since, detail, detailCode, metrics, checkedAt] of rows) {
-    const answer: StoredProbeAnswer = { verdict: verdict as Verdict, since, detail, checkedAt };
-    if (metrics) answer.metrics = JSON.parse(metrics) as Record<string, number>;
-    const code = parseReasonCode(detailCode);
-    if (code) answer.code = code;
-    let rec = out.get(instanceId);
-    if (!rec) out.set(instanceId, (rec = {}));
-    rec[probe] = answer;
+  for (const row of rows) {
+    let rec = out.get(row[0]);
+    if (!rec) out.set(row[0], (rec = {}));
+    rec[row[1]] = answerOf(row);
+  }
+  for (const rec of out.values()) Object.freeze(rec);
+  return out;
+}
+
+/**
+ * One connection's copy of `probe_state`, valid while its counter (migration 0009) stands at `version`: per
+ * instance every stored answer, or null for none. The probe monitor writes a thousand answers every few seconds
+ * and every view of the instance list reads them all back; this connection's own writes keep the copy, any other
+ * change (another process, a job that prunes) empties it.
+ */
+interface StateCopy {
+  version: number;
+  byInstance: Map<string, StoredAnswers | null>;
+  /** the most instances one read asked for since the copy began (bounds what it keeps of instances gone) */
+  widest: number;
+}
+
+const copies = new WeakMap<object, StateCopy>();
+
+function keepWritten(client: object, counter: { to: number }, written: StateRow[]): void {
+  const copy = copies.get(client)!;
+  const changed = new Map<string, Record<string, Readonly<StoredProbeAnswer>>>();
+  for (const row of written) {
+    let rec = changed.get(row[0]);
+    if (!rec) changed.set(row[0], (rec = { ...copy.byInstance.get(row[0]) }));
+    rec[row[1]] = answerOf(row);
+  }
+  for (const [id, rec] of changed) copy.byInstance.set(id, Object.freeze(rec));
+  copy.version = counter.to;
+}
+
+/**
+ * The stored last answers, instance id -> probe name -> answer (all instances, or only `instanceIds`). The answers
+ * are frozen and may be shared between calls: what a connection read or wrote is kept while nothing else wrote.
+ */
+export function loadProbeState(db: Db, instanceIds?: string[]): Map<string, StoredAnswers> {
+  if (instanceIds && instanceIds.length === 0) return new Map();
+  const client = rawClient(db);
+  const version = instanceIds ? changeCounter(db, 'probe_state') : null;
+  if (!instanceIds || !client || version === null) return readState(db, instanceIds);
+  return keptState(db, client, version, instanceIds);
+}
+
+/** The answers of `instanceIds` from the connection's copy, brought to `version` (the counter as the reader sees it). */
+function keptState(db: Db, client: object, version: number, instanceIds: string[]): Map<string, StoredAnswers> {
+  let copy = copies.get(client);
+  if (!copy || copy.version !== version || copy.byInstance.size > 2 * Math.max(copy.widest, instanceIds.length) + 64) {
+    copies.set(client, (copy = { version, byInstance: new Map(), widest: 0 }));
+  }
+  copy.widest = Math.max(copy.widest, instanceIds.length);
+  const held = copy.byInstance;
+  const missing = instanceIds.filter((id) => !held.has(id));
+  if (missing.length) {
+    const read = readState(db, missing);
+    for (const id of missing) held.set(id, read.get(id) ?? null);
+  }
+  const out = new Map<string, StoredAnswers>();
+  for (const id of instanceIds) {
+    const rec = held.get(id);
+    if (rec) out.set(id, rec);
   }
   return out;
 }
