@@ -260,7 +260,8 @@ function keepWritten(client: object, counter: { to: number }, written: StateRow[
     if (!rec) changed.set(row[0], (rec = { ...copy.byInstance.get(row[0]) }));
     rec[row[1]] = answerOf(row);
   }
-  for (const [id, rec] of changed) copy.byInstance.set(id, Object.freeze(rec));
+  // in the order a read gives (by probe name), whichever probe answered first
+  for (const [id, rec] of changed) copy.byInstance.set(id, Object.freeze(Object.fromEntries(Object.entries(rec).sort(([a], [b]) => (a < b ? -1 : 1)))));
   copy.version = counter.to;
 }
 
