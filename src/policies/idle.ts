@@ -11,20 +11,40 @@ import { formatDuration } from '../config/duration.js';
 import type { ReasonCode } from '../notify/reasons.js';
 import type { IdleInfo, InstanceState, PolicyContext, PolicyDecision, PolicyType, ProbeView } from './types.js';
 
+/**
+ * Since when an instance has been idle by every opinion (the probes in `only`, or all): null when a probe says busy,
+ * none has an opinion, or an idle one does not say since when. What `idleSince` judges, without its texts (the
+ * views of a thousand instances ask this on every request).
+ */
+export function idleStart(inst: InstanceState, probes: Record<string, ProbeView> | undefined, only?: string[]): number | null {
+  let since = inst.runningSince ?? 0;
+  let opinions = 0;
+  for (const name in probes) {
+    if (only && !only.includes(name)) continue;
+    const v = probes[name];
+    if (v.verdict === 'unknown') continue;
+    if (v.verdict === 'busy') return null;
+    opinions++;
+    since = Math.max(since, v.since ?? Infinity);
+  }
+  return opinions > 0 && Number.isFinite(since) ? since : null;
+}
+
 /** The idle judgement for one instance: since when it has been idle by every opinion, or why not. */
 export function idleSince(
   inst: InstanceState,
   probes: Record<string, ProbeView> | undefined,
   only?: string[],
 ): { idle: true; since: number; detail: string; codes: ReasonCode[] } | { idle: false; why: string } {
+  const since = idleStart(inst, probes, only);
   const entries = Object.entries(probes ?? {}).filter(([name]) => !only || only.includes(name));
   const opinions = entries.filter(([, v]) => v.verdict !== 'unknown');
-  if (opinions.length === 0) return { idle: false, why: entries.length ? 'every probe answers unknown' : 'no probe answers for it' };
-  const busy = opinions.filter(([, v]) => v.verdict === 'busy');
-  if (busy.length) return { idle: false, why: `busy (${busy.map(([n, v]) => `${n}: ${v.detail}`).join('; ')})` };
-  let since = inst.runningSince ?? 0;
-  for (const [, v] of opinions) since = Math.max(since, v.since ?? Infinity);
-  if (!Number.isFinite(since)) return { idle: false, why: 'idle start unknown' };
+  if (since === null) {
+    if (opinions.length === 0) return { idle: false, why: entries.length ? 'every probe answers unknown' : 'no probe answers for it' };
+    const busy = opinions.filter(([, v]) => v.verdict === 'busy');
+    if (busy.length) return { idle: false, why: `busy (${busy.map(([n, v]) => `${n}: ${v.detail}`).join('; ')})` };
+    return { idle: false, why: 'idle start unknown' };
+  }
   const codes = opinions.map(([n, v]) => v.code ?? { code: 'probe.text', params: { probe: n, text: v.detail } });
   return { idle: true, since, detail: opinions.map(([n, v]) => `${n}: ${v.detail}`).join('; '), codes };
 }
@@ -123,8 +143,8 @@ export function idleView(inst: InstanceState, probes: Record<string, ProbeView> 
     const starts = busy.map(([, b]) => b.since).filter((t): t is number => t !== null);
     return { verdict: 'busy', since: starts.length ? Math.min(...starts) : null, probes: all };
   }
-  const j = idleSince(inst, all, only);
-  return j.idle ? { verdict: 'idle', since: j.since, probes: all } : { verdict: 'unknown', since: null, probes: all };
+  const since = idleStart(inst, all, only);
+  return since !== null ? { verdict: 'idle', since, probes: all } : { verdict: 'unknown', since: null, probes: all };
 }
 
 /** The idle policy type. */
@@ -135,11 +155,11 @@ export const idlePolicy: PolicyType<IdlePolicyConfig> = {
   evaluate,
   next(cfg, ctx, inst) {
     if (inst.status !== 'running' || !inst.holdsGpu) return null;
-    const j = idleSince(inst, ctx.probes.get(inst.id), cfg.probes);
-    if (!j.idle) return null;
-    const plan = planFor(cfg, ctx, inst, j);
+    const since = idleStart(inst, ctx.probes.get(inst.id), cfg.probes);
+    if (since === null) return null;
+    const plan = planFor(cfg, ctx, inst, { since });
     const unseen = plan.gpu.seen ? '' : ', GPU not seen: after a warning';
-    const idleMs = Math.max(0, ctx.now - j.since);
+    const idleMs = Math.max(0, ctx.now - since);
     return {
       policy: cfg.name,
       action: cfg.action,
