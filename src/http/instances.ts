@@ -67,6 +67,19 @@ export const instancesAnswer = z.object({ instances: z.array(instanceItem) });
 export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) {
   const { gdb, clock, config, guard } = opts.deps;
   const tz = config.timezone;
+  type ProbesJson = z.infer<typeof instanceItem>['idle']['probes'];
+  // A fresh stored answer reaches this route as the same frozen record from one request to the next (see
+  // `storedProbeViews`): its JSON is built once per record; a stale answer is a new object each time, built anew.
+  const probesJson = new WeakMap<object, ProbesJson>();
+  const probesOf = (probes: IdleInfo['probes'], iso: (t: number | null) => string | null): ProbesJson => {
+    const frozen = Object.isFrozen(probes);
+    let j = frozen ? probesJson.get(probes) : undefined;
+    if (j === undefined) {
+      j = Object.fromEntries(Object.entries(probes).map(([k, p]) => [k, { verdict: p.verdict, since: iso(p.since), detail: p.detail, code: p.code ? reasonJson(p.code) : null, checked_at: iso(p.checkedAt ?? null) }]));
+      if (frozen) probesJson.set(probes, j);
+    }
+    return j;
+  };
 
   app.get(
     '/api/v1/instances',
@@ -109,7 +122,7 @@ export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) 
             stopped_gpu_rate: r.status === 'shutdown' && r.gpuCount > 0 ? round4(rates.get(r.id) ?? r.pricePerHour) : null,
             last_seen: iso(r.lastSeen)!,
             idle: i
-              ? { verdict: i.verdict, since: iso(i.since), probes: Object.fromEntries(Object.entries(i.probes).map(([k, p]) => [k, { verdict: p.verdict, since: iso(p.since), detail: p.detail, code: p.code ? reasonJson(p.code) : null, checked_at: iso(p.checkedAt ?? null) }])) }
+              ? { verdict: i.verdict, since: iso(i.since), probes: probesOf(i.probes, iso) }
               : { verdict: 'unknown' as const, since: null, probes: {} },
             overrides: ovs.filter((o) => overrideMatches(o, r, o.policies?.[0] ?? '*')).map((o) => overrideToJson(o, now, tz)),
             next_action: n ? { policy: n.policy, action: n.action, at: iso(n.at), in: n.at === null ? null : formatDuration(Math.max(0, n.at - now)), reason: n.reason, reason_code: n.reasonCode ? reasonJson(n.reasonCode) : null, held_by: n.heldBy ? { kind: n.heldBy.kind, until: iso(n.heldBy.until)!, override_id: n.heldBy.overrideId ?? null } : null } : null,

@@ -72,28 +72,30 @@ export function instanceStates(db: Db, list: Instance[], opts: { stretchesFromAp
 
 /**
  * The stored probe answers as policies see them at `now`: an answer older than its probe's `staleAfter` (ms)
- * counts as unknown, whatever it said.
+ * counts as unknown, whatever it said. Fresh answers are the stored (frozen) objects themselves, and an instance
+ * whose answers are all fresh gets its stored record: the same objects from one view to the next while nothing
+ * changed, which the instance list's JSON is kept by.
  */
-export function storedProbeViews(db: Db, ids: string[], now: number, staleAfter: Record<string, number>): Map<string, Record<string, ProbeView>> {
-  const out = new Map<string, Record<string, ProbeView>>();
+export function storedProbeViews(db: Db, ids: string[], now: number, staleAfter: Record<string, number>): Map<string, Readonly<Record<string, Readonly<ProbeView>>>> {
+  const out = new Map<string, Readonly<Record<string, Readonly<ProbeView>>>>();
   for (const [id, rec] of loadProbeState(db, ids)) {
-    const v: Record<string, ProbeView> = {};
-    for (const [name, a] of Object.entries(rec)) {
+    let v: Record<string, Readonly<ProbeView>> | null = null;
+    for (const name in rec) {
+      const a = rec[name];
       const age = now - a.checkedAt;
       const limit = staleAfter[name];
-      v[name] =
-        limit !== undefined && age > limit
-          ? {
-              verdict: 'unknown',
-              // not seen since the answer went stale (or since the stored unknown answer began)
-              since: a.verdict === 'unknown' && a.since !== null ? a.since : a.checkedAt + limit,
-              detail: `stale: last answer ${Math.round(age / 1000)}s ago (${a.detail})`,
-              code: { code: 'probe.stale', params: { probe: name, age_ms: age }, details: a.code ? [a.code] : [] },
-              checkedAt: a.checkedAt,
-            }
-          : { verdict: a.verdict, since: a.since ?? null, detail: a.detail, ...(a.code ? { code: a.code } : {}), checkedAt: a.checkedAt };
+      if (limit === undefined || age <= limit) continue;
+      v ??= { ...rec };
+      v[name] = {
+        verdict: 'unknown',
+        // not seen since the answer went stale (or since the stored unknown answer began)
+        since: a.verdict === 'unknown' && a.since !== null ? a.since : a.checkedAt + limit,
+        detail: `stale: last answer ${Math.round(age / 1000)}s ago (${a.detail})`,
+        code: { code: 'probe.stale', params: { probe: name, age_ms: age }, details: a.code ? [a.code] : [] },
+        checkedAt: a.checkedAt,
+      };
     }
-    out.set(id, v);
+    out.set(id, v ?? rec);
   }
   return out;
 }

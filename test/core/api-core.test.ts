@@ -3,6 +3,7 @@ import pino from 'pino';
 import { buildApp, type App } from '../../src/http/app.js';
 import { instancesAnswer } from '../../src/http/instances.js';
 import { isoInTz } from '../../src/money.js';
+import { persistProbeResults } from '../../src/probes/runner.js';
 import { startHarness, type Harness } from '../helpers/guard.js';
 
 const MIN = 60_000;
@@ -70,6 +71,24 @@ describe('instances, policies, act-now and events over HTTP (the guard core behi
     }
     const truth = await h.state();
     for (const inst of truth.instances) for (const k of ['password', 'jupyter_token', 'xgcos_token']) if (inst[k]) expect(res.body).not.toContain(inst[k]);
+  });
+
+  it('GET /api/v1/instances follows every change of a stored answer between requests, and an answer going stale', async () => {
+    const { h, app } = await setup({ probes: { stale_after: '5m', heartbeat: { enabled: false }, gpu: { enabled: false } } });
+    const id = await h.add({ name: 'sd-idle', image: 'WebUI', status: 'running' });
+    for (let i = 0; i < 3; i++) await h.step(MIN);
+    const probes = async () => (await app.inject({ url: '/api/v1/instances' })).json().instances.find((i: any) => i.id === id).idle.probes;
+    const first = await probes();
+    expect(first.jupyter).toMatchObject({ verdict: 'idle', checked_at: isoInTz(h.clock.now(), h.config.timezone) });
+    expect(await probes()).toEqual(first); // asked again, nothing changed
+    // a new answer stored between two requests (the probe loop's write) is the next request's
+    persistProbeResults(h.gdb.db, new Map([[id, { jupyter: { verdict: 'busy', detail: 'kernel busy' } }]]), h.clock.now());
+    expect((await probes()).jupyter).toMatchObject({ verdict: 'busy', detail: 'kernel busy' });
+    persistProbeResults(h.gdb.db, new Map([[id, { jupyter: { verdict: 'idle', detail: 'quiet again' } }]]), h.clock.now() + 1_000);
+    expect((await probes()).jupyter).toMatchObject({ verdict: 'idle', detail: 'quiet again', checked_at: isoInTz(h.clock.now() + 1_000, h.config.timezone) });
+    // no answer for longer than stale_after: the same stored answer now reads unknown
+    h.clock.advance(6 * MIN);
+    expect((await probes()).jupyter).toMatchObject({ verdict: 'unknown', detail: expect.stringMatching(/^stale: last answer 359s ago/) });
   });
 
   it('shows overrides in force on the instance, and what follows once the snooze ends', async () => {
