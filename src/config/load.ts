@@ -3,10 +3,10 @@ import { readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import cron from 'node-cron';
-import { CronExpressionParser } from 'cron-parser';
 import { ConfigError, ConfigErrors, StartRefused } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
 import { cronMessage } from './cron.js';
+import { parseCron } from '../cron-time.js';
 import { keysAt, unknownKeyProblem } from './suggest.js';
 import { resolveChannels } from '../notify/config.js';
 
@@ -164,7 +164,7 @@ function semanticChecks(c: Config): ConfigError[] {
     names.set(p.name, i);
     if (p.type === 'schedule') {
       try {
-        CronExpressionParser.parse(p.cron, { tz: p.timezone ?? c.timezone });
+        parseCron(p.cron);
       } catch {
         errs.push(new ConfigError(`${at}.cron`, cronMessage(p.cron, '0 2 * * *')));
       }

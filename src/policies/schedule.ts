@@ -10,7 +10,7 @@
  * - { name: morning, type: schedule, cron: "50 8 * * 1-5", action: boot, gpu_models: ["RTX 4090 D", "RTX 4090"], match: { name: "sd-*" } }
  * ```
  */
-import { CronExpressionParser } from 'cron-parser';
+import { cronNext, cronPrev, parseCron, type CronSpec } from '../cron-time.js';
 import { schedulePolicySchema, type SchedulePolicyConfig } from '../config/schema.js';
 import { formatDuration } from '../config/duration.js';
 import type { PolicyDecision, PolicyContext, PolicyType } from './types.js';
@@ -20,17 +20,22 @@ import type { PolicyDecision, PolicyContext, PolicyType } from './types.js';
  * instance (and parsing a cron expression costs more than the rest of a policy's work per instance).
  */
 const occurrences = new Map<string, number | null>();
+const specs = new Map<string, CronSpec | null>();
 function occurrence(dir: 'prev' | 'next', cron: string, now: number, tz: string): number | null {
   const key = `${dir}|${cron}|${tz}|${now}`;
   const hit = occurrences.get(key);
   if (hit !== undefined) return hit;
-  let at: number | null;
-  try {
-    const it = CronExpressionParser.parse(cron, { currentDate: new Date(dir === 'prev' ? now + 1 : now), tz });
-    at = (dir === 'prev' ? it.prev() : it.next()).getTime();
-  } catch {
-    at = null;
+  let spec = specs.get(cron);
+  if (spec === undefined) {
+    try {
+      spec = parseCron(cron);
+    } catch {
+      spec = null; // the config's check refuses it first; a policy never acts on a cron it cannot read
+    }
+    if (specs.size >= 256) specs.clear();
+    specs.set(cron, spec);
   }
+  const at = spec === null ? null : dir === 'prev' ? cronPrev(spec, now, tz) : cronNext(spec, now, tz);
   if (occurrences.size >= 256) occurrences.clear();
   occurrences.set(key, at);
   return at;
