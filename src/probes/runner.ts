@@ -277,6 +277,12 @@ export function loadProbeState(db: Db, instanceIds?: string[]): Map<string, Stor
   return keptState(db, client, version, instanceIds);
 }
 
+/** How many instances the copy of `db`'s connection holds (answers or "none"): for tests and diagnostics. */
+export function keptInstanceCount(db: Db): number {
+  const client = rawClient(db);
+  return (client && copies.get(client)?.byInstance.size) ?? 0;
+}
+
 /** The answers of `instanceIds` from the connection's copy, brought to `version` (the counter as the reader sees it). */
 function keptState(db: Db, client: object, version: number, instanceIds: string[]): Map<string, StoredAnswers> {
   let copy = copies.get(client);

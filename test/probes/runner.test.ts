@@ -9,7 +9,7 @@ import { ManualClock } from '../../src/clock.js';
 import { openDb, type GuardDb } from '../../src/db/open.js';
 import { KNOWN_PROBES } from '../../src/config/load.js';
 import { createProbeRegistry, probeNames, probeRegistry, UnknownProbeError } from '../../src/probes/registry.js';
-import { buildProbes, loadProbeState, persistProbeResults, runProbes, type ProbeResults } from '../../src/probes/runner.js';
+import { buildProbes, keptInstanceCount, loadProbeState, persistProbeResults, runProbes, type ProbeResults } from '../../src/probes/runner.js';
 import { COMFYUI_DEFAULTS, comfyuiKind } from '../../src/probes/comfyui.js';
 import { heartbeatKind } from '../../src/probes/heartbeat.js';
 import type { ProbeKind } from '../../src/probes/types.js';
@@ -326,5 +326,16 @@ describe('the stored answers a connection keeps between reads', () => {
     expect(() => ((rec as Record<string, unknown>).jupyter = {})).toThrow(TypeError);
     expect(() => ((rec.comfyui as { verdict: string }).verdict = 'idle')).toThrow(TypeError);
     expect(loadProbeState(g.db, ['a']).get('a')!.comfyui.verdict).toBe('busy');
+  });
+
+  it('keeps no more than about twice the widest read: instances that came and went do not pile up', () => {
+    persistProbeResults(g.db, one('a', 'jupyter', 'busy'), T0);
+    // a list of 10 that changes by one instance per read, 1,000 times (nothing written meanwhile: the copy stays valid)
+    for (let k = 0; k < 1000; k++) {
+      const ids = ['a', ...Array.from({ length: 9 }, (_, j) => `gone-${k + j}`)];
+      expect(mine(ids).get('a')!.jupyter.verdict).toBe('busy');
+      expect(keptInstanceCount(g.db)).toBeLessThanOrEqual(2 * 10 + 64 + 10);
+    }
+    expect(keptInstanceCount(g.db)).toBeGreaterThan(0);
   });
 });
