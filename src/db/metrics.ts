@@ -109,3 +109,8 @@ export function journalSeed(db: Db): { throughId: number; groups: Array<{ row: O
 export function firstSentAt(db: Db): number | null {
   return allRows<[number | null]>(db, 'select min(sent_at) from actions', [])[0][0];
 }
+
+/** Every recorded instance's name, and since when it is gone (null while listed). */
+export function instanceSeries(db: Db): Map<string, { name: string; goneAt: number | null }> {
+  return new Map(allRows<[string, string, number | null]>(db, 'select id, name, gone_at from instances', []).map(([id, name, goneAt]) => [id, { name, goneAt }]));
+}

@@ -180,6 +180,32 @@ describe('/metrics', () => {
     expect(value(b, 'xgc_guard_estimated_spend_yuan_total{instance="inst-a",name="sd-renamed"}')).toBeCloseTo(a2, 9);
   });
 
+  it("ends an instance's spend series a day after it is gone, and continues it if the instance is listed again", async () => {
+    t = await makeApp();
+    seedWorld(t.gdb);
+    const series = (id: string, name: string) => `xgc_guard_estimated_spend_yuan_total{instance="${id}",name="${name}"}`;
+    const old = { gpuModel: 'RTX 4090', gpuCount: 1, pricePerHour: 2, retainPrice: 0.01, firstSeen: T0 - 30 * H, lastSeen: T0 - 25 * H };
+    // gone 25 h ago (before the first scrape) and gone 23 h ago: the first is never shown, the second is
+    t.gdb.db.insert(instances).values([{ id: 'inst-old', name: 'sd-old', status: 'running', ...old, goneAt: T0 - 25 * H }, { id: 'inst-late', name: 'sd-late', status: 'running', ...old, goneAt: T0 - 23 * H }]).run();
+    t.gdb.db.insert(intervals).values([
+      { instanceId: 'inst-old', status: 'running', gpuKept: true, gpuCount: 1, rate: 2, from: T0 - 30 * H, to: T0 - 25 * H },
+      { instanceId: 'inst-late', status: 'running', gpuKept: true, gpuCount: 1, rate: 2, from: T0 - 30 * H, to: T0 - 23 * H },
+    ]).run();
+    const a = await scrape(t);
+    expect(value(a, series('inst-old', 'sd-old'))).toBeUndefined();
+    expect(value(a, series('inst-late', 'sd-late'))).toBeCloseTo(14, 9);
+    expect(value(a, series('inst-a', 'sd-a'))).toBeCloseTo(10, 9); // listed: kept
+    // two hours later the second is gone for more than a day too
+    t.clock.advance(2 * H);
+    const b = await scrape(t);
+    expect(value(b, series('inst-late', 'sd-late'))).toBeUndefined();
+    expect(value(b, series('inst-a', 'sd-a'))).toBeCloseTo(14, 9);
+    if (hasPromtool) expect(promtool(b).status).toBe(0);
+    // listed again: the series continues with everything it spent
+    t.gdb.db.update(instances).set({ goneAt: null }).where(eq(instances.id, 'inst-old')).run();
+    expect(value(await scrape(t), series('inst-old', 'sd-old'))).toBeCloseTo(10, 9);
+  });
+
   it('says +Inf runway when nothing burns and NaN balance before the first observation', async () => {
     t = await makeApp();
     const b = await scrape(t);
