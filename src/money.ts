@@ -55,20 +55,25 @@ function intlOffset(t: number, tz: string): number {
 }
 
 const SLOT = 15 * 60_000;
-const offsetMemo = new Map<string, number>();
+/** zone -> 15-minute slot number (a small integer: no key string built per call) -> offset */
+const offsetMemo = new Map<string, Map<number, number>>();
 
 /**
  * Offset of `tz` from UTC at instant `t`, in ms (Asia/Shanghai: +8h). Offsets are multiples of 15 minutes and change
  * on 15-minute boundaries, so the offset is looked up once per zone and 15-minute slot (memoized, bounded).
  */
 export function tzOffset(t: number, tz: string): number {
-  const slot = Math.floor(t / SLOT) * SLOT;
-  const key = `${tz}|${slot}`;
-  let off = offsetMemo.get(key);
+  const slot = Math.floor(t / SLOT);
+  let zone = offsetMemo.get(tz);
+  if (zone === undefined) {
+    if (offsetMemo.size >= 64) offsetMemo.clear(); // zones come from the config and from queries' `tz`
+    offsetMemo.set(tz, (zone = new Map()));
+  }
+  let off = zone.get(slot);
   if (off === undefined) {
-    if (offsetMemo.size >= 100_000) offsetMemo.clear();
-    off = intlOffset(slot, tz);
-    offsetMemo.set(key, off);
+    if (zone.size >= 100_000) zone.clear();
+    off = intlOffset(slot * SLOT, tz);
+    zone.set(slot, off);
   }
   return off;
 }

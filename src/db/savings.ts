@@ -52,12 +52,13 @@ export function savingStretches(db: Db, now: number, actionIds?: number[], range
   else rows = allRows<StretchRow>(db, STRETCH_COLUMNS, []);
   const out: SavingStretch[] = [];
   for (const [actionId, instanceId, instanceName, policy, action, rate, retainRate, start, rebootedAt, goneAt] of rows) {
+    // the earliest of now, the cap, the boot and the disappearance (on a tie, in that order)
+    let end = now;
+    let endedBy: SavingStretch['endedBy'] = 'now';
     const cap = start + SAVINGS_CAP_MS;
-    const candidates: Array<[number, SavingStretch['endedBy']]> = [[now, 'now'], [cap, 'cap']];
-    if (rebootedAt !== null) candidates.push([rebootedAt, 'boot']);
-    if (goneAt !== null && actionKind(action).endsAtBoot) candidates.push([goneAt, 'gone']);
-    candidates.sort((x, y) => x[0] - y[0]);
-    const [end, endedBy] = candidates[0];
+    if (cap < end) [end, endedBy] = [cap, 'cap'];
+    if (rebootedAt !== null && rebootedAt < end) [end, endedBy] = [rebootedAt, 'boot'];
+    if (goneAt !== null && goneAt < end && actionKind(action).endsAtBoot) [end, endedBy] = [goneAt, 'gone'];
     const ratePerHour = savingPerHour(action, { retainPrice: retainRate }, rate);
     out.push({ actionId, instanceId, instanceName, policy, ratePerHour, start, end: Math.max(start, end), endedBy });
   }

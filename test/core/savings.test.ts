@@ -50,6 +50,18 @@ describe('savings match the ledger', () => {
     expect(saved(h)).toBeCloseTo(truth, 4); // 0.0243, not the 70 s or 120 s from request to a tick
   });
 
+  it('stops counting seven days after the GPU stopped billing (the cap), however long the instance stays released', async () => {
+    h = await startHarness({ policies: [idle] });
+    const id = await h.add({ name: 'sd', image: 'WebUI', status: 'running', busy: false });
+    const rel = await untilReleased(h, id);
+    await h.step(MIN);
+    const stopped = row(h).stopped_at as number;
+    h.clock.advance(8 * 24 * 60 * MIN); // eight days on, still shut down
+    const r = savingsReport(h.gdb.db, { from: T0, to: h.clock.now(), now: h.clock.now(), tz: 'UTC' });
+    expect(r.actions).toMatchObject([{ released_at: stopped, until: stopped + 7 * 24 * 60 * MIN, ended_by: 'cap' }]);
+    expect(r.total).toBeCloseTo(7 * 24 * (rel.price - 0.0009), 4);
+  });
+
   it('a release the ticks never saw (booted again within the same minute) is credited from the API stop time to its start time', async () => {
     h = await startHarness({ policies: [idle] });
     const id = await h.add({ name: 'sd', image: 'WebUI', status: 'running', busy: false });
