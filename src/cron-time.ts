@@ -15,7 +15,7 @@
  * library's own (cron-parser through luxon loaded more of ICU's data and half a megabyte of source into the
  * daemon: bench/RESULTS.md).
  */
-import { CRON_LAYOUT, explainCron } from './config/cron.js';
+import { CRON_LAYOUT, FIVE, SECOND as F_SECOND, explainCron, type Field } from './config/cron.js';
 import { tzOffset } from './money.js';
 
 /** A parsed cron expression: the allowed values of each field. */
@@ -35,23 +35,12 @@ export interface CronSpec {
   everyHour: boolean;
 }
 
-interface FieldDef {
-  min: number;
-  max: number;
-  names?: string[];
-}
-
-const F_SECOND: FieldDef = { min: 0, max: 59 };
-const F_MINUTE: FieldDef = { min: 0, max: 59 };
-const F_HOUR: FieldDef = { min: 0, max: 23 };
-const F_DOM: FieldDef = { min: 1, max: 31 };
-const F_MONTH: FieldDef = { min: 1, max: 12, names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'] };
-const F_DOW: FieldDef = { min: 0, max: 7, names: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] };
+const [F_MINUTE, F_HOUR, F_DOM, F_MONTH, F_DOW] = FIVE;
 
 /** A cron expression this module does not accept; the message names the field at fault. */
 export class CronError extends Error {}
 
-function valueOf(f: FieldDef, s: string, expr: string): number {
+function valueOf(f: Field, s: string, expr: string): number {
   let v: number;
   if (/^\d+$/.test(s)) v = Number(s);
   else {
@@ -68,7 +57,7 @@ function bad(expr: string): CronError {
 }
 
 /** The values one field's text allows, sorted, and whether it is unrestricted. */
-function field(f: FieldDef, text: string, expr: string): { values: number[]; star: boolean } {
+function field(f: Field, text: string, expr: string): { values: number[]; star: boolean } {
   const set = new Set<number>();
   for (const part of text.split(',')) {
     const m = /^([^/]+)(?:\/(\d+))?$/.exec(part);

@@ -4,15 +4,17 @@
  * (node-cron for jobs, src/cron-time.ts for schedule policies) and ask this module only for the reason.
  */
 
-interface Field {
+/** One cron field: its name in messages, its range, and the names its values may go by. */
+export interface Field {
   name: string;
   min: number;
   max: number;
   names?: string[];
 }
 
-const SECOND: Field = { name: 'second', min: 0, max: 59 };
-const FIVE: Field[] = [
+export const SECOND: Field = { name: 'second', min: 0, max: 59 };
+/** The five fields in order: minute hour day-of-month month day-of-week. */
+export const FIVE: Field[] = [
   { name: 'minute', min: 0, max: 59 },
   { name: 'hour', min: 0, max: 23 },
   { name: 'day-of-month', min: 1, max: 31 },
