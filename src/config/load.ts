@@ -7,6 +7,7 @@ import { ConfigError, ConfigErrors, StartRefused } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
 import { cronMessage } from './cron.js';
 import { parseCron } from '../cron-time.js';
+import { isTimeZone } from '../money.js';
 import { keysAt, unknownKeyProblem } from './suggest.js';
 import { resolveChannels } from '../notify/config.js';
 
@@ -144,11 +145,7 @@ function resolveFiles(c: Config): void {
 }
 
 function checkTimezone(tz: string, path: string, errs: ConfigError[]): void {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-  } catch {
-    errs.push(new ConfigError(path, `unknown time zone "${tz}": expected an IANA name such as Asia/Shanghai or UTC`));
-  }
+  if (!isTimeZone(tz)) errs.push(new ConfigError(path, `unknown time zone "${tz}": expected an IANA name such as Asia/Shanghai or UTC`));
 }
 
 /** Checks across keys that one field's schema cannot express. */

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../config/duration.js';
 import { BadRequest } from '../errors.js';
-import { localToInstant } from '../money.js';
+import { isTimeZone, localToInstant } from '../money.js';
 import { INSTANCE_ID_RE } from '../xgc/index.js';
 
 /** An instance id (path param or body field). */
@@ -61,16 +61,6 @@ export const timeParam = z
   .string()
   .refine((s) => parseTimeParam(s, 0) !== null, 'expected ISO 8601 (2026-11-26T08:00:00+08:00) or a relative time such as -7d, -2h, now')
   .describe('ISO 8601 time, or relative to now: -7d, -2h, now');
-
-/** Whether `tz` is an IANA time zone this runtime knows. */
-export function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A time zone query parameter. */
 export const tzParam = z
