@@ -6,6 +6,7 @@
 import type { InstanceRow } from '../db/instances.js';
 import type { EventOf } from '../notify/index.js';
 import type { Instance } from '../xgc/types.js';
+import { byCodeUnit } from '../order.js';
 
 /** The `instances_destroyed` event for this observation, or null when nothing was destroyed at an empty balance. */
 export function destroyedEvent(
@@ -18,7 +19,7 @@ export function destroyedEvent(
   const was = new Map(before.map((r) => [r.id, r]));
   const vanished = gone.map((id) => was.get(id)).filter((r): r is InstanceRow => r !== undefined && r.status !== 'destroyed');
   const turned = list.filter((i) => i.status === 'destroyed' && was.has(i.id) && was.get(i.id)!.status !== 'destroyed').map((i) => was.get(i.id)!);
-  const hit = [...vanished, ...turned].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  const hit = [...vanished, ...turned].sort((a, b) => byCodeUnit(a.name, b.name) || byCodeUnit(a.id, b.id));
   if (hit.length === 0) return null;
   return {
     type: 'instances_destroyed',

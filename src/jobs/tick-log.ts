@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { billedRate } from '../money.js';
 import type { TickResult } from './tick.js';
+import { byCodeUnit } from '../order.js';
 
 /** What one line reports. */
 interface View {
@@ -33,7 +34,7 @@ function viewOf(r: TickResult, last: View | null): View {
     instances[i.status] = (instances[i.status] ?? 0) + 1;
     burn += billedRate(i);
   }
-  const sorted = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).sort(([a], [b]) => a.localeCompare(b)));
+  const sorted = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).sort(([a], [b]) => byCodeUnit(a, b)));
   const actions: Record<string, number> = {};
   for (const a of r.acted) actions[a.state] = (actions[a.state] ?? 0) + 1;
   // a blind or standby tick saw nothing: keep the last picture rather than report an empty account

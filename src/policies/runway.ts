@@ -23,6 +23,7 @@ import { formatDuration } from '../config/duration.js';
 import { savingPerHour } from '../actions/kinds.js';
 import { globMatch } from './selector.js';
 import type { PolicyDecision, InstanceState, PolicyType } from './types.js';
+import { byCodeUnit } from '../order.js';
 
 /** The policy name journaled on last-resort releases. */
 export const LAST_RESORT_POLICY = 'last-resort';
@@ -42,7 +43,7 @@ export function releaseOrder(insts: InstanceState[], priority: string[] = []): I
     const k = priority.findIndex((g) => globMatch(g, i.name));
     return k === -1 ? priority.length : k;
   };
-  return [...insts].sort((a, b) => rank(a) - rank(b) || b.rate - a.rate || a.id.localeCompare(b.id));
+  return [...insts].sort((a, b) => rank(a) - rank(b) || b.rate - a.rate || byCodeUnit(a.id, b.id));
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
