@@ -1,5 +1,5 @@
 /**
- * Cron occurrences in a time zone, for schedule policies: `0 2 * * *` in Asia/Shanghai is 02:00 there every day.
+ * Cron occurrences in a time zone, for schedule policies and jobs: `0 2 * * *` in Asia/Shanghai is 02:00 there every day.
  *
  * Five fields (minute hour day-of-month month day-of-week) or six with a second first; each field a list of values,
  * ranges `a-b` and steps `* /n`, `a-b/n`, `a/n` (from a to the field's end); months and weekdays also by name
@@ -11,9 +11,9 @@
  * a wall time the clock repeats (the hour gained when it ends) occurs once, at its first instant, unless the
  * expression runs every hour: then at both, as it runs in real time through the repeated hour (as Vixie cron does).
  *
- * It does the time zone arithmetic with the one `Intl.DateTimeFormat` money.ts already keeps, instead of a date
- * library's own (cron-parser through luxon loaded more of ICU's data and half a megabyte of source into the
- * daemon: bench/RESULTS.md).
+ * It does the time zone arithmetic with money.ts's `tzOffset` (the system's tz database, src/tzdb.ts), instead of a
+ * date library's own (cron-parser through luxon loaded ICU's data and half a megabyte of source into the daemon:
+ * bench/RESULTS.md). The jobs' scheduler (src/jobs/scheduler.ts) reads its schedules here too.
  */
 import { CRON_LAYOUT, FIVE, SECOND as F_SECOND, explainCron, type Field } from './config/cron.js';
 import { tzOffset } from './money.js';

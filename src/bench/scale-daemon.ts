@@ -23,7 +23,7 @@ export interface DaemonRunOptions {
   n: number;
   /** how long to run after the daemon is up */
   seconds: number;
-  /** `snapshot.every` (node-cron, 6 fields for seconds) */
+  /** `snapshot.every` (cron, 6 fields for seconds) */
   snapshotEvery: string;
   /** enable the SSH GPU probe (one connection per running instance; needs the simulator's SSH endpoints) */
   gpuProbe: boolean;

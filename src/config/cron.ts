@@ -1,7 +1,7 @@
 /**
  * Explains a cron expression that a parser refused: which field is wrong and its range, e.g.
  * `hour "25" is out of range 0-23`. It never accepts or rejects on its own: callers run the real parser
- * (node-cron for jobs, src/cron-time.ts for schedule policies) and ask this module only for the reason.
+ * (src/cron-time.ts, for jobs and schedule policies alike) and ask this module only for the reason.
  */
 
 /** One cron field: its name in messages, its range, and the names its values may go by. */

@@ -2,7 +2,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import cron from 'node-cron';
 import { ConfigError, ConfigErrors, StartRefused } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
 import { cronMessage } from './cron.js';
@@ -148,23 +147,29 @@ function checkTimezone(tz: string, path: string, errs: ConfigError[]): void {
   if (!isTimeZone(tz)) errs.push(new ConfigError(path, `unknown time zone "${tz}": expected an IANA name such as Asia/Shanghai or UTC`));
 }
 
+/** Whether the jobs' scheduler (src/jobs/scheduler.ts) reads `expr`: the same parser as schedule policies. */
+function isCron(expr: string): boolean {
+  try {
+    parseCron(expr);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Checks across keys that one field's schema cannot express. */
 function semanticChecks(c: Config): ConfigError[] {
   const errs: ConfigError[] = [];
   checkTimezone(c.timezone, 'timezone', errs);
-  if (!cron.validate(c.snapshot.every)) errs.push(new ConfigError('snapshot.every', cronMessage(c.snapshot.every, '*/1 * * * *')));
-  if (c.notify.digest.enabled && !cron.validate(c.notify.digest.cron)) errs.push(new ConfigError('notify.digest.cron', cronMessage(c.notify.digest.cron, '0 9 * * *')));
+  if (!isCron(c.snapshot.every)) errs.push(new ConfigError('snapshot.every', cronMessage(c.snapshot.every, '*/1 * * * *')));
+  if (c.notify.digest.enabled && !isCron(c.notify.digest.cron)) errs.push(new ConfigError('notify.digest.cron', cronMessage(c.notify.digest.cron, '0 9 * * *')));
   const names = new Map<string, number>();
   c.policies.forEach((p, i) => {
     const at = `policies[${i}]`;
     if (names.has(p.name)) errs.push(new ConfigError(`${at}.name`, `duplicate policy name "${p.name}" (also policies[${names.get(p.name)}])`));
     names.set(p.name, i);
     if (p.type === 'schedule') {
-      try {
-        parseCron(p.cron);
-      } catch {
-        errs.push(new ConfigError(`${at}.cron`, cronMessage(p.cron, '0 2 * * *')));
-      }
+      if (!isCron(p.cron)) errs.push(new ConfigError(`${at}.cron`, cronMessage(p.cron, '0 2 * * *')));
       if (p.timezone) checkTimezone(p.timezone, `${at}.timezone`, errs);
     }
     if (p.type === 'runway' && p.act_hours >= p.warn_hours) errs.push(new ConfigError(`${at}.act_hours`, `must be below warn_hours (${p.warn_hours})`));

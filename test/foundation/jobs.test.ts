@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import pino from 'pino';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock, systemClock } from '../../src/clock.js';
 import { JobRunner } from '../../src/jobs/scheduler.js';
 import { startHarness } from '../helpers/guard.js';
 
@@ -39,6 +39,10 @@ describe('jobs', () => {
     expect(() => new JobRunner([j, j], { clock: new ManualClock(0), log, timezone: 'UTC' })).toThrow(/duplicate job name a/);
   });
 
+  it('rejects a schedule the cron parser does not read, naming it', () => {
+    expect(() => new JobRunner([{ name: 'a', schedule: '0 9 * * 1#1', run: async () => {} }], { clock: new ManualClock(0), log, timezone: 'UTC' })).toThrow(/bad cron expression "0 9 \* \* 1#1"/);
+  });
+
   it('a skipped tick is recorded in the ticks table', async () => {
     const h = await startHarness();
     try {
@@ -47,5 +51,85 @@ describe('jobs', () => {
     } finally {
       await h.close();
     }
+  });
+});
+
+// The scheduler's timers against the system clock, both faked by vitest (Date and setTimeout move together, and a
+// clock set forward or back moves Date alone, as on a machine woken from sleep or corrected by NTP).
+describe('job schedules', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** A runner of one job on `schedule`, recording the time each run was given (ISO, UTC), and each skipped firing. */
+  function runnerOf(schedule: string, timezone = 'UTC') {
+    const runs: string[] = [];
+    const onSkip = (now: number) => void runs.push(`skipped ${new Date(now).toISOString()}`);
+    const runner = new JobRunner([{ name: 'j', schedule, run: async (now) => void runs.push(new Date(now).toISOString()), onSkip }], { clock: systemClock, log, timezone });
+    return { runs, runner };
+  }
+
+  it('fire at each occurrence in the configured zone, to the second (six fields: seconds)', async () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 0, 1, 0, 0, 0, 500) });
+    const daily = runnerOf('0 0 9 * * *', 'Asia/Shanghai');
+    const quarter = runnerOf('*/15 * * * * *');
+    daily.runner.start();
+    quarter.runner.start();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(quarter.runs).toEqual(['2026-01-01T00:00:15.000Z', '2026-01-01T00:00:30.000Z', '2026-01-01T00:00:45.000Z', '2026-01-01T00:01:00.000Z']);
+    await quarter.runner.stop();
+    await vi.advanceTimersByTimeAsync(2 * 86_400_000);
+    expect(daily.runs).toEqual(['2026-01-01T01:00:00.000Z', '2026-01-02T01:00:00.000Z']); // 09:00 in Shanghai
+    await daily.runner.stop();
+  });
+
+  it('after sleeping through occurrences, fire once within a minute, not once for each missed one', async () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 0, 1, 0, 30) });
+    const daily = runnerOf('0 0 9 * * *');
+    const minutely = runnerOf('0 * * * * *');
+    daily.runner.start();
+    minutely.runner.start();
+    vi.setSystemTime(Date.UTC(2026, 0, 3, 12, 0, 30)); // two and a half days later; no timer ran meanwhile
+    await vi.advanceTimersByTimeAsync(60_000); // the timers set before the sleep end: the clock reads 12:01:30
+    expect(daily.runs).toEqual(['2026-01-03T12:01:30.000Z']);
+    expect(minutely.runs).toEqual(['2026-01-03T12:01:30.000Z']);
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(minutely.runs).toEqual(['2026-01-03T12:01:30.000Z', '2026-01-03T12:02:00.000Z']);
+    await daily.runner.stop();
+    await minutely.runner.stop();
+  });
+
+  it('after the clock is set back, fire at the next occurrence from where it is now', async () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 0, 1, 0, 30) });
+    const hourly = runnerOf('0 0 * * * *');
+    hourly.runner.start();
+    await vi.advanceTimersByTimeAsync(60_000);
+    vi.setSystemTime(Date.UTC(2025, 11, 31, 23, 10)); // set back: 23:10 the day before
+    await vi.advanceTimersByTimeAsync(51 * 60_000);
+    expect(hourly.runs).toEqual(['2026-01-01T00:00:00.000Z']);
+    await hourly.runner.stop();
+  });
+
+  it("follow the machine's clock, and give each run the injected clock's time (a demo's clock runs 600x faster)", async () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 0, 1) });
+    const sim = new ManualClock(Date.UTC(2030, 5, 1));
+    const runs: number[] = [];
+    const runner = new JobRunner([{ name: 'j', schedule: '*/2 * * * * *', run: async (now) => void runs.push(now) }], { clock: sim, log, timezone: 'UTC' });
+    runner.start();
+    await vi.advanceTimersByTimeAsync(6_000);
+    expect(runs).toEqual([sim.now(), sim.now(), sim.now()]);
+    await runner.stop();
+  });
+
+  it('fire nothing once stopped', async () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 0, 1) });
+    const every = runnerOf('* * * * * *');
+    every.runner.start();
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(every.runs).toHaveLength(3);
+    await every.runner.stop();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(every.runs).toHaveLength(3);
+    expect(vi.getTimerCount()).toBe(0);
   });
 });
