@@ -1,5 +1,6 @@
 // Offsets from the system's tz database (src/tzdb.ts): the same as Intl's for every zone Intl knows, from files only
 // (no ICU for a zone the database has), and nothing read outside the database.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -30,28 +31,30 @@ afterEach(() => {
 });
 
 describe.skipIf(!hasTzdata)('tz database offsets', () => {
-  it("answer Intl's offset for every zone Intl knows, 2000-2060 (past the files' last transitions: their rules)", () => {
+  it("answer glibc's offsets on both sides of every transition 2000-2060, for every zone Intl knows (zdump, the same files)", () => {
+    // The oracle reads the same database: Node's ICU carries its own copy, of another release (Morocco's 2026 change
+    // is in Debian's tzdata 2026f and not in Node 20's ICU, tz 2025c), so Intl is compared below only where both agree.
     const zones = Intl.supportedValuesOf('timeZone');
     expect(zones.length).toBeGreaterThan(300);
+    const out = execFileSync('zdump', ['-v', '-c', '2000,2061', ...zones], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const MON = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
     const wrong: string[] = [];
-    for (const tz of zones) {
-      const z = tzdbZone(tz);
-      if (!z) {
-        wrong.push(`${tz}: no file`);
-        continue;
-      }
-      for (let y = 2000; y <= 2060; y++) {
-        for (let k = 0; k < 6; k++) {
-          const t = Date.UTC(y, 0, 1) + k * 61 * 86_400_000 + ((y * 7 + k * 5) % 24) * H;
-          if (z(t) !== intl(t, tz)) wrong.push(`${tz} at ${new Date(t).toISOString()}: ${z(t)} vs ${intl(t, tz)}`);
-        }
-      }
+    let n = 0;
+    for (const line of out.split('\n')) {
+      const m = /^(\S+)\s+\w{3} (\w{3})\s+(\d+) (\d\d):(\d\d):(\d\d) (\d{4}) UT = .* gmtoff=(-?\d+)$/.exec(line);
+      if (!m) continue;
+      const t = Date.UTC(Number(m[7]), MON.indexOf(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+      const z = tzdbZone(m[1]);
+      n++;
+      if (!z || z(t) !== Number(m[8]) * 1000) wrong.push(`${m[1]} at ${new Date(t).toISOString()}: ${z ? z(t) : 'no file'} vs ${Number(m[8]) * 1000}`);
     }
+    expect(n).toBeGreaterThan(10_000);
     expect(wrong).toEqual([]);
+    for (const tz of zones) expect({ tz, file: tzdbZone(tz) !== null }).toEqual({ tz, file: true });
   });
 
-  it('change at the instants Intl changes, across daylight saving, hour by hour (northern, southern, half-hour, 26 h rules)', () => {
-    for (const tz of ['America/New_York', 'Europe/Berlin', 'Australia/Sydney', 'Australia/Lord_Howe', 'America/Santiago', 'Asia/Jerusalem', 'America/Nuuk', 'Pacific/Chatham']) {
+  it('change at the instants Intl changes, across daylight saving, hour by hour (northern, southern, half-hour, 26 h rules; zones whose rules both releases share)', () => {
+    for (const tz of ['America/New_York', 'Europe/Berlin', 'Australia/Sydney', 'Australia/Lord_Howe', 'Asia/Jerusalem', 'Pacific/Chatham']) {
       const z = tzdbZone(tz)!;
       for (const y of [2026, 2041]) {
         for (let t = Date.UTC(y, 0, 1); t < Date.UTC(y + 1, 0, 1); t += H) if (z(t) !== intl(t, tz)) expect({ tz, at: new Date(t).toISOString(), off: z(t) }).toEqual({ tz, at: new Date(t).toISOString(), off: intl(t, tz) });
