@@ -302,21 +302,27 @@ export class ProbeMonitor {
   }
 
   /**
-   * Wait (at most `timeoutMs` of real time) until every link that can stream has a GPU sample stamped at or after
-   * the clock's current time, after asking each for a CPU/network/login reading. For stepped clocks (tests,
-   * benchmarks); the daemon never waits on this.
+   * Wait (at most `timeoutMs`, a timer: the I/O it waits for runs in real time, whatever the clock says) until every
+   * link that can stream has a GPU sample stamped at or after the clock's current time, after asking each for a
+   * CPU/network/login reading. For stepped clocks (tests, benchmarks) and one-shot commands; the daemon never waits
+   * on this.
    */
   async settle(timeoutMs = 3_000): Promise<void> {
     const now = this.deps.clock.now();
-    const end = Date.now() + timeoutMs;
+    let expired = false;
+    const deadline = setTimeout(() => (expired = true), timeoutMs);
     const pending = () => [...this.targets.values()].filter((t) => t.link && t.state.state !== 'down' && (t.lastGpuAt === null || t.lastGpuAt < now));
-    await Promise.all([...this.targets.values()].flatMap((t) => (t.link ? [t.link.sampleNow()] : [])));
-    while (pending().length > 0 && Date.now() < end) {
-      // wake on the next GPU sample, or re-check after a moment (a link may have gone down meanwhile)
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, 50);
-        this.waiters.push(() => (clearTimeout(t), r()));
-      });
+    try {
+      await Promise.all([...this.targets.values()].flatMap((t) => (t.link ? [t.link.sampleNow()] : [])));
+      while (pending().length > 0 && !expired) {
+        // wake on the next GPU sample, or re-check after a moment (a link may have gone down meanwhile)
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, 50);
+          this.waiters.push(() => (clearTimeout(t), r()));
+        });
+      }
+    } finally {
+      clearTimeout(deadline);
     }
   }
 

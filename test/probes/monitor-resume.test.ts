@@ -68,6 +68,24 @@ describe('gpu probe: idle since across a restart of the guard', () => {
   }
   const storedGpu = () => loadProbeState(g.db, [access.id]).get(access.id)?.gpu;
 
+  it('settle waits for a GPU sample at or after the clock, and gives up after its timeout when none can come', async () => {
+    const m = monitor();
+    m.setTargets([access]);
+    await m.settle(15_000);
+    expect(m.gpuAnswer(access.id, systemClock.now())?.detail).not.toBe('no sample yet');
+    // a clock that runs backwards: every sample the link streams is stamped before the instant settle waits for, so
+    // only the timeout ends the wait
+    let k = 0;
+    const ahead = { now: () => systemClock.now() + 86_400_000 - (k += 1_000) };
+    const gpu: GpuProbeOptions = { ...GPU_SIGNAL_DEFAULTS, enabled: true, sampleEveryMs: 200, connectTimeoutMs: 5_000, staleAfterMs: STALE_AFTER, windowMs: 1_000, connectConcurrency: 4 };
+    const late = new ProbeMonitor({ db: g.db, clock: ahead, options: { gpu, apps: {}, appIntervalMs: 60_000, concurrency: 1 } });
+    monitors.push(late);
+    late.setTargets([access]);
+    await waitFor(async () => late.gpuAnswer(access.id, ahead.now())?.detail !== 'no sample yet' || undefined, 15_000, 50); // the link streams
+    await late.settle(300); // without its deadline this never returns (the test times out)
+    await m.stop();
+  });
+
   it('a new monitor streaming within stale_after of the stored idle answer goes on from its since', async () => {
     const first = monitor();
     const since = await idleSince(first);
