@@ -6,7 +6,7 @@ import { and, asc, eq, gt, gte, isNull, lt, or } from './orm.js';
 import type { Db } from './open.js';
 import { actions, instances, intervals, probeChanges } from './schema.js';
 import { startOf } from './calendar.js';
-import { allRows } from './prepared.js';
+import { allRows, keptWhileUnchanged } from './prepared.js';
 import { accruedUntilNow, openIntervals } from './billed-intervals.js';
 
 /** The recorded stretches of each instance: since when it holds its GPU and since when it runs. */
@@ -40,7 +40,8 @@ export function instanceStretches(db: Db, ids: string[]): Map<string, Stretches>
     for (const r of allRows<[string, number | null, number | null]>(db, STRETCHES, [JSON.stringify(ids)])) add(r);
     return out;
   }
-  for (const r of allRows<[string, number | null, number | null]>(db, STRETCHES_CURRENT, [])) add(r);
+  // kept between ticks: every view of the instance list reads the same thousand rows until the next tick writes
+  for (const r of keptWhileUnchanged(db, 'instances', STRETCHES_CURRENT, () => allRows<[string, number | null, number | null]>(db, STRETCHES_CURRENT, []))) add(r);
   const rest = ids.filter((id) => !out.has(id));
   if (rest.length) for (const r of allRows<[string, number | null, number | null]>(db, STRETCHES, [JSON.stringify(rest)])) add(r);
   return out;
@@ -74,17 +75,18 @@ export interface ListedInstance {
 
 const LISTED = 'select id, name, status, gpu_model, gpu_count, price_per_hour, last_seen from instances where gone_at is null order by name';
 
-/** `currentInstances` with only the columns the instance list shows (no row objects built for the other twelve). */
-export function listedInstances(db: Db): ListedInstance[] {
-  return allRows<[string, string, string, string, number, number, number]>(db, LISTED, []).map(([id, name, status, gpuModel, gpuCount, pricePerHour, lastSeen]) => ({
-    id,
-    name,
-    status,
-    gpuModel,
-    gpuCount,
-    pricePerHour,
-    lastSeen,
-  }));
+/**
+ * `currentInstances` with only the columns the instance list shows (no row objects built for the other twelve), kept
+ * until the table changes (the next tick): shared between callers, frozen.
+ */
+export function listedInstances(db: Db): readonly Readonly<ListedInstance>[] {
+  return keptWhileUnchanged(db, 'instances', LISTED, () =>
+    Object.freeze(
+      allRows<[string, string, string, string, number, number, number]>(db, LISTED, []).map(([id, name, status, gpuModel, gpuCount, pricePerHour, lastSeen]) =>
+        Object.freeze({ id, name, status, gpuModel, gpuCount, pricePerHour, lastSeen }),
+      ),
+    ),
+  );
 }
 
 /** Yuan per hour each instance is billed at now: the rate of its open interval. */

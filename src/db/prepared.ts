@@ -43,8 +43,8 @@ export function allRows<T extends unknown[]>(db: Db, text: string, params: unkno
   return statement(client, text).all(...params) as T[];
 }
 
-/** A table whose every row change bumps a counter in `change_counters`, in the same transaction (migrations 0008, 0009). */
-export type CountedTable = 'intervals' | 'probe_state';
+/** A table whose every row change bumps a counter in `change_counters`, in the same transaction (migrations 0008-0010). */
+export type CountedTable = 'intervals' | 'probe_state' | 'instances';
 
 const COUNTER = 'select n from change_counters where name = ?';
 
@@ -57,6 +57,25 @@ export function changeCounter(db: Db, table: CountedTable): number | null {
   const client = rawClient(db);
   if (!client || client.inTransaction) return null;
   return (statement(client, COUNTER).get(table) as [number])[0];
+}
+
+const kept = new WeakMap<object, Map<string, { n: number; value: unknown }>>();
+
+/**
+ * What `read` returns, kept per connection under `key` while the counter of `table` stands still: read again after
+ * any committed change of the table, and every time inside a transaction. The value is shared: nobody may change it.
+ */
+export function keptWhileUnchanged<T>(db: Db, table: CountedTable, key: string, read: () => T): T {
+  const client = rawClient(db);
+  const n = changeCounter(db, table);
+  if (!client || n === null) return read();
+  let m = kept.get(client);
+  if (!m) kept.set(client, (m = new Map()));
+  const k = m.get(key);
+  if (k && k.n === n) return k.value as T;
+  const value = read();
+  m.set(key, { n, value });
+  return value;
 }
 
 /** The counter of `table` as this transaction sees it (its own writes included): for a writer that keeps what it wrote. */

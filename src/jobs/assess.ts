@@ -10,6 +10,7 @@ import { activeOverrides } from '../db/overrides.js';
 import { firstWarnings } from '../db/events.js';
 import { cooldownsAfterBoot } from '../db/journal.js';
 import { instanceStretches } from '../db/instances.js';
+import { changeCounter, rawClient } from '../db/prepared.js';
 import { accruedUntilNow, billedTotal } from '../db/billed-intervals.js';
 import { lastDebitAt } from '../db/balance.js';
 import { billedRate, bucketStart, holdsGpu } from '../money.js';
@@ -70,6 +71,27 @@ export function instanceStates(db: Db, list: Instance[], opts: { stretchesFromAp
   });
 }
 
+/** What `statesOf` keeps of one observation's list: for which connection and at which counters. */
+const keptStates = new WeakMap<Instance[], { client: object; key: string; states: InstanceState[] }>();
+
+/**
+ * `instanceStates` of an observation's list, kept while neither `instances` nor `intervals` changed (the next tick
+ * writes both): every view of the instance list between two ticks joins the same list with the same stretches.
+ * Shared between callers, so frozen.
+ */
+function statesOf(db: Db, list: Instance[]): InstanceState[] {
+  const client = rawClient(db);
+  const a = changeCounter(db, 'instances');
+  const b = changeCounter(db, 'intervals');
+  if (!client || a === null || b === null) return instanceStates(db, list);
+  const key = `${a}:${b}`;
+  const k = keptStates.get(list);
+  if (k && k.client === client && k.key === key) return k.states;
+  const states = instanceStates(db, list).map((s) => Object.freeze(s));
+  keptStates.set(list, { client, key, states });
+  return states;
+}
+
 /**
  * The stored probe answers as policies see them at `now`: an answer older than its probe's `staleAfter` (ms)
  * counts as unknown, whatever it said. Fresh answers are the stored (frozen) objects themselves, and an instance
@@ -114,7 +136,7 @@ export function unbilledSince(db: Db, now: number): number {
 /** Build the engine input for an observation. */
 export function engineInput(db: Db, config: Config, obs: Observation, opts: AssessOptions = {}): EngineInput {
   const { now } = obs;
-  const states = instanceStates(db, obs.list, { stretchesFromApi: opts.stretchesFromApi, now });
+  const states = opts.stretchesFromApi ? instanceStates(db, obs.list, { stretchesFromApi: true, now }) : statesOf(db, obs.list);
   const dayStart = bucketStart(now, 'day', config.timezone);
   const monthStart = bucketStart(now, 'month', config.timezone);
   // Spend so far today / this month only matters to budget policies: computed on first use.

@@ -8,6 +8,9 @@ import { accruedUntilNow, billedIntervals, billedTotal } from '../../src/db/bill
 import { estimatedByInstance, spendReport } from '../../src/db/spend.js';
 import { accrued, round4 } from '../../src/money.js';
 import { writeHistory } from '../helpers/history.js';
+import { engineInput } from '../../src/jobs/assess.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { Instance } from '../../src/xgc/types.js';
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -70,6 +73,66 @@ describe('instance list queries', () => {
     expect([...whole.values()].some((s) => s.stoppedSince !== null)).toBe(true);
     const part = ids.filter((_, k) => k % 3 !== 0); // read whole, then filtered
     expect(instanceStretches(g.db, part)).toEqual(one(part));
+  });
+
+  it("the instance list's rows and the states the core judges follow every change of `instances` (kept only while its counter stands still)", () => {
+    type Row = { id: string; name: string; status: string; gpu_model: string; gpu_count: number; price_per_hour: number; retain_price: number; image: string };
+    const rows = g.sqlite.prepare('select * from instances where gone_at is null order by id').all() as Row[];
+    expect(rows.length).toBeGreaterThan(5);
+    // an observation's list: the same array object from one view to the next until the next tick
+    const list = rows.map((r): Instance => ({
+      id: r.id, name: r.name, status: r.status, statusKnown: true, gpuModel: r.gpu_model, gpuUsed: r.gpu_count, pricePerHour: r.price_per_hour, basePrice: null,
+      retainPrice: r.retain_price, retain: true, image: r.image, imageId: '', dataCenter: '', webUrl: '', jupyterUrl: '', sshDomain: '', sshPort: null, createdAt: null, startedAt: null, stoppedAt: null, progress: null,
+    }));
+    // one the cloud lists as shut down with its GPU kept: since when is its open interval's business
+    const b = list.find((i) => (g.sqlite.prepare('select count(*) n from intervals where to_ts is null and instance_id = ?').get(i.id) as { n: number }).n === 1)!;
+    Object.assign(b, { status: 'shutdown', gpuUsed: 1 });
+    const config = parseConfig({ xgc: { token: 'T' } });
+    const states = () => engineInput(g.db, config, { now: END, list, balance: null }).instances;
+    const listed = (id: string) => listedInstances(g.db).find((r) => r.id === id)!;
+    const state = (id: string) => states().find((s) => s.id === id)!;
+    const a = list[0].id;
+    const first = listedInstances(g.db);
+    expect(listedInstances(g.db)).toBe(first); // nothing changed: the kept rows
+    expect(states()).toBe(states());
+    const was = { name: listed(a).name, lastSeen: listed(a).lastSeen, billedSince: state(a).billedSince };
+    try {
+      // this connection (as a tick bumps every row's last_seen)
+      g.sqlite.prepare('update instances set name = ?, last_seen = last_seen + 1 where id = ?').run('renamed', a);
+      expect(listed(a)).toMatchObject({ name: 'renamed', lastSeen: was.lastSeen + 1 });
+      // another connection's commit
+      const other = openDb(join(dir, 'guard.db'));
+      try {
+        other.sqlite.prepare('update instances set billed_since = ? where id = ?').run(END - H, a);
+      } finally {
+        other.close();
+      }
+      expect(state(a).billedSince).toBe(END - H);
+      // a change of `intervals` alone: its open interval says since when it is stopped with the GPU kept
+      const open = g.sqlite.prepare('select id, status, gpu_kept, from_ts from intervals where to_ts is null and instance_id = ?').get(b.id) as { id: number; status: string; gpu_kept: number; from_ts: number };
+      expect(state(b.id).stoppedSince).toBe(open.status === 'shutdown' && open.gpu_kept === 1 ? open.from_ts : null);
+      const flip = open.status === 'shutdown' && open.gpu_kept === 1 ? ['running', 0] : ['shutdown', 1];
+      g.sqlite.prepare('update intervals set status = ?, gpu_kept = ? where id = ?').run(...flip, open.id);
+      expect(state(b.id).stoppedSince).toBe(flip[0] === 'shutdown' ? open.from_ts : null);
+      g.sqlite.prepare('update intervals set status = ?, gpu_kept = ? where id = ?').run(open.status, open.gpu_kept, open.id);
+      // a transaction reads its own writes, and once rolled back they are not kept
+      expect(() =>
+        g.db.transaction(() => {
+          g.sqlite.prepare('update instances set name = ?, billed_since = ? where id = ?').run('in-tx', END - 2 * H, a);
+          expect(listed(a).name).toBe('in-tx');
+          expect(state(a).billedSince).toBe(END - 2 * H);
+          throw new Error('roll back');
+        }),
+      ).toThrow('roll back');
+      expect(listed(a).name).toBe('renamed');
+      expect(state(a).billedSince).toBe(END - H);
+      // gone: no longer listed
+      g.sqlite.prepare('update instances set gone_at = ? where id = ?').run(END, a);
+      expect(listedInstances(g.db).some((r) => r.id === a)).toBe(false);
+    } finally {
+      g.sqlite.prepare('update instances set name = ?, last_seen = ?, billed_since = ?, gone_at = null where id = ?').run(was.name, was.lastSeen, was.billedSince, a);
+    }
+    expect(listed(a).name).toBe(was.name);
   });
 
   it('billed rates now are the rates of the open intervals', () => {
