@@ -1,4 +1,5 @@
 /** `GET /api/v1/instances`: current instances with cost today, idle verdicts, overrides and the next planned action. */
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { formatDuration } from '../config/duration.js';
 import { listedInstances, openRates, todayEstimated } from '../db/instances.js';
@@ -68,28 +69,32 @@ export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) 
   const { gdb, clock, config, guard } = opts.deps;
   const tz = config.timezone;
   type ProbesJson = z.infer<typeof instanceItem>['idle']['probes'];
+  const probesJson = (probes: IdleInfo['probes'], iso: (t: number | null) => string | null): ProbesJson =>
+    Object.fromEntries(Object.entries(probes).map(([k, p]) => [k, { verdict: p.verdict, since: iso(p.since), detail: p.detail, code: p.code ? reasonJson(p.code) : null, checked_at: iso(p.checkedAt ?? null) }]));
   // A fresh stored answer reaches this route as the same frozen record from one request to the next (see
-  // `storedProbeViews`): its JSON is built once per record; a stale answer is a new object each time, built anew.
-  const probesJson = new WeakMap<object, ProbesJson>();
-  const probesOf = (probes: IdleInfo['probes'], iso: (t: number | null) => string | null): ProbesJson => {
+  // `storedProbeViews`) until its probe stores a new one: its JSON is written once per record, as bytes of its own
+  // (not a slice of Buffer's shared pool, which one kept fragment would hold whole). A stale answer is a new object
+  // each time, written anew.
+  const probesBytes = new WeakMap<object, Buffer>();
+  const probesOf = (probes: IdleInfo['probes'], iso: (t: number | null) => string | null): Buffer => {
     const frozen = Object.isFrozen(probes);
-    let j = frozen ? probesJson.get(probes) : undefined;
-    if (j === undefined) {
-      j = Object.fromEntries(Object.entries(probes).map(([k, p]) => [k, { verdict: p.verdict, since: iso(p.since), detail: p.detail, code: p.code ? reasonJson(p.code) : null, checked_at: iso(p.checkedAt ?? null) }]));
-      if (frozen) probesJson.set(probes, j);
+    let b = frozen ? probesBytes.get(probes) : undefined;
+    if (b === undefined) {
+      b = ownBytes(JSON.stringify(probesJson(probes, iso)));
+      if (frozen) probesBytes.set(probes, b);
     }
-    return j;
+    return b;
   };
+  const noProbes = Buffer.from('{}');
 
   app.get(
     '/api/v1/instances',
     {
       schema: { tags: ['instances'], summary: 'Current instances: cost today, idle verdicts, overrides, next planned action', response: { 200: instancesAnswer, ...errorResponses } },
-      // Every field is copied here by name (reason codes through reasonJson), so the answer is its schema's shape
-      // already: parsing it again on every call cost ~7 ms at 1,000 instances. The tests parse it and expect it unchanged.
-      serializerCompiler: () => (data: unknown) => JSON.stringify(data),
     },
-    async () => {
+    // Every field is copied here by name (reason codes through reasonJson), so the answer is its schema's shape
+    // already and is sent as bytes (fastify serializes no Buffer): the tests parse it and expect it unchanged.
+    async (_req, reply) => {
       const now = clock.now();
       const db = gdb.db;
       // Most times repeat across the list (every instance's last sighting, probes checked together): each is written once.
@@ -106,7 +111,8 @@ export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) 
       const ovs = activeOverrides(db, now);
       const { idle, next }: { idle: Map<string, IdleInfo>; next: Map<string, NextAction | null> } = guard?.instanceViews(now) ?? { idle: new Map(), next: new Map() };
       const wakes = latestWakes(db, now, tz);
-      return {
+      const fragments: Buffer[] = [];
+      const answer = {
         instances: rows.map((r) => {
           const i = idle.get(r.id);
           const n = next.get(r.id) ?? null;
@@ -121,15 +127,54 @@ export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) 
             today_estimated: round4(today.get(r.id) ?? 0),
             stopped_gpu_rate: r.status === 'shutdown' && r.gpuCount > 0 ? round4(rates.get(r.id) ?? r.pricePerHour) : null,
             last_seen: iso(r.lastSeen)!,
-            idle: i
-              ? { verdict: i.verdict, since: iso(i.since), probes: probesOf(i.probes, iso) }
-              : { verdict: 'unknown' as const, since: null, probes: {} },
+            idle: { verdict: i?.verdict ?? 'unknown', since: i ? iso(i.since) : null, probes: slot(fragments, i ? probesOf(i.probes, iso) : noProbes) },
             overrides: ovs.filter((o) => overrideMatches(o, r, o.policies?.[0] ?? '*')).map((o) => overrideToJson(o, now, tz)),
             next_action: n ? { policy: n.policy, action: n.action, at: iso(n.at), in: n.at === null ? null : formatDuration(Math.max(0, n.at - now)), reason: n.reason, reason_code: n.reasonCode ? reasonJson(n.reasonCode) : null, held_by: n.heldBy ? { kind: n.heldBy.kind, until: iso(n.heldBy.until)!, override_id: n.heldBy.overrideId ?? null } : null } : null,
             wake: wakes.get(r.id) ?? null,
           };
         }),
       };
+      // the bytes of this answer's JSON: the type provider knows only the object it stands for
+      return reply.type('application/json; charset=utf-8').send(spliced(answer, fragments) as unknown as typeof answer);
     },
   );
+}
+
+/** A string's UTF-8 bytes in memory of their own. */
+function ownBytes(s: string): Buffer {
+  const b = Buffer.allocUnsafeSlow(Buffer.byteLength(s));
+  b.write(s);
+  return b;
+}
+
+/**
+ * Where a pre-written JSON fragment goes: a string no data can hold (a control character and a random nonce of
+ * this process), which the answer carries in the fragment's place until `spliced` swaps the bytes in.
+ */
+const SLOT = `\u0001${randomBytes(12).toString('base64url')}`;
+const SLOT_JSON = Buffer.from(JSON.stringify(SLOT));
+
+/** Keep `fragment` (an instance's probe answers) for `spliced`; what stands in its place until then. */
+function slot(fragments: Buffer[], fragment: Buffer): z.infer<typeof instanceItem>['idle']['probes'] {
+  fragments.push(fragment);
+  return SLOT as unknown as z.infer<typeof instanceItem>['idle']['probes'];
+}
+
+/**
+ * The answer's JSON with each slot replaced by its fragment, in order. At 1,000 instances the fragments are 410 KB of
+ * the answer's 990 KB: serializing the rest and copying them in took 3.4-5.7 ms where serializing it all took 5.3-6.8.
+ */
+function spliced(answer: unknown, fragments: Buffer[]): Buffer {
+  const rest = Buffer.from(JSON.stringify(answer));
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (const f of fragments) {
+    const at = rest.indexOf(SLOT_JSON, from);
+    if (at < 0) throw new Error('instance list: a fragment slot is missing from the answer');
+    parts.push(rest.subarray(from, at), f);
+    from = at + SLOT_JSON.length;
+  }
+  if (rest.indexOf(SLOT_JSON, from) >= 0) throw new Error('instance list: more fragment slots than fragments');
+  parts.push(rest.subarray(from));
+  return Buffer.concat(parts);
 }

@@ -35,9 +35,12 @@ describe('instances, policies, act-now and events over HTTP (the guard core behi
     const { h, app } = await setup();
     const idleId = await h.add({ name: 'sd-idle', image: 'WebUI', status: 'running' });
     const busyId = await h.add({ name: 'comfy-busy', image: 'ComfyUI', status: 'running', busy: true });
+    // a name with what JSON escapes (the answer is written from pre-serialized parts)
+    const oddId = await h.add({ name: 'sd-"odd"\\\u0001}]', image: 'WebUI', status: 'running' });
     for (let i = 0; i < 12; i++) await h.step(MIN);
     const res = await app.inject({ url: '/api/v1/instances' });
     expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
     const body = res.json();
     // the route serializes without validating (speed): its answer must be exactly the documented schema's shape
     // (parsing strips what the schema does not name: nothing may be stripped)
@@ -55,6 +58,8 @@ describe('instances, policies, act-now and events over HTTP (the guard core behi
     expect(idle.next_action.in).toMatch(/^\d+m$/);
     const busy = body.instances.find((i: any) => i.id === busyId);
     expect(busy.idle.verdict).toBe('busy');
+    expect(busy.idle.probes.comfyui).toMatchObject({ verdict: 'busy' });
+    expect(body.instances.find((i: any) => i.id === oddId).name).toBe('sd-"odd"\\\u0001}]');
     expect(busy.next_action).toBeNull();
     // every time is the core's own (each one: several fall within the same minute), written in the configured zone
     const iso = (t: number | null | undefined) => (t == null ? null : isoInTz(t, h.config.timezone));
@@ -65,7 +70,7 @@ describe('instances, policies, act-now and events over HTTP (the guard core behi
       expect(inst.last_seen).toBe(iso(seen.get(inst.id)));
       expect(inst.idle.since).toBe(iso(v.since));
       expect(Object.keys(inst.idle.probes).sort()).toEqual(Object.keys(v.probes).sort());
-      for (const [k, p] of Object.entries(v.probes)) expect(inst.idle.probes[k], k).toMatchObject({ since: iso(p.since), checked_at: iso(p.checkedAt) });
+      for (const [k, p] of Object.entries(v.probes)) expect(inst.idle.probes[k], k).toMatchObject({ verdict: p.verdict, detail: p.detail, since: iso(p.since), checked_at: iso(p.checkedAt) });
       const n = views.next.get(inst.id);
       expect(inst.next_action?.at ?? null).toBe(iso(n?.at));
     }
