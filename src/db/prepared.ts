@@ -59,20 +59,26 @@ export function changeCounter(db: Db, table: CountedTable): number | null {
   return (statement(client, COUNTER).get(table) as [number])[0];
 }
 
-const kept = new WeakMap<object, Map<string, { n: number; value: unknown }>>();
+const kept = new WeakMap<object, Map<string, { n: string; value: unknown }>>();
 
 /**
- * What `read` returns, kept per connection under `key` while the counter of `table` stands still: read again after
- * any committed change of the table, and every time inside a transaction. The value is shared: nobody may change it.
+ * What `read` returns, kept per connection under `key` while the counters of `tables` stand still (and `fits` accepts
+ * it): read again after any committed change of one of them, and every time inside a transaction. The value is
+ * shared: nobody may change it.
  */
-export function keptWhileUnchanged<T>(db: Db, table: CountedTable, key: string, read: () => T): T {
+export function keptWhileUnchanged<T>(db: Db, tables: CountedTable | readonly CountedTable[], key: string, read: () => T, fits: (kept: T) => boolean = () => true): T {
   const client = rawClient(db);
-  const n = changeCounter(db, table);
-  if (!client || n === null) return read();
+  let n = '';
+  for (const t of typeof tables === 'string' ? [tables] : tables) {
+    const c = changeCounter(db, t);
+    if (c === null) return read();
+    n += `${c}:`;
+  }
+  if (!client) return read();
   let m = kept.get(client);
   if (!m) kept.set(client, (m = new Map()));
   const k = m.get(key);
-  if (k && k.n === n) return k.value as T;
+  if (k && k.n === n && fits(k.value as T)) return k.value as T;
   const value = read();
   m.set(key, { n, value });
   return value;

@@ -10,7 +10,7 @@ import { activeOverrides } from '../db/overrides.js';
 import { firstWarnings } from '../db/events.js';
 import { cooldownsAfterBoot } from '../db/journal.js';
 import { instanceStretches } from '../db/instances.js';
-import { changeCounter, rawClient } from '../db/prepared.js';
+import { keptWhileUnchanged } from '../db/prepared.js';
 import { accruedUntilNow, billedTotal } from '../db/billed-intervals.js';
 import { lastDebitAt } from '../db/balance.js';
 import { billedRate, bucketStart, holdsGpu } from '../money.js';
@@ -71,25 +71,14 @@ export function instanceStates(db: Db, list: Instance[], opts: { stretchesFromAp
   });
 }
 
-/** What `statesOf` keeps of one observation's list: for which connection and at which counters. */
-const keptStates = new WeakMap<Instance[], { client: object; key: string; states: InstanceState[] }>();
-
 /**
  * `instanceStates` of an observation's list, kept while neither `instances` nor `intervals` changed (the next tick
- * writes both): every view of the instance list between two ticks joins the same list with the same stretches.
- * Shared between callers, so frozen.
+ * writes both) and the list is the same: every view of the instance list between two ticks joins the same list with
+ * the same stretches. Shared between callers, so frozen.
  */
 function statesOf(db: Db, list: Instance[]): InstanceState[] {
-  const client = rawClient(db);
-  const a = changeCounter(db, 'instances');
-  const b = changeCounter(db, 'intervals');
-  if (!client || a === null || b === null) return instanceStates(db, list);
-  const key = `${a}:${b}`;
-  const k = keptStates.get(list);
-  if (k && k.client === client && k.key === key) return k.states;
-  const states = instanceStates(db, list).map((s) => Object.freeze(s));
-  keptStates.set(list, { client, key, states });
-  return states;
+  const read = () => ({ list, states: instanceStates(db, list).map((s) => Object.freeze(s)) });
+  return keptWhileUnchanged(db, ['instances', 'intervals'], 'instance states', read, (k) => k.list === list).states;
 }
 
 /**

@@ -95,6 +95,9 @@ describe('instance list queries', () => {
     const first = listedInstances(g.db);
     expect(listedInstances(g.db)).toBe(first); // nothing changed: the kept rows
     expect(states()).toBe(states());
+    // the next observation (a new list, nothing written yet) is joined anew, not answered with the last list's states
+    const next = list.map((i) => (i.id === list[1].id ? { ...i, name: 'next-list' } : i));
+    expect(engineInput(g.db, config, { now: END, list: next, balance: null }).instances.find((s) => s.id === list[1].id)!.name).toBe('next-list');
     const was = { name: listed(a).name, lastSeen: listed(a).lastSeen, billedSince: state(a).billedSince };
     try {
       // this connection (as a tick bumps every row's last_seen)
