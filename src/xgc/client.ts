@@ -12,8 +12,6 @@
  * verdict; the caller (the executor) decides and journals. A definite refusal throws the typed error.
  */
 import { readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { BadRequest } from '../errors.js';
 import {
   XgcActionUncertain,
@@ -360,9 +358,17 @@ export class XgcClient {
     let status: number;
     let text: string;
     try {
-      const res = await exchange(this.baseUrl + path, method, headers, body === undefined ? undefined : JSON.stringify(body), ctrl.signal);
+      const res = await fetch(this.baseUrl + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: ctrl.signal,
+        redirect: 'error',
+      });
       status = res.status;
-      text = res.bytes.toString('utf8');
+      // Buffer's UTF-8 decoder, not fetch's TextDecoder: a 1,000-instance list (1.7 MB, Chinese in it) decodes in
+      // under 1 ms on Node 24 against ~15 ms (on Node 20 both take ~15 ms). Unlike res.text() it keeps a BOM.
+      text = Buffer.from(await res.arrayBuffer()).toString('utf8');
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     } catch (err) {
       if (ctrl.signal.aborted) throw new XgcTimeoutError(ep, this.timeoutMs, this.shownBase);
@@ -465,28 +471,6 @@ function withoutSecrets(obj: Record<string, unknown>): Record<string, unknown> {
     out[k] = v !== null && typeof v === 'object' && !Array.isArray(v) ? withoutSecrets(v as Record<string, unknown>) : v;
   }
   return out;
-}
-
-/**
- * One HTTP exchange through node:http(s), on a connection of its own (no keep-alive): a request put on a reused
- * socket that the server is closing fails, and an action POST that failed so can never be sent again. The guard
- * makes a few calls a minute, so a connection each costs nothing that matters; `fetch` would cost the daemon undici
- * (its JavaScript and WebAssembly parser, ~6 MB resident). No redirect is followed: a 3xx is an HTTP error.
- */
-function exchange(url: string, method: 'GET' | 'POST', headers: Record<string, string>, body: string | undefined, signal: AbortSignal): Promise<{ status: number; bytes: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const h = body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
-    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, { method, headers: h, signal, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      // a connection cut mid-answer ends without `complete`: never a short body taken for the answer
-      res.on('close', () => (res.complete ? resolve({ status: res.statusCode ?? 0, bytes: Buffer.concat(chunks) }) : reject(Object.assign(new Error('answer cut short'), { code: 'ECONNRESET' }))));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 function networkCode(err: unknown): string {
