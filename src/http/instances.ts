@@ -75,6 +75,7 @@ export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) 
   // `storedProbeViews`) until its probe stores a new one: its JSON is written once per record. A stale answer is a new
   // object each time, written anew.
   const probesText = new WeakMap<object, string>();
+  const answerBytes = new KeptBytes();
   const probesOf = (probes: IdleInfo['probes'], iso: (t: number | null) => string | null): string => {
     const frozen = Object.isFrozen(probes);
     let j = frozen ? probesText.get(probes) : undefined;
@@ -110,8 +111,7 @@ export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) 
       const { idle, next }: { idle: Map<string, IdleInfo>; next: Map<string, NextAction | null> } = guard?.instanceViews(now) ?? { idle: new Map(), next: new Map() };
       const wakes = latestWakes(db, now, tz);
       const fragments: string[] = [];
-      const answer = {
-        instances: rows.map((r) => {
+      const items = rows.map((r) => {
           const i = idle.get(r.id);
           const n = next.get(r.id) ?? null;
           return {
@@ -129,11 +129,13 @@ export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) 
             overrides: ovs.filter((o) => overrideMatches(o, r, o.policies?.[0] ?? '*')).map((o) => overrideToJson(o, now, tz)),
             next_action: n ? { policy: n.policy, action: n.action, at: iso(n.at), in: n.at === null ? null : formatDuration(Math.max(0, n.at - now)), reason: n.reason, reason_code: n.reasonCode ? reasonJson(n.reasonCode) : null, held_by: n.heldBy ? { kind: n.heldBy.kind, until: iso(n.heldBy.until)!, override_id: n.heldBy.overrideId ?? null } : null } : null,
             wake: wakes.get(r.id) ?? null,
-          };
-        }),
-      };
+          } satisfies z.infer<typeof instanceItem>;
+        });
+      // The bytes of this answer's JSON go out in a buffer kept for the next answer once this one is sent.
+      const bytes = spliced(items, fragments, answerBytes);
+      reply.raw.once('finish', () => answerBytes.give(bytes.buffer));
       // the bytes of this answer's JSON: the type provider knows only the object it stands for
-      return reply.type('application/json; charset=utf-8').send(spliced(answer, fragments) as unknown as typeof answer);
+      return reply.type('application/json; charset=utf-8').send(bytes.view as unknown as z.infer<typeof instancesAnswer>);
     },
   );
 }
@@ -152,29 +154,49 @@ function slot(fragments: string[], fragment: string): z.infer<typeof instanceIte
 }
 
 /**
- * The answer's JSON as UTF-8 bytes, each slot replaced by its fragment in order, written once into one buffer. At
- * 1,000 instances the fragments are 410 KB of the answer's 990 KB: serializing the rest and writing them in took
- * 3.3-4.8 ms where serializing it all and encoding it took 4.5-7.7.
+ * A buffer kept from one answer to the next. A fresh megabyte for every answer costs a page fault for each of its
+ * pages once written, and where those are dear (the 2-core VM of `bench/RESULTS.md`: ~20 us each, 5-7 ms a megabyte)
+ * they were a third of the route's time. An answer takes the kept buffer when it is free and large enough, and gives
+ * it back once its response has been handed to the socket (`finish`); an answer that finds it lent, or too small,
+ * takes a new one, which becomes the kept one when given back. A response closed before `finish` never gives its
+ * buffer back: whatever still holds it keeps it.
  */
-function spliced(answer: unknown, fragments: string[]): Buffer {
-  const rest = JSON.stringify(answer);
-  const parts: string[] = [];
-  let bytes = 0;
-  let from = 0;
-  for (const f of fragments) {
-    const at = rest.indexOf(SLOT_JSON, from);
-    if (at < 0) throw new Error('instance list: a fragment slot is missing from the answer');
-    const before = rest.slice(from, at);
-    parts.push(before, f);
-    bytes += Buffer.byteLength(before) + Buffer.byteLength(f);
-    from = at + SLOT_JSON.length;
+export class KeptBytes {
+  private kept: ArrayBuffer | null = null;
+
+  /** `n` bytes to write an answer into: a view of the kept buffer, or of a new one with room to grow. */
+  take(n: number): { buffer: ArrayBuffer; view: Buffer } {
+    let b = this.kept;
+    if (b === null || b.byteLength < n) b = new ArrayBuffer(Math.max(n + (n >> 3), 4096));
+    else this.kept = null;
+    return { buffer: b, view: Buffer.from(b, 0, n) };
   }
-  if (rest.indexOf(SLOT_JSON, from) >= 0) throw new Error('instance list: more fragment slots than fragments');
-  const tail = rest.slice(from);
-  parts.push(tail);
-  bytes += Buffer.byteLength(tail);
-  const out = Buffer.allocUnsafe(bytes);
+
+  /** Keep `b` for the next answer, unless a larger one is kept already. */
+  give(b: ArrayBuffer): void {
+    if (this.kept === null || this.kept.byteLength < b.byteLength) this.kept = b;
+  }
+}
+
+/**
+ * The answer's JSON as UTF-8 bytes: each instance serialized on its own (no megabyte string), its slot replaced by
+ * its fragment, all written into one buffer taken from `out`.
+ */
+function spliced(items: unknown[], fragments: string[], out: KeptBytes): { buffer: ArrayBuffer; view: Buffer } {
+  if (items.length !== fragments.length) throw new Error('instance list: one fragment per instance expected');
+  const parts: string[] = ['{"instances":['];
+  for (let k = 0; k < items.length; k++) {
+    const s = JSON.stringify(items[k]);
+    const at = s.indexOf(SLOT_JSON);
+    if (at < 0 || s.indexOf(SLOT_JSON, at + 1) >= 0) throw new Error('instance list: an instance must hold one fragment slot');
+    parts.push(k === 0 ? '' : ',', s.slice(0, at), fragments[k]!, s.slice(at + SLOT_JSON.length));
+  }
+  parts.push(']}');
+  let bytes = 0;
+  for (const p of parts) bytes += Buffer.byteLength(p);
+  const taken = out.take(bytes);
   let at = 0;
-  for (const p of parts) at += out.write(p, at);
-  return out;
+  for (const p of parts) at += taken.view.write(p, at);
+  if (at !== bytes) throw new Error('instance list: the answer was not written whole');
+  return taken;
 }
