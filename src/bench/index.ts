@@ -80,7 +80,7 @@ interface ScaleRow {
 /** Markdown tables of the scale figures. */
 export function scaleMarkdown(rows: ScaleRow[]): string {
   const t = mdTable(
-    ['instances', 'running', 'tick p50/p95 ms', 'tick p50/p95 ms (right after the step: samples arriving)', 'tick p50/p95 ms (probes off)', 'API calls/tick', '/api/v1/instances p50/p95 ms (inject; KB, probe verdicts carried)', 'bytes/instance-day (file / live)', 'DB MB'],
+    ['instances', 'running', 'tick p50/p95 ms', 'tick p50/p95 ms (right after the step: samples arriving)', 'tick p50/p95 ms (probes off)', 'API calls/tick', '/api/v1/instances p50/p95 ms (inject; KB, probe verdicts carried)', '/api/v1/instances p50/p95 ms (loopback socket)', 'bytes/instance-day (file / live)', 'DB MB'],
     rows.map(({ history: h, ticks: k }) => [
       h.instances,
       k?.running,
@@ -89,6 +89,7 @@ export function scaleMarkdown(rows: ScaleRow[]): string {
       k ? `${k.tick_ms_probes_off.p50} / ${k.tick_ms_probes_off.p95}` : null,
       k ? `${k.api_calls_per_tick.p50} (max ${k.api_calls_per_tick.max})` : null,
       k?.instances_api_ms ? `${k.instances_api_ms.p50} / ${k.instances_api_ms.p95} (${Math.round(k.instances_api_ms.bytes / 1000)} KB, ${k.instances_api_ms.probe_answers})` : 'not measured',
+      k?.instances_api_ms_socket ? `${k.instances_api_ms_socket.p50} / ${k.instances_api_ms_socket.p95}` : 'not measured',
       `${h.bytes_per_instance_day} / ${h.live_bytes_per_instance_day}`,
       Math.round(h.db_bytes / 1e6),
     ]),
@@ -190,7 +191,7 @@ async function scale(o: ScaleOptions, log: (s: string) => void): Promise<void> {
       try {
         const count = n >= 5000 ? 8 : n >= 1000 ? 20 : 30;
         ticks = JSON.parse((await runWorker(['scale-ticks', '--size', String(n), '--sim', url, '--db', tickDb, '--ticks', String(count), '--now', String(end), '--gpu-probe', o.gpuProbe ? 'on' : 'off']).done).trim()) as TickReport;
-        log(`scale ${n}: tick p50 ${ticks.tick_ms.p50} ms, p95 ${ticks.tick_ms.p95} ms (right after the step: p50 ${ticks.tick_ms_burst.p50}); /api/v1/instances p50 ${ticks.instances_api_ms?.p50} ms`);
+        log(`scale ${n}: tick p50 ${ticks.tick_ms.p50} ms, p95 ${ticks.tick_ms.p95} ms (right after the step: p50 ${ticks.tick_ms_burst.p50}); /api/v1/instances p50 ${ticks.instances_api_ms?.p50} ms (inject), ${ticks.instances_api_ms_socket?.p50} ms (socket)`);
       } finally {
         sim.child.kill('SIGTERM');
         await sim.done.catch(() => {});

@@ -10,6 +10,8 @@
  * The daemon's own memory is measured by `scale-daemon.ts` (the real `xgc-guard run` process).
  */
 import { copyFileSync, existsSync, rmSync, statSync } from 'node:fs';
+import { Agent, get as httpGet } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { ManualClock } from '../clock.js';
 import { parseConfig } from '../config/load.js';
@@ -334,6 +336,8 @@ export interface TickReport {
   api_calls_per_tick: { p50: number | null; max: number | null };
   /** `probe_answers`: the probe verdicts the answer carried (every instance's `idle.probes`) */
   instances_api_ms: { p50: number | null; p95: number | null; status: number; bytes: number; probe_answers: number } | null;
+  /** The same over a loopback socket: request to the answer's last byte, the client draining it (null if not served) */
+  instances_api_ms_socket: { p50: number | null; p95: number | null } | null;
   instances_route_profile: InstancesRouteProfile | null;
   /** of this worker process (it also holds the simulator's churn driver and the test app); the daemon's own RSS is measured apart */
   peak_rss_mb: number;
@@ -429,6 +433,29 @@ export async function measureTicks(simUrl: string, dbPath: string, n: number, ti
     const answers = (JSON.parse(body) as { instances: Array<{ idle: { probes: object } }> }).instances.reduce((k, i) => k + Object.keys(i.idle.probes).length, 0);
     api = { p50: round(percentile(xs.slice(2), 50), 1), p95: round(percentile(xs.slice(2), 95), 1), status, bytes, probe_answers: answers };
   }
+  // The same route over a loopback socket, as a client sees it: from the request to the answer's last byte, the
+  // client draining the bytes (inject above copies the answer three times, which no client does).
+  let socketApi: TickReport['instances_api_ms_socket'] = null;
+  if (status === 200) {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (app.server.address() as AddressInfo).port;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const ys: number[] = [];
+    const stopAt = performance.now() + 20_000;
+    for (let k = 0; k < 30 && (k < 6 || performance.now() < stopAt); k++) {
+      const a = performance.now();
+      await new Promise<number>((res, rej) => {
+        httpGet({ host: '127.0.0.1', port, path: '/api/v1/instances', agent }, (r) => {
+          let n = 0;
+          r.on('data', (c: Buffer) => (n += c.length));
+          r.on('end', () => (r.statusCode === 200 ? res(n) : rej(new Error(`status ${r.statusCode}`))));
+        }).on('error', rej);
+      });
+      ys.push(performance.now() - a);
+    }
+    agent.destroy();
+    socketApi = { p50: round(percentile(ys.slice(2), 50), 1), p95: round(percentile(ys.slice(2), 95), 1) };
+  }
   const t = clock.now();
   const profile: InstancesRouteProfile = {
     db_current_instances: p50Of(() => listedInstances(gdb.db)),
@@ -452,6 +479,7 @@ export async function measureTicks(simUrl: string, dbPath: string, n: number, ti
     tick_ms_probes_off: { p50: round(percentile(off.ms, 50), 1), p95: round(percentile(off.ms, 95), 1) },
     api_calls_per_tick: { p50: percentile(on.calls, 50), max: Math.max(...on.calls) },
     instances_api_ms: api,
+    instances_api_ms_socket: socketApi,
     instances_route_profile: profile,
     peak_rss_mb: round(peakRssMb(), 1)!,
   };
