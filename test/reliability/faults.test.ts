@@ -319,9 +319,21 @@ describe('cloud faults (in-process guard, simulator fault dice)', () => {
     await rig.faults({ latency_ms: 150 });
     const r = await rig.step();
     expect(r.outcome).toBe('ok');
-    expect(await actedWithin(rig, r, 3)).toBe(idleIds.length);
+    // Both idle instances are released once requests are under the timeout again. On a loaded machine a request can
+    // still outlast this rig's 400 ms client timeout (150 ms of latency plus the load; CI once saw one release of
+    // two within 3 ticks): a release whose answer timed out is seen applied or retried after its backoff, a tick
+    // whose list timed out is blind. Neither fails this; a repeated release would (checked below).
+    const w = rig.sim.world;
+    let slow = 0;
+    for (let n = 0; n < 12 && idleIds.some((id) => w.instance(id)!.gpuUsed > 0); n++) {
+      const t = await rig.step();
+      if (t.outcome === 'blind' && t.errorClass === 'timeout') slow++;
+      else expect(t.outcome, `tick ${n} at 150 ms of latency (${t.errorClass ?? ''})`).toBe('ok');
+    }
+    for (const id of idleIds) expect(w.instance(id)!.gpuUsed, id).toBe(0);
+    expect(slow).toBeLessThan(6);
     expectActionsFromOkTicks(rig);
-    expectOneReleasePerStretch(rig.proxy, rig.boots);
+    expect(expectOneReleasePerStretch(rig.proxy, rig.boots)).toBe(idleIds.length);
   });
 
   // Was a bug: the executor gave up on a decision key after three failed attempts with no expiry, so a short
