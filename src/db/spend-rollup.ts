@@ -116,10 +116,26 @@ export function sumCells(db: Db, tz: string, blocks: CellBlock[], add: (instance
   }
 }
 
-/** Cells of the rolled-up days [from, to), one call per cell (for per-instance splits of day buckets). */
-export function dayCells(db: Db, tz: string, from: number, to: number, add: (dayStart: number, instanceId: string, estimated: number) => void): void {
-  const rows = allRows<[number, string, number]>(db, 'select day_start, instance_id, estimated from spend_day_cells where tz = ? and day_start >= ? and day_start < ?', [tz, from, to]);
+/**
+ * Cells of the rolled-up days [from, to), one call per cell (for per-instance splits of day buckets); with `only`, the
+ * cells of those instances alone (the others never leave SQLite).
+ */
+export function dayCells(db: Db, tz: string, from: number, to: number, add: (dayStart: number, instanceId: string, estimated: number) => void, only?: string[]): void {
+  const rows =
+    only === undefined
+      ? allRows<[number, string, number]>(db, 'select day_start, instance_id, estimated from spend_day_cells where tz = ? and day_start >= ? and day_start < ?', [tz, from, to])
+      : allRows<[number, string, number]>(
+          db,
+          'select day_start, instance_id, estimated from spend_day_cells where tz = ? and day_start >= ? and day_start < ? and instance_id in (select value from json_each(?))',
+          [tz, from, to, JSON.stringify(only)],
+        );
   for (const [d, id, e] of rows) add(d, id, e);
+}
+
+/** Estimated spend per instance over the rolled-up days [from, to), instances with a non-zero cell only. */
+export function dayCellTotals(db: Db, tz: string, from: number, to: number, add: (instanceId: string, estimated: number) => void): void {
+  const rows = allRows<[string, number]>(db, 'select instance_id, sum(estimated) from spend_day_cells where tz = ? and day_start >= ? and day_start < ? and estimated != 0 group by instance_id', [tz, from, to]);
+  for (const [id, e] of rows) add(id, e);
 }
 
 /** Rolled-up day starts of `tz` outside [from, to), ascending. */

@@ -12,7 +12,7 @@ import { round4 } from '../money.js';
 import { billedByInstance } from './billed-intervals.js';
 import { nextStart, startsBetween } from './calendar.js';
 import { accumulate, balanceMoves, bucketIndex, type Sink } from './spend-live.js';
-import { dayCells, livesIn, monthMarks, rolledDays, rolledOutside, sumCells, type CellBlock, type RolledDay } from './spend-rollup.js';
+import { dayCellTotals, dayCells, livesIn, monthMarks, rolledDays, rolledOutside, sumCells, type CellBlock, type RolledDay } from './spend-rollup.js';
 
 /** How spend rows are keyed. */
 export type SpendBy = 'hour' | 'day' | 'instance';
@@ -176,10 +176,24 @@ export function spendReport(
   }
   if (cur < to) live(cur, to);
   if (rolled.length && by === 'instance') sumRolledByInstance(db, tz, rolled.map((d) => d.dayStart), (id, e, s) => add(0, id, e, s));
-  if (rolled.length && by === 'day' && split) {
-    dayCells(db, tz, rolled[0].dayStart, cur, (d, id, e) => {
+  // The split's instances: with a top, the totals of the rolled-up days are summed in SQLite and only the shown
+  // instances' day cells are read (a month of 1,000 instances is 30,000 cells, most of them never shown).
+  let shown: string[] = [];
+  if (split) {
+    const addCell = (d: number, id: string, e: number) => {
       if (e) addSplit(bucketIndex(starts, d), id, e);
-    });
+    };
+    const cellsFrom = rolled.length && by === 'day' ? rolled[0].dayStart : null;
+    if (cellsFrom !== null && q.splitTop !== undefined) {
+      const totals = new Map<string, number>();
+      for (const [id, a] of split) totals.set(id, a.reduce((x, y) => x + y, 0));
+      dayCellTotals(db, tz, cellsFrom, cur, (id, e) => totals.set(id, (totals.get(id) ?? 0) + e));
+      shown = topIds(totals, q.splitTop);
+      dayCells(db, tz, cellsFrom, cur, addCell, shown);
+    } else {
+      if (cellsFrom !== null) dayCells(db, tz, cellsFrom, cur, addCell);
+      shown = q.splitTop === undefined ? [...split.keys()] : topIds(new Map([...split].map(([id, a]) => [id, a.reduce((x, y) => x + y, 0)])), q.splitTop);
+    }
   }
 
   const r4 = (x: number) => round4(x) + 0; // no -0 from sums that cancel
@@ -190,10 +204,9 @@ export function spendReport(
     if (r.observed !== null) r.observed = r4(r.observed);
   }
   if (split) {
-    const ids = splitIds(split, q.splitTop);
     rows.forEach((r, k) => {
       const o: Record<string, number> = {};
-      for (const id of ids) {
+      for (const id of shown) {
         const v = split.get(id)![k];
         if (v !== 0) o[id] = r4(v);
       }
@@ -211,12 +224,15 @@ export function spendReport(
   };
 }
 
-/** The instances a split shows: all of them, or the `top` with the most estimated spend over the range (ties by id). */
-function splitIds(split: Map<string, Float64Array>, top: number | undefined): string[] {
-  const ids = [...split.keys()];
-  if (top === undefined || ids.length <= top) return ids;
-  const total = new Map(ids.map((id) => [id, split.get(id)!.reduce((a, b) => a + b, 0)]));
-  return ids.sort((a, b) => total.get(b)! - total.get(a)! || (a < b ? -1 : a > b ? 1 : 0)).slice(0, top);
+/**
+ * The `top` instances with the most estimated spend over the range, of those with any: compared in ten-thousandths of
+ * a yuan (what reports show), so sums added in another order pick the same ones; ties by id.
+ */
+function topIds(totals: Map<string, number>, top: number): string[] {
+  const ids = [...totals.keys()];
+  if (ids.length <= top) return ids;
+  const t = new Map(ids.map((id) => [id, round4(totals.get(id)!)]));
+  return ids.sort((a, b) => t.get(b)! - t.get(a)! || (a < b ? -1 : a > b ? 1 : 0)).slice(0, top);
 }
 
 /** Current burn rate: the sum of the rates of open intervals (¥/h). */

@@ -109,6 +109,15 @@ describe('spend rollup', () => {
       const split = spendReport(g.db, { from, to, by: 'day', tz, now: END, split: true });
       const splitLive = spendReport(g.db, { from, to, by: 'day', tz, now: END, split: true, rollup: false });
       expect(split.rows.map((x) => x.instances)).toEqual(splitLive.rows.map((x) => x.instances));
+      // With a top, the rolled-up days' totals are summed in SQLite and only the shown instances' cells are read:
+      // the same instances, with the same figures, as the live sums.
+      for (const top of [1, 3]) {
+        const topRolled = spendReport(g.db, { from, to, by: 'day', tz, now: END, split: true, splitTop: top });
+        const topLive = spendReport(g.db, { from, to, by: 'day', tz, now: END, split: true, splitTop: top, rollup: false });
+        expect(topRolled.rows.map((x) => x.instances)).toEqual(topLive.rows.map((x) => x.instances));
+        const shown = new Set(topRolled.rows.flatMap((x) => Object.keys(x.instances!)));
+        expect(shown.size).toBe(Math.min(top, new Set(split.rows.flatMap((x) => Object.keys(x.instances!))).size));
+      }
     }
   });
 
