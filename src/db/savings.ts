@@ -73,15 +73,19 @@ export function savedByAction(db: Db, actionIds: number[], now: number): Map<num
   return m;
 }
 
-/** The savings report (GET /api/v1/savings): totals by policy, instance, day and action over [from, to). */
-export function savingsReport(db: Db, q: { from: number; to: number; now: number; tz: string }) {
+/**
+ * The savings report (GET /api/v1/savings): totals by policy, instance, day and action over [from, to). `time`
+ * writes each action's two instants as the answer shows them (epoch ms by default), so a month of 1,000 instances'
+ * releases (8,000 actions) is built once, not copied again to format it.
+ */
+export function savingsReport<Time = number>(db: Db, q: { from: number; to: number; now: number; tz: string }, time: (t: number) => Time = (t) => t as Time) {
   const stretches = savingStretches(db, q.now, undefined, q).filter((s) => s.start < q.to && s.end > q.from);
   const byPolicy = new Map<string, { policy: string; saved: number; actions: number }>();
   const byInstance = new Map<string, { instance_id: string; instance_name: string; saved: number; actions: number }>();
   const days = startsBetween(q.from, q.to, 'day', q.tz);
   const byDay = days.map(() => 0);
   let total = 0;
-  const acts = [];
+  const acts: Array<{ action_id: number; instance_id: string; instance_name: string; policy: string; rate_saved_per_hour: number; released_at: Time; until: Time; ended_by: SavingStretch['endedBy']; saved: number }> = [];
   for (const s of stretches) {
     const saved = accrued(s.ratePerHour, s.start, s.end, q.from, q.to);
     total += saved;
@@ -93,12 +97,15 @@ export function savingsReport(db: Db, q: { from: number; to: number; now: number
     i.saved += saved;
     i.actions++;
     byInstance.set(s.instanceId, i);
-    days.forEach((d, k) => {
+    // the days the stretch overlaps (at most the cap's 7 and a bit), from the last day starting at or before it
+    for (let k = Math.max(0, lastAtOrBefore(days, s.start)); k < days.length && days[k] < s.end; k++) {
       const e = k + 1 < days.length ? days[k + 1] : q.to;
-      byDay[k] += accrued(s.ratePerHour, s.start, s.end, Math.max(d, q.from), e);
-    });
-    acts.push({ action_id: s.actionId, instance_id: s.instanceId, instance_name: s.instanceName, policy: s.policy, rate_saved_per_hour: s.ratePerHour, released_at: s.start, until: s.end, ended_by: s.endedBy, saved: round4(saved) });
+      byDay[k] += accrued(s.ratePerHour, s.start, s.end, Math.max(days[k], q.from), e);
+    }
+    acts.push({ action_id: s.actionId, instance_id: s.instanceId, instance_name: s.instanceName, policy: s.policy, rate_saved_per_hour: s.ratePerHour, released_at: time(s.start), until: time(s.end), ended_by: s.endedBy, saved: round4(saved) });
   }
+  // newest release first (a stable sort: the journal's order among equal times)
+  const newestFirst = stretches.map((_, k) => k).sort((a, b) => stretches[b].start - stretches[a].start);
   const r4 = <T extends { saved: number }>(x: T): T => ({ ...x, saved: round4(x.saved) });
   return {
     from: q.from,
@@ -110,6 +117,18 @@ export function savingsReport(db: Db, q: { from: number; to: number; now: number
     by_policy: [...byPolicy.values()].map(r4).sort((a, b) => b.saved - a.saved),
     by_instance: [...byInstance.values()].map(r4).sort((a, b) => b.saved - a.saved),
     by_day: days.map((d, k) => ({ key: d, saved: round4(byDay[k]) })),
-    actions: acts.sort((a, b) => b.released_at - a.released_at),
+    actions: newestFirst.map((k) => acts[k]),
   };
+}
+
+/** The index of the last of ascending `xs` that is <= `t` (-1 if none). */
+function lastAtOrBefore(xs: number[], t: number): number {
+  let lo = 0;
+  let hi = xs.length; // the first index whose value is > t lies in [lo, hi]
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid] <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
 }

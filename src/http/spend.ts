@@ -119,14 +119,8 @@ export default async function spendRoutes(app: App, opts: { deps: AppDeps }) {
       const tz = req.query.tz ?? config.timezone;
       const { from, to } = resolveRange(req.query, now, tz);
       if ((to - from) / 86_400_000 > MAX_BUCKETS) throw new BadRequest('query.from', `range too long: at most ${MAX_BUCKETS} days`);
-      const r = savingsReport(gdb.db, { from, to, now, tz });
-      return {
-        ...r,
-        from: isoInTz(r.from, tz),
-        to: isoInTz(r.to, tz),
-        by_day: r.by_day.map((d) => ({ key: isoInTz(d.key, tz), saved: d.saved })),
-        actions: r.actions.map((a) => ({ ...a, released_at: isoInTz(a.released_at, tz), until: isoInTz(a.until, tz) })),
-      };
+      const r = savingsReport(gdb.db, { from, to, now, tz }, (t) => isoInTz(t, tz));
+      return { ...r, from: isoInTz(r.from, tz), to: isoInTz(r.to, tz), by_day: r.by_day.map((d) => ({ key: isoInTz(d.key, tz), saved: d.saved })) };
     },
   );
 }

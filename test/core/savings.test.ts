@@ -60,6 +60,17 @@ describe('savings match the ledger', () => {
     const r = savingsReport(h.gdb.db, { from: T0, to: h.clock.now(), now: h.clock.now(), tz: 'UTC' });
     expect(r.actions).toMatchObject([{ released_at: stopped, until: stopped + 7 * 24 * 60 * MIN, ended_by: 'cap' }]);
     expect(r.total).toBeCloseTo(7 * 24 * (rel.price - 0.0009), 4);
+    // By day (Shanghai's days, not UTC's): each day's figure is what a report over that day alone says, also in a
+    // report that starts in the middle of the stretch.
+    for (const from of [T0, stopped + 2.5 * 24 * 60 * MIN]) {
+      const q = { from, to: h.clock.now(), now: h.clock.now(), tz: 'Asia/Shanghai' };
+      const days = savingsReport(h.gdb.db, q).by_day;
+      expect(days.filter((d) => d.saved > 0).length).toBeGreaterThanOrEqual(from === T0 ? 7 : 4);
+      days.forEach((d, k) => {
+        const to = k + 1 < days.length ? days[k + 1].key : q.to;
+        expect(d.saved).toBeCloseTo(savingsReport(h!.gdb.db, { ...q, from: Math.max(d.key, from), to }).total, 4);
+      });
+    }
   });
 
   it('a release the ticks never saw (booted again within the same minute) is credited from the API stop time to its start time', async () => {
