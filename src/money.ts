@@ -145,10 +145,18 @@ export function bucketStarts(from: number, to: number, unit: BucketUnit, tz: str
 /** Format an instant as ISO 8601 with the offset of `tz` (e.g. 2026-11-26T00:00:00+08:00). */
 export function isoInTz(t: number, tz: string): string {
   const off = tzOffset(t, tz);
-  const local = new Date(t + off).toISOString().slice(0, 19);
-  const sign = off >= 0 ? '+' : '-';
-  const a = Math.abs(off) / 60_000;
-  return `${local}${sign}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
+  return new Date(t + off).toISOString().slice(0, 19) + offsetSuffix(off);
+}
+
+/** "+08:00" for an offset of 8 h (ms), written once per offset (answers format thousands of instants). */
+const suffixes = new Map<number, string>();
+function offsetSuffix(off: number): string {
+  let s = suffixes.get(off);
+  if (s === undefined) {
+    const a = Math.abs(off) / 60_000;
+    suffixes.set(off, (s = `${off >= 0 ? '+' : '-'}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`));
+  }
+  return s;
 }
 
 /** Round yuan to 4 decimals for storage/reporting (display uses 2). */
