@@ -43,6 +43,16 @@ export function allRows<T extends unknown[]>(db: Db, text: string, params: unkno
   return statement(client, text).all(...params) as T[];
 }
 
+/** Each row of `text` as an array, one at a time: a large result is never held whole (`fn` must not run `text` itself). */
+export function eachRow<T extends unknown[]>(db: Db, text: string, params: unknown[], fn: (row: T) => void): void {
+  const client = rawClient(db);
+  if (!client) {
+    for (const r of allRows<T>(db, text, params)) fn(r);
+    return;
+  }
+  for (const r of statement(client, text).iterate(...params)) fn(r as T);
+}
+
 /** A table whose every row change bumps a counter in `change_counters`, in the same transaction (migrations 0008-0010). */
 export type CountedTable = 'intervals' | 'probe_state' | 'instances';
 

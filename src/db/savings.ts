@@ -4,7 +4,7 @@
  */
 import type { Db } from './open.js';
 import { accrued, round4 } from '../money.js';
-import { allRows } from './prepared.js';
+import { allRows, eachRow } from './prepared.js';
 import { startsBetween } from './calendar.js';
 import { SAVING_ACTIONS, actionKind, savingPerHour } from '../actions/kinds.js';
 
@@ -48,21 +48,33 @@ export function savingStretches(db: Db, now: number, actionIds?: number[], range
   if (actionIds) {
     if (actionIds.length === 0) return [];
     rows = allRows<StretchRow>(db, `${STRETCH_COLUMNS} and a.id in (${actionIds.map(() => '?').join(', ')})`, actionIds);
-  } else if (range) rows = allRows<StretchRow>(db, IN_RANGE, [range.to, range.from - SAVINGS_CAP_MS - STOP_AFTER_SEND_MS, range.from, range.from]);
+  } else if (range) rows = allRows<StretchRow>(db, IN_RANGE, inRange(range));
   else rows = allRows<StretchRow>(db, STRETCH_COLUMNS, []);
-  const out: SavingStretch[] = [];
-  for (const [actionId, instanceId, instanceName, policy, action, rate, retainRate, start, rebootedAt, goneAt] of rows) {
-    // the earliest of now, the cap, the boot and the disappearance (on a tie, in that order)
-    let end = now;
-    let endedBy: SavingStretch['endedBy'] = 'now';
-    const cap = start + SAVINGS_CAP_MS;
-    if (cap < end) [end, endedBy] = [cap, 'cap'];
-    if (rebootedAt !== null && rebootedAt < end) [end, endedBy] = [rebootedAt, 'boot'];
-    if (goneAt !== null && goneAt < end && actionKind(action).endsAtBoot) [end, endedBy] = [goneAt, 'gone'];
-    const ratePerHour = savingPerHour(action, { retainPrice: retainRate }, rate);
-    out.push({ actionId, instanceId, instanceName, policy, ratePerHour, start, end: Math.max(start, end), endedBy });
-  }
-  return out;
+  return rows.map((r) => stretchOf(r, now));
+}
+
+/** The parameters of IN_RANGE for `range`. */
+const inRange = (range: { from: number; to: number }) => [range.to, range.from - SAVINGS_CAP_MS - STOP_AFTER_SEND_MS, range.from, range.from];
+
+/**
+ * Each saving stretch that can overlap `range`, one at a time, as `savingStretches` finds them: a year of releases
+ * summed without holding them all (`/metrics` settles the whole journal on its first scrape).
+ */
+export function eachStretch(db: Db, now: number, range: { from: number; to: number }, fn: (s: SavingStretch) => void): void {
+  eachRow<StretchRow>(db, IN_RANGE, inRange(range), (r) => fn(stretchOf(r, now)));
+}
+
+/** One journal row's stretch as of `now`. */
+function stretchOf([actionId, instanceId, instanceName, policy, action, rate, retainRate, start, rebootedAt, goneAt]: StretchRow, now: number): SavingStretch {
+  // the earliest of now, the cap, the boot and the disappearance (on a tie, in that order)
+  let end = now;
+  let endedBy: SavingStretch['endedBy'] = 'now';
+  const cap = start + SAVINGS_CAP_MS;
+  if (cap < end) [end, endedBy] = [cap, 'cap'];
+  if (rebootedAt !== null && rebootedAt < end) [end, endedBy] = [rebootedAt, 'boot'];
+  if (goneAt !== null && goneAt < end && actionKind(action).endsAtBoot) [end, endedBy] = [goneAt, 'gone'];
+  const ratePerHour = savingPerHour(action, { retainPrice: retainRate }, rate);
+  return { actionId, instanceId, instanceName, policy, ratePerHour, start, end: Math.max(start, end), endedBy };
 }
 
 /** Yuan saved so far per action id (for the actions list). */
