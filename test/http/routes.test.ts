@@ -342,6 +342,11 @@ describe('GET /api/v1/savings', () => {
     expect(body.by_instance).toEqual([{ instance_id: 'inst-b', instance_name: 'train-b', saved: 3.98, actions: 1 }]);
     expect(body.actions[0]).toMatchObject({ instance_id: 'inst-b', released_at: '2026-01-10T10:00:00+08:00', until: '2026-01-10T12:00:00+08:00', ended_by: 'now' });
     expect(body.by_day.at(-1)).toEqual({ key: '2026-01-10T00:00:00+08:00', saved: 3.98 });
+    // sent as its JSON text (not through the schema's encoder): exactly the schema's fields, as JSON
+    expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(Object.keys(body).sort()).toEqual(['actions', 'by_day', 'by_instance', 'by_policy', 'cap_days', 'currency', 'from', 'to', 'total', 'tz']);
+    expect(Object.keys(body.actions[0]).sort()).toEqual(['action_id', 'ended_by', 'instance_id', 'instance_name', 'policy', 'rate_saved_per_hour', 'released_at', 'saved', 'until']);
+    expect(body).toMatchObject({ currency: 'CNY', cap_days: 7, tz: 'Asia/Shanghai' });
   });
 
   it('answers 400 for a bad range', async () => {
