@@ -184,15 +184,14 @@ export function spendReport(
       if (e) addSplit(bucketIndex(starts, d), id, e);
     };
     const cellsFrom = rolled.length && by === 'day' ? rolled[0].dayStart : null;
-    if (cellsFrom !== null && q.splitTop !== undefined) {
-      const totals = new Map<string, number>();
-      for (const [id, a] of split) totals.set(id, a.reduce((x, y) => x + y, 0));
-      dayCellTotals(db, tz, cellsFrom, cur, (id, e) => totals.set(id, (totals.get(id) ?? 0) + e));
-      shown = topIds(totals, q.splitTop);
-      dayCells(db, tz, cellsFrom, cur, addCell, shown);
-    } else {
+    if (q.splitTop === undefined) {
       if (cellsFrom !== null) dayCells(db, tz, cellsFrom, cur, addCell);
-      shown = q.splitTop === undefined ? [...split.keys()] : topIds(new Map([...split].map(([id, a]) => [id, a.reduce((x, y) => x + y, 0)])), q.splitTop);
+      shown = [...split.keys()];
+    } else {
+      const totals = new Map([...split].map(([id, a]) => [id, a.reduce((x, y) => x + y, 0)]));
+      if (cellsFrom !== null) dayCellTotals(db, tz, cellsFrom, cur, (id, e) => totals.set(id, (totals.get(id) ?? 0) + e));
+      shown = topIds(totals, q.splitTop);
+      if (cellsFrom !== null) dayCells(db, tz, cellsFrom, cur, addCell, shown);
     }
   }
 
