@@ -31,7 +31,6 @@ import {
   describeIssues,
   envelopeSchema,
   listDataSchema,
-  parseRawInstance,
   rawInstanceSchema,
   splitInstance,
   type Envelope,
@@ -175,15 +174,12 @@ export class XgcClient {
       const problems: string[] = [];
       const seen = new Set<string>();
       items.forEach((item, i) => {
-        let raw = parseRawInstance(item);
-        if (!raw) {
-          const r = rawInstanceSchema.safeParse(item);
-          if (!r.success) {
-            problems.push(describeIssues(r.error, `data.list[${i}]`));
-            return;
-          }
-          raw = r.data;
+        const r = rawInstanceSchema.safeParse(item);
+        if (!r.success) {
+          problems.push(describeIssues(r.error, `data.list[${i}]`));
+          return;
         }
+        const raw = r.data;
         if (seen.has(raw.id)) problems.push(`data.list[${i}].id: duplicate`);
         seen.add(raw.id);
         out.push(splitInstance(raw));
