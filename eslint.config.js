@@ -40,21 +40,6 @@ export default tseslint.config(
     },
   },
   {
-    // drizzle-orm is loaded through its CommonJS build, in src/db/orm.ts only (why: see that file). Types may come
-    // from the package itself.
-    files: ['**/*.ts'],
-    ignores: ['src/db/orm.ts'],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          paths: [{ name: 'drizzle-orm', message: 'import it from src/db/orm.ts (its CommonJS build)', allowTypeImports: true }],
-          patterns: [{ group: ['drizzle-orm/*'], message: 'import it from src/db/orm.ts (its CommonJS build)', allowTypeImports: true }],
-        },
-      ],
-    },
-  },
-  {
     // Tests read untyped JSON (HTTP bodies, /sim/state, journal rows) and say so with `any`.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

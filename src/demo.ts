@@ -10,7 +10,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gt } from './db/orm.js';
+import { gt } from 'drizzle-orm';
 import pino, { type Logger } from 'pino';
 import { ScaledClock, systemClock } from './clock.js';
 import { parseConfig } from './config/load.js';

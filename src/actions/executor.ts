@@ -4,7 +4,7 @@
  * the instance is re-read and the action aborted if its state changed, an override appeared, the keep marker
  * was added, or (for idle decisions) it is busy now. A failed request is never retried blindly.
  */
-import { and, eq, gt, gte, inArray, lt, or, sql } from '../db/orm.js';
+import { and, eq, gt, gte, inArray, lt, or, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { ActionKind, Config } from '../config/schema.js';

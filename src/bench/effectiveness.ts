@@ -12,7 +12,7 @@
  * Savings are ground truth: the simulator's per-instance `billed` of the reference run (nothing but the user
  * ever releases) minus that of the run under test.
  */
-import { desc } from '../db/orm.js';
+import { desc } from 'drizzle-orm';
 import { ManualClock } from '../clock.js';
 import { actions } from '../db/schema.js';
 import { SAVINGS_CAP_MS, savingsReport } from '../db/savings.js';

@@ -2,7 +2,7 @@
  * Reads behind the dashboard's alerts panel: alert states with the newest outbox event of each, failed actions from
  * the journal, and given-up notification deliveries per channel. Reads only; the pipeline lives in src/notify/.
  */
-import { and, desc, eq, gte, inArray, max, min, notInArray, or, sql } from './orm.js';
+import { and, desc, eq, gte, inArray, max, min, notInArray, or, sql } from 'drizzle-orm';
 import type { Db } from './open.js';
 import { actions, alertState, outboxDeliveries, outboxEvents } from './schema.js';
 

@@ -1,5 +1,5 @@
 /** Queries on the recorded balance points. */
-import { and, asc, desc, gte, lt, sql } from './orm.js';
+import { and, asc, desc, gte, lt, sql } from 'drizzle-orm';
 import { preparedOnce } from './prepared.js';
 import type { Db } from './open.js';
 import { balancePoints } from './schema.js';

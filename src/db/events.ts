@@ -1,5 +1,5 @@
 /** Queries on the notification outbox and alert state for display and decisions (the pipeline lives in src/notify/). */
-import { and, desc, eq, gt, gte, lt, sql } from './orm.js';
+import { and, desc, eq, gt, gte, lt, sql } from 'drizzle-orm';
 import { preparedOnce } from './prepared.js';
 import type { Db } from './open.js';
 import { alertState, outboxEvents } from './schema.js';

@@ -2,7 +2,7 @@
  * Queries on the recorded instances: latest facts, stretches, billed rates, cost today and one instance's timeline;
  * the instance list's reads are each one indexed read whatever the history.
  */
-import { and, asc, eq, gt, gte, isNull, lt, or } from './orm.js';
+import { and, asc, eq, gt, gte, isNull, lt, or } from 'drizzle-orm';
 import type { Db } from './open.js';
 import { actions, instances, intervals, probeChanges } from './schema.js';
 import { startOf } from './calendar.js';

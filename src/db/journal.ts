@@ -1,5 +1,5 @@
 /** Queries on the action journal that the core needs besides the executor's own bookkeeping. */
-import { and, desc, eq, gt, isNotNull, lt, or, sql, type SQL } from './orm.js';
+import { and, desc, eq, gt, isNotNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { preparedOnce } from './prepared.js';
 import type { Db } from './open.js';
 import { actions } from './schema.js';

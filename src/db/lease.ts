@@ -4,7 +4,7 @@
  * gone (a restart after a crash must not wait out the lease).
  */
 import { hostname } from 'node:os';
-import { eq } from './orm.js';
+import { eq } from 'drizzle-orm';
 import type { Clock } from '../clock.js';
 import type { Db } from './open.js';
 import { leases } from './schema.js';

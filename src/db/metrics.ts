@@ -2,7 +2,7 @@
  * The queries behind `/metrics`: a few aggregates for gauges, and incremental reads (rows after a watermark
  * id, plus the rows still open) so counters advance by what changed instead of being rebuilt each scrape.
  */
-import { desc, eq, gt, inArray, isNull, sql } from './orm.js';
+import { desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db } from './open.js';
 import { allRows } from './prepared.js';
 import { actions, balancePoints, instances, intervals, ticks } from './schema.js';

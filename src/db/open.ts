@@ -1,6 +1,8 @@
 /** Opens the guard's SQLite database in one place: pragmas, migrations, and a clean close. */
 import Database from 'better-sqlite3';
-import { drizzle, migrate, type BaseSQLiteDatabase, type BetterSQLite3Database } from './orm.js';
+import { type BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -3,7 +3,7 @@
  * policy engine: create with validation, list, revoke (the row is kept), the active set at `now`. Matching an
  * override to an instance is a policy question: `overrideMatches` in src/policies/selector.ts.
  */
-import { and, desc, eq, gt, isNull, or, sql, type Placeholder } from './orm.js';
+import { and, desc, eq, gt, isNull, or, sql, type Placeholder } from 'drizzle-orm';
 import { preparedOnce } from './prepared.js';
 import type { Db, DbOrTx } from './open.js';
 import { overrides } from './schema.js';

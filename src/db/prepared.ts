@@ -1,6 +1,6 @@
 /** Raw statements for hot read paths: prepared once per connection, rows as arrays (no per-call prepare, no row objects). */
 import type Database from 'better-sqlite3';
-import { sql, type SQL } from './orm.js';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from './open.js';
 
 const cache = new WeakMap<object, Map<string, Database.Statement>>();

@@ -3,7 +3,7 @@
  * opened/closed only when something billable changed, the balance point (on change), instances gone from a
  * successful list, user boots after a guard release (ends savings), and journal confirmations.
  */
-import { eq, isNull, desc } from './orm.js';
+import { eq, isNull, desc } from 'drizzle-orm';
 import type { Instance } from '../xgc/types.js';
 import { reachedExpected } from '../actions/kinds.js';
 import { billedRate, holdsGpu } from '../money.js';

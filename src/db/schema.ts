@@ -3,7 +3,7 @@
  * No column ever holds an instance secret (password, ssh_key, jupyter_token, xgcos_token) or an API token.
  * Committed migrations in `migrations/` are generated from this file by `npm run db:generate`.
  */
-import { sqliteTable, text, integer, real, index, uniqueIndex, primaryKey } from './orm.js';
+import { sqliteTable, text, integer, real, index, uniqueIndex, primaryKey } from 'drizzle-orm/sqlite-core';
 
 /** Latest non-secret facts per instance, upserted by each successful tick. */
 export const instances = sqliteTable(

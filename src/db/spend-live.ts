@@ -3,7 +3,7 @@
  * release stretches, observed yuan from balance decreases — over a range, spread into time buckets. The rollup
  * stores exactly these sums for closed days; reports add the two.
  */
-import { and, asc, desc, gte, lt } from './orm.js';
+import { and, asc, desc, gte, lt } from 'drizzle-orm';
 import type { Db } from './open.js';
 import { balancePoints } from './schema.js';
 import { accrued } from '../money.js';

@@ -3,7 +3,7 @@
  * last successful tick (they can no longer change), and per-instance sums of each month's rolled-up days. Written
  * only by the rollup job (src/jobs/rollup.ts), one day or one month per call; read by spend reports.
  */
-import { and, desc, eq, gte, lt, min, sql } from './orm.js';
+import { and, desc, eq, gte, lt, min, sql } from 'drizzle-orm';
 import type { Db } from './open.js';
 import { balancePoints, intervals, spendDayCells, spendDays, spendMonthCells, spendMonths, ticks } from './schema.js';
 import { accumulate, balanceMoves } from './spend-live.js';

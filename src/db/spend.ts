@@ -5,7 +5,7 @@
  * month sums or each instance's life), the rest is computed live, so a year costs about what a day does; no query
  * ever writes a rollup.
  */
-import { isNull, sql } from './orm.js';
+import { isNull, sql } from 'drizzle-orm';
 import type { Db } from './open.js';
 import { intervals } from './schema.js';
 import { round4 } from '../money.js';

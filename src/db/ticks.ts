@@ -1,5 +1,5 @@
 /** Queries on the tick log: the one rule for a blind streak, and the last ticks. */
-import { desc } from './orm.js';
+import { desc } from 'drizzle-orm';
 import type { Db, DbOrTx } from './open.js';
 import { ticks } from './schema.js';
 

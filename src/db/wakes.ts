@@ -2,7 +2,7 @@
  * Queries on wakes (src/wake/): the wake rows with their journal row in `actions`, the try log, the last GPU
  * count an instance held, and the latest wake per instance as the instance list shows it.
  */
-import { and, desc, eq, gt, inArray, isNotNull, or, sql } from './orm.js';
+import { and, desc, eq, gt, inArray, isNotNull, or, sql } from 'drizzle-orm';
 import { preparedOnce } from './prepared.js';
 import type { Db, DbOrTx } from './open.js';
 import { actions, intervals, wakeTries, wakes } from './schema.js';

@@ -4,7 +4,7 @@
  * a damaged or tampered one 400, with a short page and never a stack trace.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { eq } from '../db/orm.js';
+import { eq } from 'drizzle-orm';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/open.js';
 import { createOverride } from '../db/overrides.js';

@@ -1,5 +1,5 @@
 /** The daily digest: yesterday's estimated and observed spend, savings, balance, runway and top instances. */
-import { desc, inArray } from '../db/orm.js';
+import { desc, inArray } from 'drizzle-orm';
 import type { Db } from '../db/open.js';
 import { balancePoints, instances } from '../db/schema.js';
 import { burnRate, spendReport } from '../db/spend.js';

@@ -3,7 +3,7 @@
  * verdict per probe stays in probe_state, as long as its instance is listed); intervals, balance points and the
  * journal are kept.
  */
-import { and, isNull, lt, notInArray } from '../db/orm.js';
+import { and, isNull, lt, notInArray } from 'drizzle-orm';
 import type { Db } from '../db/open.js';
 import { instances, probeChanges, probeState, ticks } from '../db/schema.js';
 

@@ -3,7 +3,7 @@
  * by a server secret generated once and kept in `meta.link_secret`. Claims carry no secret.
  */
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { eq } from '../db/orm.js';
+import { eq } from 'drizzle-orm';
 import { meta } from '../db/schema.js';
 import type { NotifyDb, SnoozeLinks } from './types.js';
 

@@ -2,7 +2,7 @@
  * The outbox: events are written synchronously in the caller's transaction, one delivery row per
  * routed channel; the Notifier drains deliveries later. Dedup state lives in `alert_state`.
  */
-import { and, asc, desc, eq, lte, sql } from '../db/orm.js';
+import { and, asc, desc, eq, lte, sql } from 'drizzle-orm';
 import { alertState, outboxDeliveries, outboxEvents } from '../db/schema.js';
 import { decide, DEFAULT_REPEAT_MS, type AlertState } from './dedup.js';
 import { readEvent, type DigestData, type EventEnvelope, type GuardEvent, type ResolveData } from './events.js';

@@ -1,5 +1,5 @@
 /** Outbox retention: drop old events whose deliveries are all finished (sent or dead). */
-import { and, lt, notExists, eq, sql } from '../db/orm.js';
+import { and, lt, notExists, eq, sql } from 'drizzle-orm';
 import { outboxDeliveries, outboxEvents } from '../db/schema.js';
 import type { NotifyDb } from './types.js';
 

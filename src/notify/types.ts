@@ -1,5 +1,5 @@
 /** Shared types of the notification pipeline: events, dedup reasons, rendered messages, channels. */
-import type { BaseSQLiteDatabase } from '../db/orm.js';
+import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
 import type * as schema from '../db/schema.js';
 import type { GuardEvent, OpaqueEvent, Severity } from './events.js';
 

@@ -4,7 +4,7 @@
  *
  * Config: `probes.heartbeat: { enabled: true, stale_after: 3m, gpu_busy_percent: 10 }`
  */
-import { eq } from '../db/orm.js';
+import { eq } from 'drizzle-orm';
 import type { Db } from '../db/open.js';
 import { heartbeats } from '../db/schema.js';
 import { BadRequest } from '../errors.js';

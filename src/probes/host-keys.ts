@@ -4,7 +4,7 @@
  * authentication, so no password is ever sent to an impostor.
  */
 import { createHash } from 'node:crypto';
-import { eq } from '../db/orm.js';
+import { eq } from 'drizzle-orm';
 import type { Db } from '../db/open.js';
 import { sshHostKeys } from '../db/schema.js';
 

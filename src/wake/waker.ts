@@ -11,7 +11,7 @@
  * out, or one `wake_failed` when it gives up. Journal states: `deferred` while waiting for a GPU, `sent` once a
  * boot is accepted, then `confirmed` / `failed`; a refused wake is `aborted`, a dry-run one `decided`.
  */
-import { eq } from '../db/orm.js';
+import { eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Config, SchedulePolicyConfig } from '../config/schema.js';

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { drizzle, migrate } from '../../src/db/orm.js';
+import { drizzle } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { PAGE_CACHE_KIB, migrationsFolder, openDb } from '../../src/db/open.js';
 import { tempDir } from '../helpers/proc.js';
 

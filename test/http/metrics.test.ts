@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { eq } from '../../src/db/orm.js';
+import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { actions, instances, intervals, ticks, outboxEvents, outboxDeliveries } from '../../src/db/schema.js';
 import pino from 'pino';

@@ -1,4 +1,4 @@
-import { eq } from '../../src/db/orm.js';
+import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { heartbeats, overrides, probeChanges } from '../../src/db/schema.js';
 import { API_TOKEN, H, T0, bearer, makeApp, seedWorld, type TestApp } from './helpers.js';

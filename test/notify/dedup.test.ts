@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { eq } from '../../src/db/orm.js';
+import { eq } from 'drizzle-orm';
 import { ManualClock } from '../../src/clock.js';
 import { openDb, type GuardDb } from '../../src/db/open.js';
 import { alertState, outboxDeliveries, outboxEvents } from '../../src/db/schema.js';
