@@ -1,8 +1,8 @@
 /**
  * `npm run bench -- <command>`:
  * - `effectiveness [--trace FILE ...] [--config FILE] [--out result.json] [--no-baselines]` (default: every trace in bench/traces)
- * - `scale [--sizes 100,1000,5000] [--out result.json] [--daemon-seconds 240] [--daemon-sizes 1000] [--no-gpu-probe] [--daemon-node-args "..."]
- *   [--daemon-node-options "--max-semi-space-size=2"] [--daemon-malloc-arena-max 1] [--daemon-malloc-mmap-threshold 131072] [--snapshot-every CRON]`
+ * - `scale [--sizes 10,100] [--out result.json] [--daemon-seconds 240] [--daemon-sizes 100] [--no-gpu-probe] [--daemon-node-args "..."]
+ *   [--snapshot-every CRON]` (1,000 instances work too: `--sizes 1000 --daemon-sizes 1000`)
  * - `gen-traces [--dir bench/traces]` (rewrites the bundled traces from the seeded generator)
  * Internal workers (spawned by `scale`): `scale-history`, `scale-sim`, `scale-ticks`; the daemon is `dist/cli.js run` itself.
  */
@@ -121,13 +121,10 @@ export function scaleMarkdown(rows: ScaleRow[]): string {
   );
   const dm = rows.filter((x) => x.daemon);
   const d = mdTable(
-    ['instances', 'seconds', 'NODE_OPTIONS', 'MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'gpu probe', 'GPU answer age p50 / p95 / max s (seen)', 'peak RSS MB (VmHWM)', 'RSS start / p50 / max MB', 'CPU s', 'ticks ok (blind, skipped)', 'tick p50 / max ms', ...Object.keys(dm[0]?.daemon?.api_ms ?? {}).map((k) => `${k} p50/p95 ms`)],
+    ['instances', 'seconds', 'gpu probe', 'GPU answer age p50 / p95 / max s (seen)', 'peak RSS MB (VmHWM)', 'RSS start / p50 / max MB', 'CPU s', 'ticks ok (blind, skipped)', 'tick p50 / max ms', ...Object.keys(dm[0]?.daemon?.api_ms ?? {}).map((k) => `${k} p50/p95 ms`)],
     dm.map(({ daemon: x }) => [
       x!.instances,
       x!.seconds,
-      x!.node_options || '–',
-      x!.malloc_arena_max || '–',
-      x!.malloc_mmap_threshold || '–',
       x!.gpu_probe ? 'on' : 'off',
       x!.gpu_sample_age_s ? `${x!.gpu_sample_age_s.p50} / ${x!.gpu_sample_age_s.p95} / ${x!.gpu_sample_age_s.max} (${x!.gpu_sample_age_s.seen})` : '–',
       x!.peak_rss_mb,
@@ -163,11 +160,6 @@ interface ScaleOptions {
   daemonSizes: number[];
   gpuProbe: boolean;
   daemonNodeArgs: string[];
-  daemonNodeOptions: string;
-  /** MALLOC_ARENA_MAX of the daemon (the image's; '' leaves it unset) */
-  daemonMallocArenaMax: string;
-  /** MALLOC_MMAP_THRESHOLD_ of the daemon (the image's; '' leaves it unset) */
-  daemonMallocMmapThreshold: string;
   snapshotEvery: string;
 }
 
@@ -209,9 +201,6 @@ async function scale(o: ScaleOptions, log: (s: string) => void): Promise<void> {
             snapshotEvery: o.snapshotEvery,
             gpuProbe: o.gpuProbe,
             nodeArgs: o.daemonNodeArgs,
-            nodeOptions: o.daemonNodeOptions,
-            mallocArenaMax: o.daemonMallocArenaMax,
-            mallocMmapThreshold: o.daemonMallocMmapThreshold,
             logFile: join(OUT, `scale-${n}-daemon.log`),
           });
           log(`scale ${n}: daemon peak RSS ${daemon.peak_rss_mb} MB over ${daemon.seconds}s, ${daemon.ticks.ok} ticks; /api/v1/instances p50 ${daemon.api_ms.instances?.p50} ms`);
@@ -255,17 +244,13 @@ async function main(argv: string[]): Promise<void> {
     const { values } = parseArgs({
       args: rest,
       options: {
-        sizes: { type: 'string', default: '100,1000,5000' },
+        sizes: { type: 'string', default: '10,100' },
         out: { type: 'string' },
         'daemon-seconds': { type: 'string', default: '240' },
-        'daemon-sizes': { type: 'string', default: '1000' },
+        'daemon-sizes': { type: 'string', default: '100' },
         // the GPU probe is on by default in the product, so in the benchmark too (--no-gpu-probe turns it off)
         'gpu-probe': { type: 'boolean', default: true },
         'daemon-node-args': { type: 'string', default: '' },
-        // as the container image runs it (Dockerfile ENV NODE_OPTIONS)
-        'daemon-node-options': { type: 'string', default: '--max-semi-space-size=2' },
-        'daemon-malloc-arena-max': { type: 'string', default: '1' },
-        'daemon-malloc-mmap-threshold': { type: 'string', default: '131072' },
         'snapshot-every': { type: 'string', default: '*/15 * * * * *' },
       },
       strict: true,
@@ -286,9 +271,6 @@ async function main(argv: string[]): Promise<void> {
         daemonSizes: ints('daemon-sizes', values['daemon-sizes']),
         gpuProbe: values['gpu-probe'],
         daemonNodeArgs: values['daemon-node-args'].split(' ').filter(Boolean),
-        daemonNodeOptions: values['daemon-node-options'],
-        daemonMallocArenaMax: values['daemon-malloc-arena-max'],
-        daemonMallocMmapThreshold: values['daemon-malloc-mmap-threshold'],
         snapshotEvery: values['snapshot-every'],
       },
       log,
@@ -309,7 +291,7 @@ async function main(argv: string[]): Promise<void> {
     const { values } = parseArgs({ args: rest, options: { size: { type: 'string' }, sim: { type: 'string' }, db: { type: 'string' }, ticks: { type: 'string' }, now: { type: 'string' }, 'gpu-probe': { type: 'string', default: 'on' } }, strict: true });
     process.stdout.write(JSON.stringify(await measureTicks(values.sim!, values.db!, Number(values.size), Number(values.ticks), Number(values.now), values['gpu-probe'] !== 'off')) + '\n');
   } else {
-    log('usage: npm run bench -- effectiveness [--trace FILE ...] [--config FILE] [--out FILE] [--no-baselines] | scale [--sizes 100,1000,5000] [--out FILE] [--daemon-seconds 240] [--daemon-sizes 1000] [--no-gpu-probe] [--daemon-node-args "..."] [--daemon-node-options "--max-semi-space-size=2"] [--daemon-malloc-arena-max 1] [--daemon-malloc-mmap-threshold 131072] [--snapshot-every CRON] | gen-traces [--dir DIR]');
+    log('usage: npm run bench -- effectiveness [--trace FILE ...] [--config FILE] [--out FILE] [--no-baselines] | scale [--sizes 10,100] [--out FILE] [--daemon-seconds 240] [--daemon-sizes 100] [--no-gpu-probe] [--daemon-node-args "..."] [--snapshot-every CRON] | gen-traces [--dir DIR]');
     process.exitCode = 2;
   }
 }

@@ -29,12 +29,6 @@ export interface DaemonRunOptions {
   gpuProbe: boolean;
   /** extra node flags for the daemon process (experiments); none by default */
   nodeArgs: string[];
-  /** NODE_OPTIONS of the daemon process: what the container image sets (Dockerfile) */
-  nodeOptions: string;
-  /** glibc's MALLOC_ARENA_MAX for the daemon process: what the container image sets (Dockerfile); '' leaves it unset */
-  mallocArenaMax: string;
-  /** glibc's MALLOC_MMAP_THRESHOLD_ for the daemon process: what the container image sets (Dockerfile); '' leaves it unset */
-  mallocMmapThreshold: string;
   /** where the daemon's log goes */
   logFile: string;
 }
@@ -54,9 +48,6 @@ export interface DaemonReport {
   samples: number;
   gpu_probe: boolean;
   node_args: string[];
-  node_options: string;
-  malloc_arena_max: string;
-  malloc_mmap_threshold: string;
   /** VmRSS over the run: right after start, median, and the highest sample */
   rss_mb: { start: number; p50: number; max: number };
   /** VmHWM read just before stopping: the kernel's peak RSS of the process */
@@ -146,7 +137,7 @@ export async function measureDaemon(o: DaemonRunOptions): Promise<DaemonReport> 
   );
   const log = createWriteStream(o.logFile);
   const child = spawn(process.execPath, [...o.nodeArgs, CLI, 'run', '--config', cfgPath], {
-    env: { ...process.env, NODE_OPTIONS: o.nodeOptions, ...(o.mallocArenaMax ? { MALLOC_ARENA_MAX: o.mallocArenaMax } : {}), ...(o.mallocMmapThreshold ? { MALLOC_MMAP_THRESHOLD_: o.mallocMmapThreshold } : {}), GUARD_LOG_LEVEL: process.env.BENCH_DAEMON_LOG ?? 'info' },
+    env: { ...process.env, GUARD_LOG_LEVEL: process.env.BENCH_DAEMON_LOG ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.pipe(log);
@@ -243,9 +234,6 @@ export async function measureDaemon(o: DaemonRunOptions): Promise<DaemonReport> 
       samples: samples.length,
       gpu_probe: o.gpuProbe,
       node_args: o.nodeArgs,
-      node_options: o.nodeOptions,
-      malloc_arena_max: o.mallocArenaMax,
-      malloc_mmap_threshold: o.mallocMmapThreshold,
       rss_mb: { start: round(rssStart, 1)!, p50: round(sorted[Math.floor(sorted.length / 2)] ?? 0, 1)!, max: round(sorted[sorted.length - 1] ?? 0, 1)! },
       peak_rss_mb: round(peak, 1)!,
       ticks: {

@@ -4,7 +4,6 @@ import { systemClock } from '../clock.js';
 import { StartRefused } from '../errors.js';
 import { startRefusals } from '../config/load.js';
 import { startDaemon } from '../main.js';
-import { tuneDaemonHeap } from '../heap.js';
 import { configOption, loadFromArgs, processLogger, untilSignal } from './common.js';
 
 const run: Command = {
@@ -22,7 +21,6 @@ const run: Command = {
     if (config.dry_run) log.warn('dry_run is on: decisions are journaled, no action is sent to the cloud');
     const ttl = process.env.GUARD_LEASE_TTL_MS ? Number(process.env.GUARD_LEASE_TTL_MS) : undefined;
     if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 1000)) throw new StartRefused('GUARD_LEASE_TTL_MS must be an integer >= 1000');
-    tuneDaemonHeap();
     const daemon = await startDaemon({ config, log, clock: systemClock, leaseTtlMs: ttl });
     const sig = await untilSignal();
     log.info({ signal: sig }, 'shutting down');
