@@ -19,7 +19,7 @@ import { openDb } from '../db/open.js';
 import { spendReport, type SpendBy } from '../db/spend.js';
 import { runRollup } from '../jobs/rollup.js';
 import { createGuardCore } from '../guard.js';
-import { listedInstances, openRates, todayEstimated } from '../db/instances.js';
+import { currentInstances, openRates, todayEstimated } from '../db/instances.js';
 import { activeOverrides } from '../db/overrides.js';
 import { buildApp } from '../http/app.js';
 import { pruneRaw } from '../jobs/retention.js';
@@ -458,7 +458,7 @@ export async function measureTicks(simUrl: string, dbPath: string, n: number, ti
   }
   const t = clock.now();
   const profile: InstancesRouteProfile = {
-    db_current_instances: p50Of(() => listedInstances(gdb.db)),
+    db_current_instances: p50Of(() => currentInstances(gdb.db)),
     db_open_rates: p50Of(() => openRates(gdb.db)),
     db_today_estimated: p50Of(() => todayEstimated(gdb.db, t, config.timezone)),
     db_active_overrides: p50Of(() => activeOverrides(gdb.db, t)),

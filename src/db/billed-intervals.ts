@@ -4,7 +4,9 @@
  * instance alive at its start, the one interval it was in then (one index seek per instance).
  */
 import type { Db } from './open.js';
-import { allRows, changeCounter } from './prepared.js';
+import { isNull } from 'drizzle-orm';
+import { allRows } from './prepared.js';
+import { intervals } from './schema.js';
 
 /** A billed interval; open ones already end at `now`. */
 export interface BilledInterval {
@@ -70,34 +72,6 @@ export function billedByInstance(db: Db, from: number, to: number, now: number):
 const HI = 'min(coalesce(to_ts, max(?, from_ts)), ?)';
 const LO = 'max(from_ts, ?)';
 
-/**
- * What each instance accrued over [from, now): `billedByInstance(db, from, now, now)`, for ranges that end now and
- * are asked for again and again (today's cost on every dashboard refresh, the not yet debited hour in every tick and
- * view). The intervals closed since `from` change only when `intervals` does: they are read once per change (any
- * connection's, counted by triggers) into a cache per connection and `slot`, which serves any later `from` of the
- * same slot; the open intervals (`openIntervals`, kept the same way) accrue until `now`.
- */
-export function accruedUntilNow(db: Db, from: number, now: number, slot: 'today' | 'unbilled'): Map<string, number> {
-  const version = dataVersion(db);
-  if (version === null) return billedByInstance(db, from, now, now);
-  const cached = cacheOf(db, version);
-  let c = cached.closed.get(slot);
-  if (!c || c.from > from) {
-    const rows = allRows<[string, number, number, number]>(db, CLOSED_SINCE, [from]);
-    c = { from, rows, lastTo: rows.reduce((m, r) => Math.max(m, r[3]), -Infinity) };
-    cached.closed.set(slot, c);
-  }
-  // an interval closed after `now` (a clock behind the tick's) is clipped at `now`: SQLite does that
-  if (c.lastTo > now) return billedByInstance(db, from, now, now);
-  const out = new Map<string, number>();
-  const add = (id: string, rate: number, lo: number, hi: number) => {
-    if (hi > lo) out.set(id, (out.get(id) ?? 0) + (rate * (hi - lo)) / 3_600_000);
-  };
-  for (const [id, rate, a, b] of c.rows) if (b > from) add(id, rate, Math.max(a, from), b);
-  for (const o of openOf(db, cached)) if (o.rate > 0 && o.from < now) add(o.instanceId, o.rate, Math.max(o.from, from), now);
-  return out;
-}
-
 /** An interval still open: the instance's status, rate and GPU now, since `from`. */
 export interface OpenInterval {
   instanceId: string;
@@ -107,43 +81,11 @@ export interface OpenInterval {
   gpuKept: boolean;
 }
 
-/**
- * Every open interval (`to_ts` null; one per instance listed when last seen). Outside a transaction read once per
- * change of `intervals` and kept per connection, like the closed ones above: the instance list, the core's view and
- * today's cost each ask for them on every call. Shared: do not modify.
- */
-export function openIntervals(db: Db): readonly OpenInterval[] {
-  const version = dataVersion(db);
-  return version === null ? readOpen(db) : openOf(db, cacheOf(db, version));
-}
-
-function readOpen(db: Db): OpenInterval[] {
-  return allRows<[string, number, number, string, number]>(db, OPEN, []).map(([instanceId, rate, from, status, gpuKept]) => ({ instanceId, rate, from, status, gpuKept: gpuKept === 1 }));
-}
-
-function openOf(db: Db, c: Cached): OpenInterval[] {
-  return (c.open ??= readOpen(db));
-}
-
-/** What is kept of one connection's reads while the counter of `intervals` stands at `version`. */
-interface Cached {
-  version: string;
-  closed: Map<string, { from: number; rows: Array<[string, number, number, number]>; lastTo: number }>;
-  open: OpenInterval[] | null;
-}
-
-function cacheOf(db: Db, version: string): Cached {
-  let c = cache.get(db);
-  if (!c || c.version !== version) cache.set(db, (c = { version, closed: new Map(), open: null }));
-  return c;
-}
-
-const cache = new WeakMap<Db, Cached>();
-const CLOSED_SINCE = 'select instance_id, rate, from_ts, to_ts from intervals where to_ts > ? and rate > 0';
-const OPEN = 'select instance_id, rate, from_ts, status, gpu_kept from intervals where to_ts is null';
-
-/** The counter of `intervals` as a cache key (see `changeCounter`): null when nothing may be kept. */
-function dataVersion(db: Db): string | null {
-  const n = changeCounter(db, 'intervals');
-  return n === null ? null : String(n);
+/** Every open interval (`to_ts` null; one per instance listed when last seen). */
+export function openIntervals(db: Db): OpenInterval[] {
+  return db
+    .select({ instanceId: intervals.instanceId, rate: intervals.rate, from: intervals.from, status: intervals.status, gpuKept: intervals.gpuKept })
+    .from(intervals)
+    .where(isNull(intervals.to))
+    .all();
 }

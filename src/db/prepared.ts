@@ -53,52 +53,6 @@ export function eachRow<T extends unknown[]>(db: Db, text: string, params: unkno
   for (const r of statement(client, text).iterate(...params)) fn(r as T);
 }
 
-/** A table whose every row change bumps a counter in `change_counters`, in the same transaction (migrations 0008-0010). */
-export type CountedTable = 'intervals' | 'probe_state' | 'instances';
-
-const COUNTER = 'select n from change_counters where name = ?';
-
-/**
- * Where the counter of `table` stands: it moves with every committed change of the table, whichever connection
- * writes. Null inside a transaction (its writes may yet be rolled back) or without a raw connection: what is
- * kept of reads between changes must then not be used.
- */
-export function changeCounter(db: Db, table: CountedTable): number | null {
-  const client = rawClient(db);
-  if (!client || client.inTransaction) return null;
-  return (statement(client, COUNTER).get(table) as [number])[0];
-}
-
-const kept = new WeakMap<object, Map<string, { n: string; value: unknown }>>();
-
-/**
- * What `read` returns, kept per connection under `key` while the counters of `tables` stand still (and `fits` accepts
- * it): read again after any committed change of one of them, and every time inside a transaction. The value is
- * shared: nobody may change it.
- */
-export function keptWhileUnchanged<T>(db: Db, tables: CountedTable | readonly CountedTable[], key: string, read: () => T, fits: (kept: T) => boolean = () => true): T {
-  const client = rawClient(db);
-  let n = '';
-  for (const t of typeof tables === 'string' ? [tables] : tables) {
-    const c = changeCounter(db, t);
-    if (c === null) return read();
-    n += `${c}:`;
-  }
-  if (!client) return read();
-  let m = kept.get(client);
-  if (!m) kept.set(client, (m = new Map()));
-  const k = m.get(key);
-  if (k && k.n === n && fits(k.value as T)) return k.value as T;
-  const value = read();
-  m.set(key, { n, value });
-  return value;
-}
-
-/** The counter of `table` as this transaction sees it (its own writes included): for a writer that keeps what it wrote. */
-export function changeCounterInTransaction(db: Db, table: CountedTable): number {
-  return allRows<[number]>(db, COUNTER, [table])[0][0];
-}
-
 /** Run a write `text` (positional `?` parameters); inside `db.transaction(...)` it is part of that transaction. */
 export function runRaw(db: Db, text: string, params: unknown[]): void {
   const client = rawClient(db);

@@ -1,7 +1,7 @@
 /** `GET /api/v1/instances`: current instances with cost today, idle verdicts, overrides and the next planned action. */
 import { z } from 'zod';
 import { formatDuration } from '../config/duration.js';
-import { listedInstances, openRates, todayEstimated } from '../db/instances.js';
+import { currentInstances, openRates, todayEstimated } from '../db/instances.js';
 import { isoInTz, round4 } from '../money.js';
 import type { App, AppDeps } from './types.js';
 import type { IdleInfo, NextAction } from '../policies/types.js';
@@ -84,7 +84,7 @@ export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) 
       const ovs = activeOverrides(db, now);
       const { idle, next }: { idle: Map<string, IdleInfo>; next: Map<string, NextAction | null> } = guard?.instanceViews(now) ?? { idle: new Map(), next: new Map() };
       const wakes = latestWakes(db, now, tz);
-      const instances = listedInstances(db).map((r) => {
+      const instances = currentInstances(db).map((r) => {
         const i = idle.get(r.id);
         const n = next.get(r.id) ?? null;
         return {

@@ -10,8 +10,7 @@ import { activeOverrides } from '../db/overrides.js';
 import { firstWarnings } from '../db/events.js';
 import { cooldownsAfterBoot } from '../db/journal.js';
 import { instanceStretches } from '../db/instances.js';
-import { keptWhileUnchanged } from '../db/prepared.js';
-import { accruedUntilNow, billedTotal } from '../db/billed-intervals.js';
+import { billedByInstance, billedTotal } from '../db/billed-intervals.js';
 import { lastDebitAt } from '../db/balance.js';
 import { billedRate, bucketStart, holdsGpu } from '../money.js';
 import { evaluatePolicies, idleViews, nextActions, type EngineInput, type PolicyOutcome } from '../policies/engine.js';
@@ -72,20 +71,8 @@ export function instanceStates(db: Db, list: Instance[], opts: { stretchesFromAp
 }
 
 /**
- * `instanceStates` of an observation's list, kept while neither `instances` nor `intervals` changed (the next tick
- * writes both) and the list is the same: every view of the instance list between two ticks joins the same list with
- * the same stretches. Shared between callers, so frozen.
- */
-function statesOf(db: Db, list: Instance[]): InstanceState[] {
-  const read = () => ({ list, states: instanceStates(db, list).map((s) => Object.freeze(s)) });
-  return keptWhileUnchanged(db, ['instances', 'intervals'], 'instance states', read, (k) => k.list === list).states;
-}
-
-/**
  * The stored probe answers as policies see them at `now`: an answer older than its probe's `staleAfter` (ms)
- * counts as unknown, whatever it said. Fresh answers are the stored (frozen) objects themselves, and an instance
- * whose answers are all fresh gets its stored record: the same objects from one view to the next while nothing
- * changed, which the instance list's JSON is kept by.
+ * counts as unknown, whatever it said.
  */
 export function storedProbeViews(db: Db, ids: string[], now: number, staleAfter: Record<string, number>): Map<string, Readonly<Record<string, Readonly<ProbeView>>>> {
   const out = new Map<string, Readonly<Record<string, Readonly<ProbeView>>>>();
@@ -118,14 +105,14 @@ const DEBIT_EVERY_MS = 3_600_000;
 export function unbilledSince(db: Db, now: number): number {
   const from = Math.max(lastDebitAt(db, now) ?? -Infinity, now - DEBIT_EVERY_MS);
   let total = 0;
-  for (const v of accruedUntilNow(db, from, now, 'unbilled').values()) total += v;
+  for (const v of billedByInstance(db, from, now, now).values()) total += v;
   return total;
 }
 
 /** Build the engine input for an observation. */
 export function engineInput(db: Db, config: Config, obs: Observation, opts: AssessOptions = {}): EngineInput {
   const { now } = obs;
-  const states = opts.stretchesFromApi ? instanceStates(db, obs.list, { stretchesFromApi: true, now }) : statesOf(db, obs.list);
+  const states = opts.stretchesFromApi ? instanceStates(db, obs.list, { stretchesFromApi: true, now }) : instanceStates(db, obs.list);
   const dayStart = bucketStart(now, 'day', config.timezone);
   const monthStart = bucketStart(now, 'month', config.timezone);
   // Spend so far today / this month only matters to budget policies: computed on first use.

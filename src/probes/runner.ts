@@ -2,7 +2,8 @@
  * Runs the enabled probes over running instances with a concurrency limit and a timeout per probe,
  * and stores only what matters: the last answer per (instance, probe) and verdict changes. Never secrets.
  */
-import { allRows, changeCounter, changeCounterInTransaction, rawClient, runRaw } from '../db/prepared.js';
+import { asc, inArray } from 'drizzle-orm';
+import { probeChanges, probeState } from '../db/schema.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/open.js';
 import type { InstanceAccess } from '../xgc/types.js';
@@ -164,29 +165,15 @@ export interface StoredProbeAnswer {
   checkedAt: number;
 }
 
-const UPSERT_STATE = `insert into probe_state (instance_id, probe, verdict, since, detail, detail_code, metrics, checked_at) values (?, ?, ?, ?, ?, ?, ?, ?)
-  on conflict (instance_id, probe) do update set verdict = excluded.verdict, since = excluded.since, detail = excluded.detail, detail_code = excluded.detail_code, metrics = excluded.metrics, checked_at = excluded.checked_at`;
-const INSERT_CHANGE = 'insert into probe_changes (instance_id, probe, verdict, at, detail, detail_code) values (?, ?, ?, ?, ?, ?)';
-
 /**
  * Store a round's answers in one transaction: upsert `probe_state` (keeping `since` while the verdict is
  * unchanged; an idle answer's own `since` wins), and add a `probe_changes` row only when the verdict changed.
- * The previous answers are read in one query and the rows written through prepared statements: a round at scale
- * is over a thousand answers per tick. The connection's copy of the answers (see `loadProbeState`) takes what was
- * written once it is committed. Returns how many verdict changes were recorded.
+ * Returns how many verdict changes were recorded.
  */
 export function persistProbeResults(db: Db, results: ProbeResults, now: number): number {
   let changes = 0;
-  const ids = [...results.keys()];
-  const client = rawClient(db);
-  // inside a caller's transaction the writes may yet be rolled back: the copy is left to the counter then
-  const keep = client !== null && !client.inTransaction;
-  const written: StateRow[] = [];
-  let counter: { to: number } | null = null;
-  db.transaction(() => {
-    // the previous answers as this transaction sees them: from the copy brought to the counter read here
-    const from = keep ? changeCounterInTransaction(db, 'probe_state') : null;
-    const before = from === null ? readState(db, ids) : keptState(db, client!, from, ids);
+  db.transaction((tx) => {
+    const before = loadProbeState(tx, [...results.keys()]);
     for (const [instanceId, byProbe] of results) {
       for (const [probe, r] of Object.entries(byProbe)) {
         const prev = before.get(instanceId)?.[probe];
@@ -194,112 +181,39 @@ export function persistProbeResults(db: Db, results: ProbeResults, now: number):
         let since: number;
         if (r.verdict === 'idle' && r.since !== undefined) since = Math.min(r.since, now);
         else since = changed || !prev ? now : prev.since;
-        const detailCode = r.code ? JSON.stringify(r.code) : null;
-        const row: StateRow = [instanceId, probe, r.verdict, since, r.detail, detailCode, r.metrics ? JSON.stringify(r.metrics) : null, now];
-        runRaw(db, UPSERT_STATE, row);
-        if (keep) written.push(row);
+        const row = { verdict: r.verdict, since, detail: r.detail, detailCode: r.code ? JSON.stringify(r.code) : null, metrics: r.metrics ? JSON.stringify(r.metrics) : null, checkedAt: now };
+        tx.insert(probeState)
+          .values({ instanceId, probe, ...row })
+          .onConflictDoUpdate({ target: [probeState.instanceId, probeState.probe], set: row })
+          .run();
         if (changed) {
-          runRaw(db, INSERT_CHANGE, [instanceId, probe, r.verdict, now, r.detail, detailCode]);
+          tx.insert(probeChanges).values({ instanceId, probe, verdict: r.verdict, at: now, detail: r.detail, detailCode: row.detailCode }).run();
           changes++;
         }
       }
     }
-    if (keep) counter = { to: changeCounterInTransaction(db, 'probe_state') };
   });
-  // committed: the copy stood at `from` and holds every written instance (keptState above), nothing ran since
-  if (keep && counter) keepWritten(client!, counter, written);
   return changes;
 }
 
-const STATE_COLUMNS = 'select instance_id, probe, verdict, since, detail, detail_code, metrics, checked_at from probe_state';
-// one JSON array parameter instead of one placeholder per id: prepared once, whatever the number of instances
-const STATE_OF = `${STATE_COLUMNS} where instance_id in (select value from json_each(?))`;
-type StateRow = [string, string, string, number, string, string | null, string | null, number];
-type StoredAnswers = Readonly<Record<string, Readonly<StoredProbeAnswer>>>;
-
-function answerOf([, , verdict, since, detail, detailCode, metrics, checkedAt]: StateRow): Readonly<StoredProbeAnswer> {
-  const answer: StoredProbeAnswer = { verdict: verdict as Verdict, since, detail, checkedAt };
-  if (metrics) answer.metrics = JSON.parse(metrics) as Record<string, number>;
-  const code = parseReasonCode(detailCode);
-  if (code) answer.code = code;
-  return Object.freeze(answer);
-}
-
-function readState(db: Db, instanceIds?: string[]): Map<string, StoredAnswers> {
-  const out = new Map<string, Record<string, Readonly<StoredProbeAnswer>>>();
-  const rows = instanceIds ? allRows<StateRow>(db, STATE_OF, [JSON.stringify(instanceIds)]) : allRows<StateRow>(db, STATE_COLUMNS, []);
+/** The stored last answers, instance id -> probe name -> answer (all instances, or only `instanceIds`), by probe name. */
+export function loadProbeState(db: Db, instanceIds?: string[]): Map<string, Record<string, StoredProbeAnswer>> {
+  const out = new Map<string, Record<string, StoredProbeAnswer>>();
+  if (instanceIds && instanceIds.length === 0) return out;
+  const rows = db
+    .select()
+    .from(probeState)
+    .where(instanceIds ? inArray(probeState.instanceId, instanceIds) : undefined)
+    .orderBy(asc(probeState.instanceId), asc(probeState.probe))
+    .all();
   for (const row of rows) {
-    let rec = out.get(row[0]);
-    if (!rec) out.set(row[0], (rec = {}));
-    rec[row[1]] = answerOf(row);
-  }
-  for (const rec of out.values()) Object.freeze(rec);
-  return out;
-}
-
-/**
- * One connection's copy of `probe_state`, valid while its counter (migration 0009) stands at `version`: per
- * instance every stored answer, or null for none. The probe monitor writes a thousand answers every few seconds
- * and every view of the instance list reads them all back; this connection's own writes keep the copy, any other
- * change (another process, a job that prunes) empties it.
- */
-interface StateCopy {
-  version: number;
-  byInstance: Map<string, StoredAnswers | null>;
-  /** the most instances one read asked for since the copy began (bounds what it keeps of instances gone) */
-  widest: number;
-}
-
-const copies = new WeakMap<object, StateCopy>();
-
-function keepWritten(client: object, counter: { to: number }, written: StateRow[]): void {
-  const copy = copies.get(client)!;
-  const changed = new Map<string, Record<string, Readonly<StoredProbeAnswer>>>();
-  for (const row of written) {
-    let rec = changed.get(row[0]);
-    if (!rec) changed.set(row[0], (rec = { ...copy.byInstance.get(row[0]) }));
-    rec[row[1]] = answerOf(row);
-  }
-  // in the order a read gives (by probe name), whichever probe answered first
-  for (const [id, rec] of changed) copy.byInstance.set(id, Object.freeze(Object.fromEntries(Object.entries(rec).sort(([a], [b]) => (a < b ? -1 : 1)))));
-  copy.version = counter.to;
-}
-
-/**
- * The stored last answers, instance id -> probe name -> answer (all instances, or only `instanceIds`). The answers
- * are frozen and may be shared between calls: what a connection read or wrote is kept while nothing else wrote.
- */
-export function loadProbeState(db: Db, instanceIds?: string[]): Map<string, StoredAnswers> {
-  if (instanceIds && instanceIds.length === 0) return new Map();
-  const client = rawClient(db);
-  const version = instanceIds ? changeCounter(db, 'probe_state') : null;
-  if (!instanceIds || !client || version === null) return readState(db, instanceIds);
-  return keptState(db, client, version, instanceIds);
-}
-
-/** How many instances the copy of `db`'s connection holds (answers or "none"): for tests and diagnostics. */
-export function keptInstanceCount(db: Db): number {
-  const client = rawClient(db);
-  return (client && copies.get(client)?.byInstance.size) ?? 0;
-}
-
-/** The answers of `instanceIds` from the connection's copy, brought to `version` (the counter as the reader sees it). */
-function keptState(db: Db, client: object, version: number, instanceIds: string[]): Map<string, StoredAnswers> {
-  let copy = copies.get(client);
-  if (!copy || copy.version !== version || copy.byInstance.size > 2 * Math.max(copy.widest, instanceIds.length) + 64) {
-    copies.set(client, (copy = { version, byInstance: new Map(), widest: 0 }));
-  }
-  copy.widest = Math.max(copy.widest, instanceIds.length);
-  const held = copy.byInstance;
-  const missing = instanceIds.filter((id) => !held.has(id));
-  if (missing.length) {
-    const read = readState(db, missing);
-    for (const id of missing) held.set(id, read.get(id) ?? null);
-  }
-  const out = new Map<string, StoredAnswers>();
-  for (const id of instanceIds) {
-    const rec = held.get(id);
-    if (rec) out.set(id, rec);
+    let rec = out.get(row.instanceId);
+    if (!rec) out.set(row.instanceId, (rec = {}));
+    const answer: StoredProbeAnswer = { verdict: row.verdict as Verdict, since: row.since, detail: row.detail, checkedAt: row.checkedAt };
+    if (row.metrics) answer.metrics = JSON.parse(row.metrics) as Record<string, number>;
+    const code = parseReasonCode(row.detailCode);
+    if (code) answer.code = code;
+    rec[row.probe] = answer;
   }
   return out;
 }

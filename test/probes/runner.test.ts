@@ -1,15 +1,12 @@
 /** The probe runner: concurrency, timeouts, failures, and what persisting stores. */
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { openDb, type GuardDb } from '../../src/db/open.js';
 import { KNOWN_PROBES } from '../../src/config/load.js';
 import { createProbeRegistry, probeNames, probeRegistry, UnknownProbeError } from '../../src/probes/registry.js';
-import { buildProbes, keptInstanceCount, loadProbeState, persistProbeResults, runProbes, type ProbeResults } from '../../src/probes/runner.js';
+import { buildProbes, loadProbeState, persistProbeResults, runProbes, type ProbeResults } from '../../src/probes/runner.js';
 import { COMFYUI_DEFAULTS, comfyuiKind } from '../../src/probes/comfyui.js';
 import { heartbeatKind } from '../../src/probes/heartbeat.js';
 import type { ProbeKind } from '../../src/probes/types.js';
@@ -232,110 +229,5 @@ describe('persistProbeResults', () => {
     expect([...loadProbeState(g.db, ['b']).keys()]).toEqual(['b']);
     expect(loadProbeState(g.db, []).size).toBe(0);
     expect(loadProbeState(g.db).size).toBe(2);
-  });
-});
-
-describe('the stored answers a connection keeps between reads', () => {
-  let dir: string;
-  let g: GuardDb;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'xgc-probe-state-'));
-    g = openDb(join(dir, 'guard.db'));
-  });
-  afterEach(() => {
-    g.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const one = (id: string, probe: string, verdict: 'busy' | 'idle' | 'unknown', detail: string = verdict): ProbeResults => new Map([[id, { [probe]: { verdict, detail } }]]);
-  /** what a fresh read of the table says, for comparison with what the connection answers from its copy */
-  const fresh = (ids: string[]) => {
-    const other = openDb(join(dir, 'guard.db'));
-    try {
-      return new Map([...loadProbeState(other.db, ids)].map(([id, rec]) => [id, { ...rec }]));
-    } finally {
-      other.close();
-    }
-  };
-  const mine = (ids: string[]) => new Map([...loadProbeState(g.db, ids)].map(([id, rec]) => [id, { ...rec }]));
-
-  it("answers from its copy its own writes, and reads again after another connection's", () => {
-    persistProbeResults(g.db, one('a', 'jupyter', 'busy'), T0);
-    expect(mine(['a', 'b'])).toEqual(fresh(['a', 'b']));
-    persistProbeResults(g.db, one('a', 'comfyui', 'idle'), T0 + 60_000);
-    persistProbeResults(g.db, one('b', 'jupyter', 'idle'), T0 + 60_000); // b was held as "no answers"
-    expect(mine(['a', 'b'])).toEqual(fresh(['a', 'b']));
-    expect(Object.keys(mine(['a']).get('a')!)).toEqual(['comfyui', 'jupyter']); // by name, as a read gives them
-    // another process writes; then this one writes another probe of the same instance
-    const other = openDb(join(dir, 'guard.db'));
-    try {
-      persistProbeResults(other.db, one('a', 'comfyui', 'idle', 'from the other process'), T0 + 90_000);
-    } finally {
-      other.close();
-    }
-    expect(mine(['a']).get('a')!.comfyui.detail).toBe('from the other process');
-    const elsewhere = openDb(join(dir, 'guard.db'));
-    try {
-      persistProbeResults(elsewhere.db, one('a', 'sdwebui', 'busy'), T0 + 100_000);
-    } finally {
-      elsewhere.close();
-    }
-    persistProbeResults(g.db, one('a', 'jupyter', 'busy'), T0 + 120_000);
-    expect(mine(['a', 'b'])).toEqual(fresh(['a', 'b']));
-    expect(Object.keys(mine(['a']).get('a')!)).toEqual(['comfyui', 'jupyter', 'sdwebui']);
-  });
-
-  it('reads again after a write of its own that did not go through the probes (a pruning job, a rolled-back round)', () => {
-    persistProbeResults(g.db, one('a', 'comfyui', 'busy'), T0);
-    expect(mine(['a']).size).toBe(1);
-    g.sqlite.prepare("delete from probe_state where instance_id = 'a'").run();
-    expect(mine(['a']).size).toBe(0);
-    persistProbeResults(g.db, one('a', 'comfyui', 'busy'), T0 + 60_000);
-    expect(mine(['a']).get('a')!.comfyui.verdict).toBe('busy');
-    // a round stored inside a transaction that is then rolled back leaves the answers as they were
-    expect(() =>
-      g.db.transaction(() => {
-        persistProbeResults(g.db, one('a', 'comfyui', 'idle'), T0 + 120_000);
-        expect(loadProbeState(g.db, ['a']).get('a')!.comfyui.verdict).toBe('idle'); // inside: read from the table
-        throw new Error('roll back');
-      }),
-    ).toThrow('roll back');
-    expect(mine(['a'])).toEqual(fresh(['a']));
-    expect(mine(['a']).get('a')!.comfyui.verdict).toBe('busy');
-    // the counter went back with the rollback; one more write elsewhere brings it where the round had left it
-    g.db.transaction(() => persistProbeResults(g.db, one('a', 'comfyui', 'idle'), T0 + 130_000));
-    g.sqlite.prepare("update probe_state set detail = 'rewritten' where instance_id = 'a'").run();
-    expect(() =>
-      g.db.transaction(() => {
-        persistProbeResults(g.db, one('a', 'comfyui', 'busy', 'rolled back'), T0 + 140_000);
-        throw new Error('roll back');
-      }),
-    ).toThrow('roll back');
-    const other = openDb(join(dir, 'guard.db'));
-    try {
-      persistProbeResults(other.db, one('b', 'jupyter', 'busy'), T0 + 150_000);
-    } finally {
-      other.close();
-    }
-    expect(mine(['a', 'b'])).toEqual(fresh(['a', 'b']));
-    expect(mine(['a']).get('a')!.comfyui).toMatchObject({ verdict: 'idle', detail: 'rewritten' });
-  });
-
-  it('hands out answers no caller can change', () => {
-    persistProbeResults(g.db, one('a', 'comfyui', 'busy'), T0);
-    const rec = loadProbeState(g.db, ['a']).get('a')!;
-    expect(() => ((rec as Record<string, unknown>).jupyter = {})).toThrow(TypeError);
-    expect(() => ((rec.comfyui as { verdict: string }).verdict = 'idle')).toThrow(TypeError);
-    expect(loadProbeState(g.db, ['a']).get('a')!.comfyui.verdict).toBe('busy');
-  });
-
-  it('keeps no more than about twice the widest read: instances that came and went do not pile up', () => {
-    persistProbeResults(g.db, one('a', 'jupyter', 'busy'), T0);
-    // a list of 10 that changes by one instance per read, 1,000 times (nothing written meanwhile: the copy stays valid)
-    for (let k = 0; k < 1000; k++) {
-      const ids = ['a', ...Array.from({ length: 9 }, (_, j) => `gone-${k + j}`)];
-      expect(mine(ids).get('a')!.jupyter.verdict).toBe('busy');
-      expect(keptInstanceCount(g.db)).toBeLessThanOrEqual(2 * 10 + 64 + 10);
-    }
-    expect(keptInstanceCount(g.db)).toBeGreaterThan(0);
   });
 });
