@@ -4,6 +4,7 @@
  * the instance is re-read and the action aborted if its state changed, an override appeared, the keep marker
  * was added, or (for idle decisions) it is busy now. A failed request is never retried blindly.
  */
+import { backoff } from '../backoff.js';
 import { and, eq, gt, gte, inArray, lt, or, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
@@ -73,7 +74,7 @@ export interface ExecutorDeps {
  * persistent failure is not hammered. The journal keeps every attempt.
  */
 export function retryBackoffMs(failures: number): number {
-  return Math.min(60 * 60_000, 60_000 * 2 ** Math.max(0, failures - 1));
+  return backoff(failures - 1, { base: 60_000, cap: 60 * 60_000 });
 }
 
 

@@ -6,6 +6,7 @@
  * of one SQLite write), the delivery is sent again after restart. All state is in SQLite, so pending
  * deliveries survive restarts. After `maxAttempts` failures a delivery is `dead`: kept, logged, counted.
  */
+import { backoff } from '../backoff.js';
 import type { Clock } from '../clock.js';
 import { channelRegistry, type ChannelRegistry } from './channels/registry.js';
 import type { Channel } from './channels/types.js';
@@ -31,8 +32,7 @@ export const DEFAULT_RETRY: RetryOptions = { baseMs: 30_000, capMs: 3_600_000, m
 
 /** Wait before the next try after `attempts` failures: min(cap, base*2^attempts), with equal jitter (50-100%). */
 export function backoffMs(attempts: number, retry: Pick<RetryOptions, 'baseMs' | 'capMs'>, random: () => number = Math.random): number {
-  const d = Math.min(retry.capMs, retry.baseMs * 2 ** attempts);
-  return Math.round(d / 2 + (random() * d) / 2);
+  return backoff(attempts, { base: retry.baseMs, cap: retry.capMs, jitter: 'equal' }, random);
 }
 
 /** Options of the Notifier. */

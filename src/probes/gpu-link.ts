@@ -5,6 +5,7 @@
  * read-only commands and nothing else. Exec channels have no tty, so the probe never shows up as a login.
  * On failure it reports why and reconnects with backoff.
  */
+import { backoff } from '../backoff.js';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { realMs, type Clock } from '../clock.js';
 import type { ReasonCode } from '../notify/reasons.js';
@@ -143,7 +144,7 @@ export class GpuLink {
     this.setState({ state: 'down', why, detail, code: downCode(why, params) });
     this.failures++;
     const cap = why === 'host_key_changed' || why === 'auth_failed' ? Math.max(this.opts.backoffCapMs, 10 * 60_000) : this.opts.backoffCapMs;
-    const delay = Math.min(cap, this.opts.backoffBaseMs * 2 ** Math.min(20, this.failures - 1));
+    const delay = backoff(this.failures - 1, { base: this.opts.backoffBaseMs, cap });
     this.retry = setTimeout(() => void this.connect(), delay);
     this.retry.unref?.();
   }

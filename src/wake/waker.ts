@@ -26,7 +26,7 @@ import type { ReasonCode } from '../notify/reasons.js';
 import { XgcActionUncertain, XgcApiError, XgcGpuShortageError, errorClass, type XgcClient } from '../xgc/index.js';
 import type { Instance } from '../xgc/types.js';
 import type { ActResult } from '../actions/executor.js';
-import { wakeRetryDelayMs } from './backoff.js';
+import { backoff } from '../backoff.js';
 import { DryRunWake, NotObserved, NotShutDown, WakeRefused } from './errors.js';
 import { checkWakeMoney, type WakeMoneyVerdict } from './money-check.js';
 import { bootRate, fullModelName, shortModelName } from './models.js';
@@ -363,7 +363,7 @@ export class Waker {
       }
       // The round is over (every model short, or a failure that may pass): wait, doubling, until give_up_after.
       const rounds = w.rounds + 1;
-      const wait = wakeRetryDelayMs(rounds, config.wake.retry_first, config.wake.retry_max);
+      const wait = backoff(rounds - 1, { base: config.wake.retry_first, cap: config.wake.retry_max });
       const nextTryAt = Math.min(clock.now() + wait, w.giveUpAt);
       const why = outcome === 'shortage' ? `no GPU free (${detail})` : `try failed (${detail})`;
       db.transaction((tx) => {

@@ -11,6 +11,7 @@
  * like any GET) and throws `XgcActionUncertain` carrying the observed status and a `seemsApplied`
  * verdict; the caller (the executor) decides and journals. A definite refusal throws the typed error.
  */
+import { backoff } from '../backoff.js';
 import { readFileSync } from 'node:fs';
 import { BadRequest } from '../errors.js';
 import {
@@ -307,8 +308,7 @@ export class XgcClient {
       } catch (err) {
         this.report('GET', ep, attempt, started, errorClass(err));
         if (attempt >= this.retries || !retryableRead(err)) throw err;
-        const cap = Math.min(MAX_BACKOFF_MS, this.retryBaseMs * 2 ** attempt);
-        await sleep(Math.random() * cap);
+        await sleep(backoff(attempt, { base: this.retryBaseMs, cap: MAX_BACKOFF_MS, jitter: 'full' }));
       }
     }
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { checkWakeMoney } from '../../src/wake/money-check.js';
-import { wakeRetryDelayMs } from '../../src/wake/backoff.js';
+import { backoff } from '../../src/backoff.js';
 import { bootRate, fullModelName, shortModelName } from '../../src/wake/models.js';
 
 const errorOf = (raw: Record<string, unknown>) => {
@@ -35,7 +35,15 @@ describe('wake config', () => {
 
 describe('wake arithmetic', () => {
   it('backs off 1, 2, 4, 8 minutes, then 10 (the cap)', () => {
-    expect([1, 2, 3, 4, 5, 6].map((r) => wakeRetryDelayMs(r, 60_000, 600_000) / 60_000)).toEqual([1, 2, 4, 8, 10, 10]);
+    expect([0, 1, 2, 3, 4, 5].map((step) => backoff(step, { base: 60_000, cap: 600_000 }) / 60_000)).toEqual([1, 2, 4, 8, 10, 10]);
+  });
+
+  it('spreads a wait over 0-100% (full jitter) or 50-100% (equal jitter) of it', () => {
+    expect(backoff(2, { base: 100, cap: 10_000, jitter: 'full' }, () => 0)).toBe(0);
+    expect(backoff(2, { base: 100, cap: 10_000, jitter: 'full' }, () => 0.5)).toBe(200);
+    expect(backoff(2, { base: 100, cap: 10_000, jitter: 'equal' }, () => 0)).toBe(200);
+    expect(backoff(2, { base: 100, cap: 10_000, jitter: 'equal' }, () => 1)).toBe(400);
+    expect(backoff(1e6, { base: 100, cap: 10_000 })).toBe(10_000); // no overflow on a long run of failures
   });
 
   it('names models as boot wants them and as lists show them', () => {
