@@ -6,13 +6,25 @@
 /** Edges that exist only before compilation (`import type`, elided imports, `import('x').T`). */
 const TYPE_EDGES = ['type-only', 'type-import', 'pre-compilation-only'];
 
+/** What sits above the core: the HTTP layer, the dashboard, the CLI and process wiring, the simulator, the benchmarks. */
+const OUTER = ['http/', 'dashboard/', 'commands/', 'cli\\.ts', 'main\\.ts', 'demo\\.ts', 'sim/', 'bench/'];
+
 const RULES = [
   {
     name: 'core-not-http',
-    comment: 'The core (policies, actions, jobs, db, probes, notify, xgc) never imports the HTTP layer; routes call the core.',
+    comment:
+      'The core (every folder and file of src/ but the HTTP layer, the dashboard, the CLI and process wiring, the simulator and the benchmarks) never imports the HTTP layer or the dashboard; routes call the core through its port (src/service.ts).',
     severity: 'error',
-    from: { path: '^src/(policies|actions|jobs|db|probes|notify|xgc)/' },
-    to: { path: '^src/http/' },
+    from: { path: '^src/', pathNot: `^src/(${OUTER.join('|')})` },
+    to: { path: '^src/(http|dashboard)/' },
+  },
+  {
+    name: 'db-at-the-bottom',
+    comment:
+      'The database layer imports nothing above it: no policies, actions, jobs, probes, notifications, wakes or core wiring. What it shares with them (action kinds, globs, money, the cloud\'s types) lives in bottom modules.',
+    severity: 'error',
+    from: { path: '^src/db/' },
+    to: { path: `^src/(policies|actions|jobs|probes|notify|wake|guard\\.ts|service\\.ts|${OUTER.join('|')})` },
   },
   {
     name: 'xgc-not-sim',

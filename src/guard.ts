@@ -22,7 +22,7 @@ export class Standby extends GuardError {
     super('this daemon is standby (another one holds the writer lease); act through the active one', 'standby', 503);
   }
 }
-import type { ActNowRequest, GuardService, PolicyInfo } from './http/service.js';
+import type { ActNowRequest, GuardService, PolicyInfo } from './service.js';
 import { XgcClient, type XgcCallInfo } from './xgc/index.js';
 
 /** Act-now on an instance whose name carries the keep marker. */

@@ -11,7 +11,8 @@ import type { Clock } from '../clock.js';
 import type { ActionKind, Config } from '../config/schema.js';
 import type { Db } from '../db/open.js';
 import { actions } from '../db/schema.js';
-import { ACTION_KINDS, actionKind, actionSavingPerHour } from './kinds.js';
+import { ACTION_KINDS, actionKind, actionSavingPerHour } from '../action-kinds.js';
+import { SEND } from './send.js';
 import { activeOverrides } from '../db/overrides.js';
 import { raise, type EventData, type GuardEvent } from '../notify/index.js';
 import { hasKeepMarker, overrideMatches } from '../policies/selector.js';
@@ -260,7 +261,7 @@ export class Executor {
 
     const sentAt = clock.now();
     try {
-      await ACTION_KINDS[req.action].send(this.deps.client, f);
+      await SEND[req.action](this.deps.client, f);
     } catch (e) {
       if (e instanceof XgcActionUncertain && e.seemsApplied === true) {
         this.sentThisTick++;

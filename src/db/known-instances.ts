@@ -1,6 +1,6 @@
 /** What the guard has seen of instances, for the CLI: names by id, glob matches, and where history starts. */
 import { asc, min } from 'drizzle-orm';
-import { globMatch } from '../policies/selector.js';
+import { globMatch } from '../glob.js';
 import type { Db } from './open.js';
 import { instances } from './schema.js';
 

@@ -10,7 +10,22 @@ import { overrides } from './schema.js';
 import { BadRequest, GuardError, NotFound } from '../errors.js';
 import { isoInTz } from '../money.js';
 import { INSTANCE_ID_RE } from '../xgc/index.js';
-import type { Override } from '../policies/types.js';
+
+/** A snooze or exemption as stored (src/db/overrides.ts) and matched (selector.ts). Times in epoch ms. */
+export interface Override {
+  id: number;
+  instanceId: string | null;
+  nameGlob: string | null;
+  kind: 'snooze' | 'exempt';
+  /** null = all policies */
+  policies: string[] | null;
+  until: number | null;
+  forever: boolean;
+  who: string;
+  reason: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
 
 /** Who an override applies to: one instance, or every instance whose name matches a glob (`*`, `?`). */
 export type OverrideTarget = { instance_id: string } | { name: string };
@@ -162,5 +177,3 @@ export function overrideToJson(o: Override, now: number, tz: string) {
     state: overrideState(o, now),
   };
 }
-
-export type { Override };

@@ -5,7 +5,7 @@
  */
 import { eq, isNull, desc } from 'drizzle-orm';
 import type { Instance } from '../xgc/types.js';
-import { reachedExpected } from '../actions/kinds.js';
+import { reachedExpected } from '../action-kinds.js';
 import { billedRate, holdsGpu } from '../money.js';
 import type { Db } from './open.js';
 import { allRows, runRaw } from './prepared.js';

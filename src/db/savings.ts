@@ -6,7 +6,7 @@ import type { Db } from './open.js';
 import { accrued, round4 } from '../money.js';
 import { allRows, eachRow } from './prepared.js';
 import { startsBetween } from './calendar.js';
-import { SAVING_ACTIONS, actionKind, savingPerHour } from '../actions/kinds.js';
+import { SAVING_ACTIONS, actionKind, savingPerHour } from '../action-kinds.js';
 
 /** Savings stop counting this long after a release. */
 export const SAVINGS_CAP_MS = 7 * 86_400_000;

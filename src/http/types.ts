@@ -7,7 +7,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { GuardDb } from '../db/open.js';
 import type { Metrics } from './metrics.js';
-import type { GuardService } from './service.js';
+import type { GuardService } from '../service.js';
 
 /** Live process facts the HTTP layer reports (readiness, leadership). */
 export interface RuntimeStatus {

@@ -15,7 +15,7 @@ import { blindStreak } from '../db/ticks.js';
 import { currentInstances } from '../db/instances.js';
 import { lastBalance } from '../db/balance.js';
 import { destroyedEvent } from './destroyed.js';
-import { actionSavingPerHour } from '../actions/kinds.js';
+import { actionSavingPerHour } from '../action-kinds.js';
 import { raise, resolve } from '../notify/index.js';
 import type { PolicyOutcome } from '../policies/engine.js';
 import type { Decision } from '../policies/types.js';

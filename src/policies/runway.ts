@@ -20,8 +20,8 @@
  */
 import { runwayPolicySchema, type RunwayPolicyConfig } from '../config/schema.js';
 import { formatDuration } from '../config/duration.js';
-import { savingPerHour } from '../actions/kinds.js';
-import { globMatch } from './selector.js';
+import { savingPerHour } from '../action-kinds.js';
+import { globMatch } from '../glob.js';
 import type { PolicyDecision, InstanceState, PolicyType } from './types.js';
 import { byCodeUnit } from '../order.js';
 

@@ -1,20 +1,7 @@
 /** Selectors (`match` / `exclude` on id, name glob, gpu model), the keep marker and overrides, as pure functions. */
 import type { Selector } from '../config/schema.js';
 import type { Override } from './types.js';
-
-/** Compile a shell-style glob (`*`, `?`) to a case-insensitive RegExp matching the whole string. */
-export function globToRegExp(glob: string): RegExp {
-  const re = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${re}$`, 'i');
-}
-
-const cache = new Map<string, RegExp>();
-/** Whether `name` matches the glob. */
-export function globMatch(glob: string, name: string): boolean {
-  let re = cache.get(glob);
-  if (!re) cache.set(glob, (re = globToRegExp(glob)));
-  return re.test(name);
-}
+import { globMatch } from '../glob.js';
 
 /** What a selector looks at. */
 export interface Selectable {

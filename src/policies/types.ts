@@ -30,21 +30,7 @@ export interface InstanceState {
   stoppedAt?: number | null;
 }
 
-/** A snooze or exemption as stored (src/db/overrides.ts) and matched (selector.ts). Times in epoch ms. */
-export interface Override {
-  id: number;
-  instanceId: string | null;
-  nameGlob: string | null;
-  kind: 'snooze' | 'exempt';
-  /** null = all policies */
-  policies: string[] | null;
-  until: number | null;
-  forever: boolean;
-  who: string;
-  reason: string;
-  createdAt: number;
-  revokedAt: number | null;
-}
+export type { Override } from '../db/overrides.js';
 
 /** The next planned action for an instance ("nightly at 02:00, in 3h12m"; "idle 12m of 45m"). */
 export interface NextAction {

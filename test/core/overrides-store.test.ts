@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDb, type GuardDb } from '../../src/db/open.js';
 import { BadRequest, NotFound } from '../../src/errors.js';
 import { activeOverrides, createOverride, listOverrides, OverrideConflict, revokeOverride } from '../../src/db/overrides.js';
-import { globMatch, overrideMatches } from '../../src/policies/selector.js';
+import { globMatch } from '../../src/glob.js';
+import { overrideMatches } from '../../src/policies/selector.js';
 
 const NOW = Date.parse('2026-01-10T04:00:00Z');
 const H = 3_600_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { actionSavingPerHour } from '../../src/actions/kinds.js';
+import { actionSavingPerHour } from '../../src/action-kinds.js';
 import { EVENT_TYPES, formatTime, LOCALES, money, readEvent, render, type GuardEvent } from '../../src/notify/index.js';
 import type { LocaleText } from '../../src/notify/templates/index.js';
 import { sampleInstance } from './helpers.js';

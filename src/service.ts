@@ -1,8 +1,8 @@
 /**
- * What the HTTP layer asks of the guard core (policy engine + executor), as an interface so routes stay thin.
+ * The port of the guard core (policy engine + executor): what the HTTP layer may ask of it, so routes stay thin.
  * The implementation lives in src/guard.ts (createGuardCore).
  */
-import type { IdleInfo, NextAction } from '../policies/types.js';
+import type { IdleInfo, NextAction } from './policies/types.js';
 
 /** A loaded policy as the API shows it. */
 export interface PolicyInfo {

@@ -1,11 +1,10 @@
 /**
- * What each kind of guard action means, in one table: which Open API call it sends, which state shows it took
- * effect, and what it leaves billed (so what it saves per hour). The executor, the recorder (confirmations), the
- * runway policy, savings and event data read this table; the words for each kind are locale data in
+ * What each kind of guard action means, in one table: which state shows it took effect and what it leaves billed
+ * (so what it saves per hour). The executor, the recorder (confirmations), the runway policy, savings and event data
+ * read this table; the request each kind sends is src/actions/send.ts; the words for each kind are locale data in
  * src/notify/templates (typed by the same ActionKind, so a new kind needs its words in every locale).
  */
-import type { ActionKind } from '../config/schema.js';
-import type { XgcClient } from '../xgc/index.js';
+import type { ActionKind } from './config/schema.js';
 
 /** The facts an action kind looks at. */
 export interface ActionTarget {
@@ -22,8 +21,6 @@ export interface ActionKindSpec {
   sendsRequest: boolean;
   /** the status journaled as expected after the action (null: nothing changes) */
   expectedStatus: string | null;
-  /** send the request for `target` as it was just re-read */
-  send(client: XgcClient, target: ActionTarget): Promise<void>;
   /** whether `seen` (undefined: no longer listed) shows the action took effect */
   reached(seen: Pick<ActionTarget, 'status' | 'gpuUsed'> | undefined): boolean;
   /** whether `seen` shows the action under way (a request that was sent before a crash) */
@@ -39,7 +36,6 @@ export const ACTION_KINDS: Record<ActionKind, ActionKindSpec> = {
   release_gpu: {
     sendsRequest: true,
     expectedStatus: 'shutdown',
-    send: (client, t) => client.shutdownReleaseGpu(t.id),
     reached: (s) => s !== undefined && s.status === 'shutdown' && s.gpuUsed === 0,
     underWay: (s) => s !== undefined && s.status === 'shutting_down',
     rateAfter: (t) => t.retainPrice,
@@ -48,7 +44,6 @@ export const ACTION_KINDS: Record<ActionKind, ActionKindSpec> = {
   shutdown: {
     sendsRequest: true,
     expectedStatus: 'shutdown',
-    send: (client, t) => client.shutdown(t.id),
     reached: (s) => s !== undefined && s.status === 'shutdown',
     underWay: (s) => s !== undefined && s.status === 'shutting_down',
     // XianGong's shutdown keeps the GPU and bills as usual (期间实例照常收费)
@@ -58,7 +53,6 @@ export const ACTION_KINDS: Record<ActionKind, ActionKindSpec> = {
   destroy: {
     sendsRequest: true,
     expectedStatus: 'destroyed',
-    send: (client, t) => (t.status === 'running' ? client.shutdownDestroy(t.id) : client.destroy(t.id)),
     reached: (s) => s === undefined || s.status === 'destroyed',
     underWay: (s) => s !== undefined && s.status === 'destroying',
     rateAfter: () => 0,
@@ -69,7 +63,6 @@ export const ACTION_KINDS: Record<ActionKind, ActionKindSpec> = {
   boot: {
     sendsRequest: true,
     expectedStatus: 'running',
-    send: (client, t) => client.boot(t.id),
     reached: (s) => s !== undefined && s.status === 'running',
     underWay: (s) => s !== undefined && s.status === 'booting',
     rateAfter: (_t, rate) => rate,
@@ -78,7 +71,6 @@ export const ACTION_KINDS: Record<ActionKind, ActionKindSpec> = {
   notify: {
     sendsRequest: false,
     expectedStatus: null,
-    send: async () => undefined,
     reached: () => false,
     underWay: () => false,
     rateAfter: (_t, rate) => rate,
