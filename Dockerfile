@@ -14,7 +14,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-# Runtime: what the build produced, nothing compiled again, no toolchain.
+# Runtime: what the build produced, nothing compiled again, no toolchain. Time zones come from Node's ICU (Intl).
 FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production \

@@ -3,8 +3,6 @@
  * and how interval x rate sums split into time buckets in a time zone.
  */
 
-import { tzdbZone } from './tzdb.js';
-
 /** The facts billing depends on. */
 export interface BillableFacts {
   status: string;
@@ -49,7 +47,7 @@ function dtf(tz: string): Intl.DateTimeFormat {
   return f;
 }
 
-/** Offset of `tz` at `t` from Intl (slow: formatToParts; and the first formatter pages in ICU's data: tzdb.ts). */
+/** Offset of `tz` at `t` from Intl (formatToParts: slow enough to memoize). */
 function intlOffset(t: number, tz: string): number {
   const p: Record<string, number> = {};
   for (const part of dtf(tz).formatToParts(new Date(t))) if (part.type !== 'literal') p[part.type] = Number(part.value);
@@ -74,24 +72,21 @@ export function tzOffset(t: number, tz: string): number {
   let off = zone.get(slot);
   if (off === undefined) {
     if (zone.size >= 100_000) zone.clear();
-    const db = tzdbZone(tz);
-    off = db ? db(slot * SLOT) : intlOffset(slot * SLOT, tz);
+    off = intlOffset(slot * SLOT, tz);
     zone.set(slot, off);
   }
   return off;
 }
 
 /**
- * Whether `tz` is a time zone name offsets can be had for: a zone of the system's tz database, else one Intl knows
- * (ICU's names are case-insensitive; the database's files are not).
+ * The canonical name of time zone `tz` as Intl knows it (`asia/shanghai` -> `Asia/Shanghai`, `Etc/UTC` -> `UTC`), or
+ * null when Intl knows no such zone.
  */
-export function isTimeZone(tz: string): boolean {
-  if (tzdbZone(tz)) return true;
+export function canonicalTimeZone(tz: string): string | null {
   try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
+    return new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
   } catch {
-    return false;
+    return null;
   }
 }
 

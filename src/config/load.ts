@@ -4,9 +4,8 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, ConfigErrors, StartRefused } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
-import { cronMessage } from './cron.js';
-import { parseCron } from '../cron-time.js';
-import { isTimeZone } from '../money.js';
+import { CronError, readCron } from './cron.js';
+import { canonicalTimeZone } from '../money.js';
 import { keysAt, unknownKeyProblem } from './suggest.js';
 import { resolveChannels } from '../notify/config.js';
 
@@ -143,34 +142,37 @@ function resolveFiles(c: Config): void {
   }
 }
 
-function checkTimezone(tz: string, path: string, errs: ConfigError[]): void {
-  if (!isTimeZone(tz)) errs.push(new ConfigError(path, `unknown time zone "${tz}": expected an IANA name such as Asia/Shanghai or UTC`));
+/** The canonical name of the zone at `path` (`asia/shanghai` -> `Asia/Shanghai`), or an error naming the key. */
+function timeZoneAt(tz: string, path: string, errs: ConfigError[]): string {
+  const canonical = canonicalTimeZone(tz);
+  if (canonical === null) errs.push(new ConfigError(path, `unknown time zone "${tz}": expected an IANA name such as Asia/Shanghai or UTC`));
+  return canonical ?? tz;
 }
 
-/** Whether the jobs' scheduler (src/jobs/scheduler.ts) reads `expr`: the same parser as schedule policies. */
-function isCron(expr: string): boolean {
+/** A cron expression croner refuses (as jobs and schedule policies read it), as an error naming the key and the field. */
+function checkCron(expr: string, path: string, example: string, errs: ConfigError[]): void {
   try {
-    parseCron(expr);
-    return true;
-  } catch {
-    return false;
+    readCron(expr);
+  } catch (e) {
+    if (!(e instanceof CronError)) throw e;
+    errs.push(new ConfigError(path, `${e.message} (e.g. "${example}")`));
   }
 }
 
-/** Checks across keys that one field's schema cannot express. */
+/** Checks across keys that one field's schema cannot express; time zone names are made canonical. */
 function semanticChecks(c: Config): ConfigError[] {
   const errs: ConfigError[] = [];
-  checkTimezone(c.timezone, 'timezone', errs);
-  if (!isCron(c.snapshot.every)) errs.push(new ConfigError('snapshot.every', cronMessage(c.snapshot.every, '*/1 * * * *')));
-  if (c.notify.digest.enabled && !isCron(c.notify.digest.cron)) errs.push(new ConfigError('notify.digest.cron', cronMessage(c.notify.digest.cron, '0 9 * * *')));
+  c.timezone = timeZoneAt(c.timezone, 'timezone', errs);
+  checkCron(c.snapshot.every, 'snapshot.every', '*/1 * * * *', errs);
+  if (c.notify.digest.enabled) checkCron(c.notify.digest.cron, 'notify.digest.cron', '0 9 * * *', errs);
   const names = new Map<string, number>();
   c.policies.forEach((p, i) => {
     const at = `policies[${i}]`;
     if (names.has(p.name)) errs.push(new ConfigError(`${at}.name`, `duplicate policy name "${p.name}" (also policies[${names.get(p.name)}])`));
     names.set(p.name, i);
     if (p.type === 'schedule') {
-      if (!isCron(p.cron)) errs.push(new ConfigError(`${at}.cron`, cronMessage(p.cron, '0 2 * * *')));
-      if (p.timezone) checkTimezone(p.timezone, `${at}.timezone`, errs);
+      checkCron(p.cron, `${at}.cron`, '0 2 * * *', errs);
+      if (p.timezone) p.timezone = timeZoneAt(p.timezone, `${at}.timezone`, errs);
     }
     if (p.type === 'runway' && p.act_hours >= p.warn_hours) errs.push(new ConfigError(`${at}.act_hours`, `must be below warn_hours (${p.warn_hours})`));
     if (p.type === 'idle' && p.probes) {

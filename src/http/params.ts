@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../config/duration.js';
 import { BadRequest } from '../errors.js';
-import { isTimeZone, localToInstant } from '../money.js';
+import { canonicalTimeZone, localToInstant } from '../money.js';
 import { INSTANCE_ID_RE } from '../xgc/index.js';
 
 /** An instance id (path param or body field). */
@@ -62,11 +62,15 @@ export const timeParam = z
   .refine((s) => parseTimeParam(s, 0) !== null, 'expected ISO 8601 (2026-11-26T08:00:00+08:00) or a relative time such as -7d, -2h, now')
   .describe('ISO 8601 time, or relative to now: -7d, -2h, now');
 
-/** A time zone query parameter. */
+/** A time zone query parameter, made canonical (`asia/shanghai` -> `Asia/Shanghai`). */
 export const tzParam = z
   .string()
   .max(64)
-  .refine(isTimeZone, 'unknown time zone: expected an IANA name such as Asia/Shanghai or UTC')
+  .transform((tz, ctx) => {
+    const canonical = canonicalTimeZone(tz);
+    if (canonical === null) ctx.addIssue({ code: 'custom', message: 'unknown time zone: expected an IANA name such as Asia/Shanghai or UTC' });
+    return canonical ?? tz;
+  })
   .describe('IANA time zone, e.g. Asia/Shanghai');
 
 /** The usual `from`/`to` query fields. */

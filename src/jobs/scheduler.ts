@@ -1,25 +1,21 @@
 /**
- * Jobs as a declarative table run on their cron schedules. A job never overlaps itself: a firing while the
- * previous run is still going is skipped and reported. `stop()` waits (bounded) for running jobs.
- *
- * The schedules are read by src/cron-time.ts, the parser schedule policies use, so every cron expression in the
- * config means the same thing. A timer waits for the next occurrence (at most {@link MAX_WAIT} at a time, so that a
- * clock set forward or a machine woken from sleep is noticed within it); occurrences missed meanwhile fire once,
- * not once each. (node-cron did this until 2026-12: its scheduler formats every instant with `Intl.DateTimeFormat`,
- * which keeps ICU's data resident, ~8 MB of the daemon's peak: bench/RESULTS.md.)
+ * Jobs as a declarative table, each run by croner on its cron schedule in the configured zone (read as every cron of
+ * the config is: src/config/cron.ts). A job never overlaps itself (croner's `protect`): a firing while its previous
+ * run is still going is skipped, logged and reported once per occurrence; the job runs again within 30 s of that run's
+ * end. Errors are caught and logged. Schedules follow the machine's clock, which croner reads at least every 30 s:
+ * occurrences slept through (or skipped by a clock set forward) run once, within 30 s, not once each. Each run is
+ * given the injected clock's time. `stop()` waits (bounded) for running jobs.
  */
+import type { Cron } from 'croner';
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from '../clock.js';
-import { cronNext, parseCron, type CronSpec } from '../cron-time.js';
-
-/** The longest a timer waits before it looks at the clock again. */
-export const MAX_WAIT = 60_000;
+import type { Clock } from '../clock.js';
+import { readCron } from '../config/cron.js';
 
 /** One row of the jobs table. */
 export interface JobSpec {
   /** unique name, e.g. "tick" */
   name: string;
-  /** cron expression (5 or 6 fields, src/cron-time.ts) */
+  /** cron expression (src/config/cron.ts) */
   schedule: string;
   /** the work; receives the injected clock's time */
   run(now: number): Promise<unknown>;
@@ -29,11 +25,12 @@ export interface JobSpec {
 
 /** Runs a table of jobs on their cron schedules. */
 export class JobRunner {
-  private readonly specs = new Map<string, CronSpec>();
-  private readonly wall: Clock;
-  private timers = new Map<string, NodeJS.Timeout>();
-  private running = new Map<string, Promise<unknown>>();
-  private stopped = true;
+  private readonly crons = new Map<string, Cron>();
+  /** the runs going on, for stop() to wait for */
+  private readonly running = new Map<string, Promise<unknown>>();
+  /** per job, the occurrence whose skipped firing was last reported */
+  private readonly reported = new Map<string, number>();
+  private started = false;
 
   constructor(
     private readonly jobs: JobSpec[],
@@ -42,74 +39,64 @@ export class JobRunner {
       clock: Clock;
       log: Logger;
       timezone: string;
-      /** the clock schedules follow, as timers do: the machine's (the default); a demo's ticks come every real 2 s */
-      wallClock?: Clock;
     },
   ) {
-    this.wall = deps.wallClock ?? systemClock;
-    const names = new Set<string>();
-    for (const j of jobs) {
-      if (names.has(j.name)) throw new Error(`duplicate job name ${j.name}`);
-      names.add(j.name);
-      this.specs.set(j.name, parseCron(j.schedule)); // throws CronError, naming the expression
+    for (const job of jobs) {
+      if (this.crons.has(job.name)) throw new Error(`duplicate job name ${job.name}`);
+      const cron = readCron(job.schedule, {
+        timezone: deps.timezone,
+        protect: () => {
+          // while the run goes on, croner checks an overdue occurrence again every 30 s: one report per occurrence
+          const missed = cron.previousRuns(1, new Date(Date.now() + 1))[0]?.getTime(); // at or before now
+          if (missed !== undefined && this.reported.get(job.name) === missed) return;
+          if (missed !== undefined) this.reported.set(job.name, missed);
+          this.skipped(job);
+        },
+        catch: (err) => deps.log.error({ err, job: job.name }, 'job failed'),
+      });
+      this.crons.set(job.name, cron);
     }
   }
 
   /** Start every job's schedule. */
   start(): void {
-    this.stopped = false;
-    for (const job of this.jobs) this.arm(job, this.wall.now());
+    this.started = true;
+    for (const job of this.jobs) this.crons.get(job.name)!.schedule(() => this.run(job));
   }
 
-  /** Wait for the job's first occurrence after `after`, fire it, and wait for the next. */
-  private arm(job: JobSpec, after: number): void {
-    const at = cronNext(this.specs.get(job.name)!, after, this.deps.timezone);
-    if (at === null) return; // no occurrence within five years (e.g. February 30)
-    const wait = (): void => {
-      if (this.stopped) return;
-      const now = this.wall.now();
-      if (now < after) return this.arm(job, now); // the clock was set back: the next occurrence from where it is now
-      if (now < at) {
-        this.timers.set(job.name, setTimeout(wait, Math.min(at - now, MAX_WAIT)));
-        return;
-      }
-      void this.fire(job);
-      this.arm(job, now); // occurrences between at and now were missed (sleep, a clock set forward): not fired again
-    };
-    wait();
-  }
-
-  /** Run one job now (as a firing would), unless it is already running. Resolves when it ends. */
-  async fire(job: JobSpec | string): Promise<unknown> {
-    const spec = typeof job === 'string' ? this.jobs.find((j) => j.name === job) : job;
-    if (!spec) throw new Error(`no job ${String(job)}`);
-    const now = this.deps.clock.now();
-    if (this.running.has(spec.name)) {
-      this.deps.log.warn({ job: spec.name }, 'job still running; this firing is skipped');
-      spec.onSkip?.(now);
-      return undefined;
+  private async run(job: JobSpec): Promise<void> {
+    const p = job.run(this.deps.clock.now());
+    this.running.set(job.name, p);
+    try {
+      await p;
+    } finally {
+      this.running.delete(job.name);
     }
-    if (this.stopped && typeof job !== 'string') return undefined;
-    const p = spec
-      .run(now)
-      .catch((err) => {
-        this.deps.log.error({ err, job: spec.name }, 'job failed');
-      })
-      .finally(() => this.running.delete(spec.name));
-    this.running.set(spec.name, p);
-    return p;
+  }
+
+  private skipped(job: JobSpec): void {
+    this.deps.log.warn({ job: job.name }, 'job still running; this firing is skipped');
+    job.onSkip?.(this.deps.clock.now());
+  }
+
+  /** Run one job now (as a firing would; after start()), unless it is already running. Resolves when it ends. */
+  async fire(name: string): Promise<void> {
+    const job = this.jobs.find((j) => j.name === name);
+    if (!job) throw new Error(`no job ${name}`);
+    if (!this.started) throw new Error('jobs not started');
+    const cron = this.crons.get(name)!;
+    if (cron.isBusy()) this.skipped(job);
+    else await cron.trigger();
   }
 
   /** Whether a job is running right now. */
   isRunning(name: string): boolean {
-    return this.running.has(name);
+    return this.crons.get(name)?.isBusy() ?? false;
   }
 
   /** Stop schedules, then wait up to `graceMs` for running jobs to finish. Returns false on timeout. */
   async stop(graceMs = 8_000): Promise<boolean> {
-    this.stopped = true;
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
+    for (const cron of this.crons.values()) cron.stop();
     const pending = [...this.running.values()];
     if (pending.length === 0) return true;
     let timer: NodeJS.Timeout | undefined;

@@ -10,43 +10,42 @@
  * - { name: morning, type: schedule, cron: "50 8 * * 1-5", action: boot, gpu_models: ["RTX 4090 D", "RTX 4090"], match: { name: "sd-*" } }
  * ```
  */
-import { cronNext, cronPrev, parseCron, type CronSpec } from '../cron-time.js';
+import type { Cron } from 'croner';
+import { readCron } from '../config/cron.js';
 import { schedulePolicySchema, type SchedulePolicyConfig } from '../config/schema.js';
 import { formatDuration } from '../config/duration.js';
 import type { PolicyDecision, PolicyContext, PolicyType } from './types.js';
 
 /**
- * Occurrences of a cron in a zone around an instant, memoized: one evaluation asks the same question for every
- * instance (and parsing a cron expression costs more than the rest of a policy's work per instance).
+ * Occurrences around an instant, memoized: one evaluation asks the same question for every instance. None for a cron
+ * croner refuses (the config's check refuses it first; a policy never acts on a cron it cannot read).
  */
-const occurrences = new Map<string, number | null>();
-const specs = new Map<string, CronSpec | null>();
+const answers = new Map<string, number | null>();
 function occurrence(dir: 'prev' | 'next', cron: string, now: number, tz: string): number | null {
-  const key = `${dir}|${cron}|${tz}|${now}`;
-  const hit = occurrences.get(key);
-  if (hit !== undefined) return hit;
-  let spec = specs.get(cron);
-  if (spec === undefined) {
+  const key = `${dir} ${now} ${tz} ${cron}`;
+  let at = answers.get(key);
+  if (at === undefined) {
+    let c: Cron | null = null;
     try {
-      spec = parseCron(cron);
+      c = readCron(cron, { timezone: tz });
     } catch {
-      spec = null; // the config's check refuses it first; a policy never acts on a cron it cannot read
+      /* no occurrence */
     }
-    if (specs.size >= 256) specs.clear();
-    specs.set(cron, spec);
+    // previousRuns looks before its reference: 1 ms on, an occurrence at `now` counts
+    const d = c === null ? undefined : dir === 'prev' ? c.previousRuns(1, new Date(now + 1))[0] : c.nextRun(new Date(now));
+    at = d ? d.getTime() : null;
+    if (answers.size >= 256) answers.clear();
+    answers.set(key, at);
   }
-  const at = spec === null ? null : dir === 'prev' ? cronPrev(spec, now, tz) : cronNext(spec, now, tz);
-  if (occurrences.size >= 256) occurrences.clear();
-  occurrences.set(key, at);
   return at;
 }
 
-/** The latest occurrence at or before `now`, or null. */
+/** The latest occurrence at or before `now` in `tz`, or null. */
 export function prevOccurrence(cron: string, now: number, tz: string): number | null {
   return occurrence('prev', cron, now, tz);
 }
 
-/** The first occurrence strictly after `now`, or null. */
+/** The first occurrence strictly after `now` in `tz`, or null. */
 export function nextOccurrence(cron: string, now: number, tz: string): number | null {
   return occurrence('next', cron, now, tz);
 }

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { ConfigErrors } from '../../src/errors.js';
 import { loadConfig, parseConfig, startRefusals, parseDuration } from '../../src/config/index.js';
 import { tempDir } from '../helpers/proc.js';
-import { explainCron } from '../../src/config/cron.js';
 import { nearestKey } from '../../src/config/suggest.js';
 
 function errorsOf(raw: unknown): string[] {
@@ -56,6 +55,8 @@ describe('config', () => {
     [{ timezone: 'Mars/Olympus' }, 'timezone: unknown time zone "Mars/Olympus"'],
     [{ snapshot: { every: 'every minute' } }, 'snapshot.every: bad cron expression'],
     [{ policies: [{ name: 'n', type: 'schedule', cron: '99 2 * * *' }] }, 'policies[0].cron: bad cron expression'],
+    [{ notify: { digest: { enabled: true, cron: '0 9 * * mon#6' } } }, 'notify.digest.cron: bad cron expression "0 9 * * mon#6": day-of-week "mon#6" is not understood'],
+    [{ policies: [{ name: 'n', type: 'schedule', cron: '0 2 * * *', timezone: 'Asia/Shangai' }] }, 'policies[0].timezone: unknown time zone "Asia/Shangai"'],
     [{ policies: [{ name: 'r', type: 'runway', warn_hours: 2, act_hours: 5 }] }, 'policies[0].act_hours: must be below warn_hours'],
     [{ policies: [{ name: 'i', type: 'idle', idle_for: '1h', probes: ['ssh'] }] }, 'policies[0].probes[0]: unknown probe "ssh"'],
     [{ probes: { ssh: { enabled: true } } }, 'probes.ssh: probes.ssh was renamed to probes.gpu'],
@@ -79,15 +80,28 @@ describe('config', () => {
     ['61 0 2 * * *', 'second "61" is out of range 0-59'],
     ['*/0 * * * *', 'minute step "/0" must be a positive number'],
     ['0 5-2 * * *', 'hour range "5-2" runs backwards'],
-    ['0 2 * * funday', 'day-of-week "funday" is not a number or a name (sun-sat)'],
+    ['0 2 * * funday', 'day-of-week "funday" is not understood: expected values 0-7 or sun-sat'],
+    ['5/5 * * * *', 'minute "5/5" is not understood'],
     ['0 2 * *', 'expected 5 fields'],
+    ['0 0 2 1 1 * 2027', 'expected 5 fields'],
     ['50 8 * * 1-5', null],
     ['*/2 * * * * *', null],
     ['0 9 * jan,jul mon', null],
-  ])('explains the cron expression %j field by field', (expr, want) => {
-    const got = explainCron(expr);
-    if (want === null) expect(got).toBeNull();
-    else expect(got).toContain(want);
+    ['0 2 L * *', null],
+    ['0 9 15W * *', null],
+    ['0 9 * * fri#2', null],
+    ['0 9 * * 5#L', null],
+    ['@daily', null],
+  ])('reads %j as croner does, or says which field is wrong and its range', (expr, want) => {
+    const errs = errorsOf({ snapshot: { every: expr } });
+    if (want === null) expect(errs).toEqual([]);
+    else expect(errs).toEqual([expect.stringContaining(`snapshot.every: bad cron expression "${expr}": ${want}`)]);
+  });
+
+  it('uses the canonical name of a time zone written in another case', () => {
+    const c = parseConfig({ timezone: 'asia/shanghai', policies: [{ name: 'n', type: 'schedule', cron: '0 2 * * *', timezone: 'etc/utc' }] });
+    expect(c.timezone).toBe('Asia/Shanghai');
+    expect(c.policies[0]).toMatchObject({ timezone: 'UTC' });
   });
 
   it.each([

@@ -12,7 +12,8 @@ describe('jobs', () => {
     let runs = 0;
     let release!: () => void;
     const skipped: number[] = [];
-    const runner = new JobRunner([{ name: 'tick', schedule: '* * * * * *', run: () => ((runs++, new Promise<void>((r) => (release = r)))), onSkip: (t) => skipped.push(t) }], { clock, log, timezone: 'UTC' });
+    const runner = new JobRunner([{ name: 'tick', schedule: '0 0 1 1 *', run: () => ((runs++, new Promise<void>((r) => (release = r)))), onSkip: (t) => skipped.push(t) }], { clock, log, timezone: 'UTC' });
+    runner.start();
     const first = runner.fire('tick');
     clock.advance(1000);
     await runner.fire('tick');
@@ -29,9 +30,19 @@ describe('jobs', () => {
   });
 
   it('stop gives up after its grace period and says so', async () => {
-    const runner = new JobRunner([{ name: 'slow', schedule: '* * * * *', run: () => new Promise(() => {}) }], { clock: new ManualClock(0), log, timezone: 'UTC' });
+    const runner = new JobRunner([{ name: 'slow', schedule: '0 0 1 1 *', run: () => new Promise(() => {}) }], { clock: new ManualClock(0), log, timezone: 'UTC' });
+    runner.start();
     void runner.fire('slow');
     expect(await runner.stop(100)).toBe(false);
+  });
+
+  it('fires a known job only, once started', async () => {
+    const runner = new JobRunner([{ name: 'a', schedule: '0 0 1 1 *', run: async () => {} }], { clock: new ManualClock(0), log, timezone: 'UTC' });
+    await expect(runner.fire('a')).rejects.toThrow('jobs not started');
+    runner.start();
+    await expect(runner.fire('b')).rejects.toThrow('no job b');
+    await expect(runner.fire('a')).resolves.toBeUndefined();
+    await runner.stop();
   });
 
   it('rejects duplicate job names', () => {
@@ -39,8 +50,24 @@ describe('jobs', () => {
     expect(() => new JobRunner([j, j], { clock: new ManualClock(0), log, timezone: 'UTC' })).toThrow(/duplicate job name a/);
   });
 
-  it('rejects a schedule the cron parser does not read, naming it', () => {
-    expect(() => new JobRunner([{ name: 'a', schedule: '0 9 * * 1#1', run: async () => {} }], { clock: new ManualClock(0), log, timezone: 'UTC' })).toThrow(/bad cron expression "0 9 \* \* 1#1"/);
+  it('rejects a schedule croner does not read, naming it and the field', () => {
+    expect(() => new JobRunner([{ name: 'a', schedule: '0 25 * * *', run: async () => {} }], { clock: new ManualClock(0), log, timezone: 'UTC' })).toThrow('bad cron expression "0 25 * * *": hour "25" is out of range 0-23');
+  });
+
+  it('catches and logs a failed run; the job runs again at its next firing', async () => {
+    const errors: unknown[] = [];
+    const logged = pino({ level: 'error' }, { write: (line: string) => void errors.push(JSON.parse(line)) });
+    let runs = 0;
+    const runner = new JobRunner([{ name: 'boom', schedule: '0 0 1 1 *', run: async () => {
+      runs++;
+      throw new Error('kaput');
+    } }], { clock: new ManualClock(0), log: logged, timezone: 'UTC' });
+    runner.start();
+    await expect(runner.fire('boom')).resolves.toBeUndefined();
+    await runner.fire('boom');
+    expect(runs).toBe(2);
+    expect(errors).toMatchObject([{ job: 'boom', msg: 'job failed', err: { message: 'kaput' } }, { job: 'boom' }]);
+    await runner.stop();
   });
 
   it('a skipped tick is recorded in the ticks table', async () => {
@@ -83,18 +110,19 @@ describe('job schedules', () => {
     await daily.runner.stop();
   });
 
-  it('after sleeping through occurrences, fire once within a minute, not once for each missed one', async () => {
+  it('after sleeping through occurrences, fire once within 30 s, not once for each missed one', async () => {
     vi.useFakeTimers({ now: Date.UTC(2026, 0, 1, 0, 30) });
     const daily = runnerOf('0 0 9 * * *');
     const minutely = runnerOf('0 * * * * *');
     daily.runner.start();
     minutely.runner.start();
     vi.setSystemTime(Date.UTC(2026, 0, 3, 12, 0, 30)); // two and a half days later; no timer ran meanwhile
-    await vi.advanceTimersByTimeAsync(60_000); // the timers set before the sleep end: the clock reads 12:01:30
-    expect(daily.runs).toEqual(['2026-01-03T12:01:30.000Z']);
-    expect(minutely.runs).toEqual(['2026-01-03T12:01:30.000Z']);
-    await vi.advanceTimersByTimeAsync(30_000);
-    expect(minutely.runs).toEqual(['2026-01-03T12:01:30.000Z', '2026-01-03T12:02:00.000Z']);
+    await vi.advanceTimersByTimeAsync(30_000); // the timers set before the sleep end: the clock reads 12:01:00
+    expect(daily.runs).toEqual(['2026-01-03T12:01:00.000Z']);
+    expect(minutely.runs).toEqual(['2026-01-03T12:01:00.000Z']);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(daily.runs).toEqual(['2026-01-03T12:01:00.000Z']);
+    expect(minutely.runs).toEqual(['2026-01-03T12:01:00.000Z', '2026-01-03T12:02:00.000Z']);
     await daily.runner.stop();
     await minutely.runner.stop();
   });
@@ -108,6 +136,26 @@ describe('job schedules', () => {
     await vi.advanceTimersByTimeAsync(51 * 60_000);
     expect(hourly.runs).toEqual(['2026-01-01T00:00:00.000Z']);
     await hourly.runner.stop();
+  });
+
+  it('skip a firing while the previous run goes on, report it once per occurrence, and run it when that run ends', async () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 0, 1) });
+    const runs: string[] = [];
+    const skipped: string[] = [];
+    let release!: () => void;
+    const iso = (t: number) => new Date(t).toISOString().slice(11, 19);
+    const run = async (now: number) => {
+      runs.push(iso(now));
+      if (runs.length === 1) await new Promise<void>((r) => (release = r));
+    };
+    const runner = new JobRunner([{ name: 'j', schedule: '0 * * * * *', run, onSkip: (now) => void skipped.push(iso(now)) }], { clock: systemClock, log, timezone: 'UTC' });
+    runner.start();
+    await vi.advanceTimersByTimeAsync(190_000); // 00:03:10: the run of 00:01 goes on through 00:02 and 00:03
+    expect({ runs, skipped, running: runner.isRunning('j') }).toEqual({ runs: ['00:01:00'], skipped: ['00:02:00', '00:03:00'], running: true });
+    release();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect({ runs, skipped }).toEqual({ runs: ['00:01:00', '00:03:30', '00:04:00'], skipped: ['00:02:00', '00:03:00'] });
+    await runner.stop();
   });
 
   it("follow the machine's clock, and give each run the injected clock's time (a demo's clock runs 600x faster)", async () => {

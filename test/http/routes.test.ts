@@ -288,8 +288,8 @@ describe('GET /api/v1/spend', () => {
   });
 
   it('buckets by day in the requested time zone, keys as ISO bucket starts', async () => {
-    const body = (await get('/api/v1/spend?by=day&from=2026-01-09&to=2026-01-11&tz=UTC')).json();
-    expect(body.tz).toBe('UTC');
+    const body = (await get('/api/v1/spend?by=day&from=2026-01-09&to=2026-01-11&tz=utc')).json();
+    expect(body.tz).toBe('UTC'); // the zone's canonical name
     expect(body.from).toBe('2026-01-09T00:00:00+00:00');
     expect(body.rows.map((x: { key: string }) => x.key)).toEqual(['2026-01-09T00:00:00+00:00', '2026-01-10T00:00:00+00:00']);
     // inst-a ran 23:00Z-04:00Z (1 h on the 9th), inst-b all on the 10th
