@@ -109,6 +109,7 @@ export const runwayPolicy: PolicyType<RunwayPolicyConfig> = {
     if (protectedBurning.length === 0 || left >= cfg.act_hours) return [...out, ...resolveCritical];
     const emptyAt = ctx.now + left * H;
     const lastResortAt = cfg.last_resort === null || cfg.action === 'notify' ? undefined : Math.max(ctx.now, emptyAt - cfg.last_resort);
+    const runwayText = `runway ${formatDuration(left * H)} at ¥${remaining.toFixed(2)}/h (balance ¥${balance.toFixed(2)})`;
     const topUpHours = cfg.warn_hours;
     const topUp = Math.max(0, remaining * topUpHours - balance);
     const critical = {
@@ -120,7 +121,7 @@ export const runwayPolicy: PolicyType<RunwayPolicyConfig> = {
       top_up: round2(topUp),
       top_up_hours: topUpHours,
       ...(lastResortAt !== undefined ? { last_resort_at: lastResortAt } : {}),
-      reason: `runway ${formatDuration(left * H)} at ¥${remaining.toFixed(2)}/h (balance ¥${balance.toFixed(2)}) and what still burns is protected: the platform destroys every instance at ¥0`,
+      reason: `${runwayText} and what still burns is protected: the platform destroys every instance at ¥0`,
       reason_code: { code: 'runway.critical', params: { runway_ms: Math.round(left * H), burn_yuan: remaining, balance_yuan: balance } },
     };
     out.push({
@@ -135,7 +136,7 @@ export const runwayPolicy: PolicyType<RunwayPolicyConfig> = {
       if (!releasing(inst)) continue;
       remaining -= savingPerHour(cfg.action, inst, inst.rate);
       out.push(
-        release(inst, LAST_RESORT_POLICY, `last resort: ${critical.reason.split(' and ')[0]} ≤ ${formatDuration(cfg.last_resort)}; releasing protected ¥${inst.rate.toFixed(2)}/h before the platform destroys it`, {
+        release(inst, LAST_RESORT_POLICY, `last resort: ${runwayText} ≤ ${formatDuration(cfg.last_resort)}; releasing protected ¥${inst.rate.toFixed(2)}/h before the platform destroys it`, {
           code: 'runway.last_resort',
           params: { ...critical.reason_code.params, last_resort_ms: cfg.last_resort, rate_yuan: inst.rate },
         }),

@@ -63,6 +63,12 @@ describe('gpu links: each reads at its own phase of the sampling period', () => 
     const deciles = new Array(10).fill(0);
     for (let i = 0; i < 2000; i++) deciles[Math.floor(phaseOf(`inst${i.toString(36).padStart(12, '0')}`) * 10)]++;
     for (const n of deciles) expect(n).toBeGreaterThan(140);
-    expect(phaseOf('abc')).toBe(phaseOf('abc'));
+  });
+
+  it("a link's phase depends on its id alone (the same on every call), in [0, 1)", () => {
+    const ids = Array.from({ length: 500 }, (_, i) => `inst${i.toString(36).padStart(12, '0')}`);
+    const phases = ids.map(phaseOf);
+    expect(ids.map(phaseOf)).toEqual(phases);
+    for (const p of phases) expect(p >= 0 && p < 1, String(p)).toBe(true);
   });
 });

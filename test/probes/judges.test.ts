@@ -100,6 +100,7 @@ describe('gpu signals: the rolling-window judgement', () => {
   const t = GPU_SIGNAL_DEFAULTS;
   const gpu = (at: number, util: number): GpuSample => ({ at, gpus: [{ util, memUsedMiB: 100 }] });
   const prior = { lastBusy: null, watchingSince: T - 3_600_000 };
+  const who = (idle: string) => parseWho(`root     pts/0        2026-11-29 10:00 ${idle}       1234 (10.0.0.1)`);
   it.each<[string, GpuSample[], string, RegExp]>([
     ['a GPU at 10% or more is busy', [gpu(T - 20_000, 0), gpu(T - 10_000, 97), gpu(T, 0)], 'busy', /GPU at 97%/],
     ['any GPU of several counts', [{ at: T, gpus: [{ util: 0, memUsedMiB: 1 }, { util: 55, memUsedMiB: 1 }] }], 'busy', /55%/],
@@ -109,6 +110,9 @@ describe('gpu signals: the rolling-window judgement', () => {
     ['network held above 1 MiB/s is busy (a model download)', [gpu(T, 0), { at: T - 10_000, netBytesPerSec: 30e6 }, { at: T, netBytesPerSec: 28e6 }], 'busy', /network 26\.7 MiB\/s held/],
     ['a login that typed recently is busy; the probe itself never logs in', [gpu(T, 0), { at: T, logins: [{ tty: 'pts/0', idleMs: 0 }] }], 'busy', /SSH login on pts\/0/],
     ['a login left alone longer than active_window is idle', [gpu(T, 0), { at: T, logins: [{ tty: 'pts/0', idleMs: 20 * 60_000 }] }], 'idle', /1 login\(s\), none typed within 15m/],
+    ['a login idle 5 minutes inside the 15-minute active_window is busy (someone at work)', [gpu(T, 0), { at: T, logins: who('00:05') }], 'busy', /SSH login on pts\/0 typed 5m ago/],
+    ['a login idle 14 minutes (who -u counts whole minutes) is still within active_window: busy', [gpu(T, 0), { at: T, logins: who('00:14') }], 'busy', /typed 14m ago/],
+    ['a login idle exactly active_window (15 whole minutes) is idle', [gpu(T, 0), { at: T, logins: who('00:15') }], 'idle', /1 login\(s\), none typed within 15m/],
     ['samples older than the window do not count', [gpu(T - 120_000, 99), gpu(T, 0)], 'idle', /GPU at most 0%/],
     ['no GPU sample at all is unknown, never idle', [{ at: T, load: 0 }], 'unknown', /no GPU sample/],
   ])('%s', (_name, samples, verdict, detail) => {
