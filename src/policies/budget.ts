@@ -7,6 +7,7 @@
  * ```
  */
 import { budgetPolicySchema, type BudgetPolicyConfig } from '../config/schema.js';
+import { act } from './decide.js';
 import type { PolicyDecision, PolicyType } from './types.js';
 
 /** The budget policy type. */
@@ -32,7 +33,7 @@ export const budgetPolicy: PolicyType<BudgetPolicyConfig> = {
     if (cfg.action === 'notify') return out;
     for (const inst of ctx.candidates) {
       if (!inst.holdsGpu) continue;
-      out.push({ kind: 'act', policy: cfg.name, action: cfg.action, instance: inst, key: `${cfg.name}:${inst.id}:${periodStart}`, reason, reasonCode: reason_code, requireIdle: false });
+      out.push(act(cfg, inst, `${cfg.name}:${inst.id}:${periodStart}`, { reason, reasonCode: reason_code }));
     }
     return out;
   },

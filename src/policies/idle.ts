@@ -9,6 +9,7 @@
 import { idlePolicySchema, type IdlePolicyConfig } from '../config/schema.js';
 import { formatDuration } from '../config/duration.js';
 import type { ReasonCode } from '../notify/reasons.js';
+import { decide, plan } from './decide.js';
 import type { IdleInfo, InstanceState, PolicyContext, PolicyDecision, PolicyType, ProbeView } from './types.js';
 
 /**
@@ -79,53 +80,34 @@ export function gpuSeen(
  */
 function planFor(cfg: IdlePolicyConfig, ctx: PolicyContext, inst: InstanceState, j: { since: number }) {
   const base = `${cfg.name}:${inst.id}:${j.since}`;
-  const due = j.since + cfg.idle_for;
+  const due = Math.max(j.since + cfg.idle_for, (inst.runningSince ?? ctx.now) + cfg.min_uptime);
   const gpu = gpuSeen(ctx.probes.get(inst.id), cfg.probes);
-  if (gpu.seen) return { key: base, gpu, plannedAt: Math.max(due, (inst.runningSince ?? ctx.now) + cfg.min_uptime), warnBefore: cfg.warn_before, warned: true };
+  if (gpu.seen) return { gpu, ...plan(ctx, base, due, cfg.warn_before ?? 0, false) };
   const key = gpu.unseenSince === null ? base : `${base}:unseen@${gpu.unseenSince}`;
-  const lead = cfg.warn_before ?? UNSEEN_GPU_WARN_MS;
-  const warned = ctx.warnedAt.get(key);
-  const firstWarn = warned ?? Math.max(ctx.now, due - lead);
-  const plannedAt = Math.max(due, firstWarn + lead, (inst.runningSince ?? ctx.now) + cfg.min_uptime);
-  return { key, gpu, plannedAt, warnBefore: lead, warned: warned !== undefined };
+  return { gpu, ...plan(ctx, key, due, cfg.warn_before ?? UNSEEN_GPU_WARN_MS, true) };
 }
 
 function evaluate(cfg: IdlePolicyConfig, ctx: PolicyContext): PolicyDecision[] {
   const out: PolicyDecision[] = [];
   for (const inst of ctx.candidates) {
     if (inst.status !== 'running' || !inst.holdsGpu || inst.runningSince === null) continue;
-    const uptimeOk = ctx.now - inst.runningSince >= cfg.min_uptime;
     const j = idleSince(inst, ctx.probes.get(inst.id), cfg.probes);
     if (!j.idle) continue;
     const idleMs = ctx.now - j.since;
-    const plan = planFor(cfg, ctx, inst, j);
-    const unseen = plan.gpu.seen ? '' : `; GPU not seen (${plan.gpu.why})`;
-    const details = [...j.codes, ...plan.gpu.codes];
-    if (uptimeOk && idleMs >= cfg.idle_for && plan.warned && ctx.now >= plan.plannedAt) {
-      out.push({
-        kind: 'act',
-        policy: cfg.name,
-        action: cfg.action,
-        instance: inst,
-        key: plan.key,
+    const p = planFor(cfg, ctx, inst, j);
+    const unseen = p.gpu.seen ? '' : `; GPU not seen (${p.gpu.why})`;
+    const details = [...j.codes, ...p.gpu.codes];
+    const d = decide(cfg, ctx, inst, p, {
+      act: {
         reason: `idle ${formatDuration(idleMs)} >= ${formatDuration(cfg.idle_for)} since ${ctx.fmtTime(j.since)}; ${j.detail}${unseen}`,
         reasonCode: { code: 'idle.release', params: { idle_ms: idleMs, idle_for_ms: cfg.idle_for, since: ctx.fmtTime(j.since) }, details },
         requireIdle: true,
         probes: cfg.probes,
-        requireGpu: plan.gpu.seen,
-      });
-    } else if (plan.warnBefore && ctx.now >= plan.plannedAt - plan.warnBefore) {
-      out.push({
-        kind: 'warn',
-        policy: cfg.name,
-        action: cfg.action,
-        instance: inst,
-        key: plan.key,
-        plannedAt: plan.plannedAt,
-        reason: `idle ${formatDuration(idleMs)} of ${formatDuration(cfg.idle_for)}; ${j.detail}${unseen}`,
-        reasonCode: { code: 'idle.warn', params: { idle_ms: idleMs, idle_for_ms: cfg.idle_for }, details },
-      });
-    }
+        requireGpu: p.gpu.seen,
+      },
+      warn: { reason: `idle ${formatDuration(idleMs)} of ${formatDuration(cfg.idle_for)}; ${j.detail}${unseen}`, reasonCode: { code: 'idle.warn', params: { idle_ms: idleMs, idle_for_ms: cfg.idle_for }, details } },
+    });
+    if (d) out.push(d);
   }
   return out;
 }
@@ -157,15 +139,15 @@ export const idlePolicy: PolicyType<IdlePolicyConfig> = {
     if (inst.status !== 'running' || !inst.holdsGpu) return null;
     const since = idleStart(inst, ctx.probes.get(inst.id), cfg.probes);
     if (since === null) return null;
-    const plan = planFor(cfg, ctx, inst, { since });
-    const unseen = plan.gpu.seen ? '' : ', GPU not seen: after a warning';
+    const p = planFor(cfg, ctx, inst, { since });
+    const unseen = p.gpu.seen ? '' : ', GPU not seen: after a warning';
     const idleMs = Math.max(0, ctx.now - since);
     return {
       policy: cfg.name,
       action: cfg.action,
-      at: plan.plannedAt,
+      at: p.at,
       reason: `idle ${formatDuration(idleMs)} of ${formatDuration(cfg.idle_for)}${unseen}`,
-      reasonCode: { code: 'idle.warn', params: { idle_ms: idleMs, idle_for_ms: cfg.idle_for }, details: plan.gpu.seen ? [] : [{ code: 'idle.gpu_not_seen', params: {} }] },
+      reasonCode: { code: 'idle.warn', params: { idle_ms: idleMs, idle_for_ms: cfg.idle_for }, details: p.gpu.seen ? [] : [{ code: 'idle.gpu_not_seen', params: {} }] },
     };
   },
 };

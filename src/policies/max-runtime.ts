@@ -7,6 +7,7 @@
  */
 import { maxRuntimePolicySchema, type MaxRuntimePolicyConfig } from '../config/schema.js';
 import { formatDuration } from '../config/duration.js';
+import { decide, plan } from './decide.js';
 import type { PolicyDecision, PolicyContext, PolicyType } from './types.js';
 
 function evaluate(cfg: MaxRuntimePolicyConfig, ctx: PolicyContext): PolicyDecision[] {
@@ -14,21 +15,15 @@ function evaluate(cfg: MaxRuntimePolicyConfig, ctx: PolicyContext): PolicyDecisi
   for (const inst of ctx.candidates) {
     if (!inst.holdsGpu || inst.billedSince === null) continue;
     const ran = ctx.now - inst.billedSince;
-    const due = inst.billedSince + cfg.max;
-    if (ran >= cfg.max) {
-      out.push({
-        kind: 'act',
-        policy: cfg.name,
-        action: cfg.action,
-        instance: inst,
-        key: `${cfg.name}:${inst.id}:${inst.billedSince}`,
+    const p = plan(ctx, `${cfg.name}:${inst.id}:${inst.billedSince}`, inst.billedSince + cfg.max, cfg.warn_before ?? 0, false);
+    const d = decide(cfg, ctx, inst, p, {
+      act: {
         reason: `billed continuously for ${formatDuration(ran)} >= ${formatDuration(cfg.max)} (since ${ctx.fmtTime(inst.billedSince)})`,
         reasonCode: { code: 'max_runtime.exceeded', params: { ran_ms: ran, max_ms: cfg.max, since: ctx.fmtTime(inst.billedSince) } },
-        requireIdle: false,
-      });
-    } else if (cfg.warn_before && ctx.now >= due - cfg.warn_before) {
-      out.push({ kind: 'warn', policy: cfg.name, action: cfg.action, instance: inst, key: `${cfg.name}:${inst.id}:${inst.billedSince}`, plannedAt: due, reason: `billed ${formatDuration(ran)} of max ${formatDuration(cfg.max)}`, reasonCode: { code: 'max_runtime.warn', params: { ran_ms: ran, max_ms: cfg.max } } });
-    }
+      },
+      warn: { reason: `billed ${formatDuration(ran)} of max ${formatDuration(cfg.max)}`, reasonCode: { code: 'max_runtime.warn', params: { ran_ms: ran, max_ms: cfg.max } } },
+    });
+    if (d) out.push(d);
   }
   return out;
 }

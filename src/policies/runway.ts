@@ -22,6 +22,7 @@ import { runwayPolicySchema, type RunwayPolicyConfig } from '../config/schema.js
 import { formatDuration } from '../config/duration.js';
 import { savingPerHour } from '../action-kinds.js';
 import { globMatch } from '../glob.js';
+import { act } from './decide.js';
 import type { PolicyDecision, InstanceState, PolicyType } from './types.js';
 import { byCodeUnit } from '../order.js';
 
@@ -78,18 +79,13 @@ export const runwayPolicy: PolicyType<RunwayPolicyConfig> = {
       { kind: 'alert', policy: cfg.name, repeatMs: cfg.repeat, event: { type: 'runway_warn', dedupKey: warnKey, fingerprint: hours < cfg.act_hours ? 'act' : 'warn', status: 'firing', channels: cfg.channels, data } },
     ];
     if (hours >= cfg.act_hours) return [...out, ...resolveCritical];
-    const release = (inst: InstanceState, policy: string, reason: string, reasonCode: { code: string; params: Record<string, string | number> }): PolicyDecision => ({
-      kind: 'act',
-      policy,
-      action: cfg.action,
-      instance: inst,
-      key: `${policy}:${inst.id}:${inst.billedSince ?? 0}`,
-      reason,
-      reasonCode,
-      requireIdle: false,
-      lastResort: policy === LAST_RESORT_POLICY,
-      events: [{ type: 'runway_act', dedupKey: `runway_act:${policy}:${inst.id}:${inst.billedSince ?? 0}`, status: 'firing', channels: cfg.channels, data: { ...data, instance: { id: inst.id, name: inst.name, gpu_model: inst.gpuModel, price_per_hour: inst.pricePerHour } } }],
-    });
+    const release = (inst: InstanceState, policy: string, reason: string, reasonCode: { code: string; params: Record<string, string | number> }): PolicyDecision =>
+      act({ name: policy, action: cfg.action }, inst, `${policy}:${inst.id}:${inst.billedSince ?? 0}`, {
+        reason,
+        reasonCode,
+        lastResort: policy === LAST_RESORT_POLICY,
+        events: [{ type: 'runway_act', dedupKey: `runway_act:${policy}:${inst.id}:${inst.billedSince ?? 0}`, status: 'firing', channels: cfg.channels, data: { ...data, instance: { id: inst.id, name: inst.name, gpu_model: inst.gpuModel, price_per_hour: inst.pricePerHour } } }],
+      });
     // Release until what remains burns slowly enough to last act_hours (strictly above, with a small margin).
     let remaining = burn;
     const target = balance / cfg.act_hours;

@@ -14,6 +14,8 @@ import type { Cron } from 'croner';
 import { readCron } from '../config/cron.js';
 import { schedulePolicySchema, type SchedulePolicyConfig } from '../config/schema.js';
 import { formatDuration } from '../config/duration.js';
+import type { ReasonCode } from '../notify/reasons.js';
+import { act, warn } from './decide.js';
 import type { PolicyDecision, PolicyContext, PolicyType } from './types.js';
 
 /**
@@ -50,6 +52,11 @@ export function nextOccurrence(cron: string, now: number, tz: string): number | 
   return occurrence('next', cron, now, tz);
 }
 
+/** The reason code of an occurrence at `at`, noting when it is caught up more than a minute late. */
+function dueCode(cfg: SchedulePolicyConfig, tz: string, at: string, late: number): ReasonCode {
+  return late > 60_000 ? { code: 'schedule.due_late', params: { cron: cfg.cron, tz, at, late_ms: late } } : { code: 'schedule.due', params: { cron: cfg.cron, tz, at } };
+}
+
 /** `action: boot`: the due occurrence wakes matching instances that were shut down before it (never twice). */
 function evaluateBoot(cfg: SchedulePolicyConfig, ctx: PolicyContext): PolicyDecision[] {
   const tz = cfg.timezone ?? ctx.timezone;
@@ -58,16 +65,12 @@ function evaluateBoot(cfg: SchedulePolicyConfig, ctx: PolicyContext): PolicyDeci
   const late = ctx.now - prev;
   return ctx.candidates
     .filter((inst) => inst.status === 'shutdown' && (inst.stoppedAt === undefined || inst.stoppedAt === null || inst.stoppedAt <= prev))
-    .map((inst): PolicyDecision => ({
-      kind: 'act',
-      policy: cfg.name,
-      action: cfg.action,
-      instance: inst,
-      key: `${cfg.name}:${inst.id}:${prev}`,
-      reason: `schedule "${cfg.cron}" (${tz}) at ${ctx.fmtTime(prev)}: wake${late > 60_000 ? `, caught up ${formatDuration(late)} late` : ''}`,
-      reasonCode: late > 60_000 ? { code: 'schedule.due_late', params: { cron: cfg.cron, tz, at: ctx.fmtTime(prev), late_ms: late } } : { code: 'schedule.due', params: { cron: cfg.cron, tz, at: ctx.fmtTime(prev) } },
-      requireIdle: false,
-    }));
+    .map((inst) =>
+      act(cfg, inst, `${cfg.name}:${inst.id}:${prev}`, {
+        reason: `schedule "${cfg.cron}" (${tz}) at ${ctx.fmtTime(prev)}: wake${late > 60_000 ? `, caught up ${formatDuration(late)} late` : ''}`,
+        reasonCode: dueCode(cfg, tz, ctx.fmtTime(prev), late),
+      }),
+    );
 }
 
 function evaluate(cfg: SchedulePolicyConfig, ctx: PolicyContext): PolicyDecision[] {
@@ -80,18 +83,14 @@ function evaluate(cfg: SchedulePolicyConfig, ctx: PolicyContext): PolicyDecision
     if (!inst.holdsGpu || inst.billedSince === null) continue;
     if (prev !== null && ctx.now - prev <= cfg.catch_up && inst.billedSince <= prev) {
       const late = ctx.now - prev;
-      out.push({
-        kind: 'act',
-        policy: cfg.name,
-        action: cfg.action,
-        instance: inst,
-        key: `${cfg.name}:${inst.id}:${prev}`,
-        reason: `schedule "${cfg.cron}" (${tz}) at ${ctx.fmtTime(prev)}${late > 60_000 ? `, caught up ${formatDuration(late)} late` : ''}`,
-        reasonCode: late > 60_000 ? { code: 'schedule.due_late', params: { cron: cfg.cron, tz, at: ctx.fmtTime(prev), late_ms: late } } : { code: 'schedule.due', params: { cron: cfg.cron, tz, at: ctx.fmtTime(prev) } },
-        requireIdle: false,
-      });
+      out.push(
+        act(cfg, inst, `${cfg.name}:${inst.id}:${prev}`, {
+          reason: `schedule "${cfg.cron}" (${tz}) at ${ctx.fmtTime(prev)}${late > 60_000 ? `, caught up ${formatDuration(late)} late` : ''}`,
+          reasonCode: dueCode(cfg, tz, ctx.fmtTime(prev), late),
+        }),
+      );
     } else if (next !== null && cfg.warn_before && ctx.now >= next - cfg.warn_before) {
-      out.push({ kind: 'warn', policy: cfg.name, action: cfg.action, instance: inst, key: `${cfg.name}:${inst.id}:${next}`, plannedAt: next, reason: `schedule "${cfg.cron}" (${tz}) at ${ctx.fmtTime(next)}`, reasonCode: { code: 'schedule.due', params: { cron: cfg.cron, tz, at: ctx.fmtTime(next) } } });
+      out.push(warn(cfg, inst, `${cfg.name}:${inst.id}:${next}`, next, { reason: `schedule "${cfg.cron}" (${tz}) at ${ctx.fmtTime(next)}`, reasonCode: dueCode(cfg, tz, ctx.fmtTime(next), 0) }));
     }
   }
   return out;

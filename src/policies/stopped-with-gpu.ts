@@ -10,6 +10,7 @@
  */
 import { stoppedWithGpuPolicySchema, type StoppedWithGpuPolicyConfig } from '../config/schema.js';
 import { formatDuration } from '../config/duration.js';
+import { decide, plan } from './decide.js';
 import type { InstanceState, PolicyContext, PolicyDecision, PolicyType } from './types.js';
 
 /** The warning lead when `warn_before` is not set. */
@@ -20,14 +21,9 @@ export function stoppedWithGpu(inst: InstanceState): inst is InstanceState & { s
   return inst.status === 'shutdown' && inst.holdsGpu && inst.stoppedSince !== undefined && inst.stoppedSince !== null;
 }
 
-/** When the action is planned: `after` into the stop, and never before the first warning is `warn_before` old. */
+/** The action is planned `after` into the stop, and goes out only once a warning has been out for `warn_before`. */
 function planFor(cfg: StoppedWithGpuPolicyConfig, ctx: PolicyContext, inst: InstanceState & { stoppedSince: number }) {
-  const key = `${cfg.name}:${inst.id}:${inst.stoppedSince}`;
-  const lead = cfg.warn_before ?? STOPPED_WARN_MS;
-  const due = inst.stoppedSince + cfg.after;
-  const warned = ctx.warnedAt.get(key);
-  const firstWarn = warned ?? Math.max(ctx.now, due - lead);
-  return { key, lead, warned: warned !== undefined || lead === 0, plannedAt: Math.max(due, firstWarn + lead) };
+  return plan(ctx, `${cfg.name}:${inst.id}:${inst.stoppedSince}`, inst.stoppedSince + cfg.after, cfg.warn_before ?? STOPPED_WARN_MS, true);
 }
 
 function evaluate(cfg: StoppedWithGpuPolicyConfig, ctx: PolicyContext): PolicyDecision[] {
@@ -35,31 +31,15 @@ function evaluate(cfg: StoppedWithGpuPolicyConfig, ctx: PolicyContext): PolicyDe
   for (const inst of ctx.candidates) {
     if (!stoppedWithGpu(inst)) continue;
     const stopped = ctx.now - inst.stoppedSince;
-    const plan = planFor(cfg, ctx, inst);
     const params = { stopped_ms: stopped, after_ms: cfg.after, rate_yuan: inst.rate, since: ctx.fmtTime(inst.stoppedSince) };
-    if (plan.warned && ctx.now >= plan.plannedAt) {
-      out.push({
-        kind: 'act',
-        policy: cfg.name,
-        action: cfg.action,
-        instance: inst,
-        key: plan.key,
+    const d = decide(cfg, ctx, inst, planFor(cfg, ctx, inst), {
+      act: {
         reason: `stopped ${formatDuration(stopped)} (since ${ctx.fmtTime(inst.stoppedSince)}) with its GPU still billed at ¥${inst.rate.toFixed(2)}/h`,
         reasonCode: { code: 'stopped_with_gpu.release', params },
-        requireIdle: false,
-      });
-    } else if (ctx.now >= plan.plannedAt - plan.lead) {
-      out.push({
-        kind: 'warn',
-        policy: cfg.name,
-        action: cfg.action,
-        instance: inst,
-        key: plan.key,
-        plannedAt: plan.plannedAt,
-        reason: `stopped ${formatDuration(stopped)} of ${formatDuration(cfg.after)}; GPU still billed at ¥${inst.rate.toFixed(2)}/h`,
-        reasonCode: { code: 'stopped_with_gpu.warn', params },
-      });
-    }
+      },
+      warn: { reason: `stopped ${formatDuration(stopped)} of ${formatDuration(cfg.after)}; GPU still billed at ¥${inst.rate.toFixed(2)}/h`, reasonCode: { code: 'stopped_with_gpu.warn', params } },
+    });
+    if (d) out.push(d);
   }
   return out;
 }
@@ -72,12 +52,12 @@ export const stoppedWithGpuPolicy: PolicyType<StoppedWithGpuPolicyConfig> = {
   evaluate,
   next(cfg, ctx, inst) {
     if (!stoppedWithGpu(inst)) return null;
-    const plan = planFor(cfg, ctx, inst);
+    const p = planFor(cfg, ctx, inst);
     const stopped = ctx.now - inst.stoppedSince;
     return {
       policy: cfg.name,
       action: cfg.action,
-      at: plan.plannedAt,
+      at: p.at,
       reason: `stopped ${formatDuration(stopped)} of ${formatDuration(cfg.after)}; GPU still billed at ¥${inst.rate.toFixed(2)}/h`,
       reasonCode: { code: 'stopped_with_gpu.warn', params: { stopped_ms: stopped, after_ms: cfg.after, rate_yuan: inst.rate, since: ctx.fmtTime(inst.stoppedSince) } },
     };

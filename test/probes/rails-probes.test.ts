@@ -105,7 +105,7 @@ describe('jupyter activity within active_window (product default)', () => {
 });
 
 describe('an idle decision without the GPU seen acts only after a warning', () => {
-  it('even with warn_before 0s: no act without a warning', () => {
+  it('even with warn_before 0s: no act without a warning; the warning goes out, and the act follows it', () => {
     const inst: InstanceState = {
       id: 'aaaaaaaaaaaaaaaa',
       name: 'sd-one',
@@ -125,17 +125,24 @@ describe('an idle decision without the GPU seen acts only after a warning', () =
       gpu: { verdict: 'unknown', since: T - 60 * MIN, detail: 'GPU not seen: SSH connection refused' },
     };
     const policy = { name: 'idle', type: 'idle', idle_for: '45m', min_uptime: '10m', warn_before: '0s' };
-    const { decisions } = evaluatePolicies({
-      now: T,
-      config: parseConfig({ policies: [policy] }),
-      instances: [inst],
-      probes: new Map([[inst.id, probes]]),
-      balance: 500,
-      spend: { today: 0, month: 0, dayStart: T - 2 * 60 * MIN, monthStart: T - 25 * 24 * 60 * MIN },
-      overrides: [],
-      cooldownUntil: new Map(),
-    });
-    expect(decisions.filter((d: Decision) => d.kind === 'act')).toEqual([]);
+    const at = (now: number, warnedAt = new Map<string, number>()) =>
+      evaluatePolicies({
+        now,
+        config: parseConfig({ policies: [policy] }),
+        instances: [inst],
+        probes: new Map([[inst.id, probes]]),
+        balance: 500,
+        spend: { today: 0, month: 0, dayStart: T - 2 * 60 * MIN, monthStart: T - 25 * 24 * 60 * MIN },
+        overrides: [],
+        cooldownUntil: new Map(),
+        warnedAt,
+      }).decisions;
+    const first = at(T);
+    expect(first.filter((d: Decision) => d.kind === 'act')).toEqual([]);
+    const warning = first.find((d: Decision) => d.kind === 'warn') as Extract<Decision, { kind: 'warn' }>;
+    expect(warning).toMatchObject({ policy: 'idle', plannedAt: T });
+    // once that warning is out, the next tick acts on it
+    expect(at(T + MIN, new Map([[warning.key, T]])).filter((d: Decision) => d.kind === 'act')).toHaveLength(1);
   });
 });
 
