@@ -2,9 +2,8 @@
  * The queries behind `/metrics`: a few aggregates for gauges, and incremental reads (rows after a watermark
  * id, plus the rows still open) so counters advance by what changed instead of being rebuilt each scrape.
  */
-import { desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNull, isNotNull, lte, max, min, or, sql } from 'drizzle-orm';
 import type { Db } from './open.js';
-import { allRows } from './prepared.js';
 import { actions, balancePoints, instances, intervals, ticks } from './schema.js';
 
 /** The last observed balance in yuan, or null before the first. */
@@ -67,22 +66,25 @@ export function intervalRowsSince(db: Db, afterId: number, open: number[]): Inte
   return [...inSlices(open, (ids) => db.select(cols).from(intervals).where(inArray(intervals.id, ids)).all()), ...fresh];
 }
 
-
 /**
- * Where a fresh process starts counting spend: the closed intervals' yuan per instance, summed inside SQLite (a
- * year at 1,000 instances is ~900k rows: read into objects they cost seconds and hundreds of MB), the intervals
- * still open, and the highest interval id covered. Later rows come from {@link intervalRowsSince}.
+ * Where a fresh process starts counting spend: the closed intervals' yuan per instance, summed inside SQLite, the
+ * intervals still open, and the highest interval id covered. Later rows come from {@link intervalRowsSince}.
  */
 export function spendSeed(db: Db): { throughId: number; closed: Map<string, number>; open: IntervalRow[] } {
-  const [[max]] = allRows<[number | null]>(db, 'select max(id) from intervals', []);
-  if (max === null) return { throughId: 0, closed: new Map(), open: [] };
-  const closed = new Map<string, number>();
-  for (const [id, yuan] of allRows<[string, number]>(db, 'select instance_id, sum(rate * (to_ts - from_ts)) / 3600000.0 from intervals where id <= ? and to_ts > from_ts group by instance_id', [max]))
-    closed.set(id, yuan);
-  const open = allRows<[number, string, number, number]>(db, 'select id, instance_id, rate, from_ts from intervals where id <= ? and to_ts is null', [max]).map(
-    ([id, instanceId, rate, from]): IntervalRow => ({ id, instanceId, rate, from, to: null }),
-  );
-  return { throughId: max, closed, open };
+  const top = db.select({ id: max(intervals.id) }).from(intervals).get()?.id ?? null;
+  if (top === null) return { throughId: 0, closed: new Map(), open: [] };
+  const sums = db
+    .select({ instanceId: intervals.instanceId, yuan: sql<number>`sum(${intervals.rate} * (${intervals.to} - ${intervals.from})) / 3600000.0` })
+    .from(intervals)
+    .where(and(lte(intervals.id, top), gt(intervals.to, intervals.from)))
+    .groupBy(intervals.instanceId)
+    .all();
+  const open = db
+    .select({ id: intervals.id, instanceId: intervals.instanceId, rate: intervals.rate, from: intervals.from, to: intervals.to })
+    .from(intervals)
+    .where(and(lte(intervals.id, top), isNull(intervals.to)))
+    .all();
+  return { throughId: top, closed: new Map(sums.map((r) => [r.instanceId, r.yuan])), open };
 }
 
 /**
@@ -90,27 +92,31 @@ export function spendSeed(db: Db): { throughId: number; closed: Map<string, numb
  * counters look at (with how many share it), and, among them, the rows that may still move (tracked one by one).
  */
 export function journalSeed(db: Db): { throughId: number; groups: Array<{ row: Omit<JournalRow, 'id'>; n: number }>; moving: JournalRow[] } {
-  const [[max]] = allRows<[number | null]>(db, 'select max(id) from actions', []);
-  if (max === null) return { throughId: 0, groups: [], moving: [] };
-  const groups = allRows<[string, string, string, string, number, number]>(
-    db,
-    'select policy, action, mode, state, sent_at is not null, count(*) from actions where id <= ? group by 1, 2, 3, 4, 5',
-    [max],
-  ).map(([policy, action, mode, state, sent, n]) => ({ row: { policy, action, mode, state, sentAt: sent ? 1 : null }, n }));
-  const moving = allRows<[number, string, string, string, string, number | null]>(
-    db,
-    "select id, policy, action, mode, state, sent_at from actions where id <= ? and (state in ('deferred', 'sent') or (state = 'decided' and mode = 'enforce'))",
-    [max],
-  ).map(([id, policy, action, mode, state, sentAt]): JournalRow => ({ id, policy, action, mode, state, sentAt }));
-  return { throughId: max, groups, moving };
+  const top = db.select({ id: max(actions.id) }).from(actions).get()?.id ?? null;
+  if (top === null) return { throughId: 0, groups: [], moving: [] };
+  const sent = isNotNull(actions.sentAt);
+  const groups = db
+    .select({ policy: actions.policy, action: actions.action, mode: actions.mode, state: actions.state, sent: sql<number>`${sent}`, n: sql<number>`count(*)` })
+    .from(actions)
+    .where(lte(actions.id, top))
+    .groupBy(actions.policy, actions.action, actions.mode, actions.state, sent)
+    .all()
+    .map(({ n, sent, ...r }) => ({ row: { ...r, sentAt: sent ? 1 : null }, n }));
+  const moving = db
+    .select({ id: actions.id, policy: actions.policy, action: actions.action, mode: actions.mode, state: actions.state, sentAt: actions.sentAt })
+    .from(actions)
+    .where(and(lte(actions.id, top), or(inArray(actions.state, ['deferred', 'sent']), and(eq(actions.state, 'decided'), eq(actions.mode, 'enforce')))))
+    .all();
+  return { throughId: top, groups, moving };
 }
 
 /** When the guard first sent an action (epoch ms), or null. */
 export function firstSentAt(db: Db): number | null {
-  return allRows<[number | null]>(db, 'select min(sent_at) from actions', [])[0][0];
+  return db.select({ at: min(actions.sentAt) }).from(actions).get()?.at ?? null;
 }
 
 /** Every recorded instance's name, and since when it is gone (null while listed). */
 export function instanceSeries(db: Db): Map<string, { name: string; goneAt: number | null }> {
-  return new Map(allRows<[string, string, number | null]>(db, 'select id, name, gone_at from instances', []).map(([id, name, goneAt]) => [id, { name, goneAt }]));
+  const rows = db.select({ id: instances.id, name: instances.name, goneAt: instances.goneAt }).from(instances).all();
+  return new Map(rows.map(({ id, ...r }) => [id, r]));
 }

@@ -3,13 +3,12 @@
  * opened/closed only when something billable changed, the balance point (on change), instances gone from a
  * successful list, user boots after a guard release (ends savings), and journal confirmations.
  */
-import { eq, isNull, desc } from 'drizzle-orm';
+import { and, eq, gt, isNull, desc, or } from 'drizzle-orm';
 import type { Instance } from '../xgc/types.js';
 import { reachedExpected } from '../action-kinds.js';
 import { billedRate, holdsGpu } from '../money.js';
-import type { Db } from './open.js';
-import { allRows, runRaw } from './prepared.js';
-import { actions, balancePoints, instances } from './schema.js';
+import type { Db, DbOrTx } from './open.js';
+import { actions, balancePoints, instances, intervals } from './schema.js';
 import { SAVINGS_CAP_MS } from './savings.js';
 
 /** The billable key of an instance state: an interval lasts while it is unchanged. */
@@ -36,41 +35,43 @@ function within(t: number | null, lo: number, hi: number): number | null {
   return t !== null && t >= lo && t <= hi ? t : null;
 }
 
-
-// The two reads every tick makes of every present instance, as raw prepared statements (no per-call query
-// building, rows as arrays): at a thousand instances they were most of the recording's cost through drizzle.
-const OPEN_INTERVALS = 'select id, instance_id, status, gpu_kept, gpu_count, rate from intervals where to_ts is null';
-const PRESENT_FACTS = `select id, name, status, status_known, gpu_model, gpu_count, price_per_hour, retain_price, image, data_center,
-  web_url, created_ts, start_ts, stop_ts, last_seen, gone_at, billed_since, running_since from instances where gone_at is null`;
-
-// Journal rows a recording may still change: sent ones, and releases within the savings cap not yet ended by a boot.
-const PENDING_ACTIONS = `select id, instance_id, action, state, sent_at, decided_at, stopped_at, rebooted_at from actions
-  where mode = 'enforce' and (state = 'sent' or (state = 'confirmed' and sent_at > ? and rebooted_at is null and action = 'release_gpu'))`;
-
-// The writes for what changed, as raw prepared statements too (drizzle built and prepared each one per call).
-// A fact row that exists keeps its first_seen; gone_at is cleared (an instance listed again is not gone).
-const FACT_COLUMNS = 'billed_since, running_since, name, status, status_known, gpu_model, gpu_count, price_per_hour, retain_price, image, data_center, web_url, created_ts, start_ts, stop_ts, last_seen';
-const UPSERT_FACTS = `insert into instances (id, first_seen, ${FACT_COLUMNS}, gone_at) values (${Array(18).fill('?').join(', ')}, null)
-  on conflict (id) do update set ${FACT_COLUMNS.split(', ').map((c) => `${c} = excluded.${c}`).join(', ')}, gone_at = null`;
-const CLOSE_INTERVAL = 'update intervals set to_ts = ? where id = ?';
-const OPEN_INTERVAL = 'insert into intervals (instance_id, status, gpu_kept, gpu_count, rate, from_ts, to_ts) values (?, ?, ?, ?, ?, ?, null)';
-
 /** The open interval of each instance (its current billable state). */
-function openIntervals(db: Db): Map<string, { id: number; status: string; gpuKept: boolean; gpuCount: number; rate: number }> {
-  const rows = allRows<[number, string, string, number, number, number]>(db, OPEN_INTERVALS, []);
-  return new Map(rows.map(([id, instanceId, status, gpuKept, gpuCount, rate]) => [instanceId, { id, status, gpuKept: gpuKept !== 0, gpuCount, rate }]));
+function openIntervals(db: DbOrTx): Map<string, { id: number; status: string; gpuKept: boolean; gpuCount: number; rate: number }> {
+  const rows = db
+    .select({ id: intervals.id, instanceId: intervals.instanceId, status: intervals.status, gpuKept: intervals.gpuKept, gpuCount: intervals.gpuCount, rate: intervals.rate })
+    .from(intervals)
+    .where(isNull(intervals.to))
+    .all();
+  return new Map(rows.map(({ instanceId, ...cur }) => [instanceId, cur]));
 }
 
 /** The recorded facts of every instance not marked gone, in the shape `recordObservation` compares. */
-function presentFacts(db: Db) {
-  type Row = [string, string, string, number, string, number, number, number, string, string, string, number | null, number | null, number | null, number, number | null, number | null, number | null];
-  const rows = allRows<Row>(db, PRESENT_FACTS, []);
-  return new Map(
-    rows.map(([id, name, status, statusKnown, gpuModel, gpuCount, pricePerHour, retainPrice, image, dataCenter, webUrl, createdTs, startTs, stopTs, lastSeen, goneAt, billedSince, runningSince]) => [
-      id,
-      { name, status, statusKnown: statusKnown !== 0, gpuModel, gpuCount, pricePerHour, retainPrice, image, dataCenter, webUrl, createdTs, startTs, stopTs, lastSeen, goneAt, billedSince, runningSince },
-    ]),
-  );
+function presentFacts(db: DbOrTx) {
+  const rows = db
+    .select({
+      id: instances.id,
+      name: instances.name,
+      status: instances.status,
+      statusKnown: instances.statusKnown,
+      gpuModel: instances.gpuModel,
+      gpuCount: instances.gpuCount,
+      pricePerHour: instances.pricePerHour,
+      retainPrice: instances.retainPrice,
+      image: instances.image,
+      dataCenter: instances.dataCenter,
+      webUrl: instances.webUrl,
+      createdTs: instances.createdTs,
+      startTs: instances.startTs,
+      stopTs: instances.stopTs,
+      lastSeen: instances.lastSeen,
+      goneAt: instances.goneAt,
+      billedSince: instances.billedSince,
+      runningSince: instances.runningSince,
+    })
+    .from(instances)
+    .where(isNull(instances.goneAt))
+    .all();
+  return new Map(rows.map(({ id, ...facts }) => [id, facts]));
 }
 
 /**
@@ -109,23 +110,22 @@ export function recordObservation(db: Db, now: number, list: Instance[], balance
         goneAt: null,
       };
       // Write the row only when a fact changed; last_seen of unchanged rows is bumped below in one statement.
-      if (!prev || (Object.keys(facts) as Array<keyof typeof facts>).some((k) => k !== 'lastSeen' && prev[k] !== facts[k])) {
-        const f = facts;
-        runRaw(tx, UPSERT_FACTS, [inst.id, now, f.billedSince, f.runningSince, f.name, f.status, f.statusKnown ? 1 : 0, f.gpuModel, f.gpuCount, f.pricePerHour, f.retainPrice, f.image, f.dataCenter, f.webUrl, f.createdTs, f.startTs, f.stopTs, f.lastSeen]);
-      }
+      // A fact row that exists keeps its first_seen; gone_at is cleared (an instance listed again is not gone).
+      if (!prev || (Object.keys(facts) as Array<keyof typeof facts>).some((k) => k !== 'lastSeen' && prev[k] !== facts[k]))
+        tx.insert(instances).values({ id: inst.id, firstSeen: now, ...facts }).onConflictDoUpdate({ target: instances.id, set: facts }).run();
       const next = { status: inst.status, gpuKept: holdsGpu(inst), rate: billedRate(inst), gpuCount: inst.gpuUsed };
       const cur = open.get(inst.id);
       if (cur && stateKey(cur) === stateKey(next)) continue;
       if (cur) {
-        runRaw(tx, CLOSE_INTERVAL, [now, cur.id]);
+        tx.update(intervals).set({ to: now }).where(eq(intervals.id, cur.id)).run();
         res.closed++;
       }
-      runRaw(tx, OPEN_INTERVAL, [inst.id, next.status, next.gpuKept ? 1 : 0, next.gpuCount, next.rate, now]);
+      tx.insert(intervals).values({ instanceId: inst.id, ...next, from: now }).run();
       res.opened++;
     }
     for (const [id, cur] of open) {
       if (seen.has(id)) continue;
-      runRaw(tx, CLOSE_INTERVAL, [now, cur.id]);
+      tx.update(intervals).set({ to: now }).where(eq(intervals.id, cur.id)).run();
       tx.update(instances).set({ goneAt: now, status: 'destroyed', billedSince: null, runningSince: null }).where(eq(instances.id, id)).run();
       res.closed++;
       res.gone.push(id);
@@ -141,9 +141,25 @@ export function recordObservation(db: Db, now: number, list: Instance[], balance
     }
     // Journal follow-ups: confirmations, and user boots after a guard release (savings end there). Only rows
     // that can still change are read: sent ones, and releases within the savings cap not yet ended by a boot.
-    const pending = allRows<[number, string, string, string, number | null, number, number | null, number | null]>(tx, PENDING_ACTIONS, [now - SAVINGS_CAP_MS]).map(
-      ([id, instanceId, action, state, sentAt, decidedAt, stoppedAt, rebootedAt]) => ({ id, instanceId, action, state, sentAt, decidedAt, stoppedAt, rebootedAt }),
-    );
+    const pending = tx
+      .select({
+        id: actions.id,
+        instanceId: actions.instanceId,
+        action: actions.action,
+        state: actions.state,
+        sentAt: actions.sentAt,
+        decidedAt: actions.decidedAt,
+        stoppedAt: actions.stoppedAt,
+        rebootedAt: actions.rebootedAt,
+      })
+      .from(actions)
+      .where(
+        and(
+          eq(actions.mode, 'enforce'),
+          or(eq(actions.state, 'sent'), and(eq(actions.state, 'confirmed'), gt(actions.sentAt, now - SAVINGS_CAP_MS), isNull(actions.rebootedAt), eq(actions.action, 'release_gpu'))),
+        ),
+      )
+      .all();
     for (const a of pending) {
       const inst = byId.get(a.instanceId);
       const prev = prevFacts.get(a.instanceId);

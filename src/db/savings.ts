@@ -2,10 +2,11 @@
  * Savings: for each GPU the guard released, (price - disk rate) x time from when its billing stopped until the
  * user booted it again, the instance disappeared, or now — capped at 7 days. Reported by action, policy, instance and day.
  */
+import { and, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from './open.js';
 import { accrued, round4 } from '../money.js';
-import { allRows, eachRow } from './prepared.js';
 import { startsBetween } from './calendar.js';
+import { actions, instances } from './schema.js';
 import { SAVING_ACTIONS, actionKind, savingPerHour } from '../action-kinds.js';
 
 /** Savings stop counting this long after a release. */
@@ -27,45 +28,57 @@ export interface SavingStretch {
   endedBy: 'boot' | 'gone' | 'cap' | 'now';
 }
 
-const STRETCH_COLUMNS = `select a.id, a.instance_id, a.instance_name, a.policy, a.action, a.rate, a.retain_rate, coalesce(a.stopped_at, a.sent_at, a.decided_at), a.rebooted_at, n.gone_at
-  from actions a left join instances n on n.id = a.instance_id
-  where a.mode = 'enforce' and a.state = 'confirmed' and a.action in (${SAVING_ACTIONS.map((k) => `'${k}'`).join(', ')})`;
-// only stretches that can overlap [from, to): sent before its end and within the cap of its start (index on
-// sent_at), and not ended by a boot or the instance's disappearance before its start
-const IN_RANGE = `${STRETCH_COLUMNS} and a.sent_at < ? and a.sent_at > ?
-  and (a.rebooted_at is null or a.rebooted_at > ?) and (n.gone_at is null or a.action = 'destroy' or n.gone_at > ?)`;
-
-type StretchRow = [number, string, string, string, string, number, number, number, number | null, number | null];
-
 /**
  * The saving stretches of confirmed enforced releases (and destroys) sent by the guard, as of `now`: from when the
  * GPU stopped billing (`stopped_at`; the request time for rows journaled before it was recorded) until it was billed
  * again (`rebooted_at`), the instance disappeared, the cap, or `now`. A release not yet confirmed has saved nothing
- * yet (its shutting-down phase still bills). With `range`, only stretches that can overlap it, read through an index.
+ * yet (its shutting-down phase still bills). With `actionIds`, those rows only; with `range`, only stretches that can
+ * overlap it: sent before its end and within the cap of its start (index on `sent_at`), and not ended by a boot or
+ * the instance's disappearance before its start.
  */
 export function savingStretches(db: Db, now: number, actionIds?: number[], range?: { from: number; to: number }): SavingStretch[] {
-  let rows: StretchRow[];
-  if (actionIds) {
-    if (actionIds.length === 0) return [];
-    rows = allRows<StretchRow>(db, `${STRETCH_COLUMNS} and a.id in (${actionIds.map(() => '?').join(', ')})`, actionIds);
-  } else if (range) rows = allRows<StretchRow>(db, IN_RANGE, inRange(range));
-  else rows = allRows<StretchRow>(db, STRETCH_COLUMNS, []);
-  return rows.map((r) => stretchOf(r, now));
+  if (actionIds?.length === 0) return [];
+  return stretchRows(db, actionIds, range).map((r) => stretchOf(r, now));
 }
 
-/** The parameters of IN_RANGE for `range`. */
-const inRange = (range: { from: number; to: number }) => [range.to, range.from - SAVINGS_CAP_MS - STOP_AFTER_SEND_MS, range.from, range.from];
-
-/**
- * Each saving stretch that can overlap `range`, one at a time, as `savingStretches` finds them: a year of releases
- * summed without holding them all (`/metrics` settles the whole journal on its first scrape).
- */
-export function eachStretch(db: Db, now: number, range: { from: number; to: number }, fn: (s: SavingStretch) => void): void {
-  eachRow<StretchRow>(db, IN_RANGE, inRange(range), (r) => fn(stretchOf(r, now)));
+/** The journal rows behind `savingStretches`, with when each stretch starts and when its instance went away. */
+function stretchRows(db: Db, actionIds?: number[], range?: { from: number; to: number }) {
+  return db
+    .select({
+      actionId: actions.id,
+      instanceId: actions.instanceId,
+      instanceName: actions.instanceName,
+      policy: actions.policy,
+      action: actions.action,
+      rate: actions.rate,
+      retainRate: actions.retainRate,
+      start: sql<number>`coalesce(${actions.stoppedAt}, ${actions.sentAt}, ${actions.decidedAt})`,
+      rebootedAt: actions.rebootedAt,
+      goneAt: instances.goneAt,
+    })
+    .from(actions)
+    .leftJoin(instances, eq(instances.id, actions.instanceId))
+    .where(
+      and(
+        eq(actions.mode, 'enforce'),
+        eq(actions.state, 'confirmed'),
+        inArray(actions.action, SAVING_ACTIONS),
+        actionIds ? inArray(actions.id, actionIds) : undefined,
+        range
+          ? and(
+              lt(actions.sentAt, range.to),
+              gt(actions.sentAt, range.from - SAVINGS_CAP_MS - STOP_AFTER_SEND_MS),
+              or(isNull(actions.rebootedAt), gt(actions.rebootedAt, range.from)),
+              or(isNull(instances.goneAt), eq(actions.action, 'destroy'), gt(instances.goneAt, range.from)),
+            )
+          : undefined,
+      ),
+    )
+    .all();
 }
 
 /** One journal row's stretch as of `now`. */
-function stretchOf([actionId, instanceId, instanceName, policy, action, rate, retainRate, start, rebootedAt, goneAt]: StretchRow, now: number): SavingStretch {
+function stretchOf({ actionId, instanceId, instanceName, policy, action, rate, retainRate, start, rebootedAt, goneAt }: ReturnType<typeof stretchRows>[number], now: number): SavingStretch {
   // the earliest of now, the cap, the boot and the disappearance (on a tie, in that order)
   let end = now;
   let endedBy: SavingStretch['endedBy'] = 'now';
@@ -87,8 +100,7 @@ export function savedByAction(db: Db, actionIds: number[], now: number): Map<num
 
 /**
  * The savings report (GET /api/v1/savings): totals by policy, instance, day and action over [from, to). `time`
- * writes each action's two instants as the answer shows them (epoch ms by default), so a month of 1,000 instances'
- * releases (8,000 actions) is built once, not copied again to format it.
+ * writes each action's two instants as the answer shows them (epoch ms by default).
  */
 export function savingsReport<Time = number>(db: Db, q: { from: number; to: number; now: number; tz: string }, time: (t: number) => Time = (t) => t as Time) {
   const byPolicy = new Map<string, { policy: string; saved: number; actions: number }>();
@@ -98,9 +110,8 @@ export function savingsReport<Time = number>(db: Db, q: { from: number; to: numb
   let total = 0;
   const acts: Array<{ action_id: number; instance_id: string; instance_name: string; policy: string; rate_saved_per_hour: number; released_at: Time; until: Time; ended_by: SavingStretch['endedBy']; saved: number }> = [];
   const starts: number[] = [];
-  // the stretches one at a time (a month of 1,000 instances' releases is 8,000 rows)
-  eachStretch(db, q.now, q, (s) => {
-    if (s.start >= q.to || s.end <= q.from) return;
+  for (const s of savingStretches(db, q.now, undefined, q)) {
+    if (s.start >= q.to || s.end <= q.from) continue;
     const saved = accrued(s.ratePerHour, s.start, s.end, q.from, q.to);
     total += saved;
     const p = byPolicy.get(s.policy) ?? { policy: s.policy, saved: 0, actions: 0 };
@@ -118,7 +129,7 @@ export function savingsReport<Time = number>(db: Db, q: { from: number; to: numb
     }
     acts.push({ action_id: s.actionId, instance_id: s.instanceId, instance_name: s.instanceName, policy: s.policy, rate_saved_per_hour: s.ratePerHour, released_at: time(s.start), until: time(s.end), ended_by: s.endedBy, saved: round4(saved) });
     starts.push(s.start);
-  });
+  }
   // newest release first (a stable sort: the journal's order among equal times)
   const newestFirst = starts.map((_, k) => k).sort((a, b) => starts[b] - starts[a]);
   const r4 = <T extends { saved: number }>(x: T): T => ({ ...x, saved: round4(x.saved) });

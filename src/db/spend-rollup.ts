@@ -3,11 +3,10 @@
  * last successful tick (they can no longer change), and per-instance sums of each month's rolled-up days. Written
  * only by the rollup job (src/jobs/rollup.ts), one day or one month per call; read by spend reports.
  */
-import { and, desc, eq, gte, lt, min, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, lt, min, ne, or, sql } from 'drizzle-orm';
 import type { Db } from './open.js';
-import { balancePoints, intervals, spendDayCells, spendDays, spendMonthCells, spendMonths, ticks } from './schema.js';
+import { balancePoints, intervals, spendDayCells, spendDays, spendLives, spendMonthCells, spendMonths, ticks } from './schema.js';
 import { accumulate, balanceMoves } from './spend-live.js';
-import { allRows, runRaw } from './prepared.js';
 
 /** The time of the last successful tick: history before it can no longer change. */
 export function lastObservedAt(db: Db): number | null {
@@ -40,10 +39,6 @@ export function rolledDays(db: Db, tz: string, from: number, to: number): Rolled
     .all();
 }
 
-const ADD_TO_LIFE = `insert into spend_lives (tz, instance_id, first_day, last_day, estimated, saved) values (?, ?, ?, ?, ?, ?)
-  on conflict (tz, instance_id) do update set first_day = min(first_day, excluded.first_day), last_day = max(last_day, excluded.last_day),
-  estimated = estimated + excluded.estimated, saved = saved + excluded.saved`;
-
 /**
  * Compute day [dayStart, dayEnd) of `tz` from the history as of `now`, store its totals and cells and add the
  * cells to the instances' lives (one transaction; a day already stored is left as it is). The caller makes sure
@@ -75,7 +70,18 @@ export function rollUpDay(db: Db, tz: string, dayStart: number, dayEnd: number, 
     if (added.changes === 0) return;
     for (const [instanceId, c] of cells) {
       tx.insert(spendDayCells).values({ tz, dayStart, instanceId, estimated: c.e, saved: c.s }).run();
-      runRaw(tx, ADD_TO_LIFE, [tz, instanceId, dayStart, dayStart, c.e, c.s]);
+      tx.insert(spendLives)
+        .values({ tz, instanceId, firstDay: dayStart, lastDay: dayStart, estimated: c.e, saved: c.s })
+        .onConflictDoUpdate({
+          target: [spendLives.tz, spendLives.instanceId],
+          set: {
+            firstDay: sql`min(${spendLives.firstDay}, excluded.first_day)`,
+            lastDay: sql`max(${spendLives.lastDay}, excluded.last_day)`,
+            estimated: sql`${spendLives.estimated} + excluded.estimated`,
+            saved: sql`${spendLives.saved} + excluded.saved`,
+          },
+        })
+        .run();
     }
   });
   return cells.size;
@@ -105,14 +111,23 @@ export function refreshMonth(db: Db, tz: string, monthStart: number, through: nu
 /** A block of rolled-up cells to add (+1) or subtract (-1): the days [from, to), or one month's sum. */
 export type CellBlock = { days: [number, number]; sign: 1 | -1 } | { month: number; sign: 1 | -1 };
 
-const DAY_SUMS = `select instance_id, sum(estimated), sum(saved) from spend_day_cells where tz = ? and day_start >= ? and day_start < ? group by instance_id`;
-const MONTH_CELLS = `select instance_id, estimated, saved from spend_month_cells where tz = ? and month_start = ?`;
-
 /** Sum the blocks' cells per instance into `add(instanceId, estimated, saved)`. */
 export function sumCells(db: Db, tz: string, blocks: CellBlock[], add: (instanceId: string, estimated: number, saved: number) => void): void {
   for (const b of blocks) {
-    const rows = 'days' in b ? allRows<[string, number, number]>(db, DAY_SUMS, [tz, b.days[0], b.days[1]]) : allRows<[string, number, number]>(db, MONTH_CELLS, [tz, b.month]);
-    for (const [id, e, s] of rows) add(id, b.sign * e, b.sign * s);
+    const rows =
+      'days' in b
+        ? db
+            .select({ instanceId: spendDayCells.instanceId, estimated: sql<number>`sum(${spendDayCells.estimated})`, saved: sql<number>`sum(${spendDayCells.saved})` })
+            .from(spendDayCells)
+            .where(and(eq(spendDayCells.tz, tz), gte(spendDayCells.dayStart, b.days[0]), lt(spendDayCells.dayStart, b.days[1])))
+            .groupBy(spendDayCells.instanceId)
+            .all()
+        : db
+            .select({ instanceId: spendMonthCells.instanceId, estimated: spendMonthCells.estimated, saved: spendMonthCells.saved })
+            .from(spendMonthCells)
+            .where(and(eq(spendMonthCells.tz, tz), eq(spendMonthCells.monthStart, b.month)))
+            .all();
+    for (const r of rows) add(r.instanceId, b.sign * r.estimated, b.sign * r.saved);
   }
 }
 
@@ -121,29 +136,56 @@ export function sumCells(db: Db, tz: string, blocks: CellBlock[], add: (instance
  * cells of those instances alone (the others never leave SQLite).
  */
 export function dayCells(db: Db, tz: string, from: number, to: number, add: (dayStart: number, instanceId: string, estimated: number) => void, only?: string[]): void {
-  const rows =
-    only === undefined
-      ? allRows<[number, string, number]>(db, 'select day_start, instance_id, estimated from spend_day_cells where tz = ? and day_start >= ? and day_start < ?', [tz, from, to])
-      : allRows<[number, string, number]>(
-          db,
-          'select day_start, instance_id, estimated from spend_day_cells where tz = ? and day_start >= ? and day_start < ? and instance_id in (select value from json_each(?))',
-          [tz, from, to, JSON.stringify(only)],
-        );
-  for (const [d, id, e] of rows) add(d, id, e);
+  const rows = db
+    .select({ dayStart: spendDayCells.dayStart, instanceId: spendDayCells.instanceId, estimated: spendDayCells.estimated })
+    .from(spendDayCells)
+    .where(
+      and(
+        eq(spendDayCells.tz, tz),
+        gte(spendDayCells.dayStart, from),
+        lt(spendDayCells.dayStart, to),
+        // the ids as one JSON parameter: any number of them, under SQLite's cap on bound parameters
+        only === undefined ? undefined : sql`${spendDayCells.instanceId} in (select value from json_each(${JSON.stringify(only)}))`,
+      ),
+    )
+    .all();
+  for (const r of rows) add(r.dayStart, r.instanceId, r.estimated);
 }
 
 /** Estimated spend per instance over the rolled-up days [from, to), instances with a non-zero cell only. */
 export function dayCellTotals(db: Db, tz: string, from: number, to: number, add: (instanceId: string, estimated: number) => void): void {
-  const rows = allRows<[string, number]>(db, 'select instance_id, sum(estimated) from spend_day_cells where tz = ? and day_start >= ? and day_start < ? and estimated != 0 group by instance_id', [tz, from, to]);
-  for (const [id, e] of rows) add(id, e);
+  const rows = db
+    .select({ instanceId: spendDayCells.instanceId, estimated: sql<number>`sum(${spendDayCells.estimated})` })
+    .from(spendDayCells)
+    .where(and(eq(spendDayCells.tz, tz), gte(spendDayCells.dayStart, from), lt(spendDayCells.dayStart, to), ne(spendDayCells.estimated, 0)))
+    .groupBy(spendDayCells.instanceId)
+    .all();
+  for (const r of rows) add(r.instanceId, r.estimated);
 }
 
 /** Rolled-up day starts of `tz` outside [from, to), ascending. */
 export function rolledOutside(db: Db, tz: string, from: number, to: number): number[] {
-  return allRows<[number]>(db, 'select day_start from spend_days where tz = ? and (day_start < ? or day_start >= ?) order by day_start', [tz, from, to]).map((r) => r[0]);
+  return db
+    .select({ dayStart: spendDays.dayStart })
+    .from(spendDays)
+    .where(and(eq(spendDays.tz, tz), or(lt(spendDays.dayStart, from), gte(spendDays.dayStart, to))))
+    .orderBy(spendDays.dayStart)
+    .all()
+    .map((r) => r.dayStart);
 }
 
-/** Lives of `tz` with a rolled-up day in [from, to): [instance id, estimated, saved] over all their rolled-up days. */
-export function livesIn(db: Db, tz: string, from: number, to: number): Array<[string, number, number]> {
-  return allRows<[string, number, number]>(db, 'select instance_id, estimated, saved from spend_lives where tz = ? and last_day >= ? and first_day < ?', [tz, from, to]);
+/** A life: an instance's estimated and saved yuan over all its rolled-up days. */
+export interface Life {
+  instanceId: string;
+  estimated: number;
+  saved: number;
+}
+
+/** Lives of `tz` with a rolled-up day in [from, to). */
+export function livesIn(db: Db, tz: string, from: number, to: number): Life[] {
+  return db
+    .select({ instanceId: spendLives.instanceId, estimated: spendLives.estimated, saved: spendLives.saved })
+    .from(spendLives)
+    .where(and(eq(spendLives.tz, tz), gte(spendLives.lastDay, from), lt(spendLives.firstDay, to)))
+    .all();
 }

@@ -99,9 +99,9 @@ function sumRolledByInstance(db: Db, tz: string, days: number[], add: (instanceI
       o[1] += s;
     } else other.set(id, [e, s]);
   });
-  for (const [id, e, s] of livesIn(db, tz, from, to)) {
-    const o = other.get(id);
-    add(id, o ? e - o[0] : e, o ? s - o[1] : s);
+  for (const l of livesIn(db, tz, from, to)) {
+    const o = other.get(l.instanceId);
+    add(l.instanceId, o ? l.estimated - o[0] : l.estimated, o ? l.saved - o[1] : l.saved);
   }
 }
 

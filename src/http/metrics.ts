@@ -12,7 +12,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Db } from '../db/open.js';
 import { firstSentAt, instanceSeries, instancesByStatus, intervalRowsSince, journalSeed, spendSeed, journalRowsSince, lastBalance, lastSuccessAt, lastTickOutcome, type IntervalRow, type JournalRow } from '../db/metrics.js';
-import { SAVINGS_CAP_MS, eachStretch } from '../db/savings.js';
+import { SAVINGS_CAP_MS, savingStretches } from '../db/savings.js';
 import { burnRate } from '../db/spend.js';
 import { accrued } from '../money.js';
 import { outboxDepth } from '../notify/index.js';
@@ -222,22 +222,19 @@ function syncSavings(m: Metrics, db: Db, now: number): void {
   if (settleTo > st.settledBefore) {
     // Stretches that began in [settledBefore, settleTo) have ended (by the cap at the latest): sum them once. Each
     // is read as one overlapping its own slice and kept by where it began, so none is counted twice or dropped (a
-    // short one ended by a boot included). A fresh process settles the whole journal here, in 30-day slices read a
-    // row at a time: a year of releases is never held at once.
+    // short one ended by a boot included). A fresh process settles the whole journal here, in 30-day slices.
     const first = st.settledBefore === 0 ? Math.min(firstSentAt(db) ?? settleTo, settleTo) : st.settledBefore;
     for (let a = first; a < settleTo; a += SETTLE_SLICE_MS) {
       const b = Math.min(settleTo, a + SETTLE_SLICE_MS);
-      eachStretch(db, now, { from: a, to: b }, (s) => {
+      for (const s of savingStretches(db, now, undefined, { from: a, to: b }))
         if (s.start >= a && s.start < b) st.settledSaved.set(s.policy, (st.settledSaved.get(s.policy) ?? 0) + accrued(s.ratePerHour, s.start, s.end, -Infinity, Infinity));
-      });
     }
     st.settledBefore = settleTo;
   }
   const totals = new Map(st.settledSaved);
   // the stretches not settled yet, also those a boot already ended (they count what they saved, not 0)
-  eachStretch(db, now, { from: settleTo, to: now + 1 }, (s) => {
+  for (const s of savingStretches(db, now, undefined, { from: settleTo, to: now + 1 }))
     if (s.start >= settleTo) totals.set(s.policy, (totals.get(s.policy) ?? 0) + accrued(s.ratePerHour, s.start, s.end, -Infinity, Infinity));
-  });
   for (const [policy, total] of totals) {
     const before = st.savedShown.get(policy) ?? 0;
     if (total > before) {
