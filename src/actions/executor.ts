@@ -2,7 +2,9 @@
  * The action executor and its rails. Every decision is journaled before anything is sent
  * (decided -> sent -> confirmed | failed | aborted, or deferred when a limit is reached); right before acting
  * the instance is re-read and the action aborted if its state changed, an override appeared, the keep marker
- * was added, or (for idle decisions) it is busy now. A failed request is never retried blindly.
+ * was added, or (for idle decisions) it is busy now. Overrides (snooze, exempt) pause the guard's own policies:
+ * an explicit act-now by a person (policy `api`) is not held back by them, while `#keep` still refuses it.
+ * A failed request is never retried blindly.
  */
 import { backoff } from '../backoff.js';
 import { and, eq, gt, gte, inArray, lt, or, sql } from 'drizzle-orm';
@@ -33,7 +35,7 @@ export interface ActRequest {
   reasonCode?: ReasonCode;
   requireIdle: boolean;
   dryRun: boolean;
-  /** 'policy', 'api', ... */
+  /** 'policy', 'api:<name>' (act-now), ... */
   who: string;
   /** notification routing (policy channels); undefined = all */
   channels?: string[];
@@ -249,7 +251,7 @@ export class Executor {
     const f = fresh.instance;
     if (f.status !== i.status || (f.gpuUsed > 0) !== i.holdsGpu) return abort(`state changed since the decision: ${i.status} -> ${f.status}${f.gpuUsed > 0 ? '' : ' (GPU released)'}`);
     if (hasKeepMarker(f.name, config.keep_marker) && !req.lastResort) return abort(`instance name now carries ${config.keep_marker}`);
-    if (req.who !== 'api' && !req.lastResort) {
+    if (req.policy !== 'api' && !req.lastResort) {
       const o = activeOverrides(db, clock.now()).find((x) => overrideMatches(x, f, req.policy));
       if (o) return abort(`override #${o.id} (${o.kind}) appeared since the decision`);
     }

@@ -160,6 +160,12 @@ function checkCron(expr: string, path: string, example: string, errs: ConfigErro
 }
 
 /** Checks across keys that one field's schema cannot express; time zone names are made canonical. */
+/**
+ * Policy names the guard journals its own actions under: act-now (`api`, which overrides do not hold back) and the
+ * runway's last resort (`last-resort`, which `#keep` does not hold back). A policy of the config must not take them.
+ */
+const RESERVED_POLICY_NAMES = ['api', 'last-resort'];
+
 function semanticChecks(c: Config): ConfigError[] {
   const errs: ConfigError[] = [];
   c.timezone = timeZoneAt(c.timezone, 'timezone', errs);
@@ -169,6 +175,7 @@ function semanticChecks(c: Config): ConfigError[] {
   c.policies.forEach((p, i) => {
     const at = `policies[${i}]`;
     if (names.has(p.name)) errs.push(new ConfigError(`${at}.name`, `duplicate policy name "${p.name}" (also policies[${names.get(p.name)}])`));
+    if (RESERVED_POLICY_NAMES.includes(p.name)) errs.push(new ConfigError(`${at}.name`, `"${p.name}" is reserved for the guard's own journal rows (${RESERVED_POLICY_NAMES.join(', ')}): choose another name`));
     names.set(p.name, i);
     if (p.type === 'schedule') {
       checkCron(p.cron, `${at}.cron`, '0 2 * * *', errs);

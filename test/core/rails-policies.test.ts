@@ -95,6 +95,11 @@ describe('config rails', () => {
     expect(refusals({ policies: [idle, destroyer({})] })).toEqual([expect.stringMatching(/^policies\[1\] "d" .*allow_destroy/)]);
     expect(refusals({ allow_destroy: true, policies: [idle, destroyer({ confirm_destroy: true })] })).toEqual([]);
   });
+
+  it("a policy may not take the names of the guard's own journal rows (act-now's exemption from overrides, the last resort's from #keep)", () => {
+    for (const name of ['api', 'last-resort']) expect(() => parseConfig({ policies: [{ name, type: 'idle', idle_for: '45m' }] })).toThrow(new RegExp(`policies\\[0\\]\\.name.*"${name}" is reserved`));
+    expect(() => parseConfig({ policies: [{ name: 'api-idle', type: 'idle', idle_for: '45m' }] })).not.toThrow();
+  });
 });
 
 let h: Harness | undefined;
