@@ -1,9 +1,12 @@
 /**
- * The queries behind `/metrics`: a few aggregates for gauges, and incremental reads (rows after a watermark
- * id, plus the rows still open) so counters advance by what changed instead of being rebuilt each scrape.
+ * The accounting behind `/metrics`, read from SQLite: a few aggregates for gauges, the totals so far of estimated
+ * spend per instance and savings per policy, and the journal rows that are new or still moving (a row's earlier
+ * states, such as `deferred`, are not kept in the row, so its transitions are counted as they are seen).
  */
-import { and, desc, eq, gt, inArray, isNull, isNotNull, lte, max, min, or, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNull, isNotNull, lte, max, or, sql } from 'drizzle-orm';
+import { accrued } from '../money.js';
 import type { Db } from './open.js';
+import { savingStretches } from './savings.js';
 import { actions, balancePoints, instances, intervals, ticks } from './schema.js';
 
 /** The last observed balance in yuan, or null before the first. */
@@ -50,43 +53,6 @@ export function journalRowsSince(db: Db, afterId: number, open: number[]): Journ
   return [...inSlices(open, (ids) => db.select(cols).from(actions).where(inArray(actions.id, ids)).all()), ...fresh];
 }
 
-/** A status interval as the spend counters see it. */
-export interface IntervalRow {
-  id: number;
-  instanceId: string;
-  rate: number;
-  from: number;
-  to: number | null;
-}
-
-/** Interval rows with id above `afterId`, and the rows `open` names (an open interval gets its end later). */
-export function intervalRowsSince(db: Db, afterId: number, open: number[]): IntervalRow[] {
-  const cols = { id: intervals.id, instanceId: intervals.instanceId, rate: intervals.rate, from: intervals.from, to: intervals.to };
-  const fresh = db.select(cols).from(intervals).where(gt(intervals.id, afterId)).orderBy(intervals.id).all();
-  return [...inSlices(open, (ids) => db.select(cols).from(intervals).where(inArray(intervals.id, ids)).all()), ...fresh];
-}
-
-/**
- * Where a fresh process starts counting spend: the closed intervals' yuan per instance, summed inside SQLite, the
- * intervals still open, and the highest interval id covered. Later rows come from {@link intervalRowsSince}.
- */
-export function spendSeed(db: Db): { throughId: number; closed: Map<string, number>; open: IntervalRow[] } {
-  const top = db.select({ id: max(intervals.id) }).from(intervals).get()?.id ?? null;
-  if (top === null) return { throughId: 0, closed: new Map(), open: [] };
-  const sums = db
-    .select({ instanceId: intervals.instanceId, yuan: sql<number>`sum(${intervals.rate} * (${intervals.to} - ${intervals.from})) / 3600000.0` })
-    .from(intervals)
-    .where(and(lte(intervals.id, top), gt(intervals.to, intervals.from)))
-    .groupBy(intervals.instanceId)
-    .all();
-  const open = db
-    .select({ id: intervals.id, instanceId: intervals.instanceId, rate: intervals.rate, from: intervals.from, to: intervals.to })
-    .from(intervals)
-    .where(and(lte(intervals.id, top), isNull(intervals.to)))
-    .all();
-  return { throughId: top, closed: new Map(sums.map((r) => [r.instanceId, r.yuan])), open };
-}
-
 /**
  * Where a fresh process starts counting journal transitions: rows with id up to `throughId` grouped by what the
  * counters look at (with how many share it), and, among them, the rows that may still move (tracked one by one).
@@ -110,9 +76,22 @@ export function journalSeed(db: Db): { throughId: number; groups: Array<{ row: O
   return { throughId: top, groups, moving };
 }
 
-/** When the guard first sent an action (epoch ms), or null. */
-export function firstSentAt(db: Db): number | null {
-  return db.select({ at: min(actions.sentAt) }).from(actions).get()?.at ?? null;
+/** Estimated yuan per instance since it was first seen, open intervals accrued until `now` (intervals are never pruned). */
+export function spendByInstance(db: Db, now: number): Map<string, number> {
+  const end = sql`max(coalesce(${intervals.to}, ${now}), ${intervals.from})`;
+  const rows = db
+    .select({ instanceId: intervals.instanceId, yuan: sql<number>`sum(${intervals.rate} * (${end} - ${intervals.from})) / 3600000.0` })
+    .from(intervals)
+    .groupBy(intervals.instanceId)
+    .all();
+  return new Map(rows.map((r) => [r.instanceId, r.yuan]));
+}
+
+/** Yuan saved so far by the guard's releases, by policy, as of `now`. */
+export function savedByPolicy(db: Db, now: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const s of savingStretches(db, now)) out.set(s.policy, (out.get(s.policy) ?? 0) + accrued(s.ratePerHour, s.start, s.end, -Infinity, Infinity));
+  return out;
 }
 
 /** Every recorded instance's name, and since when it is gone (null while listed). */

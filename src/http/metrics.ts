@@ -2,39 +2,30 @@
  * Prometheus metrics on a per-app Registry (never the global one), by Prometheus conventions: base units
  * (seconds, yuan), counters that only ever go up, series that never drop.
  *
- * Counters: tick duration, cloud API requests and errors are incremented where they happen. Action
- * transitions are counted once each as the journal shows them (after each tick, and at a scrape), reading only
- * journal rows that are new or still moving; spend and savings advance by what accrued since the last look,
- * never backwards. On start every counter is seeded from the database, so a restart continues the values
- * instead of dropping them to zero. Gauges (balance, burn rate, runway, instances by status, last success,
- * blind, outbox) are read at each scrape from a few aggregates in `src/db/metrics.ts`.
+ * Counters: tick duration, cloud API requests and errors are incremented where they happen. Estimated spend and
+ * savings are totals the core reads from SQLite at each scrape (`src/db/metrics.ts`); this module only advances each
+ * counter to its total, never backwards. Action transitions are counted once each as the journal shows them (after
+ * each tick, and at a scrape), from rows that are new or still moving. On start every counter continues from the
+ * database, so a restart does not drop the values to zero. Gauges (balance, burn rate, runway, instances by status, last success, blind,
+ * outbox) are read at each scrape.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Db } from '../db/open.js';
-import { firstSentAt, instanceSeries, instancesByStatus, intervalRowsSince, journalSeed, spendSeed, journalRowsSince, lastBalance, lastSuccessAt, lastTickOutcome, type IntervalRow, type JournalRow } from '../db/metrics.js';
-import { SAVINGS_CAP_MS, savingStretches } from '../db/savings.js';
+import { instanceSeries, instancesByStatus, lastBalance, lastSuccessAt, lastTickOutcome, journalRowsSince, journalSeed, savedByPolicy, spendByInstance, type JournalRow } from '../db/metrics.js';
 import { burnRate } from '../db/spend.js';
-import { accrued } from '../money.js';
 import { outboxDepth } from '../notify/index.js';
 
 /** Default process metrics that promtool flags (gauges named `_total`); dropped so the text lints clean. */
 const LINT_DIRTY_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
-/** Where the incremental counters stand (watermarks, rows still moving, what was last shown). */
-interface CounterState {
+/** What the counters show, per label set: they only go up, to the totals the database holds. */
+interface Shown {
+  /** the journal rows counted so far: every row up to this id, and the rows that may still move with their counted states */
   actionsMaxId: number;
-  /** journal rows that can still change state -> the states already counted */
   openActions: Map<number, Set<string>>;
-  intervalsMaxId: number;
-  openIntervals: Map<number, IntervalRow>;
-  /** yuan of closed intervals per instance */
-  closedSpend: Map<string, number>;
   /** per instance: the name label in use and the value shown */
-  spendShown: Map<string, { name: string; value: number }>;
-  /** savings of releases sent before this time can no longer change (capped) */
-  settledBefore: number;
-  settledSaved: Map<string, number>;
-  savedShown: Map<string, number>;
+  spend: Map<string, { name: string; value: number }>;
+  saved: Map<string, number>;
   /** instance statuses ever reported (kept at 0 when none are left) */
   statuses: Set<string>;
 }
@@ -60,7 +51,7 @@ export interface Metrics {
   saved: Counter<'policy'>;
   lastSuccess: Gauge;
   outboxDepth: Gauge<'state'>;
-  state: CounterState;
+  shown: Shown;
 }
 
 /** Create a fresh registry with every xgc-guard metric and the default process metrics. */
@@ -104,18 +95,7 @@ export function createMetrics(): Metrics {
     saved: new Counter({ name: 'xgc_guard_saved_yuan_total', help: 'Yuan saved by the GPUs the guard released (until booted again, capped at 7 days each), by policy.', labelNames: ['policy'], registers: r }),
     lastSuccess: new Gauge({ name: 'xgc_guard_last_success_timestamp_seconds', help: 'Unix time of the last successful tick (0 before the first).', registers: r }),
     outboxDepth: new Gauge({ name: 'xgc_guard_outbox_depth', help: 'Notification deliveries waiting (pending) or given up (dead).', labelNames: ['state'], registers: r }),
-    state: {
-      actionsMaxId: 0,
-      openActions: new Map(),
-      intervalsMaxId: 0,
-      openIntervals: new Map(),
-      closedSpend: new Map(),
-      spendShown: new Map(),
-      settledBefore: 0,
-      settledSaved: new Map(),
-      savedShown: new Map(),
-      statuses: new Set(),
-    },
+    shown: { actionsMaxId: 0, openActions: new Map(), spend: new Map(), saved: new Map(), statuses: new Set() },
   };
 }
 
@@ -139,7 +119,7 @@ const moving = (r: JournalRow) => r.state === 'deferred' || r.state === 'sent' |
 
 /** Count each journal transition once: new rows and rows that were still moving. */
 export function syncActionCounters(m: Metrics, db: Db): void {
-  const st = m.state;
+  const st = m.shown;
   if (st.actionsMaxId === 0) {
     // the first sync of this process: the journal so far counted in groups, not row by row
     const seed = journalSeed(db);
@@ -161,41 +141,24 @@ export function syncActionCounters(m: Metrics, db: Db): void {
 }
 
 /**
- * How long an instance's spend series stays after it is gone. Without an end, a year of instances that came and
- * went made 8,098 series and an 849 KB scrape at 1,000 listed instances (bench/RESULTS.md).
+ * How long an instance's spend series stays after it is gone: without an end, every instance that ever came and
+ * went keeps a series.
  */
 export const SPEND_SERIES_AFTER_GONE_MS = 86_400_000;
 
-/** Advance per-instance spend: closed intervals are summed once, open ones accrue up to `now`; see SPEND_SERIES_AFTER_GONE_MS. */
+/** Advance per-instance spend to what SQLite holds; see SPEND_SERIES_AFTER_GONE_MS. */
 function syncSpend(m: Metrics, db: Db, now: number): void {
-  const st = m.state;
-  if (st.intervalsMaxId === 0) {
-    // the first sync of this process: the history so far in one aggregate, not row by row
-    const seed = spendSeed(db);
-    st.intervalsMaxId = seed.throughId;
-    for (const [id, v] of seed.closed) st.closedSpend.set(id, (st.closedSpend.get(id) ?? 0) + v);
-    for (const r of seed.open) st.openIntervals.set(r.id, r);
-  }
-  for (const r of intervalRowsSince(db, st.intervalsMaxId, [...st.openIntervals.keys()])) {
-    st.intervalsMaxId = Math.max(st.intervalsMaxId, r.id);
-    if (r.to === null) st.openIntervals.set(r.id, r);
-    else {
-      st.openIntervals.delete(r.id);
-      st.closedSpend.set(r.instanceId, (st.closedSpend.get(r.instanceId) ?? 0) + accrued(r.rate, r.from, r.to, -Infinity, Infinity));
-    }
-  }
-  const totals = new Map(st.closedSpend);
-  for (const r of st.openIntervals.values()) totals.set(r.instanceId, (totals.get(r.instanceId) ?? 0) + accrued(r.rate, r.from, Math.max(now, r.from), -Infinity, Infinity));
+  const shownAll = m.shown.spend;
   const known = instanceSeries(db);
-  for (const [id, total] of totals) {
+  for (const [id, total] of spendByInstance(db, now)) {
     const inst = known.get(id);
     const name = inst?.name ?? '';
-    const shown = st.spendShown.get(id);
+    const shown = shownAll.get(id);
     if (inst?.goneAt != null && now - inst.goneAt > SPEND_SERIES_AFTER_GONE_MS) {
       // gone for more than a day: its series ends (Prometheus keeps what it scraped); listed again, it continues
       if (shown) {
         m.estimatedSpend.remove({ instance: id, name: shown.name });
-        st.spendShown.delete(id);
+        shownAll.delete(id);
       }
       continue;
     }
@@ -208,38 +171,18 @@ function syncSpend(m: Metrics, db: Db, now: number): void {
     const before = shown?.value ?? 0;
     if (total > before) {
       m.estimatedSpend.inc({ instance: id, name }, total - before);
-      st.spendShown.set(id, { name, value: total });
+      shownAll.set(id, { name, value: total });
     }
   }
 }
 
-const SETTLE_SLICE_MS = 30 * 86_400_000;
-
-/** Advance savings by policy: releases older than the cap are settled once, recent ones accrue up to `now`. */
+/** Advance savings by policy to what the journal says now (a boot found later never takes back what was shown). */
 function syncSavings(m: Metrics, db: Db, now: number): void {
-  const st = m.state;
-  const settleTo = now - SAVINGS_CAP_MS;
-  if (settleTo > st.settledBefore) {
-    // Stretches that began in [settledBefore, settleTo) have ended (by the cap at the latest): sum them once. Each
-    // is read as one overlapping its own slice and kept by where it began, so none is counted twice or dropped (a
-    // short one ended by a boot included). A fresh process settles the whole journal here, in 30-day slices.
-    const first = st.settledBefore === 0 ? Math.min(firstSentAt(db) ?? settleTo, settleTo) : st.settledBefore;
-    for (let a = first; a < settleTo; a += SETTLE_SLICE_MS) {
-      const b = Math.min(settleTo, a + SETTLE_SLICE_MS);
-      for (const s of savingStretches(db, now, undefined, { from: a, to: b }))
-        if (s.start >= a && s.start < b) st.settledSaved.set(s.policy, (st.settledSaved.get(s.policy) ?? 0) + accrued(s.ratePerHour, s.start, s.end, -Infinity, Infinity));
-    }
-    st.settledBefore = settleTo;
-  }
-  const totals = new Map(st.settledSaved);
-  // the stretches not settled yet, also those a boot already ended (they count what they saved, not 0)
-  for (const s of savingStretches(db, now, undefined, { from: settleTo, to: now + 1 }))
-    if (s.start >= settleTo) totals.set(s.policy, (totals.get(s.policy) ?? 0) + accrued(s.ratePerHour, s.start, s.end, -Infinity, Infinity));
-  for (const [policy, total] of totals) {
-    const before = st.savedShown.get(policy) ?? 0;
+  for (const [policy, total] of savedByPolicy(db, now)) {
+    const before = m.shown.saved.get(policy) ?? 0;
     if (total > before) {
       m.saved.inc({ policy }, total - before);
-      st.savedShown.set(policy, total);
+      m.shown.saved.set(policy, total);
     }
   }
 }
@@ -258,8 +201,8 @@ export function refreshFromDb(m: Metrics, db: Db, now: number): void {
   m.runway.set(balance === null ? NaN : burn > 0 ? Math.max(0, (balance / burn) * 3600) : Infinity);
 
   const now_ = new Map(instancesByStatus(db).map((r) => [r.status, r.n]));
-  for (const s of now_.keys()) m.state.statuses.add(s);
-  for (const s of m.state.statuses) m.instances.set({ status: s }, now_.get(s) ?? 0);
+  for (const s of now_.keys()) m.shown.statuses.add(s);
+  for (const s of m.shown.statuses) m.instances.set({ status: s }, now_.get(s) ?? 0);
 
   m.blind.set(lastTickOutcome(db) === 'blind' ? 1 : 0);
   const ok = lastSuccessAt(db);
