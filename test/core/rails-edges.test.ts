@@ -4,48 +4,19 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { parseConfig } from '../../src/config/load.js';
 import { buildApp, type App } from '../../src/http/app.js';
 import { instanceStates } from '../../src/jobs/assess.js';
 import { evaluatePolicies, type EngineInput } from '../../src/policies/engine.js';
 import type { Decision, InstanceState, ProbeView } from '../../src/policies/types.js';
 import { startHarness, type Harness } from '../helpers/guard.js';
+import { engineInputAt, instanceAt } from '../helpers/policy-input.js';
 
 const MIN = 60_000;
 const H = 60 * MIN;
 const NOW = Date.UTC(2026, 10, 26, 10, 0, 0);
 
-function inst(over: Partial<InstanceState> = {}): InstanceState {
-  return {
-    id: 'aaaaaaaaaaaaaaaa',
-    name: 'sd-one',
-    status: 'running',
-    gpuModel: 'RTX 4090 D',
-    gpuUsed: 1,
-    pricePerHour: 1.59,
-    retainPrice: 0.0009,
-    rate: 1.59,
-    holdsGpu: true,
-    image: 'SD_WebUI',
-    billedSince: NOW - 5 * H,
-    runningSince: NOW - 5 * H,
-    ...over,
-  };
-}
-
-function input(policies: unknown[], over: Partial<EngineInput> = {}): EngineInput {
-  return {
-    now: NOW,
-    config: parseConfig({ policies }),
-    instances: [inst()],
-    probes: new Map(),
-    balance: 500,
-    spend: { today: 0, month: 0, dayStart: NOW - 2 * H, monthStart: NOW - 25 * 24 * H },
-    overrides: [],
-    cooldownUntil: new Map(),
-    ...over,
-  };
-}
+const inst = (over: Partial<InstanceState> = {}) => instanceAt(NOW, over);
+const input = (policies: unknown[], over: Partial<EngineInput> = {}) => engineInputAt(NOW, policies, over);
 
 const idleFor = (ms: number): ProbeView => ({ verdict: 'idle', since: NOW - ms, detail: 'no activity' });
 /** The GPU seen idle for hours: the app's idle start decides. */

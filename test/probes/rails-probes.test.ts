@@ -5,6 +5,7 @@
  * and one decided with it seen acts only on a fresh GPU sample that is not busy.
  * Real parts: the simulator's SSH server streaming `nvidia-smi`, the guard core over the simulator, real SQLite.
  */
+import { instanceAt } from '../helpers/policy-input.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -106,20 +107,7 @@ describe('jupyter activity within active_window (product default)', () => {
 
 describe('an idle decision without the GPU seen acts only after a warning', () => {
   it('even with warn_before 0s: no act without a warning; the warning goes out, and the act follows it', () => {
-    const inst: InstanceState = {
-      id: 'aaaaaaaaaaaaaaaa',
-      name: 'sd-one',
-      status: 'running',
-      gpuModel: 'RTX 4090 D',
-      gpuUsed: 1,
-      pricePerHour: 1.59,
-      retainPrice: 0.0009,
-      rate: 1.59,
-      holdsGpu: true,
-      image: 'SD_WebUI',
-      billedSince: T - 5 * 60 * MIN,
-      runningSince: T - 5 * 60 * MIN,
-    };
+    const inst = instanceAt(T);
     const probes: Record<string, ProbeView> = {
       jupyter: { verdict: 'idle', since: T - 2 * 60 * MIN, detail: 'no activity' },
       gpu: { verdict: 'unknown', since: T - 60 * MIN, detail: 'GPU not seen: SSH connection refused' },
