@@ -9,29 +9,14 @@ import { balanceKey } from '../../src/policies/balance.js';
 import { releaseOrder } from '../../src/policies/runway.js';
 import type { Decision, InstanceState, ProbeView } from '../../src/policies/types.js';
 import { raise, resolve } from '../../src/notify/index.js';
+import { instanceAt } from '../helpers/policy-input.js';
 import { formatReason, type ReasonCode } from '../../src/notify/reasons.js';
 
 const MIN = 60_000;
 const H = 60 * MIN;
 const NOW = Date.UTC(2026, 10, 26, 10, 0, 0); // 18:00 in Asia/Shanghai
 
-function inst(over: Partial<InstanceState> = {}): InstanceState {
-  return {
-    id: 'aaaaaaaaaaaaaaaa',
-    name: 'sd-one',
-    status: 'running',
-    gpuModel: 'RTX 4090 D',
-    gpuUsed: 1,
-    pricePerHour: 1.59,
-    retainPrice: 0.0009,
-    rate: 1.59,
-    holdsGpu: true,
-    image: 'SD_WebUI',
-    billedSince: NOW - 5 * H,
-    runningSince: NOW - 5 * H,
-    ...over,
-  };
-}
+const inst = (over: Partial<InstanceState> = {}) => instanceAt(NOW, over);
 
 const idle = (sinceAgo: number, detail = 'no activity'): ProbeView => ({ verdict: 'idle', since: NOW - sinceAgo, detail });
 const busy: ProbeView = { verdict: 'busy', since: NOW - MIN, detail: 'kernel busy' };
