@@ -187,7 +187,7 @@ export function renderOverrides() {
         h(
           'div',
           { class: 'ov-sub muted small' },
-          o.forever || !o.until ? t('forever') : h('span', {}, t('until')(fmtTime(o.until)), ' · ', h('span', { class: 'countdown', data: { at: o.until } }, '')),
+          o.state === 'invalid' ? t('invalidOverride') : o.forever || !o.until ? t('forever') : h('span', {}, t('until')(fmtTime(o.until)), ' · ', h('span', { class: 'countdown', data: { at: o.until } }, '')),
           o.reason ? ` · ${o.reason}` : '',
           o.who ? ` · ${t('by')(o.who)}` : '',
         ),

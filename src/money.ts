@@ -137,6 +137,14 @@ export function bucketStarts(from: number, to: number, unit: BucketUnit, tz: str
   return out;
 }
 
+/** The latest instant the guard accepts or shows: 9999-12-31T23:59:59.999Z (ISO 8601 has four-digit years). */
+export const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** Whether `t` is an instant the guard accepts and can render: finite epoch ms from 1970 to the year 9999. */
+export function isTime(t: number): boolean {
+  return Number.isFinite(t) && t >= 0 && t <= MAX_TIME;
+}
+
 /** Format an instant as ISO 8601 with the offset of `tz` (e.g. 2026-11-26T00:00:00+08:00). */
 export function isoInTz(t: number, tz: string): string {
   const off = tzOffset(t, tz);

@@ -5,7 +5,7 @@ import { openDb, type Db, type GuardDb } from '../db/open.js';
 import { instanceNames, instancesMatching, knownInstances } from '../db/known-instances.js';
 import { BadRequest } from '../errors.js';
 import { createOverride, listOverrides, overrideToJson, revokeOverride, type OverrideTarget } from '../db/overrides.js';
-import { parseTimeParam } from '../http/params.js';
+import { TIME_RANGE, isTimeForm, parseTimeParam } from '../http/params.js';
 import type { Command } from './types.js';
 import { NoDatabase, configOption, hasDatabase, loadFromArgs, openExistingDb, str } from './common.js';
 
@@ -92,6 +92,7 @@ const override: Command = {
       try {
         const names = instanceNames(gdb.db);
         const rows: Row[] = listOverrides(gdb.db, { all: values.all === true }, now).map((o) => {
+          if (o.problem !== null) console.error(`warning: override ${o.id} is invalid (${o.problem}): it is not in force; remove it with \`override rm ${o.id}\``);
           const j = overrideToJson(o, now, tz);
           const { instance_id: id, name: glob } = j.target;
           return id !== undefined ? { ...j, instance_name: names.get(id) ?? null } : { ...j, matches: instancesMatching(gdb.db, glob ?? '').map((i) => i.name) };
@@ -131,7 +132,7 @@ const override: Command = {
     const untilArg = str(values.until);
     if (untilArg !== undefined) {
       const t = parseTimeParam(untilArg, now, tz);
-      if (t === null) throw new BadRequest('--until', 'expected ISO 8601 such as 2026-11-26T08:00 or a relative time such as +2h');
+      if (t === null) throw new BadRequest('--until', isTimeForm(untilArg) ? TIME_RANGE : 'expected ISO 8601 such as 2026-11-26T08:00 or a relative time such as +2h');
       until = t;
     }
     let forMs: number | undefined;

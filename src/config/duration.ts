@@ -3,7 +3,7 @@
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/gy;
 
-/** Parse a duration string to ms, or return null when it is not one. */
+/** Parse a duration string to ms, or return null when it is not one (or too long to be a finite number). */
 export function parseDuration(input: string): number | null {
   const s = input.trim();
   if (!s) return null;
@@ -14,7 +14,7 @@ export function parseDuration(input: string): number | null {
     total += Number(m[1]) * UNIT_MS[m[2]];
     consumed = PART.lastIndex;
   }
-  return consumed === s.length ? Math.round(total) : null;
+  return consumed === s.length && Number.isFinite(total) ? Math.round(total) : null;
 }
 
 /** Format ms as a short human duration: `3h12m`, `45m`, `30s`. */

@@ -8,7 +8,7 @@ import { preparedOnce } from './prepared.js';
 import type { Db, DbOrTx } from './open.js';
 import { overrides } from './schema.js';
 import { BadRequest, GuardError, NotFound } from '../errors.js';
-import { isoInTz } from '../money.js';
+import { isTime, isoInTz } from '../money.js';
 import { INSTANCE_ID_RE } from '../xgc/index.js';
 
 /** A snooze or exemption as stored (src/db/overrides.ts) and matched (selector.ts). Times in epoch ms. */
@@ -25,6 +25,8 @@ export interface Override {
   reason: string;
   createdAt: number;
   revokedAt: number | null;
+  /** why the stored row cannot be used (a time outside `isTime`), else null; such a row is listed, never in force */
+  problem: string | null;
 }
 
 /** Who an override applies to: one instance, or every instance whose name matches a glob (`*`, `?`). */
@@ -46,8 +48,8 @@ export interface OverrideInput {
   who: string;
 }
 
-/** An override's state at some instant. */
-export type OverrideState = 'active' | 'expired' | 'revoked';
+/** An override's state at some instant; `invalid`: its stored row cannot be used (see `Override.problem`). */
+export type OverrideState = 'active' | 'expired' | 'revoked' | 'invalid';
 
 /** Revoking an override that is already revoked. */
 export class OverrideConflict extends GuardError {
@@ -57,6 +59,10 @@ export class OverrideConflict extends GuardError {
 }
 
 type Row = typeof overrides.$inferSelect;
+
+/** The longest an override with an end may last: 365 days from its creation (longer: an exemption `forever`). */
+export const MAX_OVERRIDE_MS = 365 * 86_400_000;
+const TOO_LONG = 'an override lasts at most 365d; for longer use kind exempt with forever';
 
 function fromRow(r: Row): Override {
   let policies: string[] | null = null;
@@ -68,7 +74,9 @@ function fromRow(r: Row): Override {
       policies = null;
     }
   }
+  const badTime = (['until', 'createdAt', 'revokedAt'] as const).find((k) => r[k] !== null && !isTime(r[k]));
   return {
+    problem: badTime ? `stored ${badTime} ${r[badTime]} is not a time from 1970 to 9999` : null,
     id: r.id,
     instanceId: r.instanceId,
     nameGlob: r.nameGlob,
@@ -98,12 +106,14 @@ export function createOverride(db: DbOrTx, input: OverrideInput, now: number): O
   if (input.kind === 'snooze' && input.forever) throw new BadRequest('forever', 'a snooze needs until or for; use kind exempt for forever');
   let until: number | null = null;
   if (input.until !== undefined) {
-    if (!Number.isFinite(input.until)) throw new BadRequest('until', 'not a time');
+    if (!isTime(input.until)) throw new BadRequest('until', 'not a time from 1970 to 9999');
     if (input.until <= now) throw new BadRequest('until', 'must be in the future');
+    if (input.until > now + MAX_OVERRIDE_MS) throw new BadRequest('until', `must be at most 365d from now: ${TOO_LONG}`);
     until = input.until;
   }
   if (input.for !== undefined) {
     if (!Number.isFinite(input.for) || input.for <= 0) throw new BadRequest('for', 'must be a positive duration such as 2h');
+    if (input.for > MAX_OVERRIDE_MS) throw new BadRequest('for', `must be at most 365d: ${TOO_LONG}`);
     until = now + input.for;
   }
   const policies = input.policies?.length ? input.policies : null;
@@ -139,9 +149,9 @@ export function listOverrides(db: Db, opts: { all?: boolean }, now: number): Ove
   return rows.map(fromRow);
 }
 
-/** The overrides in force at `now` (what the policy engine consults). */
+/** The overrides in force at `now` (what the policy engine consults); invalid rows are not in force. */
 export function activeOverrides(db: Db, now: number): Override[] {
-  return listOverrides(db, { all: false }, now);
+  return listOverrides(db, { all: false }, now).filter((o) => o.problem === null);
 }
 
 /** Revoke override `id` at `now` (the row is kept). NotFound when unknown, OverrideConflict when already revoked. */
@@ -157,23 +167,26 @@ export function revokeOverride(db: Db, id: number, now: number): Override {
 
 /** An override's state at `now`. */
 export function overrideState(o: Override, now: number): OverrideState {
+  if (o.problem !== null) return 'invalid';
   if (o.revokedAt !== null) return 'revoked';
   return o.forever || (o.until !== null && o.until > now) ? 'active' : 'expired';
 }
 
-/** The API/CLI JSON form of an override, times as ISO 8601 in `tz`. */
+/** The API/CLI JSON form of an override, times as ISO 8601 in `tz` (null where a stored time is invalid). */
 export function overrideToJson(o: Override, now: number, tz: string) {
+  const iso = (t: number | null) => (t !== null && isTime(t) ? isoInTz(t, tz) : null);
   return {
     id: o.id,
     target: o.instanceId !== null ? { instance_id: o.instanceId } : { name: o.nameGlob ?? '' },
     kind: o.kind,
     policies: o.policies,
-    until: o.until !== null ? isoInTz(o.until, tz) : null,
+    until: iso(o.until),
     forever: o.forever,
     who: o.who,
     reason: o.reason,
-    created_at: isoInTz(o.createdAt, tz),
-    revoked_at: o.revokedAt !== null ? isoInTz(o.revokedAt, tz) : null,
+    created_at: iso(o.createdAt),
+    revoked_at: iso(o.revokedAt),
     state: overrideState(o, now),
+    ...(o.problem !== null && { problem: o.problem }),
   };
 }

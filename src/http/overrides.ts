@@ -4,7 +4,7 @@ import { parseDuration } from '../config/duration.js';
 import { BadRequest } from '../errors.js';
 import type { App, AppDeps } from './types.js';
 import { createOverride, listOverrides, overrideToJson, revokeOverride } from '../db/overrides.js';
-import { instanceIdSchema, parseTimeParam, whoFrom, withFieldPrefix } from './params.js';
+import { instanceIdSchema, isTimeForm, parseTimeParam, whoFrom, withFieldPrefix } from './params.js';
 import { errorResponses, errorSchema, overrideSchema } from './schemas.js';
 
 const createBody = z
@@ -20,7 +20,7 @@ const createBody = z
       .describe('policy names; absent = all policies'),
     until: z
       .string()
-      .refine((s) => parseTimeParam(s, 0) !== null, 'expected an ISO 8601 time such as 2026-11-26T08:00:00+08:00')
+      .refine(isTimeForm, 'expected an ISO 8601 time such as 2026-11-26T08:00:00+08:00')
       .optional()
       .describe('ISO 8601 end time (in the future)'),
     for: z
@@ -60,7 +60,9 @@ export default async function overridesRoutes(app: App, opts: { deps: AppDeps })
     async (req) => {
       const now = clock.now();
       const all = req.query.all === '1' || req.query.all === 'true';
-      return { overrides: listOverrides(gdb.db, { all }, now).map((o) => overrideToJson(o, now, tz)) };
+      const list = listOverrides(gdb.db, { all }, now);
+      for (const o of list) if (o.problem !== null) req.log.warn({ override: o.id, problem: o.problem }, 'override row is invalid: listed as invalid, not in force');
+      return { overrides: list.map((o) => overrideToJson(o, now, tz)) };
     },
   );
 

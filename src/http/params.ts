@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../config/duration.js';
 import { BadRequest } from '../errors.js';
-import { canonicalTimeZone, localToInstant } from '../money.js';
+import { canonicalTimeZone, isTime, localToInstant } from '../money.js';
 import { INSTANCE_ID_RE } from '../xgc/index.js';
 
 /** An instance id (path param or body field). */
@@ -17,9 +17,19 @@ const REL_RE = /^([+-])(.+)$/;
 /**
  * Parse a time parameter to epoch ms: `now`, a relative offset from `now` (`-7d`, `-2h30m`, `+1h`), or ISO 8601
  * (`2026-11-26`, `2026-11-26T08:00`, `2026-11-26T08:00:00+08:00`, `...Z`). A date or time without an offset is
- * wall time in `tz` (default UTC). Returns null when `s` is not a time.
+ * wall time in `tz` (default UTC). Returns null when `s` is not a time or falls outside 1970 to 9999 (`isTime`).
  */
 export function parseTimeParam(s: string, now: number, tz = 'UTC'): number | null {
+  const t = parseTime(s, now, tz);
+  return t !== null && isTime(t) ? t : null;
+}
+
+/** Whether `s` has the form of a time parameter (any year); `parseTimeParam` also checks the range. */
+export function isTimeForm(s: string): boolean {
+  return parseTime(s, 0, 'UTC') !== null;
+}
+
+function parseTime(s: string, now: number, tz: string): number | null {
   const t = s.trim();
   if (t === 'now') return now;
   const rel = REL_RE.exec(t);
@@ -59,7 +69,7 @@ export function parseTimeParam(s: string, now: number, tz = 'UTC'): number | nul
 /** A time query parameter: checked for form here, resolved against the clock by `resolveRange`. */
 export const timeParam = z
   .string()
-  .refine((s) => parseTimeParam(s, 0) !== null, 'expected ISO 8601 (2026-11-26T08:00:00+08:00) or a relative time such as -7d, -2h, now')
+  .refine(isTimeForm, 'expected ISO 8601 (2026-11-26T08:00:00+08:00) or a relative time such as -7d, -2h, now')
   .describe('ISO 8601 time, or relative to now: -7d, -2h, now');
 
 /** A time zone query parameter, made canonical (`asia/shanghai` -> `Asia/Shanghai`). */
@@ -79,15 +89,18 @@ export const rangeQueryFields = {
   to: timeParam.optional().describe('end (exclusive); default: now'),
 };
 
+/** The problem of a time outside what `isTime` accepts. */
+export const TIME_RANGE = 'expected a time from 1970-01-01 to 9999-12-31';
+
 /** Default length of a range when `from` is not given. */
 export const DEFAULT_RANGE_MS = 7 * 86_400_000;
 
 /** Resolve `from`/`to` query values against `now` in `tz`; throws BadRequest naming the field when from >= to. */
 export function resolveRange(q: { from?: string; to?: string }, now: number, tz: string, defaultMs = DEFAULT_RANGE_MS): { from: number; to: number } {
   const to = q.to === undefined ? now : parseTimeParam(q.to, now, tz);
-  if (to === null) throw new BadRequest('query.to', 'not a time');
+  if (to === null) throw new BadRequest('query.to', TIME_RANGE);
   const from = q.from === undefined ? to - defaultMs : parseTimeParam(q.from, now, tz);
-  if (from === null) throw new BadRequest('query.from', 'not a time');
+  if (from === null) throw new BadRequest('query.from', TIME_RANGE);
   if (from >= to) throw new BadRequest('query.from', 'must be before query.to');
   return { from, to };
 }

@@ -62,7 +62,8 @@ export const overrideSchema = z.object({
   forever: z.boolean(),
   who: z.string(),
   reason: z.string(),
-  created_at: z.string(),
+  created_at: z.string().nullable().describe('null only for an invalid row'),
   revoked_at: z.string().nullable(),
-  state: z.enum(['active', 'expired', 'revoked']),
+  state: z.enum(['active', 'expired', 'revoked', 'invalid']).describe('invalid: the stored row cannot be used (see problem); never in force'),
+  problem: z.string().optional().describe('why the row is invalid'),
 });
