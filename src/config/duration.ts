@@ -1,5 +1,8 @@
 /** Durations in config: `30s`, `45m`, `2h`, `1d`, or combined (`1h30m`). Parsed to milliseconds. */
 
+/** The longest duration a config key accepts: 3650 days (about 10 years), so every time derived from one renders. */
+export const MAX_DURATION_MS = 3650 * 86_400_000;
+
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/gy;
 

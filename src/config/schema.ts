@@ -3,16 +3,20 @@
  * Durations become milliseconds. Unknown keys are errors naming their path.
  */
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { MAX_DURATION_MS, parseDuration } from './duration.js';
 import { notifyConfigSchema } from '../notify/config.js';
 
-/** A duration string (`30s 45m 2h 1d`) parsed to ms. */
+/** A duration string (`30s 45m 2h 1d`) parsed to ms, at most MAX_DURATION_MS (3650d). */
 export const duration = z
   .string({ error: 'expected a duration such as 30s, 45m, 2h or 1d' })
   .transform((s, ctx) => {
     const ms = parseDuration(s);
     if (ms === null) {
       ctx.addIssue({ code: 'custom', message: `bad duration "${s}": expected a duration such as 30s, 45m, 2h or 1d` });
+      return z.NEVER;
+    }
+    if (ms > MAX_DURATION_MS) {
+      ctx.addIssue({ code: 'custom', message: `bad duration "${s}": at most 3650d` });
       return z.NEVER;
     }
     return ms;

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../../src/http/app.js';
+import { durationText, numberText, timeText, digits } from '../helpers/arbitraries.js';
 import { startHarness, type Harness } from '../helpers/guard.js';
 
 let h: Harness;
@@ -71,28 +72,6 @@ async function holds(req: Req): Promise<void> {
   await readsAnswer200(LISTS, where);
 }
 
-const digits = fc.oneof(fc.nat().map(String), fc.bigInt({ min: 0n, max: 10n ** 40n }).map(String), fc.constantFrom('0', '00', '1.5', '0.0001', '9'.repeat(400), '99999999', '365', '366', '8760', '525600'));
-/** Strings in and around the duration grammar (`30s`, `1h30m`, `99999999d`, `1e9h`, ...). */
-const durationText = fc.oneof(
-  fc.array(fc.tuple(digits, fc.constantFrom('ms', 's', 'm', 'h', 'd', 'w', '', 'y', ' ')), { minLength: 1, maxLength: 3 }).map((ps) => ps.map(([n, u]) => n + u).join('')),
-  fc.string({ maxLength: 12 }),
-  fc.constantFrom('', '-1h', '0s', '1e9h', 'Infinity', 'NaN', '365d', '365d1ms', '8760h', '52w', '53w'),
-);
-/** Strings in and around the time grammar: ISO 8601 with any year, relative offsets, junk. */
-const timeText = fc.oneof(
-  fc.tuple(fc.integer({ min: 0, max: 99999 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 }), fc.constantFrom('', 'T08:00', 'T23:59:59.999Z', 'T00:00:00+08:00', 'T00:00:00-23:59', 'T24:00Z')).map(
-    ([y, m, d, rest]) => `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}${rest}`,
-  ),
-  fc.tuple(fc.constantFrom('+', '-'), durationText).map(([s, d]) => s + d),
-  fc.string({ maxLength: 12 }),
-  fc.constantFrom('now', '+365d', '+366d', '+99999999d', '-99999999d', '9999-12-31T23:59:59Z', '1970-01-01T00:00:00Z', '1969-12-31T23:59:59Z'),
-);
-/** Numbers as JSON text: beyond double range (1e400 parses to Infinity), tiny, negative, fractional. */
-const numberText = fc.oneof(
-  fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => JSON.stringify(x)),
-  fc.integer().map(String),
-  fc.constantFrom('1e400', '-1e400', '1e-400', '-0', '100.0000001', '8.0000001', '9007199254740993', '0.5'),
-);
 const junk = fc.oneof(fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)), fc.string({ maxLength: 10 }).map((s) => JSON.stringify(s)));
 const pathText = fc.oneof(fc.string({ maxLength: 20 }), digits, fc.constantFrom('0', '-1', '1e3', '999999999999', '1', '2', '%00', 'sd-prop'));
 const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
