@@ -57,6 +57,16 @@ function checkTargetSeen(gdb: GuardDb | null, path: string, target: OverrideTarg
   throw new BadRequest('--name', `no instance the guard has seen is named like "${target.name}" (known: ${sample}); check the glob, ${force}`);
 }
 
+/** Run `fn`, naming createOverride's fields as the CLI's options (`for` -> `--for`). */
+function asOptions<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof BadRequest && /^(for|until|forever|kind|reason)$/.test(e.field)) throw new BadRequest(`--${e.field}`, e.message.slice(e.field.length + 2));
+    throw e;
+  }
+}
+
 const override: Command = {
   summary: 'Add, list or remove overrides (snooze / exempt instances from policies).',
   usage: USAGE,
@@ -148,10 +158,12 @@ const override: Command = {
     try {
       // Validate and insert, then refuse (rolling back) a target the guard has never seen, unless --force.
       const o = gdb.db.transaction((tx) => {
-        const created = createOverride(
-          tx as unknown as Db,
-          { target, kind, policies, until, for: forMs, forever: values.forever === true ? true : undefined, reason, who: str(values.who) ?? 'cli' },
-          now,
+        const created = asOptions(() =>
+          createOverride(
+            tx as unknown as Db,
+            { target, kind, policies, until, for: forMs, forever: values.forever === true ? true : undefined, reason, who: str(values.who) ?? 'cli' },
+            now,
+          ),
         );
         if (!values.force) checkTargetSeen(gdb, config.db.path, target);
         return created;

@@ -62,6 +62,26 @@ describe('bounded input: what a write route stores cannot break a read', () => {
     expect(r.json()).toEqual(badRequest(message));
   });
 
+  it.each([
+    [['--for', '99999999d'], /^xgc-guard override: --for: must be at most 365d: an override lasts at most 365d/],
+    [['--until', '+366d'], /^xgc-guard override: --until: must be at most 365d from now/],
+    [['--until', '+99999999d'], /^xgc-guard override: --until: expected a time from 1970-01-01 to 9999-12-31/],
+  ])('`override add %s` (the built CLI) exits 1 naming the option and the limit, storing nothing', { timeout: 60_000 }, async (end, message) => {
+    if (!existsSync(CLI)) throw new Error(`${CLI} missing: run \`npm run build\` first`);
+    const env = { GUARD_DB: join(tempDir(), 'guard.db') };
+    const r = await runCli(['override', 'add', '--instance', 'inst-a', '--kind', 'snooze', ...end, '--reason', 'r', '--force'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(message);
+    if (existsSync(env.GUARD_DB)) {
+      const gdb = openDb(env.GUARD_DB);
+      try {
+        expect(gdb.db.select().from(overrides).all()).toEqual([]);
+      } finally {
+        gdb.close();
+      }
+    }
+  });
+
   it('POST /api/v1/heartbeat refuses a gpu_util that JSON makes infinite (1e400), storing nothing', async () => {
     const r = await t.app.inject({ method: 'POST', url: '/api/v1/heartbeat', payload: '{"instance_id":"inst-a","gpu_util":1e400}', headers: { ...auth, 'content-type': 'application/json' } });
     expect(r.statusCode).toBe(400);
