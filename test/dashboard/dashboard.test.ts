@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import pino from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { overrides } from '../../src/db/schema.js';
 import { startDemo } from '../../src/demo.js';
 import { instancesAnswer } from '../../src/http/instances.js';
 import { launchChromium, runBrowserTests } from './browser.js';
@@ -130,6 +131,22 @@ describe.skipIf(!runBrowserTests)('dashboard in Chromium against the demo', () =
     expect(hours).toBeLessThan(1.05);
     // The page shows it under "Active overrides" after its refresh.
     await page.waitForSelector(`#overrides-list li[data-override-id="${created!.id}"]`, { timeout: 60_000 });
+  });
+
+  it('shows an override row an older release stored beyond Date as invalid, and keeps the instance table', async () => {
+    const inst = (await getJson<{ instances: ApiInstance[] }>('/api/v1/instances')).instances[0];
+    const now = Date.now();
+    const row = demo.daemon.gdb.db
+      .insert(overrides)
+      .values({ instanceId: inst.id, kind: 'snooze', until: 1e300, forever: false, who: 'old', reason: 'old release', createdAt: now })
+      .returning()
+      .get();
+    const item = page.locator(`#overrides-list li[data-override-id="${row.id}"]`);
+    await item.waitFor({ timeout: 60_000 });
+    await expect.poll(() => item.textContent(), { timeout: 60_000 }).toMatch(/invalid \(its stored end cannot be read\)|无效/);
+    expect(await page.locator('#instances-body tr[data-instance-id]').count()).toBeGreaterThan(0);
+    const listed = (await getJson<{ overrides: (ApiOverride & { state: string })[] }>('/api/v1/overrides')).overrides.find((o) => o.id === row.id);
+    expect(listed?.state).toBe('invalid');
   });
 
   it("shows its texts in the server's locale by default and toggles between English and Chinese", async () => {
