@@ -3,7 +3,7 @@
  * the guard core against the simulator (test/helpers/guard.ts), through `app.inject`. The duration, time and number
  * fields get arbitrary strings and numbers (huge, negative, non-finite, malformed), the path params arbitrary text.
  * Held for every case: never a 5xx; a refused request (4xx) changes no table; the read routes stay 200.
- * The total number of cases run is printed at the end.
+ * The total number of cases run is printed at the end (450 per run, fixed seeds).
  */
 import fc from 'fast-check';
 import pino from 'pino';
@@ -17,7 +17,7 @@ let app: App;
 let instanceId = '';
 const runs: Record<string, number> = {};
 const statuses: Record<number, number> = {};
-const NUM_RUNS = { routes: 400, overrides: 200 };
+const NUM_RUNS = { routes: 300, overrides: 150 };
 
 beforeAll(async () => {
   h = await startHarness({ dry_run: true, policies: [{ name: 'idle-release', type: 'idle', idle_for: '45m', action: 'release_gpu' }], probes: { gpu: { enabled: false }, heartbeat: { enabled: true } } });
