@@ -274,7 +274,7 @@ export class Executor {
       const msg = e instanceof XgcError ? e.message : 'unexpected error';
       if (!(e instanceof XgcError)) log.error({ err: e }, 'unexpected error while acting');
       this.finish(id, 'failed', { sentAt, responseCode: code, responseMsg: msg.slice(0, 300), detail: `request failed (${errorClass(e)}); the next tick re-evaluates` }, this.event('action_failed', req, id, msg.slice(0, 300)));
-      log.warn({ policy: req.policy, instance: i.id, cls: errorClass(e), msg }, 'action failed');
+      log.warn({ policy: req.policy, instance: i.id, cls: errorClass(e), cause: msg }, 'action failed');
       return { state: 'failed', actionId: id, reason: msg };
     }
     this.sentThisTick++;

@@ -114,7 +114,7 @@ export class Ticker {
         if (this.blindStreak >= config.blind_alert_after)
           raise(tx, { type: 'guard_blind', dedupKey: 'guard_blind', status: 'firing', data: { ticks: this.blindStreak, since: now, error: result.errorClass, reason: (e as Error).message.slice(0, 200) } }, { now, channels: this.deps.channels() });
       });
-      log.warn({ cls: result.errorClass, streak: this.blindStreak, msg: (e as Error).message }, 'blind tick: cloud API failed; nothing decided');
+      log.warn({ cls: result.errorClass, streak: this.blindStreak, cause: (e as Error).message }, 'blind tick: cloud API failed; nothing decided');
       this.deps.onTick?.(result);
       return result;
     }

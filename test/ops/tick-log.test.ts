@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { createTickLog } from '../../src/jobs/tick-log.js';
 import { startSimulator } from '../../src/sim/index.js';
+import { SIM_MSG } from '../../src/sim/world.js';
 import { spawnCli, tempDir } from '../helpers/proc.js';
 import { startHarness } from '../helpers/guard.js';
 
@@ -88,4 +89,53 @@ describe('tick log: a line when something changed, a summary every 15 minutes ot
       await sim.close();
     }
   }, 90_000);
+
+  it('the daemon logs each key once per line, and a rejected token names its cause', async () => {
+    const sim = await startSimulator({ token: 'tok-right', instances: 1, speed: 1, seed: 9 });
+    const dir = tempDir();
+    const cfg = join(dir, 'guard.yaml');
+    writeFileSync(cfg, 'snapshot: { every: "*/1 * * * * *" }\npolicies: []\n');
+    const p = spawnCli(['run', '--config', cfg], { XGC_API_TOKEN: 'tok-wrong', XGC_API_BASE_URL: sim.url, GUARD_DB: join(dir, 'g.db'), GUARD_HTTP_PORT: '0' });
+    try {
+      await p.waitFor(/blind tick: cloud API failed/, 30_000);
+    } finally {
+      p.child.kill('SIGTERM');
+      await p.exited;
+      await sim.close();
+    }
+    const lines = p.out().split('\n').filter((l) => l.startsWith('{'));
+    expect(lines.length).toBeGreaterThan(1);
+    for (const line of lines) expect(duplicateKeys(line), line).toEqual([]);
+    const blind = lines.map((l) => JSON.parse(l)).find((l) => l.msg.startsWith('blind tick'));
+    expect(blind.cause).toContain(SIM_MSG.tokenUnknown);
+  }, 90_000);
 });
+
+/** Keys that occur more than once in one object of a JSON text (JSON.parse would keep only the last). */
+function duplicateKeys(text: string): string[] {
+  const dups: string[] = [];
+  const stack: Array<Set<string> | null> = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const str = JSON.parse(text.slice(i, j + 1)) as string;
+      let k = j + 1;
+      while (text[k] === ' ') k++;
+      const keys = stack.at(-1);
+      if (text[k] === ':' && keys) {
+        if (keys.has(str)) dups.push(str);
+        keys.add(str);
+      }
+      i = j + 1;
+    } else {
+      if (c === '{') stack.push(new Set());
+      else if (c === '[') stack.push(null);
+      else if (c === '}' || c === ']') stack.pop();
+      i++;
+    }
+  }
+  return dups;
+}
