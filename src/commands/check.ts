@@ -75,7 +75,7 @@ const check: Command = {
       return 1;
     }
     const { config, source } = loaded;
-    ok(`config ${source.kind === 'file' ? source.path : '(no file: documented defaults, dry-run)'}: ${config.policies.length} policies, dry_run=${config.dry_run}`);
+    ok(`config ${source.kind === 'file' ? source.path : '(no file: documented defaults, dry-run)'}: ${config.policies.length} policies (${config.policies.map((p) => p.name).join(', ')}), dry_run=${config.dry_run}`);
     for (const r of startRefusals(config, { needToken: true })) bad(`start ${r.message}`);
     if (config.xgc.token) {
       const client = new XgcClient({ baseUrl: config.xgc.base_url, token: config.xgc.token, timeoutMs: config.xgc.timeout, retries: 1 });

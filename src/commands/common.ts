@@ -9,9 +9,21 @@ import type { OptionValues } from './types.js';
 /** A string option's value, or undefined. */
 export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
-/** Load the config named by --config (or GUARD_CONFIG), throwing ConfigErrors before anything runs. */
-export function loadFromArgs(values: OptionValues): LoadedConfig {
-  return loadConfig({ file: str(values.config) });
+/** The line a command prints to say which config file it read, or null when it runs on the defaults. */
+export function configSourceLine(source: LoadedConfig['source']): string | null {
+  return source.kind === 'file' ? `config: ${source.path}` : null;
+}
+
+/**
+ * Load the config named by --config (else GUARD_CONFIG, else ./guard.yaml), throwing ConfigErrors before anything
+ * runs, and say on stderr which file was read (`quiet`: the command says it in its own output). `env` replaces
+ * the process environment.
+ */
+export function loadFromArgs(values: OptionValues, opts: { env?: Record<string, string | undefined>; quiet?: boolean } = {}): LoadedConfig {
+  const loaded = loadConfig({ file: str(values.config), env: opts.env });
+  const line = configSourceLine(loaded.source);
+  if (line && !opts.quiet) console.error(line);
+  return loaded;
 }
 
 /** The daemon's database does not exist (yet): a read-only command never creates one. */

@@ -2,10 +2,9 @@
  * `xgc-guard health`: ask the running daemon's `/healthz` on the host and port its config names (file and env,
  * as `run` reads them); exit 0 when it answers 200. The container's HEALTHCHECK runs this.
  */
-import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Command } from './types.js';
-import { configOption, str } from './common.js';
+import { configOption, loadFromArgs, str } from './common.js';
 
 /** The URL a local client reaches the daemon's HTTP server at (a wildcard listen address means loopback). */
 export function localUrl(http: Pick<Config['http'], 'host' | 'port'>): string {
@@ -21,7 +20,7 @@ const health: Command = {
   async run(values) {
     // Secrets are not needed to find the port: a missing token file must not make a healthy daemon look sick.
     const env = { ...process.env, XGC_API_TOKEN: undefined, XGC_API_TOKEN_FILE: undefined };
-    const { config } = loadConfig({ file: str(values.config), env });
+    const { config } = loadFromArgs(values, { env });
     const seconds = Number(str(values.timeout) ?? 4);
     if (!(seconds > 0 && seconds <= 60)) throw new Error(`--timeout: expected seconds in (0, 60], got "${str(values.timeout)}"`);
     if (!config.http.enabled) {

@@ -11,12 +11,12 @@ const run: Command = {
   usage: 'Usage: xgc-guard run [--config FILE]\n\nEnvironment: XGC_API_TOKEN(_FILE), XGC_API_BASE_URL, GUARD_DB, GUARD_HTTP_HOST, GUARD_HTTP_PORT,\nGUARD_API_TOKEN(_FILE), GUARD_READ_TOKEN(_FILE), GUARD_HEARTBEAT_TOKEN(_FILE), GUARD_CONFIG, GUARD_TZ, GUARD_LOG_LEVEL,\nSMTP_URL, SMTP_TO (comma-separated), SMTP_FROM.',
   options: { ...configOption },
   async run(values) {
-    const { config, source } = loadFromArgs(values);
+    const { config, source } = loadFromArgs(values, { quiet: true }); // the log's first line names the file
     const refusals = startRefusals(config, { needToken: true });
     if (refusals.length) throw new StartRefused(refusals.map((r) => r.message).join('; '));
     const log = processLogger();
     if (source.kind === 'defaults')
-      log.warn({ policies: config.policies.map((p) => p.name) }, 'no config file: running the documented default policies in dry-run mode (nothing will be acted on; pass --config to change)');
+      log.warn({ policies: config.policies.map((p) => p.name) }, 'no config file: running the documented default policies in dry-run mode (nothing will be acted on; pass --config, set GUARD_CONFIG or add ./guard.yaml to change)');
     else log.info({ config: source.path }, 'config loaded');
     if (config.dry_run) log.warn('dry_run is on: decisions are journaled, no action is sent to the cloud');
     const ttl = process.env.GUARD_LEASE_TTL_MS ? Number(process.env.GUARD_LEASE_TTL_MS) : undefined;

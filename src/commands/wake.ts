@@ -2,10 +2,9 @@
  * `xgc-guard wake ID|NAME`: ask the running daemon (over its HTTP API) to boot a shut-down instance through the
  * shortage-aware waker; `--wait` follows it until it runs (exit 0) or gives up (exit 1). One line per message.
  */
-import { loadConfig } from '../config/load.js';
 import { BadRequest, GuardError } from '../errors.js';
 import type { Command } from './types.js';
-import { configOption, str } from './common.js';
+import { configOption, loadFromArgs, str } from './common.js';
 import { localUrl } from './health.js';
 
 const USAGE = `Usage: xgc-guard wake ID|NAME [--gpu-model M]... [--gpu-count N] [--give-up-after D] [--wait]
@@ -95,7 +94,7 @@ const wake: Command = {
     const interval = Number(str(values.interval) ?? 5);
     if (!(interval > 0 && interval <= 600)) throw new BadRequest('--interval', 'expected seconds in (0, 600]');
     // The XianGong token is the daemon's business, not this command's: a missing token file is no error here.
-    const { config } = loadConfig({ file: str(values.config), env: { ...process.env, XGC_API_TOKEN: undefined, XGC_API_TOKEN_FILE: undefined } });
+    const { config } = loadFromArgs(values, { env: { ...process.env, XGC_API_TOKEN: undefined, XGC_API_TOKEN_FILE: undefined } });
     const base = (str(values.url) ?? process.env.GUARD_URL ?? localUrl(config.http)).replace(/\/+$/, '');
     const api = apiClient(base, config.http.api_token);
 

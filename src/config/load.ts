@@ -1,5 +1,6 @@
 /** Loads the config: YAML file (optional) + environment overrides + `*_file` secrets, validated by one schema. */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, ConfigErrors, StartRefused } from '../errors.js';
@@ -234,13 +235,24 @@ function readConfigFile(file: string): string {
   }
 }
 
+/** The file name looked for in the working directory when neither --config nor GUARD_CONFIG names a file. */
+export const DEFAULT_CONFIG_NAME = 'guard.yaml';
+
+/** The config file to read: `file` (--config), else GUARD_CONFIG, else `guard.yaml` in `cwd` when it exists, else none. */
+export function configFileFor(file: string | undefined, env: Env, cwd: string): string | undefined {
+  if (file) return file;
+  if (env.GUARD_CONFIG) return env.GUARD_CONFIG;
+  const found = resolve(cwd, DEFAULT_CONFIG_NAME);
+  return existsSync(found) ? found : undefined;
+}
+
 /**
- * Load the config from `file` (or GUARD_CONFIG), apply env overrides and secret files, validate.
- * Throws ConfigErrors (each naming its key path) on any problem, before anything runs.
+ * Load the config from `file` (or GUARD_CONFIG, or ./guard.yaml in `cwd`), apply env overrides and secret files,
+ * validate. Throws ConfigErrors (each naming its key path) on any problem, before anything runs.
  */
-export function loadConfig(opts: { file?: string; env?: Env } = {}): LoadedConfig {
+export function loadConfig(opts: { file?: string; env?: Env; cwd?: string } = {}): LoadedConfig {
   const env = opts.env ?? process.env;
-  const file = opts.file ?? env.GUARD_CONFIG;
+  const file = configFileFor(opts.file, env, opts.cwd ?? process.cwd());
   let raw: Record<string, any> = {};
   if (file) {
     const text = readConfigFile(file);

@@ -33,6 +33,17 @@ describe('xgc-guard check against the simulator and a real SMTP server', () => {
     expect(lines).toContain('ok    smtp server accepted the connection');
   });
 
+  it('reports the same policies with no config file and with --config guard.example.yaml', async () => {
+    const env = { XGC_API_TOKEN: 'good-token', XGC_API_BASE_URL: sim.url };
+    const cwd = tempDir(); // no guard.yaml here: the defaults
+    const none = await runCli(['check'], env, cwd);
+    const example = await runCli(['check', '--config', join(__dirname, '..', '..', 'guard.example.yaml')], env, cwd);
+    const policies = (out: string) => /^ok {4}config .*: (\d+ policies \(.*\), dry_run=\w+)$/m.exec(out)?.[1];
+    expect(policies(none.stdout)).toBe('7 policies (idle-release, nightly, runaway, low-balance, held-gpu, runway, daily-cap), dry_run=true');
+    expect(policies(example.stdout)).toBe(policies(none.stdout));
+    expect(none.stdout).toMatch(/^ok {4}config \(no file: documented defaults, dry-run\)/m);
+  });
+
   it('names a rejected token and an unreachable SMTP server, exit 1, without echoing secrets', async () => {
     const dead = (await import('node:net')).createServer().listen(0, '127.0.0.1');
     await new Promise((r) => dead.once('listening', r));

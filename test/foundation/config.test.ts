@@ -163,11 +163,34 @@ describe('config', () => {
 });
 
 describe('guard.example.yaml (shipped for `cp guard.example.yaml guard.yaml`)', () => {
+  const example = join(__dirname, '..', '..', 'guard.example.yaml');
+
   it('loads cleanly, in dry-run, with the documented policies', () => {
-    const { config } = loadConfig({ file: join(__dirname, '..', '..', 'guard.example.yaml'), env: {} });
+    const { config } = loadConfig({ file: example, env: {} });
     expect(config.dry_run).toBe(true);
     expect(config.log.summary_every).toBe(15 * 60_000);
-    expect(config.policies.map((p) => p.name)).toEqual(['idle-release', 'nightly', 'runaway', 'low-balance', 'runway', 'daily-cap']);
+    expect(config.policies.map((p) => p.name)).toEqual(['idle-release', 'nightly', 'runaway', 'low-balance', 'held-gpu', 'runway', 'daily-cap']);
     expect(config.notify.webhooks).toEqual([]); // examples stay commented out: a copied file sends nowhere
+  });
+
+  it('equals the defaults the loader applies with no file: every policy and setting', () => {
+    const fromExample = loadConfig({ file: example, env: {} });
+    const noFile = loadConfig({ env: {}, cwd: tempDir() });
+    expect(noFile.source).toEqual({ kind: 'defaults' });
+    expect(fromExample.config).toEqual(noFile.config);
+  });
+});
+
+describe('config discovery: --config, else GUARD_CONFIG, else ./guard.yaml in the working directory', () => {
+  it('reads guard.yaml from the working directory when nothing names a file, and a named file wins over it', () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'guard.yaml'), 'locale: en\n');
+    const found = loadConfig({ env: {}, cwd });
+    expect(found.source).toEqual({ kind: 'file', path: join(cwd, 'guard.yaml') });
+    expect(found.config.locale).toBe('en');
+    const named = join(tempDir(), 'other.yaml');
+    writeFileSync(named, 'locale: zh-CN\n');
+    expect(loadConfig({ env: { GUARD_CONFIG: named }, cwd }).source).toEqual({ kind: 'file', path: named });
+    expect(loadConfig({ file: named, env: {}, cwd }).config.locale).toBe('zh-CN');
   });
 });

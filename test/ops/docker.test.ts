@@ -113,7 +113,7 @@ describe('Docker image and its production install', () => {
     const env = { XGC_API_TOKEN: 'tok-health', XGC_API_BASE_URL: 'http://127.0.0.1:9', GUARD_DB: join(dir, 'g.db'), GUARD_CONFIG: cfg };
     const down = await runCli(['health'], env);
     expect(down.code).toBe(1);
-    expect(down.stderr.trim()).toBe(`unhealthy: http://127.0.0.1:${port}/healthz did not answer (ECONNREFUSED)`);
+    expect(down.stderr.trim()).toBe(`config: ${cfg}\nunhealthy: http://127.0.0.1:${port}/healthz did not answer (ECONNREFUSED)`);
     const p = spawnCli(['run'], env);
     try {
       await p.waitFor(/"msg":"http listening"/, 60_000);

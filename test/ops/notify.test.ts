@@ -44,6 +44,19 @@ describe('notifications from the CLI: SMTP_* env, `notify test`, `check` on webh
     expect(m.text).toContain('测试消息');
   });
 
+  it('`notify test` reads ./guard.yaml from the working directory when no --config or GUARD_CONFIG names a file, and says so', async () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'guard.yaml'), `locale: en\nnotify:\n  email: { smtp_url: "${smtpUrl()}", from: cwd@example.com, to: [me@example.com] }\n`);
+    const before = smtp.messages.length;
+    const r = await runCli(['notify', 'test'], {}, cwd);
+    expect(r.stdout.trim()).toBe('ok    email (email): test message sent');
+    expect(r.stderr.trim()).toBe(`config: ${join(cwd, 'guard.yaml')}`);
+    expect(r.code).toBe(0);
+    expect(smtp.messages.length).toBe(before + 1);
+    expect(smtp.messages.at(-1)!.from?.text).toBe('cwd@example.com');
+    expect(smtp.messages.at(-1)!.subject).toBe('[xgc-guard] Test notification: email');
+  });
+
   it('sends through each channel, one line per result, names failures without leaking URLs, and --channel picks one', async () => {
     const cfg = join(tempDir(), 'guard.yaml');
     const dead = await freePort();
@@ -86,7 +99,7 @@ describe('notifications from the CLI: SMTP_* env, `notify test`, `check` on webh
 
     const unknown = await runCli(['notify', 'test', '--config', cfg, '--channel', 'pager'], {});
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr.trim()).toBe('--channel: no channel named "pager"; configured: email, webhook, wecom, gone');
+    expect(unknown.stderr.trim()).toBe(`config: ${cfg}\n--channel: no channel named "pager"; configured: email, webhook, wecom, gone`);
     const none = await runCli(['notify', 'test'], {});
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/^no notification channel is configured: set SMTP_URL and SMTP_TO/);

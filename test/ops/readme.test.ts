@@ -159,7 +159,7 @@ describe('README commands, verbatim, against the simulator', { timeout: 600_000 
     for (const [k, v] of Object.entries(svc.environment as Record<string, string>)) containerEnv[k] = hostOf.get(v) ?? v;
     const r = await sh(`exec ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} check`, dir, { PATH: env.PATH, ...containerEnv });
     expect(r.stdout).not.toMatch(/^error/m);
-    expect(r.stdout).toMatch(/^ok {4}config .*guard\.yaml: 6 policies, dry_run=true$/m);
+    expect(r.stdout).toMatch(/^ok {4}config .*guard\.yaml: 7 policies \(idle-release, nightly, runaway, low-balance, held-gpu, runway, daily-cap\), dry_run=true$/m);
     expect(r.status, r.stdout + r.stderr).toBe(0);
   });
 });
