@@ -1,14 +1,15 @@
 /**
  * Snooze links from notifications: `GET /snooze?t=<token>` shows a confirm page (never acts: mail scanners
- * prefetch links); its `POST /snooze` creates the snooze override once. A used or expired link answers 410,
- * a damaged or tampered one 400, with a short page and never a stack trace.
+ * prefetch links); its `POST /snooze` creates the snooze override once. A used link answers 410 saying what its
+ * first use did, an expired one 410, a damaged or tampered one 400, with a short page and never a stack trace.
+ * Every page links back to the dashboard (`./`, so a path prefix of `public_url` is kept).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/open.js';
 import { createOverride } from '../db/overrides.js';
-import { usedLinks } from '../db/schema.js';
+import { overrides, usedLinks } from '../db/schema.js';
 import { escapeHtml, formatTime } from '../notify/format.js';
 import { linkSecret, snoozeUntil, verifyToken, type SnoozeChoice, type SnoozeClaims } from '../notify/links.js';
 import type { Locale } from '../notify/types.js';
@@ -32,8 +33,12 @@ const TEXT = {
     done: (c: SnoozeClaims, until: string) => `Done. Policy "${c.p}" will leave instance ${c.n || c.i} (${c.i}) alone until ${until}.`,
     bad: 'This link is not valid: it is damaged or was changed.',
     used: (at: string) => `This link was already used (${at}).`,
+    usedDid: (c: SnoozeClaims, at: string, until: string) =>
+      `This link was already used (${at}): that first click snoozed policy "${c.p}" for instance ${c.n || c.i} (${c.i}) until ${until}.`,
+    pending: 'Opening this link changed nothing yet: choose below.',
     expired: (at: string) => `This link expired at ${at}.`,
     oops: 'Something went wrong. Please try again or use the dashboard.',
+    dashboard: 'Open the dashboard',
   },
   'zh-CN': {
     title: '暂缓执行',
@@ -44,10 +49,17 @@ const TEXT = {
     done: (c: SnoozeClaims, until: string) => `已完成。策略「${c.p}」在 ${until} 之前不会处理实例 ${c.n || c.i}（${c.i}）。`,
     bad: '链接无效：链接已损坏或被修改。',
     used: (at: string) => `此链接已被使用（${at}）。`,
+    usedDid: (c: SnoozeClaims, at: string, until: string) =>
+      `此链接已被使用（${at}）：第一次点击已让策略「${c.p}」暂缓处理实例 ${c.n || c.i}（${c.i}），直到 ${until}。`,
+    pending: '打开此链接尚未做任何更改：请在下方选择。',
     expired: (at: string) => `此链接已于 ${at} 过期。`,
     oops: '出错了，请重试或使用控制台。',
+    dashboard: '打开控制台',
   },
 } as const;
+
+/** The `who` of a snooze made from a notification link. */
+const LINK_WHO = 'email link';
 
 /** Fastify plugin with `GET /snooze` (confirm page) and `POST /snooze` (create the override). */
 export default async function snoozeRoutes(app: FastifyInstance, opts: SnoozeRoutesOptions): Promise<void> {
@@ -73,8 +85,19 @@ export default async function snoozeRoutes(app: FastifyInstance, opts: SnoozeRou
         `<!doctype html><html lang="${locale}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
           `<title>xgc-guard · ${escapeHtml(t.title)}</title></head>` +
           `<body style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1f2328;line-height:1.5">` +
-          `<h1 style="font-size:1.3rem">xgc-guard · ${escapeHtml(t.title)}</h1>${body}</body></html>`,
+          `<h1 style="font-size:1.3rem">xgc-guard · ${escapeHtml(t.title)}</h1>${body}` +
+          `<p><a href="./" style="color:#0969da">${escapeHtml(t.dashboard)}</a></p></body></html>`,
       );
+
+  /** What a used link did at its first use: the snooze it created then (same instance, made at that moment). */
+  const usedMessage = (c: SnoozeClaims, usedAt: number): string => {
+    const made = db
+      .select({ until: overrides.until })
+      .from(overrides)
+      .where(and(eq(overrides.instanceId, c.i), eq(overrides.who, LINK_WHO), eq(overrides.createdAt, usedAt)))
+      .get();
+    return made?.until != null ? t.usedDid(c, formatTime(usedAt, tz), formatTime(made.until, tz)) : t.used(formatTime(usedAt, tz));
+  };
 
   /** Check a token: the claims, or the page to answer with. */
   const check = (token: unknown): { claims: SnoozeClaims } | { status: number; message: string } => {
@@ -82,7 +105,7 @@ export default async function snoozeRoutes(app: FastifyInstance, opts: SnoozeRou
     const v = verifyToken(secret, token);
     if (!v.ok) return { status: 400, message: t.bad };
     const used = db.select().from(usedLinks).where(eq(usedLinks.linkId, v.claims.l)).get();
-    if (used) return { status: 410, message: t.used(formatTime(used.usedAt, tz)) };
+    if (used) return { status: 410, message: usedMessage(v.claims, used.usedAt) };
     if (clock.now() >= v.claims.exp) return { status: 410, message: t.expired(formatTime(v.claims.exp, tz)) };
     return { claims: v.claims };
   };
@@ -114,7 +137,7 @@ export default async function snoozeRoutes(app: FastifyInstance, opts: SnoozeRou
       return page(
         reply,
         200,
-        `<p>${escapeHtml(t.confirm(claims, formatTime(claims.at, tz)))}</p>` +
+        `<p>${escapeHtml(t.confirm(claims, formatTime(claims.at, tz)))}</p><p>${escapeHtml(t.pending)}</p>` +
           `<form method="post" action="snooze"><input type="hidden" name="t" value="${escapeHtml(String((req.query as Record<string, unknown>).t))}">` +
           `${button(claims.c)}${(['h1', 'h2', 'skip'] as const).filter((x) => x !== claims.c).map(button).join('')}</form>`,
       );
@@ -135,10 +158,13 @@ export default async function snoozeRoutes(app: FastifyInstance, opts: SnoozeRou
       const created = db.transaction((tx) => {
         const ins = tx.insert(usedLinks).values({ linkId: claims.l, usedAt: now }).onConflictDoNothing().run();
         if (ins.changes === 0) return false; // used by a concurrent request
-        createOverride(tx, { target: { instance_id: claims.i }, kind: 'snooze', policies: [claims.p], until, reason: 'snoozed from notification link', who: 'email link' }, now);
+        createOverride(tx, { target: { instance_id: claims.i }, kind: 'snooze', policies: [claims.p], until, reason: 'snoozed from notification link', who: LINK_WHO }, now);
         return true;
       });
-      if (!created) return message(reply, 410, t.used(formatTime(now, tz)));
+      if (!created) {
+        const raced = check(token); // used by a concurrent request: say what that one did
+        return message(reply, 410, 'message' in raced ? raced.message : t.used(formatTime(now, tz)));
+      }
       req.log.info({ instance_id: claims.i, policy: claims.p, until, choice }, 'snoozed from notification link');
       return message(reply, 200, t.done(claims, formatTime(until, tz)));
     }),
