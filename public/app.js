@@ -57,10 +57,18 @@ async function refresh() {
   }
 }
 
-/** The page's locale: the reader's own choice, else the guard's configured one (the page's `lang` as served). */
+/**
+ * The page's locale: the reader's own choice (the EN/中文 switch), else the browser's languages in order (what it
+ * sends as Accept-Language: any zh-* is zh-CN, any en-* is en), else the guard's configured one (the page's `lang`).
+ */
 function pickLocale(serverLocale) {
   const chosen = localStorage.getItem(LOCALE_KEY);
   if (knownLocale(chosen)) return chosen;
+  for (const lang of navigator.languages ?? []) {
+    const base = lang.toLowerCase().split('-')[0];
+    if (base === 'zh') return 'zh-CN';
+    if (base === 'en') return 'en';
+  }
   return knownLocale(serverLocale) ? serverLocale : 'en';
 }
 

@@ -82,18 +82,35 @@ describe.skipIf(!runBrowserTests)('dashboard token handling in Chromium', () => 
     await page.context().close();
   });
 
-  it("asks for the token in the guard's configured locale, not the browser's", async () => {
+  it("asks for the token in the browser's language (Accept-Language) until the reader picks one, then keeps the pick", async () => {
     // This guard says `locale: en`; the browser prefers Chinese.
     const context = await browser.newContext({ viewport: { width: 390, height: 800 }, locale: 'zh-CN' });
     const page = await context.newPage();
     page.on('pageerror', (e) => pageErrors.push(e.message));
+    const res = await page.goto(daemon.url!);
+    expect((await res!.request().allHeaders())['accept-language']).toMatch(/^zh-CN/);
+    await page.waitForSelector('#token-form', { state: 'visible' });
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
+    expect(await page.textContent('#token-panel h2')).toBe('API 令牌');
+    await submitToken(page, API_TOKEN);
+    await page.waitForSelector('#instances-body tr[data-instance-id]');
+    expect(await page.textContent('#card-instances h2')).toBe('实例');
+    await page.click('#locale-toggle');
+    expect(await page.textContent('#card-instances h2')).toBe('Instances');
+    await page.reload();
+    await page.waitForSelector('#instances-body tr[data-instance-id]');
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
+    await context.close();
+  });
+
+  it("falls back to the guard's configured locale when the browser speaks neither language", async () => {
+    // The configured `locale: en` against a browser that asks for French only.
+    const context = await browser.newContext({ viewport: { width: 390, height: 800 }, locale: 'fr-FR' });
+    const page = await context.newPage();
     await page.goto(daemon.url!);
     await page.waitForSelector('#token-form', { state: 'visible' });
     expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
     expect(await page.textContent('#token-panel h2')).toBe('API token');
-    await submitToken(page, API_TOKEN);
-    await page.waitForSelector('#instances-body tr[data-instance-id]');
-    expect(await page.textContent('#card-instances h2')).toBe('Instances');
     await context.close();
   });
 

@@ -47,13 +47,9 @@ describe.skipIf(!runBrowserTests)('dashboard on a phone and a desktop, in Englis
     expect(res.status, `${path} status`).toBe(200);
   };
 
-  /**
-   * A page at `width` in `locale`. The browser itself speaks English: zh-CN comes from the guard's configured locale
-   * (the demo's config says zh-CN), en from the reader's own choice (the locale toggle's localStorage key).
-   */
+  /** A page at `width` in `locale`: the browser asks for it (Accept-Language), and the page follows. */
   async function open(width: number, locale: 'en' | 'zh-CN'): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width, height: 900 }, locale: 'en-US' });
-    if (locale === 'en') await context.addInitScript(() => localStorage.setItem('xgc-guard.locale', 'en'));
+    const context = await browser.newContext({ viewport: { width, height: 900 }, locale: locale === 'en' ? 'en-US' : 'zh-CN' });
     const page = await context.newPage();
     page.on('pageerror', (e) => pageErrors.push(`${width}/${locale}: ${e.message}`));
     page.on('console', (m) => {
