@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pino from 'pino';
+import { buildApp } from '../../src/http/app.js';
 import { startSimulator, type RunningSim } from '../../src/sim/index.js';
 import { spendReport } from '../../src/db/spend.js';
 import { runCli, tempDir } from '../helpers/proc.js';
@@ -27,7 +29,7 @@ describe('xgc-guard plan', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/nothing is acted on/);
     expect(r.stdout).toMatch(/low\s+account\s+alert balance_low\s+balance ¥\d+\.\d\d < ¥500\.00/);
-    expect(r.stdout).toMatch(/next planned action per instance:/);
+    expect(r.stdout).toMatch(/per instance \(a decision now, else the next planned action\):/);
     const json = await runCli(['plan', '--config', cfg, '--json'], { XGC_API_TOKEN: 'T', XGC_API_BASE_URL: sim.url, GUARD_DB: join(dir, 'none.db') });
     const plan = JSON.parse(json.stdout);
     expect(plan.decisions.some((d: any) => d.kind === 'alert' && d.policy === 'low')).toBe(true);
@@ -37,6 +39,59 @@ describe('xgc-guard plan', () => {
     expect(after.instances.map((i) => i.status)).toEqual(before.instances.map((i) => i.status));
     expect(r.stdout + json.stdout).not.toContain('T"'); // no token echo
   });
+
+  it("with the daemon's database: the daemon's idle clocks and decisions, no bookkeeping rows, each time once", async () => {
+    const policies = [
+      { name: 'idle-release', type: 'idle', idle_for: '45m', min_uptime: '1m' },
+      { name: 'low', type: 'balance', below: [100] },
+      { name: 'runway', type: 'runway', warn_hours: 12, act_hours: 2 },
+    ];
+    // the daemon ran for the last 20 minutes (its clock ends at the real time plan runs at)
+    const h = await startHarness({ policies, probes: { heartbeat: { enabled: false } } }, { start: Date.now() - 20 * 60_000 });
+    const app = await buildApp({ gdb: h.gdb, config: h.config, clock: h.clock, log: pino({ level: 'silent' }), runtime: { dbOpen: true, leader: true, jobsRunning: true, demo: false }, guard: h.core.service });
+    try {
+      const id = await h.add({ name: 'sd-idle', image: 'WebUI', status: 'running' });
+      await h.add({ name: 'train', image: 'Jupyter', status: 'running', busy: true, kind: 'background' });
+      while (h.clock.now() < Date.now() - 60_000) await h.step(60_000);
+      // the daemon keeps ticking at real time while plan runs
+      let running = true;
+      const daemon = (async () => {
+        while (running) {
+          h.clock.set(Math.max(h.clock.now(), Date.now()));
+          await h.step(0);
+        }
+      })();
+      const cfg = join(tempDir(), 'c.yaml');
+      writeFileSync(cfg, `db: { path: ${h.config.db.path} }\nprobes: { heartbeat: { enabled: false } }\npolicies: ${JSON.stringify(policies)}\n`);
+      const env = { XGC_API_TOKEN: 'T', XGC_API_BASE_URL: h.sim.url };
+      const t0 = Date.now();
+      const r = await runCli(['plan', '--config', cfg], env);
+      const t1 = Date.now();
+      const json = JSON.parse((await runCli(['plan', '--config', cfg, '--json'], env)).stdout);
+      running = false;
+      await daemon;
+      const api = (await app.inject({ url: '/api/v1/instances' })).json();
+      const since = Date.parse(api.instances.find((i: any) => i.id === id).idle.since);
+      expect(since).toBeLessThan(t0 - 15 * 60_000); // the daemon's idle clock: idle since it first looked
+      // the same idle clock as the daemon's page, in the JSON and in the printed figure
+      expect(Date.parse(json.idle[id].since)).toBe(since);
+      expect(r.code).toBe(0);
+      const m = r.stdout.match(/^idle-release\s+sd-idle \(\w+\)\s+release_gpu at \d\d:\d\d\s+idle (?:(\d+)m)?(?:(\d+)s)? of 45m$/m);
+      expect(m, r.stdout).not.toBeNull();
+      const shown = (Number(m![1] ?? 0) * 60 + Number(m![2] ?? 0)) * 1000;
+      expect(shown).toBeGreaterThanOrEqual(t0 - since - 1000);
+      expect(shown).toBeLessThanOrEqual(t1 - since + 1000);
+      // no bookkeeping rows (the balance and runway alerts that are not firing close themselves), each time once
+      expect(r.stdout).not.toMatch(/resolve/);
+      expect(json.decisions.map((d: any) => d.kind)).not.toContain('resolve');
+      const times = r.stdout.match(/\d\d:\d\d/g) ?? [];
+      expect(new Set(times).size, r.stdout).toBe(times.length);
+      expect(r.stdout).toMatch(/^—\s+train \(\w+\)\s+running$/m);
+    } finally {
+      await app.close();
+      await h.close();
+    }
+  }, 120_000);
 
   it('refuses without a token', async () => {
     const r = await runCli(['plan'], { GUARD_DB: join(tempDir(), 'x.db') });
