@@ -91,6 +91,13 @@ export function registerControl(app: FastifyInstance, { world, clock, ssh }: Con
     return { balance: world.balance, recharged_total: world.rechargedTotal };
   });
 
+  app.post('/sim/charges', async (req, reply) => {
+    const b = bodyOf(req);
+    if (typeof b.yuan !== 'number') throw new SimError('yuan must be a number');
+    world.chargeOutside(b.yuan, strField(b.note) ?? '');
+    return reply.code(201).send({ balance: world.balance, charged_outside_total: world.outsideCharges.reduce((s, c) => s + c.yuan, 0) });
+  });
+
   app.get('/sim/faults', async () => world.faults);
   app.post('/sim/faults', async (req) => world.setFaults(bodyOf(req) as Partial<SimFaults>));
 

@@ -163,6 +163,9 @@ export function simState(world: SimWorld): Record<string, unknown> {
     debited_total: world.debitedTotal,
     recharged_total: world.rechargedTotal,
     accrued_total: instances.reduce((s, i) => s + (i.billed as number), 0),
+    // the ledger's charges that no instance accrued (kind: outside_instances)
+    charges: world.outsideCharges.map((c) => ({ kind: 'outside_instances', at: iso(c.at), yuan: c.yuan, note: c.note })),
+    charged_outside_total: world.outsideCharges.reduce((s, c) => s + c.yuan, 0),
     debit: world.debitPolicy,
     gpu_pool: world.gpuPool,
     gpu_free: world.gpuFree,

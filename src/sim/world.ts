@@ -280,6 +280,13 @@ function isInt(n: unknown, lo: number, hi: number): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n >= lo && n <= hi;
 }
 
+/** Money the account was charged for something other than an instance. */
+export interface OutsideCharge {
+  at: number;
+  yuan: number;
+  note: string;
+}
+
 /** The simulated account and its instances. */
 export class SimWorld {
   private t: number;
@@ -291,6 +298,7 @@ export class SimWorld {
   private balanceBase: number;
   private debited = 0;
   private recharged = 0;
+  private readonly outside: OutsideCharge[] = [];
   private lastHour: number;
   private seq = 0;
   private readonly pool: GpuPool;
@@ -446,6 +454,24 @@ export class SimWorld {
   /** Yuan added by recharges so far. */
   get rechargedTotal(): number {
     return this.recharged;
+  }
+
+  /** Charges booked outside instances (storage, another product), oldest first. */
+  get outsideCharges(): readonly OutsideCharge[] {
+    return this.outside;
+  }
+
+  /**
+   * Take `yuan` (0 < yuan <= 1,000,000) from the balance now for something that is not an instance, and book it in
+   * the ledger as a charge of its own kind.
+   */
+  chargeOutside(yuan: number, note: string): void {
+    this.sync();
+    if (!(Number.isFinite(yuan) && yuan > 0 && yuan <= 1_000_000)) throw new SimError('yuan must be a number > 0 and <= 1000000');
+    if (note.length > 200) throw new SimError('note must be at most 200 characters');
+    this.outside.push({ at: this.t, yuan, note });
+    this.balanceBase -= yuan;
+    this.checkNegative();
   }
 
   /** Set the balance; a higher value counts as a recharge. */

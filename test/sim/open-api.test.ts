@@ -213,6 +213,28 @@ describe('control API', () => {
     expect((await open('/balance')).data.balance).toBe(1234.5);
     expect((await control('/state')).recharged_total).toBeGreaterThan(0);
   });
+
+  it('POST /sim/charges takes money spent outside instances: the balance falls and the ledger books it apart from instances', async () => {
+    const before = await control('/state');
+    const r = await control('/charges', { yuan: 81.25, note: 'storage' });
+    expect(r.balance).toBeCloseTo(before.balance - 81.25, 6);
+    expect((await open('/balance')).data.balance).toBeCloseTo(r.balance, 6);
+    const after = await control('/state');
+    expect(after.charges.at(-1)).toMatchObject({ kind: 'outside_instances', yuan: 81.25, note: 'storage' });
+    expect(after.charged_outside_total).toBe(before.charged_outside_total + 81.25);
+    expect(after.accrued_total).toBeCloseTo(before.accrued_total, 2); // no instance accrued it
+    for (const [body, msg] of [
+      [{ yuan: 0 }, /yuan must be a number > 0 and <= 1000000/],
+      [{ yuan: 2_000_000 }, /<= 1000000/],
+      [{ yuan: '5' }, /yuan must be a number/],
+      [{ yuan: 1, note: 'x'.repeat(201) }, /at most 200/],
+    ] as const) {
+      const res = await fetch(`${sim.url}/sim/charges`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as any).error.message).toMatch(msg);
+    }
+    expect((await control('/state')).charges).toHaveLength(after.charges.length); // nothing booked from a refused charge
+  });
 });
 
 describe('simulator clock speed', () => {
