@@ -22,11 +22,25 @@ function niceCeil(v) {
   return [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].map((m) => m * p).find((c) => c >= v - 1e-9) ?? 10 * p;
 }
 
+/**
+ * Why observed and estimated spend differ by ¥1 or more: the balance fell by more than the instances cost (charges
+ * outside instances), or less (the platform debits hourly in arrears). Null when they agree within ¥1.
+ */
+function spendGap(total) {
+  const gap = Number(total.observed) - Number(total.estimated);
+  if (gap >= 1) return { text: t('notFromInstances')(money(gap)), hint: t('notFromInstancesHint') };
+  if (gap <= -1) return { text: t('notDebitedYet')(money(-gap)), hint: t('notDebitedYetHint') };
+  return null;
+}
+
 /** Draw (or update) the spend chart from `state.data.spend`. */
 export function renderSpend() {
   const s = state.data.spend;
   if (!s) return;
-  $('spend-total').textContent = s.total ? t('total')(money(s.total.estimated), money(s.total.observed)) : '';
+  const total = $('spend-total');
+  const why = s.total ? spendGap(s.total) : null;
+  total.textContent = s.total ? t('total')(money(s.total.estimated), money(s.total.observed)) + (why ? ` · ${why.text}` : '') : '';
+  total.title = why?.hint ?? '';
   const rows = [...(s.rows ?? [])].map((r) => ({ ...r, x: toMs(r.key) })).filter((r) => r.x !== null).sort((a, b) => a.x - b.x);
   // Stack order: the instance with the most spend at the bottom.
   const totals = new Map();

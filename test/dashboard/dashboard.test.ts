@@ -111,6 +111,28 @@ describe.skipIf(!runBrowserTests)('dashboard in Chromium against the demo', () =
     expect(dataUrlLength).toBeGreaterThan(2000);
   });
 
+  it('explains observed vs estimated spend: a charge outside instances shows as "not from instances", in en and zh-CN', async () => {
+    // the demo's instances burn about ¥11/h, debited hourly in arrears: the gap is the charge less at most an hour of that
+    const res = await fetch(`${demo.sim.url}/sim/charges`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ yuan: 50, note: 'storage' }) });
+    expect(res.status).toBe(201);
+    const gapShown = async (locale: string, re: RegExp) => {
+      await page.evaluate((l) => localStorage.setItem('xgc-guard.locale', l), locale);
+      await page.reload();
+      let m: RegExpMatchArray | null = null;
+      await expect.poll(async () => (m = ((await page.textContent('#spend-total')) ?? '').match(re)), { timeout: 60_000, interval: 250 }).not.toBeNull();
+      expect(await page.getAttribute('#spend-total', 'title')).toMatch(locale === 'en' ? /charges outside instances/ : /实例之外的扣费/);
+      return Number(m![1].replace(/,/g, ''));
+    };
+    const en = await gapShown('en', /¥([\d,]+\.\d\d) not from instances/);
+    expect(en).toBeGreaterThan(50 - 12);
+    expect(en).toBeLessThanOrEqual(51);
+    const zh = await gapShown('zh-CN', /¥([\d,]+\.\d\d) 非实例支出/);
+    expect(Math.abs(zh - en)).toBeLessThan(1);
+    await page.evaluate(() => localStorage.removeItem('xgc-guard.locale'));
+    await page.reload();
+    await page.waitForSelector('#instances-body tr[data-instance-id]');
+  });
+
   it('creates a one-hour snooze override when "Snooze 1h" is clicked on a row', async () => {
     const before = (await getJson<{ overrides: ApiOverride[] }>('/api/v1/overrides')).overrides;
     const id = await page.$eval('#instances-body tr[data-instance-id]', (r) => (r as HTMLElement).dataset.instanceId!);
