@@ -30,8 +30,10 @@ export interface DemoOptions {
   seed?: number;
   /** no console narration */
   quiet?: boolean;
+  /** where the narration goes (default: the console, unless `quiet`) */
+  say?: (line: string) => void;
   log?: Logger;
-  /** play the story's last hour: at 100 simulated minutes the balance falls to ¥6 (default true) */
+  /** play the story's last hour: at 100 simulated minutes a charge outside instances leaves ¥6 after the hour's debit (default true) */
   lastHour?: boolean;
   /** the simulated time the story starts at (ms since the epoch; default now) */
   start?: number;
@@ -75,7 +77,7 @@ function dailyCronAt(at: number, tz: string): string {
 /** Start the demo. */
 export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
   const speed = opts.speed ?? 60;
-  const say = opts.quiet ? () => {} : (s: string) => console.log(s);
+  const say = opts.say ?? (opts.quiet ? () => {} : (s: string) => console.log(s));
   const clock = new ScaledClock(systemClock, speed, opts.start);
   const token = 'demo-token';
   const sim = await startSimulator({ token, instances: 0, clock, seed: opts.seed ?? 42, balance: 104 });
@@ -98,12 +100,19 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
     script.push([
       100 * MIN,
       () => {
-        // the last hour: the user releases the ComfyUI box, and spending elsewhere leaves ¥6 with only #keep burning
-        // (¥6 beyond what the next hourly debit takes for the hour so far: else a debit right after this step could
-        // empty the balance at once, and the platform would destroy everything before any guard could act)
+        // the last hour: the user releases the ComfyUI box, and money spent outside instances (a charge the platform
+        // books apart from them) leaves ¥6 with only #keep burning, once the next hourly debit takes what the hour so
+        // far accrued (else a debit right after this step could empty the balance at once, and the platform would
+        // destroy everything before any guard could act)
         if (w.instance(flux)?.status === 'running') w.releaseGpu(flux);
-        w.setBalance(6 + w.undebited);
-        say(`[${formatTime(clock.now(), 'Asia/Shanghai')}] (demo) the balance fell to ¥6 and only "train-lora #keep" still burns: watch runway_critical, then the last-resort release`);
+        const undebited = w.undebited;
+        const charge = w.balance - (6 + undebited);
+        if (charge > 0) w.chargeOutside(charge, 'spent outside instances (demo)');
+        say(
+          `[${formatTime(clock.now(), 'Asia/Shanghai')}] (demo) ¥${charge.toFixed(2)} spent outside instances: the balance fell to ¥${w.balance.toFixed(2)} ` +
+            `(≈ ¥${(w.balance - undebited).toFixed(2)} once this hour's ¥${undebited.toFixed(2)} is debited) and only "train-lora #keep" still burns: ` +
+            `watch runway_critical, then the last-resort release`,
+        );
       },
     ]);
   const scriptTimer = setInterval(() => {

@@ -10,7 +10,8 @@ afterEach(async () => {
 
 describe('the demo', () => {
   it('shows one scheduled wake: the morning schedule boots the released sd-archive a few simulated minutes in', async () => {
-    demo = await startDemo({ port: 0, speed: 600, seed: 7, quiet: true, log: pino({ level: 'silent' }) });
+    const said: string[] = [];
+    demo = await startDemo({ port: 0, speed: 600, seed: 7, say: (l) => said.push(l), log: pino({ level: 'silent' }) });
     const db = demo.daemon.gdb.sqlite;
     const archive = demo.sim.world.all().find((i) => i.name === 'sd-archive')!;
     expect(archive.status).toBe('shutdown');
@@ -23,5 +24,18 @@ describe('the demo', () => {
     expect(demo.sim.world.instance(archive.id)!.status).toBe('running');
     expect(db.prepare("select count(*) n from outbox_events where type = 'wake_done'").get()).toEqual({ n: 1 });
     expect(db.prepare("select count(*) n from wakes").get()).toEqual({ n: 1 });
+
+    // at 100 simulated minutes (10 s at 600x) the balance drop is a charge the simulator books outside instances,
+    // and the demo announces the balance it left
+    const announced = /¥(\d+\.\d\d) spent outside instances: the balance fell to ¥(\d+\.\d\d) \(≈ ¥(\d+\.\d\d) once this hour's ¥(\d+\.\d\d) is debited\)/;
+    await expect.poll(() => said.find((l) => announced.test(l)), { timeout: 60_000, interval: 100 }).toBeDefined();
+    const [, charge, balance, afterDebit, hour] = said.find((l) => announced.test(l))!.match(announced)!.map(Number);
+    expect(afterDebit).toBeCloseTo(6, 2);
+    expect(balance).toBeCloseTo(afterDebit + hour, 1);
+    const st = (await (await fetch(`${demo.sim.url}/sim/state`)).json()) as { balance: number; charges: Array<{ kind: string; yuan: number }> };
+    expect(st.charges).toEqual([expect.objectContaining({ kind: 'outside_instances' })]);
+    expect(st.charges[0].yuan).toBeCloseTo(charge, 2);
+    // the balance the account holds is the announced one, or (after an hourly debit since) about the announced estimate
+    if (Math.abs(st.balance - balance) >= 0.005) expect(Math.abs(st.balance - afterDebit)).toBeLessThan(0.3);
   });
 });

@@ -33,7 +33,8 @@ describe('the demo story', () => {
     // The story starts at 10:00 in Shanghai, whatever the hour the suite runs: started between about 01:00 and 02:00
     // there, the demo's nightly schedule (02:00, sd-*) released the stopped box before held-gpu did (CI at 01:16).
     const start = Date.UTC(2026, 11, 1, 2, 0);
-    demo = await startDemo({ port: 0, speed, seed: 5, quiet: true, log: pino({ level: 'silent' }), start });
+    const said: string[] = [];
+    demo = await startDemo({ port: 0, speed, seed: 5, say: (l) => said.push(l), log: pino({ level: 'silent' }), start });
     const t0 = Date.parse(((await (await fetch(`${demo.sim.url}/sim/clock`)).json()) as { now: string }).now);
     expect([t0 >= start, t0 - start < 10 * MIN]).toEqual([true, true]); // the simulator runs on the story's clock
     const get = async <T>(path: string) => (await (await fetch(`${demo!.url}${path}`)).json()) as T;
@@ -60,5 +61,22 @@ describe('the demo story', () => {
     const st = (await (await fetch(`${demo.sim.url}/sim/state`)).json()) as { balance: number; instances: Array<{ status: string }> };
     expect(st.instances.filter((i) => /destroy/.test(i.status))).toEqual([]);
     expect(st.balance).toBeGreaterThan(0);
+
+    // one money story: the drop is a charge booked outside instances; the balance the demo announces is the one the
+    // next balance alert states (or, after an hourly debit in between, the announced estimate); the spend card's
+    // "not from instances" is that charge less what the platform has not debited yet (at most an hour of burn)
+    const announced = /¥(\d+\.\d\d) spent outside instances: the balance fell to ¥(\d+\.\d\d) \(≈ ¥(\d+\.\d\d) once/;
+    const k = said.findIndex((l) => announced.test(l));
+    expect(k, said.join('\n')).toBeGreaterThanOrEqual(0);
+    const [, charge, balance, afterDebit] = said[k].match(announced)!.map(Number);
+    const alert = said.slice(k + 1).find((l) => /^\[[^\]]+\] balance_low\b/.test(l));
+    const stated = Number(alert?.match(/¥(\d+\.\d\d)/)?.[1]);
+    expect(stated === balance || Math.abs(stated - afterDebit) < 0.3, `announced ${said[k]}\nthen ${alert}`).toBe(true);
+    const ledger = (await (await fetch(`${demo.sim.url}/sim/state`)).json()) as { charges: Array<{ kind: string; yuan: number }> };
+    expect(ledger.charges).toEqual([expect.objectContaining({ kind: 'outside_instances', yuan: expect.closeTo(charge, 2) })]);
+    const spend = await get<{ total: { estimated: number; observed: number } }>('/api/v1/spend?from=-30d&to=now&by=day');
+    const gap = spend.total.observed - spend.total.estimated;
+    expect(gap).toBeGreaterThan(charge - 12);
+    expect(gap).toBeLessThanOrEqual(charge + 1);
   }, 400_000);
 });
