@@ -88,6 +88,7 @@ const plan: Command = {
       const at = (t: number) => (day.format(t) === day.format(now) ? hm.format(t) : `${day.format(t)} ${hm.format(t)}`);
       console.log(`plan at ${formatTime(now, tz)} — balance ¥${balance.toFixed(2)}, ${list.length} instances${hasDb ? `, history ${config.db.path}` : ' (no history DB: uptimes from the API)'}; nothing is acted on`);
       const row = (policy: string, who: string, what: string, why: string) => console.log(`${policy.padEnd(14)} ${who.padEnd(40)} ${what.padEnd(28)} ${why}`.trimEnd());
+      if (decisions.length === 0) console.log('no policy would act or alert right now');
       const forAccount = decisions.filter((d) => !('instance' in d));
       for (const d of forAccount) row(d.policy, 'account', d.kind === 'alert' ? `alert ${d.event.type}` : d.kind, reason(d));
       console.log('\nper instance (a decision now, else the next planned action):');
