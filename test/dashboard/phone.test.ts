@@ -153,6 +153,9 @@ describe.skipIf(!runBrowserTests)('dashboard on a phone and a desktop, in Englis
   });
 
   it('fits every width in both locales: nothing wider than the viewport, the header on one line, rows as cards on the phone (screenshots)', async () => {
+    // a charge outside instances: the spend card's total carries its explanation, which must fit too
+    const charged = await fetch(`${demo.sim.url}/sim/charges`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ yuan: 50 }) });
+    expect(charged.status).toBe(201);
     for (const width of WIDTHS) {
       for (const locale of LOCALES) {
         const page = await open(width, locale);
@@ -161,6 +164,7 @@ describe.skipIf(!runBrowserTests)('dashboard on a phone and a desktop, in Englis
         // The demo releases its forgotten instance within about half a simulated hour: an action row to lay out.
         await expect.poll(() => page.locator('#actions-body tr[data-action-id]').count(), { timeout: 120_000 }).toBeGreaterThan(0);
         // A journal state reads on one line (it once broke one character per line on a phone).
+        await expect.poll(() => page.textContent('#spend-total'), { timeout: 60_000 }).toMatch(/not from instances|非实例支出/);
         const stateHeights = await page.$$eval('#actions-body .state', (els) => els.map((e) => e.getBoundingClientRect().height));
         for (const hgt of stateHeights) expect(hgt, `${width}px ${locale} action state height`).toBeLessThan(24);
         const fit = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: innerWidth }));
