@@ -1,12 +1,14 @@
-/** Queries on the action journal that the core needs besides the executor's own bookkeeping. */
-import { and, desc, eq, gt, isNotNull, lt, or, sql, type SQL } from 'drizzle-orm';
+/** Queries on the action journal (and the boots the recorder saw) that the core needs besides the executor's own bookkeeping. */
+import { and, desc, eq, gt, isNotNull, lt, ne, or, sql, type SQL } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/sqlite-core';
 import { preparedOnce } from './prepared.js';
 import type { Db } from './open.js';
-import { actions } from './schema.js';
+import { actions, intervals } from './schema.js';
 
 /**
- * Instances booted again after a guard release (by the user) or by a guard wake, left alone until the cooldown
- * ends (id -> until).
+ * Instances booted again, by anyone, left alone until the cooldown ends (id -> until): a boot the recorder saw (a
+ * stretch holding the GPU right after a shut-down one), a user boot after a guard release (also one no tick saw
+ * shut down), and a guard wake's boot request.
  */
 export function cooldownsAfterBoot(db: Db, now: number, cooldownMs: number): Map<string, number> {
   const since = now - cooldownMs;
@@ -25,8 +27,18 @@ export function cooldownsAfterBoot(db: Db, now: number, cooldownMs: number): Map
       .where(and(eq(actions.mode, 'enforce'), eq(actions.action, 'boot'), isNotNull(actions.sentAt), gt(actions.sentAt, sql.placeholder('since'))))
       .prepare(),
   ).all({ since });
+  // the recorded stretches: one holding the GPU that began where a shut-down one ended
+  const prior = alias(intervals, 'prior');
+  const seen = preparedOnce(db, 'intervals.booted', () =>
+    db
+      .select({ instanceId: intervals.instanceId, rebootedAt: intervals.from })
+      .from(intervals)
+      .innerJoin(prior, and(eq(prior.instanceId, intervals.instanceId), eq(prior.to, intervals.from)))
+      .where(and(gt(intervals.from, sql.placeholder('since')), eq(intervals.gpuKept, true), ne(intervals.status, 'shutdown'), eq(prior.status, 'shutdown')))
+      .prepare(),
+  ).all({ since });
   const m = new Map<string, number>();
-  for (const r of [...rows, ...boots]) m.set(r.instanceId, Math.max(m.get(r.instanceId) ?? 0, r.rebootedAt! + cooldownMs));
+  for (const r of [...rows, ...boots, ...seen]) m.set(r.instanceId, Math.max(m.get(r.instanceId) ?? 0, r.rebootedAt! + cooldownMs));
   return m;
 }
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { actions } from '../../src/db/schema.js';
+import { XgcClient } from '../../src/xgc/index.js';
 import { startHarness, T0, type Harness } from '../helpers/guard.js';
 
 const MIN = 60_000;
@@ -184,6 +185,28 @@ describe('enforcement through the simulator', () => {
     await run(h, 60); // cooldown over: released again
     expect((await simInst(h, id)).status).toBe('shutdown');
   }, 120_000);
+
+  it('a release and a boot the user made through the API start the cooldown too: not released inside cooldown_after_boot, released after it once idle', async () => {
+    h = await startHarness({ policies: [{ name: 'idle', type: 'idle', idle_for: '1m', min_uptime: '1m' }], limits: { cooldown_after_boot: '3m' } });
+    const user = new XgcClient({ baseUrl: h.sim.url, token: 'T' });
+    const id = await h.add({ name: 'sd', image: 'WebUI', status: 'running', busy: true });
+    await run(h, 3);
+    await user.shutdownReleaseGpu(id);
+    await run(h, 2);
+    expect((await simInst(h, id)).status).toBe('shutdown');
+    await user.boot(id);
+    const bootedAt = h.clock.now();
+    await h.ctl(`/sim/instances/${id}/activity`, { busy: false });
+    // idle (and up) for more than idle_for and min_uptime, but inside the cooldown
+    while (h.clock.now() < bootedAt + 3 * MIN - 10_000) {
+      await h.step(10_000);
+      expect(['booting', 'running']).toContain((await simInst(h, id)).status);
+    }
+    expect(journal(h)).toEqual([]);
+    await h.step(20_000); // the first tick after the cooldown
+    expect((await simInst(h, id)).status).toBe('shutting_down');
+    expect(journal(h)).toMatchObject([{ instance_id: id, policy: 'idle', action: 'release_gpu', state: 'sent' }]);
+  });
 
   it('a user who boots again before the next tick: the release is confirmed from the API start time, savings end, the billed stretch restarts (no re-release an hour later)', async () => {
     h = await startHarness({ policies: [{ name: 'runaway', type: 'max_runtime', max: '2h' }], limits: { cooldown_after_boot: '30m' } });
