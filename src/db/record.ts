@@ -1,7 +1,8 @@
 /**
  * Recording one successful observation in one transaction: latest facts per instance, status intervals
- * opened/closed only when something billable changed, the balance point (on change), instances gone from a
- * successful list, user boots after a guard release (ends savings), and journal confirmations.
+ * opened/closed only when something billable changed (at the API's stop or start time when it fits), the balance
+ * point (on change), instances gone from a successful list, user boots after a guard release (ends savings), and
+ * journal confirmations.
  */
 import { and, eq, gt, isNull, desc, or } from 'drizzle-orm';
 import type { Instance } from '../xgc/types.js';
@@ -30,9 +31,31 @@ export interface RecordResult {
 /** How long a sent action may wait for its expected state before it is marked failed. */
 export const CONFIRM_WITHIN_MS = 60 * 60_000;
 
-/** `t` when it lies in [lo, hi] (a timestamp from the API checked against what the guard saw), else null. */
+/**
+ * The API's timestamps are whole seconds (floored): a change stamped up to this much before the last tick that saw
+ * the old state may still have happened after it.
+ */
+export const API_STAMP_MS = 1_000;
+
+/**
+ * When a change stamped `t` by the API happened, as the guard places it between `lo` (the last instant it saw the
+ * old state) and `hi` (the tick that sees the new one): `t` when it lies in [lo - API_STAMP_MS, hi], not before
+ * `lo`; null when `t` cannot belong to this change.
+ */
 function within(t: number | null, lo: number, hi: number): number | null {
-  return t !== null && t >= lo && t <= hi ? t : null;
+  return t !== null && t >= lo - API_STAMP_MS && t <= hi ? Math.max(t, lo) : null;
+}
+
+/**
+ * When an instance's billable state changed from `cur` to `next`, seen at `now` and last seen unchanged at `lo`:
+ * the guard's destroy request, when it sent one and the instance is now destroying; the API's stop time when the
+ * GPU stopped billing, or its start time when the GPU is billed again, if the stamp fits; else `now`.
+ */
+function changedAt(cur: { gpuKept: boolean }, next: { status: string; gpuKept: boolean }, inst: Instance, lo: number, requested: string | undefined, now: number): number {
+  if (requested === 'destroy' && (next.status === 'destroying' || next.status === 'destroyed')) return Math.min(lo, now);
+  if (cur.gpuKept && !next.gpuKept) return within(inst.stoppedAt, lo, now) ?? now;
+  if (!cur.gpuKept && next.gpuKept) return within(inst.startedAt, lo, now) ?? now;
+  return now;
 }
 
 /** The open interval of each instance (its current billable state). */
@@ -83,6 +106,29 @@ export function recordObservation(db: Db, now: number, list: Instance[], balance
     const res: RecordResult = { opened: 0, closed: 0, gone: [], balanceChanged: false, confirmed: [], rebooted: [], unconfirmed: [] };
     const open = openIntervals(tx);
     const prevFacts = presentFacts(tx);
+    // Journal follow-ups (handled below): confirmations, and user boots after a guard release (savings end there).
+    // Only rows that can still change are read: sent ones, and releases within the savings cap not yet ended by a boot.
+    const pending = tx
+      .select({
+        id: actions.id,
+        instanceId: actions.instanceId,
+        action: actions.action,
+        state: actions.state,
+        sentAt: actions.sentAt,
+        decidedAt: actions.decidedAt,
+        stoppedAt: actions.stoppedAt,
+        rebootedAt: actions.rebootedAt,
+      })
+      .from(actions)
+      .where(
+        and(
+          eq(actions.mode, 'enforce'),
+          or(eq(actions.state, 'sent'), and(eq(actions.state, 'confirmed'), gt(actions.sentAt, now - SAVINGS_CAP_MS), isNull(actions.rebootedAt), eq(actions.action, 'release_gpu'))),
+        ),
+      )
+      .all();
+    // the guard's requests awaiting confirmation per instance: a change they caused happened after them
+    const requested = new Map(pending.filter((a) => a.state === 'sent').map((a) => [a.instanceId, { action: a.action, at: a.sentAt ?? a.decidedAt }]));
     const seen = new Set<string>();
     const byId = new Map<string, Instance>();
     for (const inst of list) {
@@ -116,11 +162,12 @@ export function recordObservation(db: Db, now: number, list: Instance[], balance
       const next = { status: inst.status, gpuKept: holdsGpu(inst), rate: billedRate(inst), gpuCount: inst.gpuUsed };
       const cur = open.get(inst.id);
       if (cur && stateKey(cur) === stateKey(next)) continue;
+      const at = cur && prev ? changedAt(cur, next, inst, Math.max(prev.lastSeen, requested.get(inst.id)?.at ?? -Infinity), requested.get(inst.id)?.action, now) : now;
       if (cur) {
-        tx.update(intervals).set({ to: now }).where(eq(intervals.id, cur.id)).run();
+        tx.update(intervals).set({ to: at }).where(eq(intervals.id, cur.id)).run();
         res.closed++;
       }
-      tx.insert(intervals).values({ instanceId: inst.id, ...next, from: now }).run();
+      tx.insert(intervals).values({ instanceId: inst.id, ...next, from: at }).run();
       res.opened++;
     }
     for (const [id, cur] of open) {
@@ -139,27 +186,6 @@ export function recordObservation(db: Db, now: number, list: Instance[], balance
         res.balanceChanged = true;
       }
     }
-    // Journal follow-ups: confirmations, and user boots after a guard release (savings end there). Only rows
-    // that can still change are read: sent ones, and releases within the savings cap not yet ended by a boot.
-    const pending = tx
-      .select({
-        id: actions.id,
-        instanceId: actions.instanceId,
-        action: actions.action,
-        state: actions.state,
-        sentAt: actions.sentAt,
-        decidedAt: actions.decidedAt,
-        stoppedAt: actions.stoppedAt,
-        rebootedAt: actions.rebootedAt,
-      })
-      .from(actions)
-      .where(
-        and(
-          eq(actions.mode, 'enforce'),
-          or(eq(actions.state, 'sent'), and(eq(actions.state, 'confirmed'), gt(actions.sentAt, now - SAVINGS_CAP_MS), isNull(actions.rebootedAt), eq(actions.action, 'release_gpu'))),
-        ),
-      )
-      .all();
     for (const a of pending) {
       const inst = byId.get(a.instanceId);
       const prev = prevFacts.get(a.instanceId);
@@ -168,7 +194,7 @@ export function recordObservation(db: Db, now: number, list: Instance[], balance
         // Billing cannot have stopped before the request, nor before the last tick that still saw the GPU held.
         const lo = Math.max(sentAt, prev && prev.billedSince !== null ? prev.lastSeen : sentAt);
         if (reachedExpected(a.action, inst)) {
-          const stoppedAt = a.action === 'shutdown' || a.action === 'boot' ? null : within(inst?.stoppedAt ?? null, lo, now) ?? now;
+          const stoppedAt = a.action === 'shutdown' || a.action === 'boot' ? null : a.action === 'destroy' ? lo : (within(inst?.stoppedAt ?? null, lo, now) ?? now);
           tx.update(actions).set({ state: 'confirmed', finishedAt: now, stoppedAt }).where(eq(actions.id, a.id)).run();
           res.confirmed.push(a.id);
           continue;

@@ -1,12 +1,13 @@
 /**
  * Savings: for each GPU the guard released, (price - disk rate) x time from when its billing stopped until the
- * user booted it again, the instance disappeared, or now — capped at 7 days. Reported by action, policy, instance and day.
+ * user booted it again, the instance was destroyed or disappeared, or now — capped at 7 days. Reported by action,
+ * policy, instance and day.
  */
 import { and, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from './open.js';
 import { accrued, round4 } from '../money.js';
 import { startsBetween } from './calendar.js';
-import { actions, instances } from './schema.js';
+import { actions, instances, intervals } from './schema.js';
 import { SAVING_ACTIONS, actionKind, savingPerHour } from '../action-kinds.js';
 
 /** Savings stop counting this long after a release. */
@@ -31,8 +32,8 @@ export interface SavingStretch {
 /**
  * The saving stretches of confirmed enforced releases (and destroys) sent by the guard, as of `now`: from when the
  * GPU stopped billing (`stopped_at`; the request time for rows journaled before it was recorded) until it was billed
- * again (`rebooted_at`), the instance disappeared, the cap, or `now`. A release not yet confirmed has saved nothing
- * yet (its shutting-down phase still bills). With `actionIds`, those rows only; with `range`, only stretches that can
+ * again (`rebooted_at`), the instance was destroyed or disappeared, the cap, or `now`. A release not yet confirmed
+ * has saved nothing yet (its shutting-down phase still bills). With `actionIds`, those rows only; with `range`, only stretches that can
  * overlap it: sent before its end and within the cap of its start (index on `sent_at`), and not ended by a boot or
  * the instance's disappearance before its start.
  */
@@ -55,6 +56,9 @@ function stretchRows(db: Db, actionIds?: number[], range?: { from: number; to: n
       start: sql<number>`coalesce(${actions.stoppedAt}, ${actions.sentAt}, ${actions.decidedAt})`,
       rebootedAt: actions.rebootedAt,
       goneAt: instances.goneAt,
+      // when it was destroyed: its first destroying/destroyed stretch starts at the guard's destroy request, or at
+      // the tick that first saw a user's destroy (src/db/record.ts)
+      destroyedAt: sql<number | null>`(select min(${intervals.from}) from ${intervals} where ${intervals.instanceId} = ${actions.instanceId} and ${intervals.status} in ('destroying', 'destroyed'))`,
     })
     .from(actions)
     .leftJoin(instances, eq(instances.id, actions.instanceId))
@@ -78,14 +82,15 @@ function stretchRows(db: Db, actionIds?: number[], range?: { from: number; to: n
 }
 
 /** One journal row's stretch as of `now`. */
-function stretchOf({ actionId, instanceId, instanceName, policy, action, rate, retainRate, start, rebootedAt, goneAt }: ReturnType<typeof stretchRows>[number], now: number): SavingStretch {
-  // the earliest of now, the cap, the boot and the disappearance (on a tie, in that order)
+function stretchOf({ actionId, instanceId, instanceName, policy, action, rate, retainRate, start, rebootedAt, goneAt, destroyedAt }: ReturnType<typeof stretchRows>[number], now: number): SavingStretch {
+  // the earliest of now, the cap, the boot and the destruction or disappearance (on a tie, in that order)
   let end = now;
   let endedBy: SavingStretch['endedBy'] = 'now';
   const cap = start + SAVINGS_CAP_MS;
   if (cap < end) [end, endedBy] = [cap, 'cap'];
   if (rebootedAt !== null && rebootedAt < end) [end, endedBy] = [rebootedAt, 'boot'];
-  if (goneAt !== null && goneAt < end && actionKind(action).endsAtBoot) [end, endedBy] = [goneAt, 'gone'];
+  const gone = Math.min(goneAt ?? Infinity, destroyedAt !== null && destroyedAt >= start ? destroyedAt : Infinity);
+  if (gone < end && actionKind(action).endsAtBoot) [end, endedBy] = [gone, 'gone'];
   const ratePerHour = savingPerHour(action, { retainPrice: retainRate }, rate);
   return { actionId, instanceId, instanceName, policy, ratePerHour, start, end: Math.max(start, end), endedBy };
 }

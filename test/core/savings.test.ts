@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { savingsReport } from '../../src/db/savings.js';
+import { billedTotal } from '../../src/db/billed-intervals.js';
+import { XgcClient } from '../../src/xgc/index.js';
 import { startHarness, T0, type Harness } from '../helpers/guard.js';
 
 const S = 1_000;
@@ -24,6 +26,23 @@ async function untilReleased(h: Harness, id: string): Promise<{ at: number; bill
     if (s.status === 'shutting_down') return { at: h.clock.now(), billed: s.billed, price: s.price_per_hour };
   }
   throw new Error('never released');
+}
+
+/** One second of the 4090's price: how far apart two figures may be when one rests on the API's whole seconds. */
+const GPU_SECOND = 1.59 / 3600;
+
+/** The guard's estimated spend since the harness started (30 s before T0). */
+const estimated = (h: Harness) => billedTotal(h.gdb.db, T0 - 30 * S, h.clock.now(), h.clock.now());
+
+/** A schedule that releases every running instance at each minute. */
+const everyMinute = { name: 'minutely', type: 'schedule', cron: '* * * * *', action: 'release_gpu' };
+
+/** Run a tick at `t`; returns the instance as the simulator has it then, with the time (for `ledgerSaved`). */
+async function tickAt(h: Harness, id: string, t: number): Promise<{ at: number; billed: number; price: number; status: string }> {
+  h.clock.set(t);
+  await h.step(0);
+  const s = await simInst(h, id);
+  return { at: t, billed: s.billed, price: s.price_per_hour, status: s.status };
 }
 
 /** What the simulator's ledger says the release saved: the GPU price over [from, now) minus what was billed. */
@@ -87,15 +106,60 @@ describe('savings match the ledger', () => {
     expect(saved(h)).toBeCloseTo(truth, 4);
   });
 
-  it('a release whose instance is destroyed is credited until the tick that no longer lists it', async () => {
-    h = await startHarness({ policies: [idle] });
-    const id = await h.add({ name: 'sd', image: 'WebUI', status: 'running', busy: false });
-    const rel = await untilReleased(h, id);
-    for (let i = 0; i < 10; i++) await h.step(MIN);
-    h.sim.world.destroy(id);
-    for (let i = 0; i < 5; i++) await h.step(MIN); // destroying, destroyed, then gone from the list
-    const gone = h.gdb.sqlite.prepare('select gone_at from instances where id = ?').get(id) as { gone_at: number };
-    expect(gone.gone_at).not.toBeNull();
-    expect(saved(h)).toBeCloseTo(((gone.gone_at - (rel.at + 15 * S)) / 3_600_000) * (1.59 - 0.0009), 4);
+  it('a release / 72 s re-boot / release cycle whose stop times fall in the second of the last tick that saw the GPU: reported savings and the estimate within 1% of the ledger', async () => {
+    h = await startHarness({ policies: [everyMinute], limits: { cooldown_after_boot: '30s' } }, { start: T0 - 30 * S });
+    const user = new XgcClient({ baseUrl: h.sim.url, token: 'T' });
+    const id = await h.add({ name: 'sd', image: 'WebUI', status: 'running', busy: true });
+    await h.step(0);
+    const rel1 = await tickAt(h, id, T0 + 700); // the release request; billing stops 15 s later, at T0 + 15.7 s
+    await tickAt(h, id, T0 + 15_200); // still shutting down: the API will stamp the stop T0 + 15 s, before this tick
+    await tickAt(h, id, T0 + 30_700);
+    h.clock.set(T0 + 87_700); // the user boots 72 s after the stop
+    await user.boot(id);
+    const truth1 = await ledgerSaved(h, id, rel1);
+    for (const t of [90_700, 110_700]) await tickAt(h, id, T0 + t);
+    const rel2 = await tickAt(h, id, T0 + 120_700); // the next occurrence releases it again
+    expect(rel2.status).toBe('shutting_down');
+    for (const t of [135_200, 150_700, 180_700, 210_700]) await tickAt(h, id, T0 + t);
+    const truth2 = await ledgerSaved(h, id, rel2);
+    expect(truth1).toBeCloseTo((72 / 3600) * (1.59 - 0.0009), 6);
+    expect(Math.abs(saved(h) / (truth1 + truth2) - 1)).toBeLessThanOrEqual(0.01);
+    // the estimate bills the GPU until each stop and from the boot, to the second the API stamps
+    expect(Math.abs(estimated(h) - (await simInst(h, id)).billed)).toBeLessThanOrEqual(GPU_SECOND);
+  });
+
+  it('a release whose instance the user destroys an hour later saves until the tick that first sees it destroying, within 1% of the ledger (the API stamps no destroy: one tick at most)', async () => {
+    h = await startHarness({ policies: [{ ...everyMinute, cron: '0 * * * *' }] }, { start: T0 - 30 * S });
+    const user = new XgcClient({ baseUrl: h.sim.url, token: 'T' });
+    const id = await h.add({ name: 'sd', image: 'WebUI', status: 'running', busy: true });
+    await h.step(0);
+    const rel = await tickAt(h, id, T0 + 700);
+    for (let m = 1; m <= 60; m++) await tickAt(h, id, T0 + m * MIN + 700);
+    h.clock.set(T0 + 60 * MIN + 30_700); // half a tick before the next one
+    await user.destroy(id);
+    const truth = await ledgerSaved(h, id, rel);
+    for (let m = 61; m <= 65; m++) await tickAt(h, id, T0 + m * MIN + 700); // destroying, destroyed, then gone from the list
+    expect(h.gdb.sqlite.prepare('select gone_at from instances where id = ?').get(id)).not.toMatchObject({ gone_at: null });
+    expect(Math.abs(saved(h) / truth - 1)).toBeLessThanOrEqual(0.01);
+    // nothing billed after the destroy: the estimate agrees with the ledger to the second the API stamps the stop
+    expect(Math.abs(estimated(h) - h.sim.world.billedOf(h.sim.world.instance(id)!))).toBeLessThanOrEqual(GPU_SECOND);
+  });
+
+  it('a destroy the guard requests stops billing and starts saving at the request, though the API stamps no stop for it', async () => {
+    const held = { name: 'held', type: 'stopped_with_gpu', after: '10m', warn_before: '5m', action: 'destroy', confirm_destroy: true };
+    h = await startHarness({ allow_destroy: true, policies: [held] }, { start: T0 - 30 * S });
+    const id = await h.add({ name: 'sd', image: 'WebUI', status: 'shutdown', gpu_kept: true });
+    await h.step(0);
+    let req: Awaited<ReturnType<typeof tickAt>> | undefined;
+    for (let m = 0; !req; m++) {
+      const s = await tickAt(h, id, T0 + m * MIN + 700);
+      if (s.status === 'destroying') req = s;
+      if (m > 30) throw new Error('never destroyed');
+    }
+    const billed = h.sim.world.billedOf(h.sim.world.instance(id)!);
+    for (let m = 1; m <= 30; m++) await h.step(MIN);
+    // saved: the GPU price from the request on, as the ledger (nothing billed after it) shows
+    expect(saved(h)).toBeCloseTo((req.price * (h.clock.now() - req.at)) / 3_600_000, 4);
+    expect(estimated(h)).toBeCloseTo(billed, 6);
   });
 });
