@@ -16,6 +16,8 @@ export interface AlertRow {
   status: string;
   firstAt: number;
   lastSentAt: number;
+  /** the latest firing observation (payload JSON), null when none was stored */
+  latest: string | null;
   event: { type: string; dedupKey: string; payload: string; createdAt: number } | null;
 }
 
@@ -46,6 +48,7 @@ export function alertRows(db: Db, resolvedSince: number): AlertRow[] {
       status: s.status,
       firstAt: s.firstAt,
       lastSentAt: s.lastSentAt,
+      latest: s.latest,
       event: e ? { type: e.type, dedupKey: e.dedupKey, payload: e.payload, createdAt: e.createdAt } : null,
     };
   });

@@ -239,6 +239,8 @@ export const alertState = sqliteTable('alert_state', {
   fingerprint: text('fingerprint').notNull().default(''),
   firstAt: integer('first_at').notNull(),
   lastSentAt: integer('last_sent_at').notNull(),
+  /** the latest firing observation of the condition (event payload JSON, secrets scrubbed): the figure now */
+  latest: text('latest'),
 });
 
 /** Single-writer lease: only the holder ticks and acts. */

@@ -87,8 +87,9 @@ export default async function alertsRoutes(app: App, opts: { deps: AppDeps }) {
       const db = gdb.db;
       const out: Alert[] = [];
       for (const r of alertRows(db, now - RESOLVED_FOR)) {
-        const ev = r.event ? readEvent(r.event.payload, r.event) : null;
         const state = r.status === 'firing' ? 'firing' : 'resolved';
+        // a firing alert shows its latest observation (the figure now); a resolved one its resolved notice
+        const ev = state === 'firing' && r.latest ? readEvent(r.latest, { type: r.type, dedupKey: r.key }) : r.event ? readEvent(r.event.payload, r.event) : null;
         out.push({
           key: r.key,
           type: r.type,

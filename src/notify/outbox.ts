@@ -44,14 +44,7 @@ export function enqueue(db: NotifyDb, event: GuardEvent & { reason: SendReason }
 
 function insertEvent(db: NotifyDb, event: Payload, reason: SendReason, opts: { channels: string[]; now: number }): number {
   const channels = [...new Set(event.channels ?? opts.channels)];
-  const payload: Payload = {
-    type: event.type,
-    dedupKey: event.dedupKey,
-    fingerprint: event.fingerprint ?? '',
-    status: event.status ?? 'firing',
-    channels: event.channels,
-    data: scrubSecrets(event.data),
-  };
+  const payload = payloadOf(event);
   return db.transaction((tx) => {
     const row = tx
       .insert(outboxEvents)
@@ -65,21 +58,44 @@ function insertEvent(db: NotifyDb, event: Payload, reason: SendReason, opts: { c
   });
 }
 
+/** The stored form of an event: its envelope and its data without secrets. */
+function payloadOf(event: Payload): Payload {
+  return {
+    type: event.type,
+    dedupKey: event.dedupKey,
+    fingerprint: event.fingerprint ?? '',
+    status: event.status ?? 'firing',
+    channels: event.channels,
+    data: scrubSecrets(event.data),
+  };
+}
+
 function loadAlertState(db: NotifyDb, dedupKey: string): AlertState | undefined {
   const row = db.select().from(alertState).where(eq(alertState.dedupKey, dedupKey)).get();
   if (!row) return undefined;
   return { type: row.type, status: row.status === 'firing' ? 'firing' : 'resolved', fingerprint: row.fingerprint, firstAt: row.firstAt, lastSentAt: row.lastSentAt };
 }
 
-function saveAlertState(db: NotifyDb, dedupKey: string, s: AlertState): void {
+/** Store the dedup state of `dedupKey`; `latest` (a firing event's payload JSON) replaces the stored one when given. */
+function saveAlertState(db: NotifyDb, dedupKey: string, s: AlertState, latest?: string): void {
+  const set = { type: s.type, status: s.status, fingerprint: s.fingerprint, firstAt: s.firstAt, lastSentAt: s.lastSentAt, ...(latest !== undefined ? { latest } : {}) };
   db.insert(alertState)
-    .values({ dedupKey, ...s })
-    .onConflictDoUpdate({ target: alertState.dedupKey, set: { type: s.type, status: s.status, fingerprint: s.fingerprint, firstAt: s.firstAt, lastSentAt: s.lastSentAt } })
+    .values({ dedupKey, ...set })
+    .onConflictDoUpdate({ target: alertState.dedupKey, set })
     .run();
 }
 
+/** The data of the latest firing observation stored for `dedupKey`, if any. */
+function latestData(db: NotifyDb, dedupKey: string): Record<string, unknown> | undefined {
+  const row = db.select({ latest: alertState.latest }).from(alertState).where(eq(alertState.dedupKey, dedupKey)).get();
+  if (!row?.latest) return undefined;
+  const p = JSON.parse(row.latest) as Payload;
+  return p.data && typeof p.data === 'object' ? (p.data as Record<string, unknown>) : undefined;
+}
+
 /**
- * Dedup `event` against `alert_state` (see `decide`) and enqueue it when it should go out.
+ * Dedup `event` against `alert_state` (see `decide`) and enqueue it when it should go out. A firing observation is
+ * stored as the condition's latest even when nothing is sent, so the alert shows the figure now.
  * `repeatMs` defaults to DEFAULT_REPEAT_MS[event.type]. Synchronous; call it inside the decision's transaction.
  */
 export function raise(db: NotifyDb, event: GuardEvent, opts: { now: number; repeatMs?: number; channels: string[] }): { sent: boolean; reason?: SendReason } {
@@ -90,7 +106,7 @@ export function raise(db: NotifyDb, event: GuardEvent, opts: { now: number; repe
   return db.transaction((tx) => {
     const prev = loadAlertState(tx, event.dedupKey);
     const d = decide(prev, { type: event.type, status: 'firing', fingerprint: event.fingerprint ?? '' }, opts.now, opts.repeatMs ?? DEFAULT_REPEAT_MS[event.type]);
-    if (d.nextState && d.send) saveAlertState(tx, event.dedupKey, d.nextState);
+    if (d.nextState) saveAlertState(tx, event.dedupKey, d.nextState, JSON.stringify(payloadOf({ ...event, status: 'firing' })));
     if (!d.send || !d.reason) return { sent: false };
     enqueue(tx, { ...event, status: 'firing', reason: d.reason }, { channels: opts.channels, now: opts.now });
     return { sent: true, reason: d.reason };
@@ -103,7 +119,7 @@ function resolvedType(type: string): string {
 }
 
 /**
- * Clear the alert `dedupKey`. Sends one resolved notice (data = the last firing event's data merged
+ * Clear the alert `dedupKey`. Sends one resolved notice (data = the latest firing observation's data merged
  * with opts.data) only if a firing notice was sent; returns whether it did. Synchronous.
  */
 export function resolve(db: NotifyDb, dedupKey: string, opts: { now: number; channels: string[]; data?: ResolveData }): boolean {
@@ -123,7 +139,7 @@ export function resolve(db: NotifyDb, dedupKey: string, opts: { now: number; cha
         fingerprint: prev.fingerprint,
         status: 'resolved',
         channels: lastEvent?.channels,
-        data: { ...(lastEvent?.data ?? {}), ...(opts.data ?? {}), firing_since: prev.firstAt },
+        data: { ...(latestData(tx, dedupKey) ?? lastEvent?.data ?? {}), ...(opts.data ?? {}), firing_since: prev.firstAt },
       },
       'resolved',
       { channels: opts.channels, now: opts.now },

@@ -62,10 +62,14 @@ export const runwayPolicy: PolicyType<RunwayPolicyConfig> = {
     const burn = ctx.all.reduce((s, i) => s + i.rate, 0);
     const hours = runwayHours(balance, burn);
     const warnKey = `runway_warn:${cfg.name}`;
+    const actKey = `runway_act:${cfg.name}`;
     const criticalKey = `runway_critical:${cfg.name}`;
+    const resolveOf = (dedupKey: string): PolicyDecision => ({ kind: 'resolve', policy: cfg.name, dedupKey, data: { policy: cfg.name, balance, hours_left: hours } });
     // never "resolved" while the balance is at or below ¥0 (the burn may have dropped through destruction)
-    const resolveCritical: PolicyDecision[] = balance > 0 ? [{ kind: 'resolve', policy: cfg.name, dedupKey: criticalKey, data: { policy: cfg.name, balance, hours_left: hours } }] : [];
-    if (hours >= cfg.warn_hours) return [{ kind: 'resolve', policy: cfg.name, dedupKey: warnKey, data: { policy: cfg.name, balance, hours_left: hours } }, ...resolveCritical];
+    const resolveCritical: PolicyDecision[] = balance > 0 ? [resolveOf(criticalKey)] : [];
+    // releasing stops once the runway is back above act_hours: the account's runway_act alert resolves
+    const resolveAct: PolicyDecision[] = balance > 0 ? [resolveOf(actKey)] : [];
+    if (hours >= cfg.warn_hours) return [resolveOf(warnKey), ...resolveAct, ...resolveCritical];
     const data = {
       policy: cfg.name,
       balance,
@@ -78,13 +82,13 @@ export const runwayPolicy: PolicyType<RunwayPolicyConfig> = {
     const out: PolicyDecision[] = [
       { kind: 'alert', policy: cfg.name, repeatMs: cfg.repeat, event: { type: 'runway_warn', dedupKey: warnKey, fingerprint: hours < cfg.act_hours ? 'act' : 'warn', status: 'firing', channels: cfg.channels, data } },
     ];
-    if (hours >= cfg.act_hours) return [...out, ...resolveCritical];
+    if (hours >= cfg.act_hours) return [...out, ...resolveAct, ...resolveCritical];
     const release = (inst: InstanceState, policy: string, reason: string, reasonCode: { code: string; params: Record<string, string | number> }): PolicyDecision =>
       act({ name: policy, action: cfg.action }, inst, `${policy}:${inst.id}:${inst.billedSince ?? 0}`, {
         reason,
         reasonCode,
         lastResort: policy === LAST_RESORT_POLICY,
-        events: [{ type: 'runway_act', dedupKey: `runway_act:${policy}:${inst.id}:${inst.billedSince ?? 0}`, status: 'firing', channels: cfg.channels, data: { ...data, instance: { id: inst.id, name: inst.name, gpu_model: inst.gpuModel, price_per_hour: inst.pricePerHour } } }],
+        events: [{ type: 'runway_act', dedupKey: actKey, status: 'firing', channels: cfg.channels, data: { ...data, instance: { id: inst.id, name: inst.name, gpu_model: inst.gpuModel, price_per_hour: inst.pricePerHour } } }],
       });
     // Release until what remains burns slowly enough to last act_hours (strictly above, with a small margin).
     let remaining = burn;

@@ -41,6 +41,8 @@ describe('upgrade from the release with change counters (0008-0010)', () => {
     });
     const dir = tempDir();
     const path = join(dir, 'guard.db');
+    // the release before 0011 stored no latest alert observation (0012 adds that column, empty)
+    h.gdb.sqlite.prepare('update alert_state set latest = null').run();
     h.gdb.sqlite.pragma('wal_checkpoint(TRUNCATE)');
     copyFileSync(h.gdb.path, path);
     const want = { rows: dump(h.gdb.sqlite), figures: figures(h.gdb) };
@@ -51,7 +53,11 @@ describe('upgrade from the release with change counters (0008-0010)', () => {
     for (const tag of ['0008_intervals_version', '0009_probe_state_version', '0010_instances_version']) {
       for (const stmt of readFileSync(join(migrationsFolder(), `${tag}.sql`), 'utf8').split('--> statement-breakpoint')) old.exec(stmt);
     }
-    old.prepare('delete from __drizzle_migrations where created_at = (select max(created_at) from __drizzle_migrations)').run();
+    // undo what came after 0011, then forget 0011 and everything after it
+    old.exec('alter table alert_state drop column latest');
+    const journal = JSON.parse(readFileSync(join(migrationsFolder(), 'meta', '_journal.json'), 'utf8')) as { entries: { tag: string; when: number }[] };
+    const since = journal.entries.find((e) => e.tag === '0011_drop_change_counters')!.when;
+    old.prepare('delete from __drizzle_migrations where created_at >= ?').run(since);
     expect(old.prepare("select count(*) n from sqlite_master where type = 'trigger'").get()).toEqual({ n: 9 });
     old.close();
 
