@@ -13,8 +13,10 @@ import type { Channel } from './channels/types.js';
 import { resolveChannels, type NotifyConfig } from './config.js';
 import { isOpaque } from './events.js';
 import { makeSnoozeLinks, SKIP_MARGIN_MS } from './links.js';
-import { dueDeliveries, markFailed, markSent } from './outbox.js';
+import { combine, groupOrder, leadOf } from './group.js';
+import { dueDeliveries, markFailed, markSent, type DueDelivery } from './outbox.js';
 import { render } from './render.js';
+import { LOCALES } from './templates/index.js';
 import type { Locale, NotifyDb, NotifyLog, Rendered, StoredEvent } from './types.js';
 
 /** Retry schedule of failed deliveries. */
@@ -112,43 +114,63 @@ export class Notifier {
     for (const ch of this.channels.values()) await ch.close?.().catch(() => undefined);
   }
 
+  /** One pass: the due deliveries of each channel go out as one grouped message (see group.ts). */
   private async drainOnce(): Promise<{ sent: number; failed: number }> {
-    const { db, clock, log } = this.opts;
+    const { db, clock } = this.opts;
     let sent = 0;
     let failed = 0;
     const rendered = new Map<number, Rendered>();
     const tried = new Set<number>();
     for (;;) {
-      const batch = dueDeliveries(db, clock.now(), 50).filter((d) => !tried.has(d.id));
+      const batch = dueDeliveries(db, clock.now(), 500).filter((d) => !tried.has(d.id));
       if (batch.length === 0) break;
+      const byChannel = new Map<string, DueDelivery[]>();
       for (const d of batch) {
         tried.add(d.id);
-        const attempts = d.attempts + 1;
-        const ch = this.channels.get(d.channel);
-        try {
-          if (!ch) throw new Error(`channel "${d.channel}" is not configured`);
-          let r = rendered.get(d.event.id);
-          if (!r) {
-            r = this.render(d.event);
-            rendered.set(d.event.id, r);
-          }
-          await ch.send(r, d.event);
-          markSent(db, d.id, clock.now());
-          sent++;
-          log.info({ channel: d.channel, event_id: d.event.id, type: d.event.type, reason: d.event.reason, attempts }, 'notification sent');
-        } catch (err) {
-          failed++;
-          const error = this.redact(err instanceof Error ? err.message : String(err));
-          const dead = !ch || attempts >= this.retry.maxAttempts;
-          const now = clock.now();
-          markFailed(db, d.id, { attempts, error, dead, nextAttemptAt: dead ? now : now + backoffMs(attempts, this.retry, this.opts.random) });
-          const fields = { channel: d.channel, event_id: d.event.id, type: d.event.type, attempts, error };
-          if (dead) log.error(fields, 'notification dead: giving up');
-          else log.warn(fields, 'notification failed; will retry');
-        }
+        byChannel.set(d.channel, [...(byChannel.get(d.channel) ?? []), d]);
+      }
+      for (const [channel, group] of byChannel) {
+        const ok = await this.sendGroup(channel, group.sort((a, b) => groupOrder(a.event, b.event)), rendered);
+        if (ok) sent += group.length;
+        else failed += group.length;
       }
     }
     return { sent, failed };
+  }
+
+  /** Send `group` (in message order) to `channel` as one message; mark each delivery sent or failed. */
+  private async sendGroup(channel: string, group: DueDelivery[], rendered: Map<number, Rendered>): Promise<boolean> {
+    const { db, clock, log, locale } = this.opts;
+    const ch = this.channels.get(channel);
+    const events = group.map((d) => d.event);
+    try {
+      if (!ch) throw new Error(`channel "${channel}" is not configured`);
+      const parts = events.map((e) => {
+        let r = rendered.get(e.id);
+        if (!r) rendered.set(e.id, (r = this.render(e)));
+        return r;
+      });
+      const lead = leadOf(events);
+      await ch.send(combine(parts, lead, (LOCALES[locale] ?? LOCALES.en).words.more), events[lead], events);
+      const now = clock.now();
+      for (const d of group) {
+        markSent(db, d.id, now);
+        log.info({ channel, event_id: d.event.id, type: d.event.type, reason: d.event.reason, attempts: d.attempts + 1, grouped: group.length }, 'notification sent');
+      }
+      return true;
+    } catch (err) {
+      const error = this.redact(err instanceof Error ? err.message : String(err));
+      const now = clock.now();
+      for (const d of group) {
+        const attempts = d.attempts + 1;
+        const dead = !ch || attempts >= this.retry.maxAttempts;
+        markFailed(db, d.id, { attempts, error, dead, nextAttemptAt: dead ? now : now + backoffMs(attempts, this.retry, this.opts.random) });
+        const fields = { channel, event_id: d.event.id, type: d.event.type, attempts, error };
+        if (dead) log.error(fields, 'notification dead: giving up');
+        else log.warn(fields, 'notification failed; will retry');
+      }
+      return false;
+    }
   }
 
   /** Render with snooze links (deterministic per event, valid until the planned time plus a margin). */

@@ -39,8 +39,11 @@ describe('emails say what is true (simulator, real tick, real SMTP, no http.publ
       policies: [{ name: 'idle', type: 'idle', idle_for: '30m', min_uptime: '5m', warn_before: '10m' }],
     });
     const id = await h.add({ name: 'sd-forgotten', image: 'WebUI', status: 'running' });
-    for (let i = 0; i < 40; i++) await h.step(MIN); // warned at ~20 min, released at ~30 min
-    await h.notifier.drain();
+    // drained after each tick, as the daemon does: the warning and the release are two ticks, two messages
+    for (let i = 0; i < 40; i++) {
+      await h.step(MIN); // warned at ~20 min, released at ~30 min
+      await h.notifier.drain();
+    }
 
     const planned = smtp.messages.find((m) => eventOf(m) === 'action_planned');
     expect(planned, `events: ${smtp.messages.map(eventOf).join(', ')}`).toBeDefined();

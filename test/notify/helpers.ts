@@ -99,3 +99,14 @@ export async function startReceiver(path = '/hook', reply = { status: 200, body:
 
 /** A sample running instance (facts only, as the tick passes them). */
 export const sampleInstance = { id: 'ins-7f3a', name: 'sd-main', gpu_model: 'RTX 4090 D', gpu_count: 1, price_per_hour: 1.59 };
+
+/** The event types inside a grouped email (`X-Guard-Events`; a resolved notice is `<type>:resolved`). */
+export function mailEvents(m: { headers: Map<string, unknown> }): string[] {
+  const v = m.headers.get('x-guard-events');
+  return typeof v === 'string' && v ? v.split(',') : [];
+}
+
+/** The events inside a generic webhook body (`events`, one per event of the grouped message). */
+export function hookEvents(json: any): Array<{ type: string; status: string; data: any }> {
+  return Array.isArray(json?.events) ? json.events : [];
+}

@@ -64,12 +64,13 @@ describe('outbox delivery', () => {
     expect(await n.drain()).toEqual({ sent: 3, failed: 0 });
     clock.advance(24 * 3_600_000);
     expect(await n.drain()).toEqual({ sent: 0, failed: 0 });
-    expect(smtp.messages).toHaveLength(3);
-    expect(smtp.messages.map((m) => m.subject).sort()).toEqual([
-      '[xgc-guard] Low balance: ¥29.00 is below ¥30.00',
-      '[xgc-guard] Low balance: ¥9.00 is below ¥10.00',
-      '[xgc-guard] Released the GPU of sd-main',
-    ]);
+    // the three due deliveries go out as one message: announcements first, then the action
+    expect(smtp.messages).toHaveLength(1);
+    const [m] = smtp.messages;
+    expect(m.subject).toBe('[xgc-guard] Low balance: ¥29.00 is below ¥30.00 (+2 more)');
+    expect(m.headers.get('x-guard-events')).toBe('balance_low,balance_low,action_taken');
+    const at = ['Low balance: ¥29.00 is below ¥30.00', 'Low balance: ¥9.00 is below ¥10.00', 'Released the GPU of sd-main'].map((t) => m.text!.indexOf(t));
+    expect(at.every((k) => k >= 0) && at[0] < at[1] && at[1] < at[2], at.join(",")).toBe(true);
     expect(outboxDepth(g.db)).toEqual({ pending: 0, dead: 0 });
     expect(listDeliveries(g.db).map((d) => d.state)).toEqual(['sent', 'sent', 'sent']);
   });
@@ -148,13 +149,12 @@ describe('outbox delivery', () => {
     old('action_planned', JSON.stringify({ type: 'action_planned', dedupKey: 'p', data: { instance: sampleInstance, policy: 'nightly', action: 'release_gpu', planned_at: NOW + 1_800_000, amount: 1.59, who: 'policy' } }));
     raise(g.db, { type: 'guard_blind', dedupKey: 'blind', data: { ticks: 5 } }, { now: NOW, channels: n.channelNames() });
     expect(await n.drain()).toEqual({ sent: 5, failed: 0 });
-    expect(smtp.messages.map((m) => m.subject).sort()).toEqual([
-      '[xgc-guard] 守护无法读取云端：API 连续 5 次失败',
-      '[xgc-guard] 实例 sd-main 将于 2026-11-25 17:30 (UTC) 释放 GPU（策略 nightly）',
-      '[xgc-guard] 通知：balance_low',
-      '[xgc-guard] 通知：guard_blind',
-      '[xgc-guard] 通知：low_balance',
-    ]);
+    // one message holding all five, the most severe first
+    expect(smtp.messages).toHaveLength(1);
+    expect(smtp.messages[0].subject).toBe('[xgc-guard] 实例 sd-main 将于 2026-11-25 17:30 (UTC) 释放 GPU（策略 nightly）（另有 4 条）');
+    for (const title of ['守护无法读取云端：API 连续 5 次失败', '实例 sd-main 将于 2026-11-25 17:30 (UTC) 释放 GPU（策略 nightly）', '通知：balance_low', '通知：guard_blind', '通知：low_balance']) {
+      expect(smtp.messages[0].text).toContain(title);
+    }
     expect(outboxDepth(g.db)).toEqual({ pending: 0, dead: 0 });
   });
 

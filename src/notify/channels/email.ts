@@ -32,7 +32,7 @@ export const emailChannel: ChannelKind<typeof emailSchema> = {
         }),
       ));
     return {
-      async send(r, e) {
+      async send(r, e, all = [e]) {
         try {
           await (await open()).sendMail({
             from: o.from,
@@ -40,7 +40,7 @@ export const emailChannel: ChannelKind<typeof emailSchema> = {
             subject: r.subject,
             text: r.text,
             html: r.html,
-            headers: { 'X-Guard-Event': e.type, 'X-Guard-Reason': e.reason },
+            headers: { 'X-Guard-Event': e.type, 'X-Guard-Reason': e.reason, 'X-Guard-Events': all.map((x) => (x.status === 'resolved' ? `${x.type}:resolved` : x.type)).join(',') },
           });
         } catch (err) {
           const x = err as { code?: string; responseCode?: number; message?: string };

@@ -3,9 +3,12 @@ import type { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import type { Rendered, StoredEvent } from '../types.js';
 
-/** A configured, ready-to-use channel. `send` resolves on confirmed delivery and throws on any failure. */
+/**
+ * A configured, ready-to-use channel. `send` resolves on confirmed delivery and throws on any failure. `rendered`
+ * may hold a group of events: `event` leads it and `events` lists them all in message order.
+ */
 export interface Channel {
-  send(rendered: Rendered, event: StoredEvent): Promise<void>;
+  send(rendered: Rendered, event: StoredEvent, events?: StoredEvent[]): Promise<void>;
   close?(): Promise<void>;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Generic webhook: JSON POST of the event. With a `secret`, `X-Guard-Signature: sha256=<hex HMAC-SHA256 of
+ * Generic webhook: JSON POST of the event (the lead of a grouped message; `events` lists every event in it). With a `secret`, `X-Guard-Signature: sha256=<hex HMAC-SHA256 of
  * the raw body>`; always `X-Guard-Timestamp` (unix seconds, also in the body as `sent_at`, so it is signed).
  * Config: `{ kind: webhook, url: https://example.com/hook, secret: "..." }`
  */
@@ -17,7 +17,7 @@ export const webhookChannel: ChannelKind<typeof webhookSchema> = {
   schema: webhookSchema,
   create(o, ctx) {
     return {
-      async send(r, e) {
+      async send(r, e, all = [e]) {
         const ts = Math.floor(ctx.clock.now() / 1000);
         const body = JSON.stringify({
           id: e.id,
@@ -31,6 +31,7 @@ export const webhookChannel: ChannelKind<typeof webhookSchema> = {
           subject: r.subject,
           text: r.text,
           data: e.data,
+          events: all.map((x) => ({ id: x.id, type: x.type, reason: x.reason, status: x.status ?? 'firing', dedup_key: x.dedupKey, data: x.data })),
         });
         const headers: Record<string, string> = { 'x-guard-timestamp': String(ts), 'x-guard-event': e.type };
         if (o.secret) headers['x-guard-signature'] = `sha256=${createHmac('sha256', o.secret).update(body).digest('hex')}`;

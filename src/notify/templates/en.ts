@@ -63,6 +63,7 @@ export const en: LocaleText = {
   unknownAction: (a) => ({ verb: a, past: `Did ${a} on`, future: `${a} planned` }),
   words: {
     footer: 'xgc-guard, cost guard for XianGong Cloud',
+    more: (n) => ` (+${n} more)`,
     reminder: ' (reminder)',
     resolvedPrefix: 'Resolved: ',
     snooze: { h1: 'Snooze 1 hour', h2: 'Snooze 2 hours', skip: 'Skip this time' },

@@ -112,6 +112,8 @@ export interface LocaleText {
   words: {
     footer: string;
     reminder: string;
+    /** subject suffix of a grouped message: `n` more events inside */
+    more(n: number): string;
     resolvedPrefix: string;
     snooze: { h1: string; h2: string; skip: string };
     opaqueTitle(type: string): string;

@@ -57,6 +57,7 @@ export const zhCN: LocaleText = {
   unknownAction: word,
   words: {
     footer: 'xgc-guard 仙宫云费用守护',
+    more: (n) => `（另有 ${n} 条）`,
     reminder: '（提醒）',
     resolvedPrefix: '已恢复：',
     snooze: { h1: '暂缓 1 小时', h2: '暂缓 2 小时', skip: '跳过本次' },
