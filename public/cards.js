@@ -55,7 +55,16 @@ export function renderBalance() {
   if (level) value.classList.add(level);
   $('card-balance').dataset.level = level;
   $('balance-at').textContent =
-    level === 'critical' ? t('balanceGone') : [b.at ? t('asOf')(fmtNear(b.at)) : '', th.length ? t('balanceThresholds')(th.map(money).join(' / ')) : ''].filter(Boolean).join(' · ');
+    level === 'critical'
+      ? t('balanceGone')
+      : [
+          b.at ? t('asOf')(fmtNear(b.at)) : '',
+          // the balance model's second figure: the estimate without the hour the platform has not debited yet
+          typeof b.estimated_now === 'number' && b.estimated_now !== b.balance ? t('estimateNow')(money(b.estimated_now)) : '',
+          th.length ? t('balanceThresholds')(th.map(money).join(' / ')) : '',
+        ]
+          .filter(Boolean)
+          .join(' · ');
   $('burn-value').textContent = typeof b.burn_rate === 'number' ? `${money(b.burn_rate)}${t('perHour')}` : '—';
   $('burn-day').textContent = typeof b.burn_rate === 'number' ? t('perDay')(money(b.burn_rate * 24)) : '';
   const today = (state.data.instances?.instances ?? []).reduce((s, i) => s + (Number(i.today_estimated) || 0), 0);

@@ -166,3 +166,40 @@ function offsetSuffix(off: number): string {
 export function round4(x: number): number {
   return Math.round(x * 10_000) / 10_000;
 }
+
+/** Hours of balance left at `burn` ¥/h: 0 at or below ¥0, Infinity when nothing burns. */
+export function runwayHours(balance: number, burn: number): number {
+  if (balance <= 0) return 0;
+  if (burn <= 0) return Infinity;
+  return balance / burn;
+}
+
+/**
+ * The one balance model every surface shows (card, alerts, emails, runway): the balance the API answered and when,
+ * and ≈ now, an estimate that takes off what accrued since the platform's last (hourly, in arrears) debit.
+ */
+export interface BalanceFigures {
+  /** the balance the API answered (yuan) */
+  observed: number;
+  /** when it answered */
+  observedAt: number;
+  /** yuan accrued since the platform's last debit: owed already, not yet taken */
+  unbilled: number;
+  /** ≈ now: observed − unbilled (an estimate) */
+  estimate: number;
+  /** yuan per hour billed now */
+  burn: number;
+  /** hours the estimate lasts at `burn` (runwayHours) */
+  runwayHours: number;
+}
+
+/** The balance figures from an observation, what accrued since the last debit, and the burn rate. */
+export function balanceFigures(observed: number, observedAt: number, unbilled: number, burn: number): BalanceFigures {
+  const estimate = Math.round((observed - unbilled) * 100) / 100;
+  return { observed, observedAt, unbilled, estimate, burn, runwayHours: runwayHours(estimate, burn) };
+}
+
+/** Yuan to top up so the estimate lasts `hours` at `burn` (0 when it already does). */
+export function topUpFor(f: BalanceFigures, hours: number): number {
+  return Math.max(0, Math.round((f.burn * hours - f.estimate) * 100) / 100);
+}

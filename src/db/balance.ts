@@ -3,6 +3,9 @@ import { and, asc, desc, gte, lt, sql } from 'drizzle-orm';
 import { preparedOnce } from './prepared.js';
 import type { Db } from './open.js';
 import { balancePoints } from './schema.js';
+import { billedByInstance } from './billed-intervals.js';
+import { burnRate } from './spend.js';
+import { balanceFigures, type BalanceFigures } from '../money.js';
 
 /** A recorded balance (yuan) and when it was observed. */
 export interface BalancePoint {
@@ -39,4 +42,21 @@ export function balanceHistory(db: Db, from: number, to: number, limit: number):
     .limit(limit)
     .all();
   return { before: before ? { at: before.at, balance: before.balance } : null, points };
+}
+
+/** The platform debits at least hourly: what accrued since its last debit (at most the last hour) is owed already. */
+const DEBIT_EVERY_MS = 3_600_000;
+
+/** Estimated yuan accrued since the platform's last debit seen in the balance (at most one debit period back). */
+export function unbilledSince(db: Db, now: number): number {
+  const from = Math.max(lastDebitAt(db, now) ?? -Infinity, now - DEBIT_EVERY_MS);
+  let total = 0;
+  for (const v of billedByInstance(db, from, now, now).values()) total += v;
+  return total;
+}
+
+/** The balance model at `now` from what is recorded (see `balanceFigures`); null before the first observation. */
+export function balanceNow(db: Db, now: number): BalanceFigures | null {
+  const last = lastBalance(db);
+  return last ? balanceFigures(last.balance, last.at, unbilledSince(db, now), burnRate(db)) : null;
 }

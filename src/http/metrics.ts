@@ -11,6 +11,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Db } from '../db/open.js';
+import { balanceNow } from '../db/balance.js';
 import { instanceSeries, instancesByStatus, lastBalance, lastSuccessAt, lastTickOutcome, journalRowsSince, journalSeed, savedByPolicy, spendByInstance, type JournalRow } from '../db/metrics.js';
 import { burnRate } from '../db/spend.js';
 import { outboxDepth } from '../notify/index.js';
@@ -198,7 +199,9 @@ export function refreshFromDb(m: Metrics, db: Db, now: number): void {
   m.burnRate.set(burn);
   // Unknown balance: NaN; nothing burning: +Inf seconds of runway (never a misleading 0).
   m.balance.set(balance ?? NaN);
-  m.runway.set(balance === null ? NaN : burn > 0 ? Math.max(0, (balance / burn) * 3600) : Infinity);
+  // the runway as the runway policy and the dashboard reckon it (the balance model's estimate ≈ now)
+  const fig = balanceNow(db, now);
+  m.runway.set(fig === null ? NaN : fig.runwayHours * 3600);
 
   const now_ = new Map(instancesByStatus(db).map((r) => [r.status, r.n]));
   for (const s of now_.keys()) m.shown.statuses.add(s);

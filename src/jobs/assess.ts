@@ -10,8 +10,8 @@ import { activeOverrides } from '../db/overrides.js';
 import { firstWarnings } from '../db/events.js';
 import { cooldownsAfterBoot } from '../db/journal.js';
 import { instanceStretches } from '../db/instances.js';
-import { billedByInstance, billedTotal } from '../db/billed-intervals.js';
-import { lastDebitAt } from '../db/balance.js';
+import { billedTotal } from '../db/billed-intervals.js';
+import { unbilledSince } from '../db/balance.js';
 import { billedRate, bucketStart, holdsGpu } from '../money.js';
 import { evaluatePolicies, idleViews, nextActions, type EngineInput, type PolicyOutcome } from '../policies/engine.js';
 import type { Decision, IdleInfo, InstanceState, NextAction, ProbeView } from '../policies/types.js';
@@ -98,17 +98,6 @@ export function storedProbeViews(db: Db, ids: string[], now: number, staleAfter:
   return out;
 }
 
-/** The platform debits at least hourly: what accrued since its last debit (at most the last hour) is owed already. */
-const DEBIT_EVERY_MS = 3_600_000;
-
-/** Estimated yuan accrued since the platform's last debit seen in the balance (at most one debit period back). */
-export function unbilledSince(db: Db, now: number): number {
-  const from = Math.max(lastDebitAt(db, now) ?? -Infinity, now - DEBIT_EVERY_MS);
-  let total = 0;
-  for (const v of billedByInstance(db, from, now, now).values()) total += v;
-  return total;
-}
-
 /** Build the engine input for an observation. */
 export function engineInput(db: Db, config: Config, obs: Observation, opts: AssessOptions = {}): EngineInput {
   const { now } = obs;
@@ -134,8 +123,8 @@ export function engineInput(db: Db, config: Config, obs: Observation, opts: Asse
     instances: states,
     probes: opts.probes ?? storedProbeViews(db, states.map((s) => s.id), now, staleAfterByProbe(config.probes)),
     balance: obs.balance,
-    // only runway policies reckon with what the platform has not debited yet
-    unbilled: config.policies.some((p) => p.type === 'runway') ? unbilledSince(db, now) : 0,
+    // only money policies (runway, balance) reckon with what the platform has not debited yet
+    unbilled: config.policies.some((p) => p.type === 'runway' || p.type === 'balance') ? unbilledSince(db, now) : 0,
     spend,
     overrides: activeOverrides(db, now),
     cooldownUntil: cooldownsAfterBoot(db, now, config.limits.cooldown_after_boot),

@@ -44,9 +44,12 @@ const actionBase = z.object({
 
 const actionDone = actionBase.extend({ mode: z.enum(['enforce', 'dry_run']), at: z.number() });
 
+/** The balance model (src/money.ts `balanceFigures`): `balance` as observed at `observed_at`, and ≈ now `estimate`. */
+const balanceModel = { balance: figure, observed_at: figure.optional(), estimate: figure.optional() };
+
 const runwayBase = z.object({
   policy: z.string().optional(),
-  balance: figure,
+  ...balanceModel,
   burn_per_hour: figure.optional(),
   hours_left: figure.optional(),
   empty_at: figure.optional(),
@@ -77,7 +80,18 @@ export const EVENT_DATA = {
   /** a rail stopped the action right before acting (`error` says which) */
   action_aborted: actionDone.extend({ error: z.string() }),
   /** the balance is below `threshold` */
-  balance_low: z.object({ policy: z.string().optional(), balance: figure, threshold: z.number(), hours_left: figure.optional(), ...reasoned, ...clears }),
+  balance_low: z.object({
+    policy: z.string().optional(),
+    ...balanceModel,
+    threshold: z.number(),
+    burn_per_hour: figure.optional(),
+    hours_left: figure.optional(),
+    /** yuan to top up so the balance lasts `top_up_hours` at the current burn */
+    top_up: figure.optional(),
+    top_up_hours: z.number().optional(),
+    ...reasoned,
+    ...clears,
+  }),
   /** runway under `warn_hours` */
   runway_warn: runwayBase,
   /** runway under `act_hours`: the guard releases `instance` */

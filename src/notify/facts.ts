@@ -33,16 +33,22 @@ function policyRows(d: { policy?: string; reason?: string; reason_code?: Paramet
   return rows(!!d.policy && ['policy', d.policy], !!reason && ['reason', reason]);
 }
 
+/** The balance model's rows: the observed balance, when it was observed, and ≈ now when it differs (an estimate). */
+function balanceRows(d: { balance: number | null; observed_at?: number | null; estimate?: number | null }, f: Fmt): FactRow[] {
+  return rows(['balance', f.money(d.balance)], isNum(d.observed_at) && ['observed_at', f.time(d.observed_at)], isNum(d.estimate) && d.estimate !== d.balance && ['estimate_now', `≈ ${f.money(d.estimate)}`]);
+}
+
 const actionSheet = (d: EventData<'action_failed'> | EventData<'action_aborted'>, f: Fmt): FactSheet => ({
   facts: [...instanceRows(d.instance, f), ...policyRows(d, f), ['error', d.error]],
 });
 
 const runwaySheet = (d: EventData<'runway_warn'> | EventData<'runway_act'>, f: Fmt, resolved: boolean): FactSheet => ({
   facts: resolved
-    ? rows(['balance', f.money(d.balance)], ['runway', f.hours(d.hours_left)], !!d.policy && ['policy', d.policy])
+    ? [...balanceRows(d, f), ...rows(['runway', f.hours(d.hours_left)], !!d.policy && ['policy', d.policy])]
     : [
         ...('instance' in d ? instanceRows(d.instance, f) : []),
-        ...rows(['balance', f.money(d.balance)], ['runway', f.hours(d.hours_left)], isNum(d.burn_per_hour) && ['burn', f.rate(d.burn_per_hour)], isNum(d.empty_at) && ['empty_at', f.time(d.empty_at)]),
+        ...balanceRows(d, f),
+        ...rows(['runway', f.hours(d.hours_left)], isNum(d.burn_per_hour) && ['burn', f.rate(d.burn_per_hour)], isNum(d.empty_at) && ['empty_at', f.time(d.empty_at)]),
         ...policyRows(d, f),
       ],
 });
@@ -63,16 +69,25 @@ export const FACTS: { [T in EventType]: SheetOf<T> } = {
   action_failed: actionSheet,
   action_aborted: actionSheet,
   balance_low: (d, f) => ({
-    facts: rows(['balance', f.money(d.balance)], ['threshold', f.money(d.threshold)], isNum(d.hours_left) && ['runway', f.hours(d.hours_left)], !!d.policy && ['policy', d.policy]),
+    facts: [
+      ...balanceRows(d, f),
+      ...rows(
+        ['threshold', f.money(d.threshold)],
+        isNum(d.burn_per_hour) && ['burn', f.rate(d.burn_per_hour)],
+        isNum(d.hours_left) && ['runway', f.hours(d.hours_left)],
+        isNum(d.top_up) && isNum(d.top_up_hours) && ['top_up', `${f.money(d.top_up)} (${f.hours(d.top_up_hours)})`],
+        !!d.policy && ['policy', d.policy],
+      ),
+    ],
   }),
   runway_warn: runwaySheet,
   runway_act: runwaySheet,
   runway_critical: (d, f, resolved) => ({
     facts: resolved
-      ? rows(['balance', f.money(d.balance)], !!d.policy && ['policy', d.policy])
+      ? [...balanceRows(d, f), ...rows(!!d.policy && ['policy', d.policy])]
       : [
+          ...balanceRows(d, f),
           ...rows(
-            ['balance', f.money(d.balance)],
             ['runway', f.hours(d.hours_left)],
             isNum(d.burn_per_hour) && ['burn', f.rate(d.burn_per_hour)],
             ['empty_at', f.time(d.empty_at)],

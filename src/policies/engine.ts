@@ -49,6 +49,7 @@ function contextFor(p: PolicyConfig, input: EngineInput): PolicyContext {
     probes: input.probes,
     balance: input.balance,
     unbilled: input.unbilled ?? 0,
+    topUpHours: input.config.policies.find((q) => q.type === 'runway')?.warn_hours ?? 12,
     spend: input.spend,
     warnedAt: input.warnedAt ?? new Map(),
     fmtTime: (t) => formatTime(t, input.config.timezone),

@@ -25,18 +25,13 @@ import { globMatch } from '../glob.js';
 import { act } from './decide.js';
 import type { PolicyDecision, InstanceState, PolicyType } from './types.js';
 import { byCodeUnit } from '../order.js';
+import { balanceFigures, runwayHours, topUpFor } from '../money.js';
 
 /** The policy name journaled on last-resort releases. */
 export const LAST_RESORT_POLICY = 'last-resort';
 
 const H = 3_600_000;
 
-/** Hours of balance left at `burn` ¥/h: 0 at or below ¥0, Infinity when nothing burns. */
-export function runwayHours(balance: number, burn: number): number {
-  if (balance <= 0) return 0;
-  if (burn <= 0) return Infinity;
-  return balance / burn;
-}
 
 /** Order in which the runway policy releases: priority globs first (in list order), then highest rate. */
 export function releaseOrder(insts: InstanceState[], priority: string[] = []): InstanceState[] {
@@ -58,13 +53,13 @@ export const runwayPolicy: PolicyType<RunwayPolicyConfig> = {
     if (ctx.balance === null) return [];
     // what the balance really holds: the platform debits hourly in arrears, so what accrued since its last debit is
     // owed already (without this the runway jumps at each debit, and the last resort could come after destruction)
-    const balance = Math.round((ctx.balance - ctx.unbilled) * 100) / 100;
-    const burn = ctx.all.reduce((s, i) => s + i.rate, 0);
-    const hours = runwayHours(balance, burn);
+    const fig = balanceFigures(ctx.balance, ctx.now, ctx.unbilled, ctx.all.reduce((s, i) => s + i.rate, 0));
+    const { estimate: balance, burn, runwayHours: hours } = fig;
+    const figures = { balance: fig.observed, observed_at: fig.observedAt, estimate: fig.estimate };
     const warnKey = `runway_warn:${cfg.name}`;
     const actKey = `runway_act:${cfg.name}`;
     const criticalKey = `runway_critical:${cfg.name}`;
-    const resolveOf = (dedupKey: string): PolicyDecision => ({ kind: 'resolve', policy: cfg.name, dedupKey, data: { policy: cfg.name, balance, hours_left: hours } });
+    const resolveOf = (dedupKey: string): PolicyDecision => ({ kind: 'resolve', policy: cfg.name, dedupKey, data: { policy: cfg.name, ...figures, hours_left: hours } });
     // never "resolved" while the balance is at or below ¥0 (the burn may have dropped through destruction)
     const resolveCritical: PolicyDecision[] = balance > 0 ? [resolveOf(criticalKey)] : [];
     // releasing stops once the runway is back above act_hours: the account's runway_act alert resolves
@@ -72,11 +67,11 @@ export const runwayPolicy: PolicyType<RunwayPolicyConfig> = {
     if (hours >= cfg.warn_hours) return [resolveOf(warnKey), ...resolveAct, ...resolveCritical];
     const data = {
       policy: cfg.name,
-      balance,
+      ...figures,
       burn_per_hour: burn,
       hours_left: round2(hours),
       empty_at: ctx.now + hours * H,
-      reason: `runway ${formatDuration(hours * H)} at ¥${burn.toFixed(2)}/h (balance ¥${balance.toFixed(2)})`,
+      reason: `runway ${formatDuration(hours * H)} at ¥${burn.toFixed(2)}/h (balance ≈ ¥${balance.toFixed(2)} now)`,
       reason_code: { code: 'runway.low', params: { runway_ms: Math.round(hours * H), burn_yuan: burn, balance_yuan: balance } },
     };
     const out: PolicyDecision[] = [
@@ -109,16 +104,16 @@ export const runwayPolicy: PolicyType<RunwayPolicyConfig> = {
     if (protectedBurning.length === 0 || left >= cfg.act_hours) return [...out, ...resolveCritical];
     const emptyAt = ctx.now + left * H;
     const lastResortAt = cfg.last_resort === null || cfg.action === 'notify' ? undefined : Math.max(ctx.now, emptyAt - cfg.last_resort);
-    const runwayText = `runway ${formatDuration(left * H)} at ¥${remaining.toFixed(2)}/h (balance ¥${balance.toFixed(2)})`;
+    const runwayText = `runway ${formatDuration(left * H)} at ¥${remaining.toFixed(2)}/h (balance ≈ ¥${balance.toFixed(2)} now)`;
     const topUpHours = cfg.warn_hours;
-    const topUp = Math.max(0, remaining * topUpHours - balance);
+    const topUp = topUpFor({ ...fig, burn: remaining }, topUpHours);
     const critical = {
       ...data,
       burn_per_hour: remaining,
       hours_left: round2(left),
       empty_at: emptyAt,
       instances: ctx.all.filter((i) => i.status !== 'destroyed').map((i) => ({ id: i.id, name: i.name, gpu_model: i.gpuModel, price_per_hour: i.pricePerHour, status: i.status })),
-      top_up: round2(topUp),
+      top_up: topUp,
       top_up_hours: topUpHours,
       ...(lastResortAt !== undefined ? { last_resort_at: lastResortAt } : {}),
       reason: `${runwayText} and what still burns is protected: the platform destroys every instance at ¥0`,

@@ -76,6 +76,8 @@ export interface PolicyContext {
   balance: number | null;
   /** yuan accrued since the platform's last (hourly, in arrears) debit: already owed, not yet taken from the balance */
   unbilled: number;
+  /** hours a recharge should cover: the first runway policy's `warn_hours` (12 without one) */
+  topUpHours: number;
   /** estimated spend since the start of today / this month (configured time zone) */
   spend: { today: number; month: number; dayStart: number; monthStart: number };
   /** when the guard first warned about a situation (act/warn key -> epoch ms), for "act only after a warning" */

@@ -242,10 +242,10 @@ describe('runway policy', () => {
 
   it('warns under warn_hours', () => {
     // (and resolves a critical alert: nothing protected burns)
-    expect(kinds(evaluatePolicies(input([p], { instances: [a], balance: 10 })).decisions)).toEqual(['alert:runway', 'resolve:runway']);
+    expect(kinds(evaluatePolicies(input([p], { instances: [a], balance: 10 })).decisions)).toEqual(['alert:runway', 'resolve:runway', 'resolve:runway']);
   });
   it('resolves at or above warn_hours', () => {
-    expect(kinds(evaluatePolicies(input([p], { instances: [a], balance: 100 })).decisions)).toEqual(['resolve:runway', 'resolve:runway']);
+    expect(kinds(evaluatePolicies(input([p], { instances: [a], balance: 100 })).decisions)).toEqual(['resolve:runway', 'resolve:runway', 'resolve:runway']);
   });
   it('under act_hours releases the highest rate first until the runway is back above act_hours', () => {
     // burn 7.26/h, balance 12 -> 1.65h; releasing b (3.78) leaves 3.48/h -> 3.4h >= 2h
@@ -309,7 +309,7 @@ describe('runway policy', () => {
     expect(kinds(evaluatePolicies(input([p], { instances: [], balance: -0.23 })).decisions)).toEqual(['alert:runway']);
     expect((evaluatePolicies(input([p], { instances: [], balance: 0 })).decisions[0] as any).event.data.hours_left).toBe(0);
     // a recharge resolves both
-    expect(kinds(evaluatePolicies(input([p], { instances: [], balance: 50 })).decisions)).toEqual(['resolve:runway', 'resolve:runway']);
+    expect(kinds(evaluatePolicies(input([p], { instances: [], balance: 50 })).decisions)).toEqual(['resolve:runway', 'resolve:runway', 'resolve:runway']);
   });
   it('rejects a bad last_resort with its key path', () => {
     expect(() => input([{ ...p, last_resort: 'soon' }])).toThrow(/policies\[0\]\.last_resort: expected a duration such as 30m, or off/);

@@ -38,7 +38,7 @@ describe('policy rails at their boundaries', () => {
     expect(resolvesCritical(3)).toBe(false);
     expect(resolvesCritical(2.99)).toBe(true);
     const warn = decide([p], { balance: 3, unbilled: 3.2 }).find((d) => d.kind === 'alert');
-    expect(warn).toMatchObject({ event: { type: 'runway_warn', data: { balance: -0.2, hours_left: 0 } } });
+    expect(warn).toMatchObject({ event: { type: 'runway_warn', data: { balance: 3, estimate: -0.2, hours_left: 0 } } });
   });
 
   it('the last resort releases a protected instance at exactly last_resort of runway, after runway_critical', () => {

@@ -23,9 +23,11 @@ describe('GET /api/v1/balance', () => {
     expect(r.json()).toEqual({
       balance: 94,
       at: '2026-01-10T11:00:00+08:00',
+      // ≈ now: the hour at ¥2.01/h since the last debit is owed already; the runway reckons with it
+      estimated_now: 91.99,
       currency: 'CNY',
       burn_rate: 2.01,
-      runway_hours: 46.7662,
+      runway_hours: 45.7662,
       history: [
         { at: '2026-01-03T12:00:00+08:00', balance: 150 },
         { at: '2026-01-10T09:00:00+08:00', balance: 100 },

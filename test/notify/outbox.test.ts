@@ -70,7 +70,7 @@ describe('outbox delivery', () => {
     expect(m.subject).toBe('[xgc-guard] Low balance: ¥29.00 is below ¥30.00 (+2 more)');
     expect(m.headers.get('x-guard-events')).toBe('balance_low,balance_low,action_taken');
     const at = ['Low balance: ¥29.00 is below ¥30.00', 'Low balance: ¥9.00 is below ¥10.00', 'Released the GPU of sd-main'].map((t) => m.text!.indexOf(t));
-    expect(at.every((k) => k >= 0) && at[0] < at[1] && at[1] < at[2], at.join(",")).toBe(true);
+    expect(at.every((k) => k >= 0) && at[0] < at[1] && at[1] < at[2], at.join(',')).toBe(true);
     expect(outboxDepth(g.db)).toEqual({ pending: 0, dead: 0 });
     expect(listDeliveries(g.db).map((d) => d.state)).toEqual(['sent', 'sent', 'sent']);
   });

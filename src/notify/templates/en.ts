@@ -42,6 +42,8 @@ export const en: LocaleText = {
     recharged: 'Recharged',
     actions: 'Actions',
     top_up: 'Top up',
+    observed_at: 'Balance observed at',
+    estimate_now: '≈ Now (estimate)',
     last_resort_at: 'Last-resort release at',
     waited: 'Waited',
     tries: 'Tries',
@@ -99,7 +101,11 @@ export const en: LocaleText = {
     balance_low: {
       title: (d, f) => `Low balance: ${f.money(d.balance)} is below ${f.money(d.threshold)}`,
       summary: (d, f) =>
-        `The account balance ${f.money(d.balance)} is below ${f.money(d.threshold)}. A negative balance makes the platform destroy instances: please recharge.`,
+        `The account balance ${f.money(d.balance)} is below ${f.money(d.threshold)}.` +
+        (typeof d.burn_per_hour === 'number' && d.burn_per_hour > 0
+          ? ` At ${f.rate(d.burn_per_hour)} it lasts about ${f.hours(d.hours_left)}; top up ${f.money(d.top_up)} to cover ${f.hours(d.top_up_hours)}.`
+          : '') +
+        ' A negative balance makes the platform destroy instances: please recharge.',
       resolved: {
         title: (d, f) => `Balance recovered: ${f.money(d.balance)}`,
         summary: (d, f) => `The account balance is back above ${f.money(d.threshold)}.`,
@@ -108,20 +114,20 @@ export const en: LocaleText = {
     runway_warn: {
       title: (d, f) => `Balance runs out in about ${f.hours(d.hours_left)}`,
       summary: (d, f) =>
-        `At ${f.rate(d.burn_per_hour)} the balance of ${f.money(d.balance)} lasts about ${f.hours(d.hours_left)}. Recharge or stop instances you do not need.`,
+        `At ${f.rate(d.burn_per_hour)} the balance of ${f.money(d.estimate ?? d.balance)} (≈ now) lasts about ${f.hours(d.hours_left)}. Recharge or stop instances you do not need.`,
       resolved: runwayBack,
     },
     runway_act: {
       title: (d, f) => `Balance runs out in about ${f.hours(d.hours_left)}: releasing GPUs`,
       summary: (d, f) =>
-        `At ${f.rate(d.burn_per_hour)} the balance of ${f.money(d.balance)} lasts about ${f.hours(d.hours_left)}. The guard releases GPUs in order so a negative balance does not destroy instances.`,
+        `At ${f.rate(d.burn_per_hour)} the balance of ${f.money(d.estimate ?? d.balance)} (≈ now) lasts about ${f.hours(d.hours_left)}. The guard releases GPUs in order so a negative balance does not destroy instances.`,
       resolved: runwayBack,
     },
     runway_critical: {
       title: (d, f) =>
         `Critical: the balance reaches ¥0 at ${f.time(d.empty_at)}; ${plural(d.instances.length, 'instance', 'instances')} would be destroyed`,
       summary: (d, f) =>
-        `At ${f.rate(d.burn_per_hour)} the balance of ${f.money(d.balance)} lasts about ${f.hours(d.hours_left)}. At a negative balance the platform destroys containers, disks included; #keep and overrides protect from the guard, not from that. ` +
+        `At ${f.rate(d.burn_per_hour)} the balance of ${f.money(d.estimate ?? d.balance)} (≈ now) lasts about ${f.hours(d.hours_left)}. At a negative balance the platform destroys containers, disks included; #keep and overrides protect from the guard, not from that. ` +
         `Top up at least ${f.money(d.top_up)}${d.top_up_hours ? ` (${f.hours(d.top_up_hours)} at this burn)` : ''}.` +
         (typeof d.last_resort_at === 'number'
           ? ` Otherwise the guard releases their GPUs at ${f.time(d.last_resort_at)} (a release keeps the disk).`

@@ -44,6 +44,8 @@ export type Label =
   | 'recharged'
   | 'actions'
   | 'top_up'
+  | 'observed_at'
+  | 'estimate_now'
   | 'last_resort_at'
   | 'waited'
   | 'tries'

@@ -42,6 +42,8 @@ export const zhCN: LocaleText = {
     recharged: '充值',
     actions: '执行动作',
     top_up: '建议充值',
+    observed_at: '余额观测时间',
+    estimate_now: '≈ 当前（估算）',
     last_resort_at: '最后手段释放时间',
     waited: '已等待',
     tries: '尝试次数',
@@ -90,7 +92,12 @@ export const zhCN: LocaleText = {
     },
     balance_low: {
       title: (d, f) => `余额不足：${f.money(d.balance)}，低于 ${f.money(d.threshold)}`,
-      summary: (d, f) => `账户余额 ${f.money(d.balance)} 已低于阈值 ${f.money(d.threshold)}。余额为负时平台会销毁实例，请及时充值。`,
+      summary: (d, f) =>
+        `账户余额 ${f.money(d.balance)} 已低于阈值 ${f.money(d.threshold)}。` +
+        (typeof d.burn_per_hour === 'number' && d.burn_per_hour > 0
+          ? `按当前每小时 ${f.money(d.burn_per_hour)} 的消耗约可使用 ${f.hours(d.hours_left)}；充值 ${f.money(d.top_up)} 可维持 ${f.hours(d.top_up_hours)}。`
+          : '') +
+        '余额为负时平台会销毁实例，请及时充值。',
       resolved: {
         title: (d, f) => `余额已恢复：${f.money(d.balance)}`,
         summary: (d, f) => `账户余额已回到 ${f.money(d.threshold)} 以上。`,
@@ -98,19 +105,19 @@ export const zhCN: LocaleText = {
     },
     runway_warn: {
       title: (d, f) => `余额约 ${f.hours(d.hours_left)} 后耗尽`,
-      summary: (d, f) => `按当前每小时 ${f.money(d.burn_per_hour)} 的消耗，余额 ${f.money(d.balance)} 约可使用 ${f.hours(d.hours_left)}。请充值或关闭不用的实例。`,
+      summary: (d, f) => `按当前每小时 ${f.money(d.burn_per_hour)} 的消耗，余额 ${f.money(d.estimate ?? d.balance)}（≈ 当前）约可使用 ${f.hours(d.hours_left)}。请充值或关闭不用的实例。`,
       resolved: runwayBack,
     },
     runway_act: {
       title: (d, f) => `余额约 ${f.hours(d.hours_left)} 后耗尽：正在释放 GPU`,
       summary: (d, f) =>
-        `按当前每小时 ${f.money(d.burn_per_hour)} 的消耗，余额 ${f.money(d.balance)} 约可使用 ${f.hours(d.hours_left)}。守护将按顺序释放 GPU，避免余额为负导致实例被销毁。`,
+        `按当前每小时 ${f.money(d.burn_per_hour)} 的消耗，余额 ${f.money(d.estimate ?? d.balance)}（≈ 当前）约可使用 ${f.hours(d.hours_left)}。守护将按顺序释放 GPU，避免余额为负导致实例被销毁。`,
       resolved: runwayBack,
     },
     runway_critical: {
       title: (d, f) => `紧急：余额将于 ${f.time(d.empty_at)} 耗尽，${d.instances.length} 个实例将被销毁`,
       summary: (d, f) =>
-        `按当前每小时 ${f.money(d.burn_per_hour)} 的消耗，余额 ${f.money(d.balance)} 约可使用 ${f.hours(d.hours_left)}。余额为负时平台会销毁实例（含磁盘）；#keep 和豁免只防守护的策略，防不了平台的销毁。` +
+        `按当前每小时 ${f.money(d.burn_per_hour)} 的消耗，余额 ${f.money(d.estimate ?? d.balance)}（≈ 当前）约可使用 ${f.hours(d.hours_left)}。余额为负时平台会销毁实例（含磁盘）；#keep 和豁免只防守护的策略，防不了平台的销毁。` +
         `请至少充值 ${f.money(d.top_up)}${d.top_up_hours ? `（按当前消耗可用 ${f.hours(d.top_up_hours)}）` : ''}。` +
         (typeof d.last_resort_at === 'number' ? `否则守护将在 ${f.time(d.last_resort_at)} 释放它们的 GPU（释放后磁盘保留）。` : '最后手段释放已关闭：只有充值能阻止销毁。'),
       resolved: {
