@@ -126,6 +126,13 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
+/** The outbox event ids one webhook hit carries (a grouped message lists every event in `events`). */
+export function hitIds(h: { json?: any }): number[] {
+  const events: unknown = h.json?.events;
+  if (Array.isArray(events)) return events.map((e: { id?: unknown }) => e.id).filter((id): id is number => typeof id === 'number');
+  return typeof h.json?.id === 'number' ? [h.json.id] : [];
+}
+
 /** Start a generic-webhook receiver on 127.0.0.1. */
 export async function startWebhookReceiver(delayMs = 0): Promise<WebhookReceiver> {
   const rec: WebhookReceiver = {
@@ -134,7 +141,7 @@ export async function startWebhookReceiver(delayMs = 0): Promise<WebhookReceiver
     delayMs,
     counts() {
       const m = new Map<number, number>();
-      for (const h of rec.hits) if (typeof h.json?.id === 'number') m.set(h.json.id, (m.get(h.json.id) ?? 0) + 1);
+      for (const h of rec.hits) for (const id of hitIds(h)) m.set(id, (m.get(id) ?? 0) + 1);
       return m;
     },
     close: async () => undefined,
