@@ -88,6 +88,16 @@ describe.skipIf(!runBrowserTests)('dashboard in Chromium against the demo', () =
     }
   });
 
+  it('shows the balance model on the balance card: the observed balance as of its time, and ≈ now labelled as an estimate', async () => {
+    // the demo's simulator debits hourly in arrears: between debits the estimate is below the observed balance
+    const card = page.locator('#balance-at');
+    await expect.poll(async () => (await card.textContent()) ?? '', { timeout: 60_000 }).toMatch(/^(as of|更新于) .+ · (≈ ¥[\d,.]+ now \(estimate\)|≈ 当前 ¥[\d,.]+（估算）)/); // the server's locale
+    const b = await getJson<{ balance: number; estimated_now: number; runway_hours: number | null; burn_rate: number }>('/api/v1/balance');
+    expect(b.estimated_now).toBeLessThanOrEqual(b.balance);
+    // the runway is reckoned from the estimate, as the runway policy does
+    if (b.runway_hours !== null && b.burn_rate > 0) expect(b.runway_hours).toBeCloseTo(b.estimated_now / b.burn_rate, 2);
+  });
+
   it('draws the 30-day spend chart as coloured bars on a canvas', async () => {
     await page.waitForSelector('#spend-chart canvas');
     const barPixels = () =>
