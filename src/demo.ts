@@ -48,6 +48,9 @@ export interface RunningDemo {
 }
 
 const MIN = 60_000;
+const HOUR = 60 * MIN;
+/** The demo's last hour starts with the first hourly debit at least this many simulated minutes in. */
+const LAST_HOUR_AFTER_MIN = 100;
 
 /** The demo's policies: short enough to show results within minutes at 60x. */
 export const DEMO_CONFIG = {
@@ -92,18 +95,21 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
   w.addInstance({ name: 'sd-stopped-gpu-kept', image: 'WebUI', status: 'shutdown', gpuKept: true });
   w.addInstance({ name: 'sd-archive', image: 'WebUI', status: 'shutdown' });
   const t0 = clock.now();
+  // the simulator debits on the hour (in simulated time)
+  const lastHourAt = Math.ceil((t0 + LAST_HOUR_AFTER_MIN * MIN) / HOUR) * HOUR - t0;
   const script: Array<[number, () => void]> = [
     [25 * MIN, () => w.setActivity(batch, false)],
     [60 * MIN, () => w.setActivity(ssh, false, 0)],
   ];
   if (opts.lastHour !== false)
     script.push([
-      100 * MIN,
+      lastHourAt,
       () => {
         // the last hour: the user releases the ComfyUI box, and money spent outside instances (a charge the platform
-        // books apart from them) leaves ¥6 with only #keep burning, once the next hourly debit takes what the hour so
-        // far accrued (else a debit right after this step could empty the balance at once, and the platform would
-        // destroy everything before any guard could act)
+        // books apart from them) leaves ¥6 with only #keep burning. It is booked with the hourly debit that falls at
+        // this minute: the guard sees one drop and counts the unbilled hour from it. A charge between two debits would
+        // look like a debit to the guard (the balance is all it sees) and make its "≈ now" miss up to an hour of burn.
+        w.sync();
         if (w.instance(flux)?.status === 'running') w.releaseGpu(flux);
         const undebited = w.undebited;
         const charge = w.balance - (6 + undebited);
@@ -157,7 +163,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
   say(`Dashboard: ${url}/   (API: ${url}/api/v1/instances, docs: ${url}/docs)`);
   say(`Watch "${w.instance(forgotten)?.name ?? 'sd-webui-evening'}" get released after 20 simulated idle minutes, and the balance warning;`);
   say(`"train-over-ssh" kept while its GPU is at 97% (its Jupyter sees nothing), "sd-stopped-gpu-kept" released after 30 stopped minutes,`);
-  say(`and from about ${Math.round((100 * 60) / speed)} s on the last hour before the platform's auto-destroy.`);
+  say(`and from about ${Math.round((lastHourAt / MIN) * 60 / speed)} s on the last hour before the platform's auto-destroy.`);
   say(`At ${formatTime(wakeAt, tz)} the "morning" schedule wakes the released "sd-archive" (a scheduled wake; also: xgc-guard wake sd-archive --url ${url}). Ctrl-C to stop.`);
   let closed = false;
   return {

@@ -25,7 +25,7 @@ describe('the demo', () => {
     expect(db.prepare("select count(*) n from outbox_events where type = 'wake_done'").get()).toEqual({ n: 1 });
     expect(db.prepare("select count(*) n from wakes").get()).toEqual({ n: 1 });
 
-    // at 100 simulated minutes (10 s at 600x) the balance drop is a charge the simulator books outside instances,
+    // at 120 simulated minutes (12 s at 600x) the balance drop is a charge the simulator books outside instances,
     // and the demo announces the balance it left
     const announced = /¥(\d+\.\d\d) spent outside instances: the balance fell to ¥(\d+\.\d\d) \(≈ ¥(\d+\.\d\d) once this hour's ¥(\d+\.\d\d) is debited\)/;
     await expect.poll(() => said.find((l) => announced.test(l)), { timeout: 60_000, interval: 100 }).toBeDefined();

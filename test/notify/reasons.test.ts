@@ -11,7 +11,7 @@ describe('reason codes', () => {
     [rc('schedule.due', { cron: '0 2 * * *', tz: 'Asia/Shanghai', at: '02:00' }), 'schedule "0 2 * * *" (Asia/Shanghai) at 02:00', '定时「0 2 * * *」（Asia/Shanghai）于 02:00'],
     [rc('schedule.due_late', { cron: '0 2 * * *', tz: 'UTC', at: '02:00', late_ms: 420_000 }), 'schedule "0 2 * * *" (UTC) at 02:00, caught up 7m late', '定时「0 2 * * *」（UTC）于 02:00，延迟 7 分钟 补执行'],
     [rc('max_runtime.exceeded', { ran_ms: 43_500_000, max_ms: 43_200_000, since: '08:00' }), 'billed continuously for 12h 5m ≥ 12h (since 08:00)', '已连续计费 12 小时 5 分钟（≥ 12 小时），自 08:00 起'],
-    [rc('runway.low', { runway_ms: 5_400_000, burn_yuan: 3.18, balance_yuan: 4.77 }), 'runway 1h 30m at ¥3.18/h (balance ¥4.77)', '按每小时 ¥3.18 的消耗，余额 ¥4.77 约可用 1 小时 30 分钟'],
+    [rc('runway.low', { runway_ms: 5_400_000, burn_yuan: 3.18, balance_yuan: 4.77 }), 'runway 1h 30m at ¥3.18/h (balance ≈ ¥4.77 now)', '按每小时 ¥3.18 的消耗，当前余额约 ¥4.77，约可用 1 小时 30 分钟'],
     [rc('budget.exceeded_month', { spent_yuan: 812.4, limit_yuan: 800 }), 'estimated spend ¥812.40 this month > limit ¥800.00', '本月预估花费 ¥812.40，超过预算 ¥800.00'],
     [rc('balance.below', { balance_yuan: 23.5, threshold_yuan: 30 }), 'balance ¥23.50 < ¥30.00', '余额 ¥23.50 低于 ¥30.00'],
     [rc('api.act_now', { who: 'alice' }), 'requested through the API by alice', '由 alice 通过 API 请求'],
