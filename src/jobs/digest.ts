@@ -1,8 +1,9 @@
 /** The daily digest: yesterday's estimated and observed spend, savings, balance, runway and top instances. */
-import { desc, inArray } from 'drizzle-orm';
+import { inArray } from 'drizzle-orm';
 import type { Db } from '../db/open.js';
-import { balancePoints, instances } from '../db/schema.js';
-import { burnRate, spendReport } from '../db/spend.js';
+import { balanceNow } from '../db/balance.js';
+import { instances } from '../db/schema.js';
+import { spendReport } from '../db/spend.js';
 import { bucketStart, isoInTz, round4 } from '../money.js';
 import { enqueueDigest, type DigestData } from '../notify/index.js';
 
@@ -11,8 +12,8 @@ export function digestData(db: Db, now: number, tz: string): DigestData {
   const today = bucketStart(now, 'day', tz);
   const yesterday = bucketStart(today - 1, 'day', tz);
   const byInst = spendReport(db, { from: yesterday, to: today, by: 'instance', tz, now });
-  const last = db.select().from(balancePoints).orderBy(desc(balancePoints.at), desc(balancePoints.id)).limit(1).get();
-  const burn = burnRate(db);
+  // the balance model every surface uses: the observed balance, and the runway from its estimate now
+  const fig = balanceNow(db, now);
   const top = byInst.rows.slice(0, 5);
   const names = new Map(
     top.length
@@ -30,8 +31,8 @@ export function digestData(db: Db, now: number, tz: string): DigestData {
     observed: byInst.total.observed,
     saved: byInst.total.saved,
     recharged: byInst.total.recharged,
-    balance: last?.balance ?? null,
-    runway_hours: last && burn > 0 ? round4(last.balance / burn) : null,
+    balance: fig?.observed ?? null,
+    runway_hours: fig && fig.burn > 0 ? round4(fig.runwayHours) : null,
     top_instances: top.map((r) => ({ id: String(r.key), name: names.get(String(r.key))?.name ?? '', gpu_model: names.get(String(r.key))?.gpuModel, estimated: r.estimated })),
   };
 }

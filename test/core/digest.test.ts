@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runDigest, digestData } from '../../src/jobs/digest.js';
+import { balanceNow } from '../../src/db/balance.js';
 import { startHarness, T0, type Harness } from '../helpers/guard.js';
 import { startSmtp, type TestSmtp } from '../notify/helpers.js';
 
@@ -22,8 +23,13 @@ describe('daily digest', () => {
     });
     await h.add({ name: 'big-box', status: 'running', gpu_count: 2 });
     await h.add({ name: 'small-box', status: 'running' });
-    for (let i = 0; i < 24 * 6 + 12; i++) await h.step(10 * 60_000); // through day 1 into day 2 09:00 UTC
+    for (let i = 0; i < 24 * 6 + 15; i++) await h.step(10 * 60_000); // through day 1 into day 2 09:30 UTC
     const d = digestData(h.gdb.db, h.clock.now(), 'UTC');
+    // the balance model of every surface: the observed balance, the runway from the estimate (half an hour unbilled)
+    const fig = balanceNow(h.gdb.db, h.clock.now())!;
+    expect(fig.unbilled).toBeGreaterThan(1);
+    expect(d.balance).toBe(fig.observed);
+    expect(d.runway_hours).toBeCloseTo(fig.runwayHours, 3);
     expect(d.day).toBe(new Date(T0).toISOString().slice(0, 10));
     expect(d.estimated).toBeCloseTo((24 - 1 / 6) * (2 * 1.59 + 1.59), 1);
     expect(d.top_instances[0].name).toBe('big-box');
