@@ -226,7 +226,8 @@ function readConfigFile(file: string): string {
     throw fail(code === 'ENOENT' ? 'not found: create it (cp guard.example.yaml guard.yaml) or fix --config / GUARD_CONFIG' : `cannot be read (${code ?? 'error'})`);
   }
   // `docker compose` bind-mounts a missing host file as an empty directory.
-  if (isDir) throw fail('is a directory, not a file: create the file on the host (cp guard.example.yaml guard.yaml) before starting; a bind mount of a missing file makes a directory');
+  // The fix removes that directory first: `cp` alone would copy the example into it.
+  if (isDir) throw fail('is a directory, not a file (Docker made it: the host file was missing when the container started); fix it on the host, next to docker-compose.yml: rmdir guard.yaml && cp guard.example.yaml guard.yaml');
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {

@@ -123,7 +123,7 @@ describe('errors name the thing and the fix, one line each (the built CLI)', { t
     const dir = tempDir();
     const r = await runCli(['run'], { ...env, GUARD_CONFIG: dir });
     expect(r.code).toBe(1);
-    oneLine(r.stderr, new RegExp(`^config error: config file ${dir} is a directory, not a file: create the file on the host \\(cp guard\\.example\\.yaml guard\\.yaml\\)`));
+    oneLine(r.stderr, new RegExp(`^config error: config file ${dir} is a directory, not a file \\(Docker made it: .*\\); fix it on the host, next to docker-compose\\.yml: rmdir guard\\.yaml && cp guard\\.example\\.yaml guard\\.yaml$`));
     const missing = join(dir, 'guard.yaml');
     const m = await runCli(['run', '--config', missing], env);
     expect(m.code).toBe(1);
