@@ -156,7 +156,8 @@ describe('README commands, verbatim, against the simulator', { timeout: 600_000 
     expect(weakTokenReason(readFileSync(join(dir, 'secrets', 'guard_token'), 'utf8').trim())).toBeNull();
     // the container's environment (image ENV + compose environment), with the mounts resolved to the host files
     const containerEnv: Record<string, string> = { GUARD_HTTP_HOST: '0.0.0.0', GUARD_DB: join(dir, 'data', 'guard.db'), XGC_API_BASE_URL: sim.url };
-    for (const [k, v] of Object.entries(svc.environment as Record<string, string>)) containerEnv[k] = hostOf.get(v) ?? v;
+    // a key without a value is taken from the shell (compose's rule): here the simulator's URL set above
+    for (const [k, v] of Object.entries(svc.environment as Record<string, string | null>)) if (v !== null) containerEnv[k] = hostOf.get(v) ?? v;
     const r = await sh(`exec ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} check`, dir, { PATH: env.PATH, ...containerEnv });
     expect(r.stdout).not.toMatch(/^error/m);
     expect(r.stdout).toMatch(/^ok {4}config .*guard\.yaml: 7 policies \(idle-release, nightly, runaway, low-balance, held-gpu, runway, daily-cap\), dry_run=true$/m);
