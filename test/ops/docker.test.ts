@@ -1,5 +1,5 @@
 /**
- * The image, statically (no Docker engine here): a supported Node on every stage, dependencies installed and the
+ * The image, statically (scripts/smoke-image builds and runs it for real in CI, where .ci/run starts Docker): a supported Node on every stage, dependencies installed and the
  * native addon built once, no init of its own (compose `init: true` brings one), a HEALTHCHECK through
  * `xgc-guard health`, a .dockerignore, and scripts/smoke-prod copying exactly what the Dockerfile copies.
  * `xgc-guard health` itself runs against a real daemon whose port is set only in its config file.

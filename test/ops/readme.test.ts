@@ -4,7 +4,7 @@
  * a free HTTP port and a local SMTP server in the environment, and the one placeholder `<your-token>`. `npm ci`
  * is stood in for by the already installed node_modules plus the `prepare` lifecycle script it runs (a real
  * `npm ci` compiles better-sqlite3 for minutes; scripts/smoke-prod does that in CI); `docker` lines need an
- * engine this machine lacks: the test checks instead that every file docker-compose.yml mounts was created by
+ * engine (CI's scripts/smoke-image runs the image itself): the test checks instead that every file docker-compose.yml mounts was created by
  * the README's lines and that the guard would start with them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
