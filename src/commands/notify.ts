@@ -42,7 +42,7 @@ const notify: Command = {
     }
     let failed = 0;
     for (const spec of chosen) {
-      const channel = channelRegistry.get(spec.kind).create(spec.options as never, { clock: systemClock, timeoutMs: 10_000 });
+      const channel = channelRegistry.get(spec.kind).create(spec.options as never, { clock: systemClock, timeoutMs: 10_000, publicUrl: config.http.public_url });
       const { rendered, event } = testMessage(spec.name, systemClock.now(), config.locale, config.timezone);
       try {
         await channel.send(rendered, event);

@@ -10,11 +10,16 @@
  */
 import { z } from 'zod';
 import { ConfigError, ConfigErrors } from '../errors.js';
+import { barkSchema } from './channels/bark.js';
 import { dingtalkSchema } from './channels/dingtalk.js';
 import { emailSchema } from './channels/email.js';
 import { feishuSchema } from './channels/feishu.js';
+import { ntfySchema } from './channels/ntfy.js';
+import { pushplusSchema } from './channels/pushplus.js';
 import { channelRegistry, type ChannelRegistry } from './channels/registry.js';
+import { serverchanSchema } from './channels/serverchan.js';
 import { slackSchema } from './channels/slack.js';
+import { telegramSchema } from './channels/telegram.js';
 import { webhookSchema } from './channels/webhook.js';
 import { wecomSchema } from './channels/wecom.js';
 
@@ -22,13 +27,18 @@ const nameSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, 
 
 const named = { name: nameSchema.optional() };
 
-/** One webhook entry: `{ kind, url, secret?, name? }` plus the kind's own options (strict per kind). */
+/** One webhook entry: `{ kind, url, secret?, token?, name? }` plus the kind's own options (strict per kind). */
 export const webhookEntrySchema = z.discriminatedUnion('kind', [
   webhookSchema.extend({ kind: z.literal('webhook'), ...named }),
   wecomSchema.extend({ kind: z.literal('wecom'), ...named }),
   dingtalkSchema.extend({ kind: z.literal('dingtalk'), ...named }),
   feishuSchema.extend({ kind: z.literal('feishu'), ...named }),
   slackSchema.extend({ kind: z.literal('slack'), ...named }),
+  serverchanSchema.extend({ kind: z.literal('serverchan'), ...named }),
+  pushplusSchema.extend({ kind: z.literal('pushplus'), ...named }),
+  barkSchema.extend({ kind: z.literal('bark'), ...named }),
+  ntfySchema.extend({ kind: z.literal('ntfy'), ...named }),
+  telegramSchema.extend({ kind: z.literal('telegram'), ...named }),
 ]);
 
 /** The `notify:` section (strict: unknown keys are errors). */

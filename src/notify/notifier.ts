@@ -67,7 +67,7 @@ export class Notifier {
   constructor(private readonly opts: NotifierOptions) {
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
     const registry = opts.registry ?? channelRegistry;
-    const ctx = { clock: opts.clock, timeoutMs: opts.timeoutMs ?? 10_000 };
+    const ctx = { clock: opts.clock, timeoutMs: opts.timeoutMs ?? 10_000, publicUrl: opts.publicUrl };
     for (const spec of resolveChannels(opts.config, registry)) {
       this.channels.set(spec.name, registry.get(spec.kind).create(spec.options, ctx));
       this.collectSecrets(spec.options);
@@ -189,7 +189,7 @@ export class Notifier {
   }
 
   private collectSecrets(options: Record<string, unknown>): void {
-    for (const key of ['url', 'smtp_url', 'secret']) {
+    for (const key of ['url', 'smtp_url', 'secret', 'token']) {
       const v = options[key];
       if (typeof v !== 'string' || !v) continue;
       this.secrets.push(v);

@@ -154,7 +154,7 @@ describe('channel registry and config', () => {
   it('rejects a duplicate kind and answers an unknown kind with the list of valid ones', () => {
     const reg = new ChannelRegistry([channelRegistry.get('slack')]);
     expect(() => reg.register(channelRegistry.get('slack'))).toThrow(/already registered/);
-    expect(() => channelRegistry.get('teams')).toThrow('unknown channel kind "teams"; valid kinds: dingtalk, email, feishu, slack, webhook, wecom');
+    expect(() => channelRegistry.get('teams')).toThrow('unknown channel kind "teams"; valid kinds: bark, dingtalk, email, feishu, ntfy, pushplus, serverchan, slack, telegram, webhook, wecom');
   });
 
   it('names channels email, <kind>, or <kind>-<index> when a kind repeats, or by name', () => {

@@ -1,13 +1,18 @@
-/** JSON POST with a timeout for webhook channels; answers that are not a confirmed success throw ChannelSendError. */
+/** POST with a timeout for webhook channels; answers that are not a confirmed success throw ChannelSendError. */
 import { ChannelSendError } from './types.js';
 
 /** POST `body` (already serialized) as JSON; return the response text when the status is 2xx. */
 export async function postJson(kind: string, url: string, body: string, opts: { timeoutMs: number; headers?: Record<string, string> }): Promise<string> {
+  return post(kind, url, body, { ...opts, headers: { 'content-type': 'application/json; charset=utf-8', ...opts.headers } });
+}
+
+/** POST `body` with `opts.headers` (the content type among them); return the response text when the status is 2xx. */
+export async function post(kind: string, url: string, body: string, opts: { timeoutMs: number; headers?: Record<string, string> }): Promise<string> {
   let res: Response;
   try {
     res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'xgc-guard', ...opts.headers },
+      headers: { 'user-agent': 'xgc-guard', ...opts.headers },
       body,
       redirect: 'manual',
       signal: AbortSignal.timeout(opts.timeoutMs),
@@ -41,6 +46,26 @@ export function requireZero(kind: string, text: string, fields: string[], msgFie
     const msg = msgFields.map((f) => json[f]).find((m) => typeof m === 'string') ?? '';
     throw new ChannelSendError(kind, `${field ?? fields[0]} ${String(code ?? 'missing')} ${String(msg)}`.trim(), 200);
   }
+}
+
+/** Parse a vendor's JSON answer and require `field` to equal `want` (PushPlus and Bark `code: 200`, Telegram `ok: true`). */
+export function requireField(kind: string, text: string, field: string, want: number | boolean, msgFields: string[]): void {
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new ChannelSendError(kind, `unexpected non-JSON answer: ${text.slice(0, 100)}`, 200);
+  }
+  if (json === null || typeof json !== 'object') throw new ChannelSendError(kind, `unexpected answer: ${text.slice(0, 100)}`, 200);
+  if (json[field] !== want) {
+    const msg = msgFields.map((f) => json[f]).find((m) => typeof m === 'string') ?? '';
+    throw new ChannelSendError(kind, `${field} ${JSON.stringify(json[field] ?? 'missing')} ${String(msg)}`.trim(), 200);
+  }
+}
+
+/** Text cut to at most `max` characters, ending in "..." when cut. */
+export function clip(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 3)}...`;
 }
 
 /** A fetch failure in a few words, without the URL (it may carry a token). */

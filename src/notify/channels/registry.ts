@@ -1,9 +1,14 @@
 /** The channel registry: every kind once; an unknown kind is answered with the list of valid ones. */
 import { ConfigError } from '../../errors.js';
+import { barkChannel } from './bark.js';
 import { dingtalkChannel } from './dingtalk.js';
 import { emailChannel } from './email.js';
 import { feishuChannel } from './feishu.js';
+import { ntfyChannel } from './ntfy.js';
+import { pushplusChannel } from './pushplus.js';
+import { serverchanChannel } from './serverchan.js';
 import { slackChannel } from './slack.js';
+import { telegramChannel } from './telegram.js';
 import type { ChannelKind } from './types.js';
 import { webhookChannel } from './webhook.js';
 import { wecomChannel } from './wecom.js';
@@ -32,7 +37,18 @@ export class ChannelRegistry {
 }
 
 /** Built-in webhook kinds (everything but email). */
-export const WEBHOOK_KINDS = [webhookChannel, wecomChannel, dingtalkChannel, feishuChannel, slackChannel] as const;
+export const WEBHOOK_KINDS = [
+  webhookChannel,
+  wecomChannel,
+  dingtalkChannel,
+  feishuChannel,
+  slackChannel,
+  serverchanChannel,
+  pushplusChannel,
+  barkChannel,
+  ntfyChannel,
+  telegramChannel,
+] as const;
 
 /** The registry with every built-in channel kind. */
 export const channelRegistry = new ChannelRegistry([emailChannel as ChannelKind, ...(WEBHOOK_KINDS as readonly ChannelKind[])]);

@@ -18,6 +18,8 @@ export interface ChannelContext {
   clock: Clock;
   /** Per-request timeout. */
   timeoutMs: number;
+  /** `http.public_url`, the dashboard; push channels that carry a link (Bark, ntfy) send it when set. */
+  publicUrl?: string;
 }
 
 /** A kind of channel: its option schema (strict zod) and a factory. */
