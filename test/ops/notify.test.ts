@@ -105,6 +105,54 @@ describe('notifications from the CLI: SMTP_* env, `notify test`, `check` on webh
     expect(none.stderr).toMatch(/^no notification channel is configured: set SMTP_URL and SMTP_TO/);
   });
 
+  it('`notify test` sends one well-formed request to each phone-push channel and names the one that answers a failure', async () => {
+    const rx = {
+      serverchan: await startReceiver('/SCTsendkey0123456789abc.send', { status: 200, body: '{"code":0,"message":""}' }),
+      pushplus: await startReceiver('/send', { status: 200, body: '{"code":200,"msg":"ok"}' }),
+      bark: await startReceiver('/barkdevicekey0123456789', { status: 200, body: '{"code":200,"message":"success"}' }),
+      ntfy: await startReceiver('/ntfy-topic-secret-0123', { status: 200, body: '{"id":"1"}' }),
+      telegram: await startReceiver('/bot42:AAHtelegramsecret0123', { status: 200, body: '{"ok":true,"result":{}}' }),
+    };
+    try {
+      const cfg = join(tempDir(), 'guard.yaml');
+      writeFileSync(
+        cfg,
+        [
+          'http: { public_url: "https://guard.example.com" }',
+          'notify:',
+          '  webhooks:',
+          `    - { kind: serverchan, url: "${rx.serverchan.url}" }`,
+          `    - { kind: pushplus, url: "${rx.pushplus.url}", token: pushplus-secret-token }`,
+          `    - { kind: bark, url: "${rx.bark.url}" }`,
+          `    - { kind: ntfy, url: "${rx.ntfy.url}", token: tk_ntfysecret }`,
+          `    - { kind: telegram, url: "${rx.telegram.url}", chat_id: 12345 }`,
+        ].join('\n'),
+      );
+      const r = await runCli(['notify', 'test', '--config', cfg], {});
+      expect(r.stdout.trim().split('\n')).toEqual(['serverchan', 'pushplus', 'bark', 'ntfy', 'telegram'].map((k) => `ok    ${k} (${k}): test message sent`));
+      expect(r.code).toBe(0);
+      for (const x of Object.values(rx)) expect(x.requests.map((q) => q.method)).toEqual(['POST']);
+      expect(rx.serverchan.requests[0]!.json.desp).toContain('测试消息'); // zh-CN is the default locale
+      expect(rx.pushplus.requests[0]!.json).toMatchObject({ token: 'pushplus-secret-token', template: 'markdown', title: '[xgc-guard] 测试通知：pushplus' });
+      expect(rx.bark.requests[0]!.json).toMatchObject({ title: '[xgc-guard] 测试通知：bark', group: 'xgc-guard', url: 'https://guard.example.com' });
+      const nh = rx.ntfy.requests[0]!.headers;
+      expect(nh).toMatchObject({ priority: 'default', click: 'https://guard.example.com', authorization: 'Bearer tk_ntfysecret' });
+      expect(Buffer.from(/^=\?UTF-8\?B\?(.+)\?=$/.exec(String(nh.title))![1]!, 'base64').toString('utf8')).toBe('[xgc-guard] 测试通知：ntfy');
+      expect(rx.ntfy.requests[0]!.raw).toContain('测试消息');
+      expect(rx.telegram.requests[0]!.url).toBe('/bot42:AAHtelegramsecret0123/sendMessage');
+      expect(rx.telegram.requests[0]!.json).toMatchObject({ chat_id: 12345 });
+      expect(rx.telegram.requests[0]!.json.text).toContain('测试通知：telegram');
+
+      rx.telegram.reply.body = '{"ok":false,"error_code":401,"description":"Unauthorized"}';
+      const bad = await runCli(['notify', 'test', '--config', cfg, '--channel', 'telegram'], {});
+      expect(bad.code).toBe(1);
+      expect(bad.stdout.trim()).toBe('error telegram (telegram): telegram: ok false Unauthorized');
+      expect(r.stdout + r.stderr + bad.stdout + bad.stderr).not.toMatch(/secret|sendkey|devicekey/i);
+    } finally {
+      for (const x of Object.values(rx)) await x.close();
+    }
+  });
+
   describe('check connects to each webhook host (TCP, or TLS with the certificate checked) and sends nothing', () => {
     let tls: TlsServer;
     let tlsPort: number;
