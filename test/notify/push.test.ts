@@ -121,7 +121,7 @@ describe('phone-push channels against a local receiver', () => {
 
   it.each([
     ['serverchan', '/SCT123456TsecretSendKey.send', {}, { status: 200, body: '{"code":40001,"message":"bad pushkey"}' }, 'code 40001 bad pushkey'],
-    ['pushplus', '/send', { token: 'pp-secret-token-42' }, { status: 200, body: '{"code":903,"msg":"无效的用户token"}' }, 'code 903'],
+    ['pushplus', '/send', { token: 'pp-secret-token-42' }, { status: 200, body: '{"code":903,"msg":"无效的用户token pp-secret-token-42"}' }, 'code 903 无效的用户token [redacted]'],
     ['bark', '/secretdevicekey0123456', {}, { status: 200, body: '{"code":400,"message":"failed to get device token"}' }, 'code 400'],
     ['ntfy', '/secret-topic-0123456789', { token: 'tk_secretntfy99' }, { status: 429, body: '{"code":42901,"error":"limit reached"}' }, 'HTTP 429'],
     ['telegram', '/bot99:AAHsecretTelegramToken', { chat_id: 1 }, { status: 200, body: '{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}' }, 'chat not found'],
