@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, ConfigErrors, StartRefused } from '../errors.js';
-import { configSchema, type Config } from './schema.js';
+import { configSchema, OTHER_GROUP, type Config } from './schema.js';
 import { CronError, readCron } from './cron.js';
 import { canonicalTimeZone } from '../money.js';
 import { keysAt, unknownKeyProblem } from './suggest.js';
@@ -188,6 +188,13 @@ function semanticChecks(c: Config): ConfigError[] {
         if (!(KNOWN_PROBES as readonly string[]).includes(name)) errs.push(new ConfigError(`${at}.probes[${j}]`, `unknown probe "${name}": expected one of ${KNOWN_PROBES.join(', ')}`));
       });
     }
+  });
+  const groups = new Map<string, number>();
+  c.groups.forEach((g, i) => {
+    const at = `groups[${i}].name`;
+    if (g.name.toLowerCase() === OTHER_GROUP) errs.push(new ConfigError(at, `"${g.name}" is reserved for the instances no group matches: choose another name`));
+    else if (groups.has(g.name)) errs.push(new ConfigError(at, `duplicate group name "${g.name}" (also groups[${groups.get(g.name)}])`));
+    groups.set(g.name, i);
   });
   let channelNames: string[] = [];
   try {

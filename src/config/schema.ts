@@ -32,6 +32,16 @@ export const selectorSchema = z.strictObject({
 });
 export type Selector = z.output<typeof selectorSchema>;
 
+/** The spend group of instances no configured group matches (reserved: no group may take the name). */
+export const OTHER_GROUP = 'other';
+
+/** A spend group: instances its `match` selects (the first matching group wins; the rest are "other"). */
+export const groupSchema = z.strictObject({
+  name: z.string().trim().min(1, 'expected a non-empty group name'),
+  match: selectorSchema,
+});
+export type GroupConfig = z.output<typeof groupSchema>;
+
 export const ACTIONS = ['release_gpu', 'shutdown', 'destroy', 'notify', 'boot'] as const;
 export type ActionKind = (typeof ACTIONS)[number];
 const anyAction = z.enum(ACTIONS, { error: `expected one of ${ACTIONS.join(', ')}` });
@@ -261,6 +271,8 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  /** spend groups (`spend --by group`, `by=group`); none by default: every instance is "other" */
+  groups: z.array(groupSchema).default([]),
   policies: z.array(policySchema).prefault(() => structuredClone(DEFAULT_POLICIES) as unknown as z.input<typeof policySchema>[]),
   notify: notifyConfigSchema
     .extend({

@@ -35,3 +35,9 @@ export function instancesMatching(db: Db, glob: string): KnownInstance[] {
 export function historyStart(db: Db): number | null {
   return db.select({ at: min(instances.firstSeen) }).from(instances).get()?.at ?? null;
 }
+
+/** Every recorded instance's id, name and GPU model (what a `match` selector looks at), by id. */
+export function instanceSelectables(db: Db): Map<string, { id: string; name: string; gpuModel: string }> {
+  const rows = db.select({ id: instances.id, name: instances.name, gpuModel: instances.gpuModel }).from(instances).all();
+  return new Map(rows.map((r) => [r.id, r]));
+}
