@@ -1,23 +1,24 @@
 /** `xgc-guard spend`: estimated, observed and saved money from the guard's database, as a table (or JSON). */
 import type { Command } from './types.js';
 import { systemClock } from '../clock.js';
-import { historyStart, instanceNames } from '../db/known-instances.js';
+import { historyStart, instanceNames, instanceSelectables } from '../db/known-instances.js';
 import { spendReport, type SpendBy } from '../db/spend.js';
 import { BadRequest } from '../errors.js';
+import { spendByGroup } from '../groups.js';
 import { isoInTz } from '../money.js';
 import { parseTimeParam } from '../http/params.js';
 import { configOption, loadFromArgs, openExistingDb, str } from './common.js';
 
 const spend: Command = {
   summary: 'Print spend (estimated from status intervals, observed from balance decreases) and savings.',
-  usage: 'Usage: xgc-guard spend [--config FILE] [--from -7d|ISO] [--to now|ISO] [--by day|hour|instance] [--tz ZONE] [--json]',
+  usage: 'Usage: xgc-guard spend [--config FILE] [--from -7d|ISO] [--to now|ISO] [--by day|hour|instance|group] [--tz ZONE] [--json]',
   options: { ...configOption, from: { type: 'string' }, to: { type: 'string' }, by: { type: 'string' }, tz: { type: 'string' }, json: { type: 'boolean' } },
   async run(values) {
     const { config } = loadFromArgs(values);
     const tz = str(values.tz) ?? config.timezone;
     const now = systemClock.now();
-    const by = (str(values.by) ?? 'day') as SpendBy;
-    if (!['day', 'hour', 'instance'].includes(by)) throw new BadRequest('--by', `expected day, hour or instance, got "${by}"`);
+    const by = (str(values.by) ?? 'day') as SpendBy | 'group';
+    if (!['day', 'hour', 'instance', 'group'].includes(by)) throw new BadRequest('--by', `expected day, hour, instance or group, got "${by}"`);
     const from = parseTimeParam(str(values.from) ?? '-7d', now, tz);
     const to = parseTimeParam(str(values.to) ?? 'now', now, tz);
     if (from === null) throw new BadRequest('--from', 'expected ISO 8601, "now" or a relative time like -7d');
@@ -25,8 +26,10 @@ const spend: Command = {
     if (from >= to) throw new BadRequest('--from', 'must be before --to');
     const g = openExistingDb(config.db.path);
     try {
-      const r = spendReport(g.db, { from, to, by, tz, now });
-      const names = instanceNames(g.db);
+      const byInstance = spendReport(g.db, { from, to, by: by === 'group' ? 'instance' : by, tz, now });
+      const r = by === 'group' ? spendByGroup(byInstance, config.groups, instanceSelectables(g.db)) : byInstance;
+      // group rows are keyed by the group's name, instance rows by id (shown with the instance's name)
+      const names = by === 'group' ? new Map<string, string>() : instanceNames(g.db);
       const start = historyStart(g.db);
       const key = (k: number | string) => (typeof k === 'number' ? isoInTz(k, tz).slice(0, by === 'hour' ? 16 : 10).replace('T', ' ') : `${names.get(k) ?? ''} ${k}`.trim());
       if (values.json) {
@@ -35,7 +38,7 @@ const spend: Command = {
       }
       const y = (v: number | null) => (v === null ? '—' : `¥${v.toFixed(2)}`).padStart(11);
       console.log(`spend ${isoInTz(from, tz)} .. ${isoInTz(to, tz)} by ${by} (${tz})`);
-      console.log(`${(by === 'instance' ? 'instance' : 'bucket').padEnd(36)}${'estimated'.padStart(11)}${'observed'.padStart(11)}${'saved'.padStart(11)}`);
+      console.log(`${(by === 'instance' || by === 'group' ? by : 'bucket').padEnd(36)}${'estimated'.padStart(11)}${'observed'.padStart(11)}${'saved'.padStart(11)}`);
       for (const row of r.rows) console.log(`${key(row.key).padEnd(36)}${y(row.estimated)}${y(row.observed)}${y(row.saved)}`);
       console.log(`${'total'.padEnd(36)}${y(r.total.estimated)}${y(r.total.observed)}${y(r.total.saved)}`);
       if (start === null) console.log('the guard has not observed the account yet: no history to sum');

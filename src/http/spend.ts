@@ -1,7 +1,9 @@
 /** `GET /api/v1/spend` (estimated / observed / saved by hour, day or instance) and `GET /api/v1/savings`. */
 import { z } from 'zod';
 import { savingsReport } from '../db/savings.js';
+import { instanceSelectables } from '../db/known-instances.js';
 import { spendReport } from '../db/spend.js';
+import { spendByGroup } from '../groups.js';
 import { BadRequest } from '../errors.js';
 import { isoInTz } from '../money.js';
 import type { App, AppDeps } from './types.js';
@@ -14,7 +16,7 @@ export const MAX_BUCKETS = 5_000;
 const spendResponse = z.object({
   from: z.string(),
   to: z.string(),
-  by: z.enum(['hour', 'day', 'instance']),
+  by: z.enum(['hour', 'day', 'instance', 'group']),
   tz: z.string(),
   currency: z.literal('CNY'),
   total: z.object({
@@ -26,7 +28,7 @@ const spendResponse = z.object({
   }),
   rows: z.array(
     z.object({
-      key: z.string().describe('bucket start (ISO 8601) or instance id'),
+      key: z.string().describe('bucket start (ISO 8601), instance id or group name'),
       estimated: z.number(),
       observed: z.number().nullable().describe('null per instance (the balance is per account)'),
       saved: z.number(),
@@ -72,7 +74,7 @@ export default async function spendRoutes(app: App, opts: { deps: AppDeps }) {
         summary: 'Where the money went: estimated, observed and saved, by hour, day or instance',
         querystring: z.strictObject({
           ...rangeQueryFields,
-          by: z.enum(['hour', 'day', 'instance']).default('day'),
+          by: z.enum(['hour', 'day', 'instance', 'group']).default('day').describe('group: per-instance spend summed by the config\'s `groups` (unmatched: "other")'),
           tz: tzParam.optional(),
           split: z.enum(['instance', 'none']).default('none').describe('instance: time-bucket rows also carry `instances` (estimated per instance id)'),
           split_top: z.coerce
@@ -92,9 +94,10 @@ export default async function spendRoutes(app: App, opts: { deps: AppDeps }) {
       const by = req.query.by;
       const { from, to } = resolveRange(req.query, now, tz);
       const unit = by === 'hour' ? 3_600_000 : 86_400_000;
-      if (by !== 'instance' && (to - from) / unit > MAX_BUCKETS) throw new BadRequest('query.from', `range too long for by=${by}: at most ${MAX_BUCKETS} buckets`);
+      if (by !== 'instance' && by !== 'group' && (to - from) / unit > MAX_BUCKETS) throw new BadRequest('query.from', `range too long for by=${by}: at most ${MAX_BUCKETS} buckets`);
       if (req.query.split_top !== undefined && req.query.split !== 'instance') throw new BadRequest('query.split_top', 'split_top needs split=instance');
-      const r = spendReport(gdb.db, { from, to, by, tz, now, split: req.query.split === 'instance', splitTop: req.query.split_top });
+      const byInstance = spendReport(gdb.db, { from, to, by: by === 'group' ? 'instance' : by, tz, now, split: req.query.split === 'instance', splitTop: req.query.split_top });
+      const r = by === 'group' ? spendByGroup(byInstance, config.groups, instanceSelectables(gdb.db)) : byInstance;
       return {
         ...r,
         from: isoInTz(r.from, tz),

@@ -121,7 +121,7 @@ describe('xgc-guard spend', () => {
       expect(t.stdout).toMatch(/^total\s+¥/m);
       const bad = await runCli(['spend', '--config', cfg, '--by', 'week'], {});
       expect(bad.code).toBe(1);
-      expect(bad.stderr).toMatch(/--by: expected day, hour or instance/);
+      expect(bad.stderr).toMatch(/--by: expected day, hour, instance or group/);
     } finally {
       await h.close();
     }

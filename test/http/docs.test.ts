@@ -37,7 +37,7 @@ describe('OpenAPI document and Swagger UI', () => {
     const spendParams = doc.paths['/api/v1/spend'].get.parameters!.map((p) => `${p.in}:${p.name}`);
     expect(spendParams).toEqual(expect.arrayContaining(['query:from', 'query:to', 'query:by', 'query:tz']));
     const by = doc.paths['/api/v1/spend'].get.parameters!.find((p) => p.name === 'by')!;
-    expect(by.schema).toMatchObject({ enum: ['hour', 'day', 'instance'] });
+    expect(by.schema).toMatchObject({ enum: ['hour', 'day', 'instance', 'group'] });
     const timeline = doc.paths['/api/v1/instances/{id}/timeline'].get.parameters!.find((p) => p.in === 'path')!;
     expect(timeline.schema).toMatchObject({ pattern: '^[a-z0-9-]{1,64}$' });
     const body = doc.paths['/api/v1/overrides'].post.requestBody!.content['application/json'].schema;
