@@ -32,3 +32,23 @@ export function spendByGroup(report: SpendReport, groups: readonly GroupConfig[]
   rows.sort((a, b) => b.estimated - a.estimated);
   return { ...report, by: 'group', rows };
 }
+
+/**
+ * Rewrites each time-bucket row's `instances` split (estimated per instance id) in place as estimated per group
+ * name, summing the instances of each group (looked up in `known` as spendByGroup does).
+ */
+export function splitByGroup(rows: SpendRow[], groups: readonly GroupConfig[], known: ReadonlyMap<string, Selectable>): SpendRow[] {
+  const groupById = new Map<string, string>();
+  for (const row of rows) {
+    if (!row.instances) continue;
+    const sums: Record<string, number> = {};
+    for (const [id, e] of Object.entries(row.instances)) {
+      let name = groupById.get(id);
+      if (name === undefined) groupById.set(id, (name = groupOf(groups, known.get(id) ?? { id, name: '', gpuModel: '' })));
+      sums[name] = (sums[name] ?? 0) + e;
+    }
+    for (const name of Object.keys(sums)) sums[name] = round4(sums[name]) + 0;
+    row.instances = sums;
+  }
+  return rows;
+}

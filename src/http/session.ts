@@ -14,6 +14,7 @@ const sessionResponse = z.object({
   dry_run: z.boolean().describe('global default: decisions are journaled, nothing is sent to the cloud'),
   version: z.string(),
   keep_marker: z.string().describe('an instance whose name contains this is never touched by policies'),
+  groups: z.array(z.string()).describe('the configured spend group names, in match order (none: every instance is "other")'),
 });
 
 /** Registers GET /api/v1/session. */
@@ -33,6 +34,7 @@ export default async function sessionRoutes(app: App, opts: { deps: AppDeps }) {
         dry_run: config.dry_run,
         version: VERSION,
         keep_marker: config.keep_marker,
+        groups: config.groups.map((g) => g.name),
       };
     },
   );

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { savingsReport } from '../db/savings.js';
 import { instanceSelectables } from '../db/known-instances.js';
 import { spendReport } from '../db/spend.js';
-import { spendByGroup } from '../groups.js';
+import { spendByGroup, splitByGroup } from '../groups.js';
 import { BadRequest } from '../errors.js';
 import { isoInTz } from '../money.js';
 import type { App, AppDeps } from './types.js';
@@ -32,7 +32,7 @@ const spendResponse = z.object({
       estimated: z.number(),
       observed: z.number().nullable().describe('null per instance (the balance is per account)'),
       saved: z.number(),
-      instances: z.record(z.string(), z.number()).optional().describe('estimated per instance id (time buckets)'),
+      instances: z.record(z.string(), z.number()).optional().describe('estimated per instance id, or per group name with split=group (time buckets)'),
     }),
   ),
 });
@@ -76,7 +76,7 @@ export default async function spendRoutes(app: App, opts: { deps: AppDeps }) {
           ...rangeQueryFields,
           by: z.enum(['hour', 'day', 'instance', 'group']).default('day').describe('group: per-instance spend summed by the config\'s `groups` (unmatched: "other")'),
           tz: tzParam.optional(),
-          split: z.enum(['instance', 'none']).default('none').describe('instance: time-bucket rows also carry `instances` (estimated per instance id)'),
+          split: z.enum(['instance', 'group', 'none']).default('none').describe('instance: time-bucket rows also carry `instances` (estimated per instance id); group: the same summed per group name'),
           split_top: z.coerce
             .number()
             .int()
@@ -96,8 +96,10 @@ export default async function spendRoutes(app: App, opts: { deps: AppDeps }) {
       const unit = by === 'hour' ? 3_600_000 : 86_400_000;
       if (by !== 'instance' && by !== 'group' && (to - from) / unit > MAX_BUCKETS) throw new BadRequest('query.from', `range too long for by=${by}: at most ${MAX_BUCKETS} buckets`);
       if (req.query.split_top !== undefined && req.query.split !== 'instance') throw new BadRequest('query.split_top', 'split_top needs split=instance');
-      const byInstance = spendReport(gdb.db, { from, to, by: by === 'group' ? 'instance' : by, tz, now, split: req.query.split === 'instance', splitTop: req.query.split_top });
+      const split = req.query.split !== 'none';
+      const byInstance = spendReport(gdb.db, { from, to, by: by === 'group' ? 'instance' : by, tz, now, split, splitTop: req.query.split_top });
       const r = by === 'group' ? spendByGroup(byInstance, config.groups, instanceSelectables(gdb.db)) : byInstance;
+      if (req.query.split === 'group') splitByGroup(r.rows, config.groups, instanceSelectables(gdb.db));
       return {
         ...r,
         from: isoInTz(r.from, tz),

@@ -105,6 +105,17 @@ describe('GET /api/v1/spend?by=group', () => {
     expect(byGroup.rows).toEqual([{ key: 'other', estimated: byInstance.total.estimated, observed: null, saved: byInstance.total.saved }]);
   });
 
+  it('split=group: each day row carries its estimated spend per group, summing to the row', async () => {
+    const r = await get(t, '/api/v1/spend?by=day&from=-5h&split=group');
+    expect(r.statusCode).toBe(200);
+    const rows = r.json().rows as Array<{ estimated: number; instances: Record<string, number> }>;
+    expect(rows.map((x) => x.instances)).toEqual([{ render: 19, other: 7.02 }]);
+    for (const x of rows) expect(sum(Object.values(x.instances).map((estimated) => ({ estimated })))).toBe(x.estimated);
+    const session = (await get(t, '/api/v1/session')).json();
+    expect(session.groups).toEqual(['render', 'render-4090', 'big']);
+    expect((await get(plain, '/api/v1/session')).json().groups).toEqual([]);
+  });
+
   it('still answers 400 for a by outside the allowed set', async () => {
     const r = await get(t, '/api/v1/spend?by=project&from=-5h');
     expect(r.statusCode).toBe(400);

@@ -137,7 +137,7 @@ describe('API auth', () => {
   it('tells the caller its role at GET /api/v1/session (api, read, or open on loopback without a token)', async () => {
     t = await makeApp();
     const api = await t.app.inject({ url: '/api/v1/session', headers: bearer(API_TOKEN) });
-    expect(api.json()).toEqual({ role: 'api', timezone: 'Asia/Shanghai', locale: 'zh-CN', currency: 'CNY', demo: false, dry_run: true, version: expect.any(String), keep_marker: '#keep' });
+    expect(api.json()).toEqual({ role: 'api', timezone: 'Asia/Shanghai', locale: 'zh-CN', currency: 'CNY', demo: false, dry_run: true, version: expect.any(String), keep_marker: '#keep', groups: [] });
     expect((await t.app.inject({ url: '/api/v1/session', headers: bearer(READ_TOKEN) })).json().role).toBe('read');
     expect((await t.app.inject({ url: '/api/v1/session' })).statusCode).toBe(401);
     await t.close();
