@@ -21,11 +21,14 @@ export class ApiError extends Error {
  */
 const SPLIT_TOP = 9;
 
-/** The routes the refresh loop reads (besides /readyz), by the name the page keeps their data under. */
-export function sources(locale) {
+/**
+ * The routes the refresh loop reads (besides /readyz), by the name the page keeps their data under. With spend
+ * groups configured (`groups`: their names), the spend chart stacks per group instead of per instance.
+ */
+export function sources(locale, groups = []) {
   return {
     balance: '/api/v1/balance',
-    spend: `/api/v1/spend?from=-30d&to=now&by=day&split=instance&split_top=${SPLIT_TOP}`,
+    spend: groups.length ? '/api/v1/spend?from=-30d&to=now&by=day&split=group' : `/api/v1/spend?from=-30d&to=now&by=day&split=instance&split_top=${SPLIT_TOP}`,
     instances: '/api/v1/instances',
     actions: '/api/v1/actions?limit=20',
     overrides: '/api/v1/overrides',

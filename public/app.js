@@ -27,7 +27,7 @@ async function refresh() {
       }
       applySession();
     }
-    const src = sources(state.locale);
+    const src = sources(state.locale, state.session.groups ?? []);
     const names = Object.keys(src);
     const [ready, ...rest] = await Promise.allSettled([api('/readyz', { accept: [503] }), ...names.map((n) => api(src[n]))]);
     const all = [ready, ...rest];

@@ -1,5 +1,6 @@
-// The 30-day spend chart (stacked bars per instance, observed spend as a line) and the balance sparkline, with
-// uPlot (a global from /assets/uplot.js). The legend names instances; their ids are in the tooltips.
+// The 30-day spend chart (stacked bars per instance, or per spend group when groups are configured; observed spend
+// as a line) and the balance sparkline, with uPlot (a global from /assets/uplot.js). The legend names instances
+// (their ids are in the tooltips) or groups.
 import { $, h } from './dom.js';
 import { fmtTime, money, toMs } from './format.js';
 import { t } from './i18n.js';
@@ -46,7 +47,9 @@ export function renderSpend() {
   const totals = new Map();
   for (const r of rows) for (const [id, v] of Object.entries(r.instances ?? {})) totals.set(id, (totals.get(id) ?? 0) + (Number(v) || 0));
   const ids = [...totals.entries()].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([id]) => id);
-  const layers = ids.map((id) => ({ id, name: instanceName(id), values: rows.map((r) => Number(r.instances?.[id]) || 0) }));
+  // With spend groups the split is keyed by group name (public/api.js asks split=group), else by instance id.
+  const byGroup = (state.session?.groups ?? []).length > 0;
+  const layers = ids.map((id) => ({ id, name: byGroup ? (id === 'other' ? t('other') : id) : instanceName(id), values: rows.map((r) => Number(r.instances?.[id]) || 0) }));
   const other = rows.map((r, k) => Math.max(0, (Number(r.estimated) || 0) - layers.reduce((sum, l) => sum + l.values[k], 0)));
   if (other.some((v) => v > 0.005)) layers.push({ id: '', name: layers.length ? t('other') : t('estimated'), values: other });
   layers.forEach((l, k) => (l.color = PALETTE[k % PALETTE.length]));
