@@ -1,8 +1,10 @@
-/** `GET /api/v1/spend` (estimated / observed / saved by hour, day or instance) and `GET /api/v1/savings`. */
+/** `GET /api/v1/spend` (estimated / observed / saved by hour, day or instance; JSON or CSV) and `GET /api/v1/savings`. */
 import { z } from 'zod';
 import { savingsReport } from '../db/savings.js';
-import { instanceSelectables } from '../db/known-instances.js';
+import { CSV_CONTENT_TYPE } from '../csv.js';
+import { instanceNames, instanceSelectables } from '../db/known-instances.js';
 import { spendReport } from '../db/spend.js';
+import { spendCsv } from '../db/spend-csv.js';
 import { spendByGroup, splitByGroup } from '../groups.js';
 import { BadRequest } from '../errors.js';
 import { isoInTz } from '../money.js';
@@ -84,11 +86,17 @@ export default async function spendRoutes(app: App, opts: { deps: AppDeps }) {
             .max(10_000)
             .optional()
             .describe('with split=instance: only the N instances with the most estimated spend over the range appear in `instances`; the others stay in `estimated`'),
+          format: z
+            .enum(['json', 'csv'])
+            .default('json')
+            .describe(
+              'csv: text/csv; charset=utf-8 (UTF-8 with BOM), a header row and one row per report row: day|hour_start,estimated_yuan,observed_yuan,saved_yuan, or by=instance instance_id,instance_name,estimated_yuan,saved_yuan',
+            ),
         }),
         response: { 200: spendResponse, ...errorResponses },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const now = clock.now();
       const tz = req.query.tz ?? config.timezone;
       const by = req.query.by;
@@ -97,9 +105,19 @@ export default async function spendRoutes(app: App, opts: { deps: AppDeps }) {
       if (by !== 'instance' && by !== 'group' && (to - from) / unit > MAX_BUCKETS) throw new BadRequest('query.from', `range too long for by=${by}: at most ${MAX_BUCKETS} buckets`);
       if (req.query.split_top !== undefined && req.query.split !== 'instance') throw new BadRequest('query.split_top', 'split_top needs split=instance');
       const split = req.query.split !== 'none';
+      if (req.query.format === 'csv' && split) throw new BadRequest('query.split', 'split is for the JSON answer (format=json)');
       const byInstance = spendReport(gdb.db, { from, to, by: by === 'group' ? 'instance' : by, tz, now, split, splitTop: req.query.split_top });
       const r = by === 'group' ? spendByGroup(byInstance, config.groups, instanceSelectables(gdb.db)) : byInstance;
       if (req.query.split === 'group') splitByGroup(r.rows, config.groups, instanceSelectables(gdb.db));
+      if (req.query.format === 'csv') {
+        const csv = spendCsv(r, instanceNames(gdb.db));
+        // a string with a non-JSON type is sent as is: the JSON schema's serializer is not used
+        return reply
+          .type(CSV_CONTENT_TYPE)
+          .header('content-disposition', `attachment; filename="spend-${by}-${isoInTz(from, tz).slice(0, 10)}.csv"`)
+          .header('cache-control', 'no-store')
+          .send(csv as never); // the reply is typed by the JSON schema; this string bypasses it
+      }
       return {
         ...r,
         from: isoInTz(r.from, tz),
