@@ -1,8 +1,9 @@
-/** `xgc-guard spend`: estimated, observed and saved money from the guard's database, as a table (or JSON). */
+/** `xgc-guard spend`: estimated, observed and saved money from the guard's database, as a table (or JSON, or CSV). */
 import type { Command } from './types.js';
 import { systemClock } from '../clock.js';
 import { historyStart, instanceNames, instanceSelectables } from '../db/known-instances.js';
 import { spendReport, type SpendBy } from '../db/spend.js';
+import { spendCsv } from '../db/spend-csv.js';
 import { BadRequest } from '../errors.js';
 import { spendByGroup } from '../groups.js';
 import { isoInTz } from '../money.js';
@@ -11,8 +12,8 @@ import { configOption, loadFromArgs, openExistingDb, str } from './common.js';
 
 const spend: Command = {
   summary: 'Print spend (estimated from status intervals, observed from balance decreases) and savings.',
-  usage: 'Usage: xgc-guard spend [--config FILE] [--from -7d|ISO] [--to now|ISO] [--by day|hour|instance|group] [--tz ZONE] [--json]',
-  options: { ...configOption, from: { type: 'string' }, to: { type: 'string' }, by: { type: 'string' }, tz: { type: 'string' }, json: { type: 'boolean' } },
+  usage: 'Usage: xgc-guard spend [--config FILE] [--from -7d|ISO] [--to now|ISO] [--by day|hour|instance|group] [--tz ZONE] [--json | --csv]',
+  options: { ...configOption, from: { type: 'string' }, to: { type: 'string' }, by: { type: 'string' }, tz: { type: 'string' }, json: { type: 'boolean' }, csv: { type: 'boolean' } },
   async run(values) {
     const { config } = loadFromArgs(values);
     const tz = str(values.tz) ?? config.timezone;
@@ -24,6 +25,7 @@ const spend: Command = {
     if (from === null) throw new BadRequest('--from', 'expected ISO 8601, "now" or a relative time like -7d');
     if (to === null) throw new BadRequest('--to', 'expected ISO 8601, "now" or a relative time like -2h');
     if (from >= to) throw new BadRequest('--from', 'must be before --to');
+    if (values.json && values.csv) throw new BadRequest('--csv', 'use either --json or --csv');
     const g = openExistingDb(config.db.path);
     try {
       const byInstance = spendReport(g.db, { from, to, by: by === 'group' ? 'instance' : by, tz, now });
@@ -32,6 +34,11 @@ const spend: Command = {
       const names = by === 'group' ? new Map<string, string>() : instanceNames(g.db);
       const start = historyStart(g.db);
       const key = (k: number | string) => (typeof k === 'number' ? isoInTz(k, tz).slice(0, by === 'hour' ? 16 : 10).replace('T', ' ') : `${names.get(k) ?? ''} ${k}`.trim());
+      if (values.csv) {
+        // CSV on stdout as is (BOM, CRLF rows): redirect it to a file
+        process.stdout.write(spendCsv(r, names));
+        return 0;
+      }
       if (values.json) {
         console.log(JSON.stringify({ ...r, from: isoInTz(from, tz), to: isoInTz(to, tz), rows: r.rows.map((x) => ({ ...x, key: typeof x.key === 'number' ? isoInTz(x.key, tz) : x.key })) }, null, 2));
         return 0;

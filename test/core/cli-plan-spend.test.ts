@@ -6,6 +6,7 @@ import { buildApp } from '../../src/http/app.js';
 import { startSimulator, type RunningSim } from '../../src/sim/index.js';
 import { spendReport } from '../../src/db/spend.js';
 import { runCli, tempDir } from '../helpers/proc.js';
+import { pythonCsv } from '../helpers/python-csv.js';
 import { startHarness, T0 } from '../helpers/guard.js';
 
 /** The part of the simulator's `/sim/state` this test reads. */
@@ -122,6 +123,36 @@ describe('xgc-guard spend', () => {
       const bad = await runCli(['spend', '--config', cfg, '--by', 'week'], {});
       expect(bad.code).toBe(1);
       expect(bad.stderr).toMatch(/--by: expected day, hour, instance or group/);
+    } finally {
+      await h.close();
+    }
+  }, 240_000);
+
+  it('--csv: Python reads the header and one row per --json row, with the BOM and a Chinese name with a comma intact', async () => {
+    const h = await startHarness({ probes: { jupyter: { enabled: false }, comfyui: { enabled: false }, sdwebui: { enabled: false } } });
+    try {
+      const odd = '渲染, "甲"';
+      const oddId = await h.add({ name: odd, status: 'running' });
+      await h.add({ name: 'big', status: 'running', gpu_count: 2 });
+      for (let i = 0; i < 36 * 6; i++) await h.step(10 * 60_000);
+      const cfg = join(tempDir(), 'c.yaml');
+      writeFileSync(cfg, `db: { path: ${h.config.db.path} }\ntimezone: UTC\n`);
+      const range = ['--from', new Date(T0).toISOString(), '--to', new Date(T0 + 36 * 3_600_000).toISOString()];
+      for (const by of ['day', 'instance'] as const) {
+        const j = JSON.parse((await runCli(['spend', '--config', cfg, ...range, '--by', by, '--json'], {})).stdout);
+        const r = await runCli(['spend', '--config', cfg, ...range, '--by', by, '--csv'], {});
+        expect(r.code).toBe(0);
+        const p = pythonCsv(r.stdout);
+        expect(p.bom).toBe(true);
+        expect(p.header).toEqual(by === 'day' ? ['day', 'estimated_yuan', 'observed_yuan', 'saved_yuan'] : ['instance_id', 'instance_name', 'estimated_yuan', 'saved_yuan']);
+        expect(p.rows).toHaveLength(j.rows.length);
+        p.rows.forEach((row, i) => expect(Number(row[by === 'day' ? 1 : 2])).toBe(j.rows[i].estimated));
+        if (by === 'instance') expect(p.rows.find((row) => row[0] === oddId)?.[1]).toBe(odd);
+        else expect(p.rows.map((row) => row[0])).toEqual(j.rows.map((x: { key: string }) => x.key.slice(0, 10)));
+      }
+      const both = await runCli(['spend', '--config', cfg, '--json', '--csv'], {});
+      expect(both.code).toBe(1);
+      expect(both.stderr).toMatch(/--csv: use either --json or --csv/);
     } finally {
       await h.close();
     }
