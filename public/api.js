@@ -21,6 +21,9 @@ export class ApiError extends Error {
  */
 const SPLIT_TOP = 9;
 
+/** The range and buckets of the spend chart, which the CSV download repeats. */
+export const SPEND_RANGE = 'from=-30d&to=now&by=day';
+
 /**
  * The routes the refresh loop reads (besides /readyz), by the name the page keeps their data under. With spend
  * groups configured (`groups`: their names), the spend chart stacks per group instead of per instance.
@@ -28,7 +31,7 @@ const SPLIT_TOP = 9;
 export function sources(locale, groups = []) {
   return {
     balance: '/api/v1/balance',
-    spend: groups.length ? '/api/v1/spend?from=-30d&to=now&by=day&split=group' : `/api/v1/spend?from=-30d&to=now&by=day&split=instance&split_top=${SPLIT_TOP}`,
+    spend: groups.length ? `/api/v1/spend?${SPEND_RANGE}&split=group` : `/api/v1/spend?${SPEND_RANGE}&split=instance&split_top=${SPLIT_TOP}`,
     instances: '/api/v1/instances',
     actions: '/api/v1/actions?limit=20',
     overrides: '/api/v1/overrides',
@@ -56,4 +59,29 @@ export async function api(path, { method = 'GET', body, accept = [] } = {}) {
   }
   if (!res.ok && !accept.includes(res.status)) throw new ApiError(res.status, json?.error?.code, json?.error?.message);
   return json;
+}
+
+/**
+ * Download `path` as a file with the page's bearer token (a plain link would carry no token): fetch it, then click
+ * a temporary `<a download>` on the answer's blob, named by its Content-Disposition filename or `fallbackName`.
+ */
+export async function download(path, fallbackName) {
+  const headers = {};
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(path, { headers, cache: 'no-store' });
+  if (res.status === 401) throw new AuthError('unauthorized');
+  if (!res.ok) {
+    const json = await res.json().catch(() => null);
+    throw new ApiError(res.status, json?.error?.code, json?.error?.message);
+  }
+  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? fallbackName;
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }

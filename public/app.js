@@ -2,7 +2,7 @@
 // (snooze, exempt, revoke, wake). Plain ES modules, no build step; uPlot is a global from /assets/uplot.js.
 // All data is put into the page as text nodes (never innerHTML). Every time shown runs on the server's clock
 // (/readyz `now`), so countdowns agree with the demo's accelerated world.
-import { AuthError, ApiError, TOKEN_KEY, api, sources } from './api.js';
+import { AuthError, ApiError, SPEND_RANGE, TOKEN_KEY, api, download, sources } from './api.js';
 import { renderAlerts, renderBalance, renderBlindBanner, renderHealth, renderOverrides, renderRunway } from './cards.js';
 import { renderSpend } from './chart.js';
 import { $, toast } from './dom.js';
@@ -216,6 +216,19 @@ function boot() {
     state.needToken = false;
     state.session = null;
     refresh();
+  });
+  // The spend card's CSV: the chart's range, fetched with the page's token and saved as a file.
+  $('spend-csv').addEventListener('click', async () => {
+    const btn = $('spend-csv');
+    btn.disabled = true;
+    try {
+      await download(`/api/v1/spend?${SPEND_RANGE}&format=csv`, 'spend.csv');
+    } catch (err) {
+      if (err instanceof AuthError) showTokenForm(t('tokenRejected'));
+      else toast(t('failed')(err.message), true);
+    } finally {
+      btn.disabled = false;
+    }
   });
   $('token-forget').addEventListener('click', () => {
     sessionStorage.removeItem(TOKEN_KEY);

@@ -1,8 +1,9 @@
 /**
  * The dashboard's token handling in Chromium against a real daemon (simulator + guard) that requires API tokens:
- * a 401 shows the token form, the token lives in sessionStorage, the read-only token hides every write button.
+ * a 401 shows the token form, the token lives in sessionStorage, the read-only token hides every write button
+ * and still downloads the spend CSV.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -123,6 +124,10 @@ describe.skipIf(!runBrowserTests)('dashboard token handling in Chromium', () => 
     expect(await page.locator('button[data-action]').count()).toBe(0);
     expect(await page.isVisible('#instances-table th.write-only')).toBe(false);
     expect(await page.isVisible('#role-badge')).toBe(true);
+    // a read: the spend CSV downloads with the read-only token the page keeps (the API refuses it without one)
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.click('#spend-csv')]);
+    const csv = readFileSync(await download.path(), 'utf8');
+    expect(csv.startsWith('\uFEFFday,estimated_yuan,observed_yuan,saved_yuan\r\n')).toBe(true);
     await page.context().close();
   });
 

@@ -2,7 +2,7 @@
  * The dashboard in a real browser (Debian's `chromium` via playwright-core) against a running demo:
  * simulator + daemon on an accelerated clock, API auth off on loopback.
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pino from 'pino';
 import type { Browser, Page } from 'playwright-core';
@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { overrides } from '../../src/db/schema.js';
 import { startDemo } from '../../src/demo.js';
 import { instancesAnswer } from '../../src/http/instances.js';
+import { pythonCsv } from '../helpers/python-csv.js';
 import { launchChromium, runBrowserTests } from './browser.js';
 
 const SHOT_DIR = resolve(__dirname, '..', '..', 'test-results');
@@ -194,8 +195,21 @@ describe.skipIf(!runBrowserTests)('dashboard in Chromium against the demo', () =
     await page.reload();
     await page.waitForSelector('#instances-body tr[data-instance-id]');
     expect(await title()).toBe('实例');
+    expect(await page.textContent('#spend-csv')).toBe('下载 CSV');
     await page.click('#locale-toggle');
     expect(await title()).toBe('Instances');
+    expect(await page.textContent('#spend-csv')).toBe('Download CSV');
+  });
+
+  it("downloads the spend card's 30 days as a CSV file that Python's csv module reads, one row per day", async () => {
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.click('#spend-csv')]);
+    expect(download.suggestedFilename()).toMatch(/^spend-day-\d{4}-\d\d-\d\d\.csv$/);
+    const p = pythonCsv(readFileSync(await download.path()));
+    const json = await getJson<{ rows: Array<{ key: string }> }>('/api/v1/spend?from=-30d&to=now&by=day');
+    expect(p.bom).toBe(true);
+    expect(p.header).toEqual(['day', 'estimated_yuan', 'observed_yuan', 'saved_yuan']);
+    expect(p.rows).toHaveLength(json.rows.length);
+    expect(p.rows[0][0]).toBe(json.rows[0].key.slice(0, 10));
   });
 
   it('loads with no console errors and writes a screenshot to test-results/dashboard.png', async () => {
