@@ -99,6 +99,13 @@ describe('GET /api/v1/spend?by=group', () => {
     expect(sum(byGroup.rows)).toBe(byInstance.total.estimated);
   });
 
+  it('format=csv by group: a header row named group, one row per group', async () => {
+    const r = await get(t, '/api/v1/spend?by=group&from=-5h&format=csv');
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-type']).toMatch(/^text\/csv/);
+    expect(r.body.replace(/^\uFEFF/, '').trim().split('\r\n')).toEqual(['group,estimated_yuan,saved_yuan', 'render,19.00,0.00', 'other,7.02,3.98']);
+  });
+
   it('without groups, everything is "other"', async () => {
     const byInstance = (await get(plain, '/api/v1/spend?by=instance&from=-5h')).json();
     const byGroup = (await get(plain, '/api/v1/spend?by=group&from=-5h')).json();
