@@ -60,6 +60,9 @@ function instanceRow(i, blind) {
       h('span', { class: `pill s-${i.status}` }, label('status', i.status)),
       held !== null ? h('div', { class: 'small warn-text held-gpu' }, t('stoppedBilled')(rateMoney(held))) : null,
       wake ? h('div', { class: 'small waking' }, t('wakingText')(wake.tries ?? 1, wake.waiting_for)) : null,
+      i.platform_auto_shutdown?.enabled
+        ? h('div', { class: 'small muted platform-auto-shutdown', title: t('platformAutoShutdownHint')(i.platform_auto_shutdown.action ?? '—') }, t('platformAutoShutdown'))
+        : null,
     ),
     td('colGpu', {}, gpus > 0 ? `${i.gpu_model ?? ''} ×${gpus}` : h('span', { class: 'muted' }, `${i.gpu_model ?? ''} · ${t('released')}`)),
     td('colRate', { class: 'num', title: `${money(i.price_per_hour)}${t('perHour')}` }, rateMoney(i.billed_rate ?? i.price_per_hour)),

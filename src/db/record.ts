@@ -90,6 +90,8 @@ function presentFacts(db: DbOrTx) {
       goneAt: instances.goneAt,
       billedSince: instances.billedSince,
       runningSince: instances.runningSince,
+      autoShutdown: instances.autoShutdown,
+      autoShutdownAction: instances.autoShutdownAction,
     })
     .from(instances)
     .where(isNull(instances.goneAt))
@@ -152,6 +154,8 @@ export function recordObservation(db: Db, now: number, list: Instance[], balance
         createdTs: inst.createdAt,
         startTs: inst.startedAt,
         stopTs: inst.stoppedAt,
+        autoShutdown: inst.autoShutdown,
+        autoShutdownAction: inst.autoShutdownAction,
         lastSeen: now,
         goneAt: null,
       };

@@ -30,6 +30,10 @@ export const instances = sqliteTable(
     billedSince: integer('billed_since'),
     /** start of the current `running` stretch, null when not running */
     runningSince: integer('running_since'),
+    /** the platform's own auto-shutdown setting (`auto_shutdown`, 0 = off), null when the API does not say */
+    autoShutdown: integer('auto_shutdown'),
+    /** `auto_shutdown_action` as the API gives it, null when it does not say */
+    autoShutdownAction: integer('auto_shutdown_action'),
   },
   // instances alive at an instant (spend queries find the interval each one was in, without scanning history)
   (t) => [index('instances_gone').on(t.goneAt)],

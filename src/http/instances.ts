@@ -23,6 +23,10 @@ const instanceItem = z.object({
   today_estimated: z.number().describe('estimated cost since local midnight'),
   stopped_gpu_rate: z.number().nullable().describe('shut down but still holding its GPU: yuan per hour still billed (null otherwise)'),
   last_seen: z.string().describe('when the last successful observation listed it'),
+  platform_auto_shutdown: z
+    .object({ enabled: z.boolean(), action: z.number().nullable().describe('`auto_shutdown_action` as the API gives it') })
+    .nullable()
+    .describe("XianGong's own auto-shutdown (after about 4 h without GPU compute) as the API reports it; null when it does not say"),
   idle: z.object({
     verdict,
     since: z.string().nullable(),
@@ -98,6 +102,7 @@ export default async function instanceRoutes(app: App, opts: { deps: AppDeps }) 
           today_estimated: round4(today.get(r.id) ?? 0),
           stopped_gpu_rate: r.status === 'shutdown' && r.gpuCount > 0 ? round4(rates.get(r.id) ?? r.pricePerHour) : null,
           last_seen: isoInTz(r.lastSeen, tz),
+          platform_auto_shutdown: r.autoShutdown === null ? null : { enabled: r.autoShutdown > 0, action: r.autoShutdownAction },
           idle: { verdict: i?.verdict ?? 'unknown', since: i ? iso(i.since) : null, probes: i ? probesJson(i.probes) : {} },
           overrides: ovs.filter((o) => overrideMatches(o, r, o.policies?.[0] ?? '*')).map((o) => overrideToJson(o, now, tz)),
           next_action: n

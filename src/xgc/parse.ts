@@ -68,6 +68,17 @@ const flag = z.unknown().optional().transform((v, ctx): boolean | number | undef
   return z.NEVER;
 });
 
+/**
+ * An informative number that may come as integer, boolean or numeric string and must never fail a list:
+ * anything else (an empty string, an object) reads as undefined.
+ */
+const lenientNumber = z.unknown().optional().transform((v): number | undefined => {
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v.trim())) return Number(v);
+  return undefined;
+});
+
 /** The response envelope every endpoint uses. */
 export const envelopeSchema = z.object({
   code: z.union([z.number(), z.string().regex(/^-?\d+$/).transform(Number)]),
@@ -87,6 +98,8 @@ export const rawInstanceSchema = z.object({
   id: z.string().min(1, 'missing id'),
   status: z.string().min(1, 'missing status'),
   retain: flag,
+  auto_shutdown: lenientNumber,
+  auto_shutdown_action: lenientNumber,
   ...(Object.fromEntries(STRING_FIELDS.map((f) => [f, str])) as Record<(typeof STRING_FIELDS)[number], typeof str>),
   ...(Object.fromEntries(NUMBER_FIELDS.map((f) => [f, num])) as Record<(typeof NUMBER_FIELDS)[number], typeof num>),
 });
@@ -153,6 +166,8 @@ export function splitInstance(r: RawInstance): InstanceWithAccess {
     startedAt: toEpochMs(r.start_timestamp),
     stoppedAt: toEpochMs(r.stop_timestamp),
     progress: r.progress ?? null,
+    autoShutdown: r.auto_shutdown ?? null,
+    autoShutdownAction: r.auto_shutdown_action ?? null,
   };
   const access: InstanceAccess = {
     id: r.id,

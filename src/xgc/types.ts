@@ -46,6 +46,14 @@ export interface Instance {
   startedAt: number | null;
   stoppedAt: number | null;
   progress: number | null;
+  /**
+   * The platform's own auto-shutdown (after about 4 h without GPU compute): `auto_shutdown` as a number, 0 = off
+   * (the live API sends integers; `true`/`false` are read as 1/0). Null when the API did not say or said something
+   * unreadable: these fields are informative and never fail a list.
+   */
+  autoShutdown: number | null;
+  /** `auto_shutdown_action` as a number (what the platform does then), null when absent or unreadable. */
+  autoShutdownAction: number | null;
 }
 
 /** Credentials and endpoints for probing one instance. Memory only. */

@@ -81,7 +81,7 @@ describe('instance list queries', () => {
     // an observation's list: the same array object from one view to the next until the next tick
     const list = rows.map((r): Instance => ({
       id: r.id, name: r.name, status: r.status, statusKnown: true, gpuModel: r.gpu_model, gpuUsed: r.gpu_count, pricePerHour: r.price_per_hour, basePrice: null,
-      retainPrice: r.retain_price, retain: true, image: r.image, imageId: '', dataCenter: '', webUrl: '', jupyterUrl: '', sshDomain: '', sshPort: null, createdAt: null, startedAt: null, stoppedAt: null, progress: null,
+      retainPrice: r.retain_price, retain: true, image: r.image, imageId: '', dataCenter: '', webUrl: '', jupyterUrl: '', sshDomain: '', sshPort: null, createdAt: null, startedAt: null, stoppedAt: null, progress: null, autoShutdown: null, autoShutdownAction: null,
     }));
     // one the cloud lists as shut down with its GPU kept: since when is its open interval's business
     const b = list.find((i) => (g.sqlite.prepare('select count(*) n from intervals where to_ts is null and instance_id = ?').get(i.id) as { n: number }).n === 1)!;

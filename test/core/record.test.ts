@@ -185,7 +185,7 @@ describe('recording the facts of an instance', () => {
       const base: Instance = {
         id: 'abcdefgh12345678', name: 'sd-a', status: 'running', statusKnown: true, gpuModel: 'RTX 4090 D', gpuUsed: 1, pricePerHour: 1.59, basePrice: 1.59,
         retainPrice: 0.0009, retain: false, image: 'SD_WebUI', imageId: 'img', dataCenter: '浙江一区', webUrl: 'https://x', jupyterUrl: '', sshDomain: '', sshPort: null,
-        createdAt: T0 - H, startedAt: T0 - 30 * MIN, stoppedAt: null, progress: null,
+        createdAt: T0 - H, startedAt: T0 - 30 * MIN, stoppedAt: null, progress: null, autoShutdown: 1, autoShutdownAction: 2,
       };
       const row = () => g.sqlite.prepare('select * from instances where id = ?').get(base.id) as Record<string, unknown>;
       const open = () => g.sqlite.prepare('select status, gpu_kept, gpu_count, rate, from_ts from intervals where instance_id = ? and to_ts is null').all(base.id);
@@ -193,14 +193,14 @@ describe('recording the facts of an instance', () => {
       expect(row()).toEqual({
         id: base.id, name: 'sd-a', status: 'running', status_known: 1, gpu_model: 'RTX 4090 D', gpu_count: 1, price_per_hour: 1.59, retain_price: 0.0009, image: 'SD_WebUI',
         data_center: '浙江一区', web_url: 'https://x', created_ts: T0 - H, start_ts: T0 - 30 * MIN, stop_ts: null, first_seen: T0, last_seen: T0, gone_at: null,
-        billed_since: T0, running_since: T0,
+        billed_since: T0, running_since: T0, auto_shutdown: 1, auto_shutdown_action: 2,
       });
       expect(open()).toEqual([{ status: 'running', gpu_kept: 1, gpu_count: 1, rate: 1.59, from_ts: T0 }]);
       // a status the guard does not know, then shut down with the GPU kept: facts follow, first_seen stays
       recordObservation(g.db, T0 + MIN, [{ ...base, status: 'migrating', statusKnown: false }], 100);
       expect(row()).toMatchObject({ status: 'migrating', status_known: 0, first_seen: T0, last_seen: T0 + MIN, running_since: null, billed_since: T0 });
-      recordObservation(g.db, T0 + 2 * MIN, [{ ...base, status: 'shutdown', stoppedAt: T0 + 2 * MIN }], 100);
-      expect(row()).toMatchObject({ status: 'shutdown', status_known: 1, stop_ts: T0 + 2 * MIN, first_seen: T0, billed_since: T0 });
+      recordObservation(g.db, T0 + 2 * MIN, [{ ...base, status: 'shutdown', stoppedAt: T0 + 2 * MIN, autoShutdown: 0 }], 100);
+      expect(row()).toMatchObject({ status: 'shutdown', status_known: 1, stop_ts: T0 + 2 * MIN, first_seen: T0, billed_since: T0, auto_shutdown: 0 });
       expect(open()).toEqual([{ status: 'shutdown', gpu_kept: 1, gpu_count: 1, rate: 1.59, from_ts: T0 + 2 * MIN }]);
       // gone from a successful list, then listed again
       recordObservation(g.db, T0 + 3 * MIN, [], 100);

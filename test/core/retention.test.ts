@@ -13,7 +13,7 @@ import { T0 } from '../helpers/guard.js';
 const D = 86_400_000;
 const inst = (id: string): Instance => ({
   id, name: `sd-${id}`, status: 'running', statusKnown: true, gpuModel: 'RTX 4090 D', gpuUsed: 1, pricePerHour: 1.59, basePrice: 1.59, retainPrice: 0.0009, retain: false,
-  image: 'SD_WebUI', imageId: 'img', dataCenter: 'zj1', webUrl: '', jupyterUrl: '', sshDomain: '', sshPort: null, createdAt: T0, startedAt: T0, stoppedAt: null, progress: null,
+  image: 'SD_WebUI', imageId: 'img', dataCenter: 'zj1', webUrl: '', jupyterUrl: '', sshDomain: '', sshPort: null, createdAt: T0, startedAt: T0, stoppedAt: null, progress: null, autoShutdown: null, autoShutdownAction: null,
 });
 const answer = (verdict: 'busy' | 'idle') => ({ verdict, since: T0, detail: verdict });
 

@@ -43,6 +43,8 @@ describe('upgrade from the release with change counters (0008-0010)', () => {
     const path = join(dir, 'guard.db');
     // the release before 0011 stored no latest alert observation (0012 adds that column, empty)
     h.gdb.sqlite.prepare('update alert_state set latest = null').run();
+    // nor the platform's auto-shutdown fields (0013 adds those columns, empty)
+    h.gdb.sqlite.prepare('update instances set auto_shutdown = null, auto_shutdown_action = null').run();
     h.gdb.sqlite.pragma('wal_checkpoint(TRUNCATE)');
     copyFileSync(h.gdb.path, path);
     const want = { rows: dump(h.gdb.sqlite), figures: figures(h.gdb) };
@@ -55,6 +57,8 @@ describe('upgrade from the release with change counters (0008-0010)', () => {
     }
     // undo what came after 0011, then forget 0011 and everything after it
     old.exec('alter table alert_state drop column latest');
+    old.exec('alter table instances drop column auto_shutdown');
+    old.exec('alter table instances drop column auto_shutdown_action');
     const journal = JSON.parse(readFileSync(join(migrationsFolder(), 'meta', '_journal.json'), 'utf8')) as { entries: { tag: string; when: number }[] };
     const since = journal.entries.find((e) => e.tag === '0011_drop_change_counters')!.when;
     old.prepare('delete from __drizzle_migrations where created_at >= ?').run(since);

@@ -160,6 +160,23 @@ describe('xgc client against loose live-API shapes', () => {
     expect(one.instance).toMatchObject({ sshPort: 44775, stoppedAt: null, name: '42', retain: true });
   });
 
+  it("reads the platform's auto-shutdown fields in any type the API sends and never fails a list on them", async () => {
+    const cases: Array<[unknown, unknown, number | null, number | null]> = [
+      [1, 2, 1, 2], // the live API: integers
+      [0, 0, 0, 0],
+      [true, '', 1, null], // older answers: booleans and empty strings
+      [false, '', 0, null],
+      ['1', ' 3 ', 1, 3],
+      [{ on: 1 }, [1], null, null], // unreadable: absent, never a failed list
+      [undefined, undefined, null, null],
+    ];
+    for (const [autoShutdown, action, want, wantAction] of cases) {
+      reply = (_q, res) => json(res, ok({ list: [{ ...rawInstance(), auto_shutdown: autoShutdown, auto_shutdown_action: action }], total: 1 }));
+      const [one] = await client({ retries: 0 }).listInstances();
+      expect(one.instance, JSON.stringify([autoShutdown, action])).toMatchObject({ autoShutdown: want, autoShutdownAction: wantAction });
+    }
+  });
+
   it('rejects a list whose total exceeds its items, and duplicate ids', async () => {
     reply = (_q, res) => json(res, ok({ list: [rawInstance()], total: 3 }));
     await expect(client({ retries: 0 }).listInstances()).rejects.toThrow(/total is 3/);
