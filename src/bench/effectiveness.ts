@@ -66,11 +66,24 @@ export interface ReplayOutcome {
   longStretches: number;
 }
 
-/** How the GPU gets released in a replay (besides the user). */
-export type ReplayMode = { kind: 'reference' } | { kind: 'oracle'; idleForS: number } | { kind: 'guard'; config: Record<string, unknown> };
+/**
+ * The platform's own auto-shutdown as a baseline: XianGong releases an instance's GPU after about 4 h without GPU
+ * compute. Only work that uses the GPU (`app`, `background`) counts as compute: CPU or interactive work on the
+ * instance does not hold it off.
+ */
+export const PLATFORM_IDLE_S = 4 * 3600;
+/** The platform baseline's name among a report's runs. */
+export const PLATFORM_RUN = 'platform_4h';
 
-type EvKind = 'busy_off' | 'end' | 'start' | 'busy_on' | 'oracle' | 'check';
-const ORDER: Record<EvKind, number> = { busy_off: 0, end: 1, start: 2, busy_on: 3, oracle: 4, check: 5 };
+/** How the GPU gets released in a replay (besides the user). */
+export type ReplayMode =
+  | { kind: 'reference' }
+  | { kind: 'oracle'; idleForS: number }
+  | { kind: 'platform'; idleForS: number }
+  | { kind: 'guard'; config: Record<string, unknown> };
+
+type EvKind = 'busy_off' | 'end' | 'start' | 'busy_on' | 'oracle' | 'platform' | 'check';
+const ORDER: Record<EvKind, number> = { busy_off: 0, end: 1, start: 2, busy_on: 3, oracle: 4, platform: 5, check: 6 };
 interface Ev {
   at: number;
   kind: EvKind;
@@ -178,6 +191,21 @@ export async function replay(trace: Trace, mode: ReplayMode): Promise<ReplayOutc
     world.boot(ids[i]);
   };
 
+  // The platform baseline: since when each instance has held a GPU without GPU compute (null while computing or
+  // without a GPU), and the release check due 4 h later for that very stretch.
+  const gpuIdleSince: Array<number | null> = ids.map(() => null);
+  const platformTrack = (i: number) => {
+    if (mode.kind !== 'platform') return;
+    const inst = world.get(ids[i]);
+    const holds = inst.status === 'running' || inst.status === 'booting';
+    const computing = inst.busy && (inst.workKind === 'app' || inst.workKind === 'background');
+    if (!holds || computing) gpuIdleSince[i] = null;
+    else if (gpuIdleSince[i] === null) {
+      gpuIdleSince[i] = clock.now();
+      q.push(clock.now() + mode.idleForS * 1000, 'platform', i);
+    }
+  };
+
   const check = (i: number, at: number) => {
     if (user[i].checkAt === at) return;
     user[i].checkAt = at;
@@ -222,6 +250,16 @@ export async function replay(trace: Trace, mode: ReplayMode): Promise<ReplayOutc
       case 'check':
         ensure(i);
         break;
+      case 'platform': {
+        const since = gpuIdleSince[i];
+        if (mode.kind === 'platform' && since !== null && clock.now() - since >= mode.idleForS * 1000 && inst.status === 'running') {
+          world.releaseGpu(id);
+          gpuIdleSince[i] = null;
+          out.releases.push({ instance: i, t: (clock.now() - start) / 1000, policy: 'platform' });
+          check(i, clock.now()); // a user at work (CPU work holds no GPU) notices at once and boots it again
+        }
+        break;
+      }
       case 'oracle':
         if (inst.status === 'running' && !inst.busy) {
           world.releaseGpu(id);
@@ -239,6 +277,7 @@ export async function replay(trace: Trace, mode: ReplayMode): Promise<ReplayOutc
       q.pop();
       if (ev.at > clock.now()) clock.set(ev.at);
       handle(ev);
+      platformTrack(ev.i);
       continue;
     }
     if (tickDue === Infinity) break;
@@ -361,6 +400,9 @@ export interface EffectivenessReport {
   reference_billed: number;
   oracle_saved: number;
   guard_saved: number;
+  /** what the platform's own auto-shutdown (GPU released after 4 h without GPU compute) saved, and its false releases */
+  platform_4h_saved: number;
+  platform_4h_false_releases: number;
   /** the guard's own reported savings, the ledger's figure for the same stretches, and their relative difference */
   guard_reported_saved: number | null;
   ledger_saved: number | null;
@@ -426,6 +468,8 @@ export async function runEffectiveness(
     };
   };
   runs.oracle = toReport(oracle);
+  runs[PLATFORM_RUN] = toReport(await replay(trace, { kind: 'platform', idleForS: PLATFORM_IDLE_S }));
+  say(`${trace.name}: the platform's 4 h auto-shutdown saves ¥${runs[PLATFORM_RUN].saved} (${runs[PLATFORM_RUN].false_releases} false releases)`);
   const sets: Array<[string, Record<string, unknown>]> = [['guard', config]];
   if (opts.baselines !== false) for (const [name, policies] of Object.entries(BASELINES)) sets.push([name, { ...config, policies }]);
   for (const [name, cfg] of sets) {
@@ -444,6 +488,8 @@ export async function runEffectiveness(
     reference_billed: round(reference.billed, 2)!,
     oracle_saved: round(oracleSaved, 2)!,
     guard_saved: g.saved,
+    platform_4h_saved: runs[PLATFORM_RUN].saved,
+    platform_4h_false_releases: runs[PLATFORM_RUN].false_releases,
     guard_reported_saved: g.reported_saved,
     ledger_saved: g.ledger_saved,
     savings_error: g.savings_error,

@@ -26,12 +26,13 @@ const SELF = fileURLToPath(import.meta.url);
 /** Markdown tables of effectiveness reports: the guard per trace, then every policy set per trace. */
 export function effectivenessMarkdown(reports: EffectivenessReport[]): string {
   const main = mdTable(
-    ['trace', 'instances', 'days', 'oracle_saved ¥', 'guard_saved ¥', 'guard reports ¥', 'ledger ¥ (same stretches)', 'savings error', 'capture_ratio', 'false_releases', 'missed_stretches', 'delay p50/p95 s', 'disruptions', 'api_calls', 'wall s'],
+    ['trace', 'instances', 'days', 'oracle_saved ¥', 'platform 4h saved ¥ (false releases)', 'guard_saved ¥', 'guard reports ¥', 'ledger ¥ (same stretches)', 'savings error', 'capture_ratio', 'false_releases', 'missed_stretches', 'delay p50/p95 s', 'disruptions', 'api_calls', 'wall s'],
     reports.map((r) => [
       r.trace,
       r.instances,
       Math.round((r.duration_s / 86_400) * 10) / 10,
       r.oracle_saved,
+      `${r.platform_4h_saved} (${r.platform_4h_false_releases})`,
       r.guard_saved,
       r.guard_reported_saved,
       r.ledger_saved,

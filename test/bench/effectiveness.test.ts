@@ -22,7 +22,10 @@ describe('effectiveness benchmark', () => {
     const r = await runEffectiveness(tiny);
     for (const k of ['oracle_saved', 'guard_saved', 'capture_ratio', 'false_releases', 'missed_stretches', 'detection_delay_s', 'disruptions', 'api_calls', 'wall_s'])
       expect(r).toHaveProperty(k);
-    expect(Object.keys(r.runs).sort()).toEqual(['guard', 'max_runtime', 'nightly', 'oracle']);
+    expect(Object.keys(r.runs).sort()).toEqual(['guard', 'max_runtime', 'nightly', 'oracle', 'platform_4h']);
+    // three hours is too short for the platform's 4 h auto-shutdown: it never acts, saves nothing
+    expect(r.runs.platform_4h.releases).toBe(0);
+    expect(r.platform_4h_saved).toBe(0);
     // Both forgotten idle stretches are long: the oracle and the guard release each once, never while busy.
     expect(r.runs.oracle.long_stretches).toBe(2);
     expect(r.runs.oracle.releases).toBe(2);
@@ -39,6 +42,30 @@ describe('effectiveness benchmark', () => {
     expect(Math.abs(r.savings_error!)).toBeLessThan(0.001); // counting from the request instead of the stop is 0.2% off here
     expect(effectivenessMarkdown([r])).toContain('| tiny | 2 |');
   }, 240_000);
+
+  it("the platform baseline releases 4 h after the last GPU compute, and CPU work does not hold it off", async () => {
+    const trace = parseTrace({
+      name: 'platform',
+      duration_s: 12 * H,
+      tick_s: 60,
+      instances: [
+        // a WebUI job, then forgotten: released 4 h after the job ended
+        { name: 'sd', gpu_model: 'RTX 4090 D', price_per_hour: 1.59, image: 'WebUI', sessions: [{ start_s: 0, end_s: null, busy: [[5 * M, H]] }] },
+        // data preparation on the CPU for 5 h: the platform sees no GPU compute and releases it under the user
+        { name: 'prep', gpu_model: 'RTX 4090 D', price_per_hour: 1.59, image: 'WebUI', sessions: [{ start_s: 0, end_s: 6 * H, busy: [[10 * M, 5 * H, 'cpu']] }] },
+      ],
+    });
+    const reference = await replay(trace, { kind: 'reference' });
+    const platform = await replay(trace, { kind: 'platform', idleForS: 4 * H });
+    const sd = platform.releases.filter((x) => x.instance === 0);
+    expect(sd).toEqual([{ instance: 0, t: 5 * H, policy: 'platform' }]);
+    const prep = platform.releases.filter((x) => x.instance === 1);
+    expect(prep[0]).toEqual({ instance: 1, t: 4 * H, policy: 'platform' }); // 4 h after boot, in the middle of the CPU work
+    expect(platform.disruptions).toBe(1); // the user at work boots it again
+    const stretches = idleStretches(trace, 20);
+    expect(scoreReleases(trace, stretches, platform.releases, 4 * H).false_releases).toBe(1);
+    expect(reference.billed - platform.billed).toBeGreaterThan(6 * 1.59); // sd's 7 forgotten hours, less the disk
+  }, 60_000);
 
   it('scores releases: while busy is false, before idle_for is early, an unreleased long stretch is missed', () => {
     const stretches = idleStretches(tiny, 20);
