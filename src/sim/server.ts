@@ -106,6 +106,8 @@ export function buildSimApp(o: SimAppOptions): FastifyInstance {
           name: strField(b.name),
           systemDiskExpandSize: b.system_disk_expand === true || b.system_disk_expand === 'true' ? intField(b.system_disk_expand_size) : undefined,
           sshKey: strField(b.ssh_key),
+          storage: b.storage === true || b.storage === 'true',
+          storageMountPath: strField(b.storage_mount_path),
         });
         return ok({ id });
       });

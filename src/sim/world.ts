@@ -233,7 +233,13 @@ export interface DeployParams {
   systemDiskExpandSize?: number;
   /** id of an account SSH key to authorize on the instance */
   sshKey?: string;
+  /** `storage: true` mounts the account's cloud storage at `storageMountPath` (default `/root/cloud`) */
+  storage?: boolean;
+  storageMountPath?: string;
 }
+
+/** Where cloud storage is mounted when a deploy does not say (and what instances without storage report). */
+export const DEFAULT_STORAGE_MOUNT_PATH = '/root/cloud';
 
 /** Control-API parameters for adding an instance instantly. */
 export interface AddInstanceParams {
@@ -636,7 +642,7 @@ export class SimWorld {
       sshPort: String(this.rng.int(20000, 60000)),
       kernelId: this.rng.uuid(),
       sessionId: this.rng.uuid(),
-      storageMountPath: '/root/cloud',
+      storageMountPath: DEFAULT_STORAGE_MOUNT_PATH,
     };
     if (p.name === '') inst.name = id.slice(0, 8);
     this.insts.set(id, inst);
@@ -663,6 +669,11 @@ export class SimWorld {
       throw new SimError(SIM_MSG.badParam);
     }
     if (p.sshKey !== undefined && !this.accountKeys.has(p.sshKey)) throw new SimError(SIM_MSG.badParam);
+    let storagePath = DEFAULT_STORAGE_MOUNT_PATH;
+    if (p.storage && p.storageMountPath !== undefined) {
+      if (!/^\/[^\0]{0,254}$/.test(p.storageMountPath)) throw new SimError(`${SIM_MSG.badParam}: storage_mount_path`);
+      storagePath = p.storageMountPath;
+    }
     if (this.balance <= 0) throw new SimError(SIM_MSG.lowBalance);
     this.takeGpus(model, p.gpuCount);
     const expandGb = p.systemDiskExpandSize ? Math.ceil(p.systemDiskExpandSize / GB) : 0;
@@ -675,6 +686,7 @@ export class SimWorld {
       createdAt: this.t,
     });
     inst.gpuUsed = p.gpuCount;
+    inst.storageMountPath = storagePath;
     if (p.sshKey !== undefined) inst.accountKeyIds.push(p.sshKey);
     this.schedule(inst, 'deploy', this.durations.deploy);
     this.advanceTo(this.t); // zero durations complete at once
