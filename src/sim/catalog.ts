@@ -29,7 +29,7 @@ export function findGpuModel(name: string): GpuModel | undefined {
   return GPU_MODELS.find((m) => m.full.toLowerCase() === n || m.short.toLowerCase() === n);
 }
 
-/** Disk price while the GPU is released: yuan per GB of system disk per hour. */
+/** Disk price while the GPU is released: yuan per GB of USED system disk per hour (the docs: 系统磁盘已使用空间). */
 export const RETAIN_PRICE_PER_GB_HOUR = 0.00003;
 
 /**
@@ -58,6 +58,27 @@ export interface PublicImage {
   id: string;
   name: string;
   kind: AppKind;
+  /** GB the image takes on the system disk (a plausible guess, see `imageSizeGb`) */
+  sizeGb: number;
+}
+
+/** GB of system disk an image takes when its size is unknown (newer public, community and private images). */
+export const DEFAULT_IMAGE_GB = 15;
+
+/**
+ * GB an image takes on the system disk. Not documented: plausible guesses from what each image ships (SD 老白 bundles
+ * with models and plugins are the largest, a bare Miniconda/CUDA the smallest).
+ */
+export function imageSizeGb(name: string): number {
+  if (name.startsWith('SD_ComfyUI_老白')) return 20;
+  if (/^SD_WebUI_[\d.]+_老白/.test(name)) return 18;
+  if (name.includes('ControlNet')) return 15;
+  if (name.startsWith('SD_Forge')) return 16;
+  if (name.startsWith('SD_WebUI')) return 12;
+  if (name.includes('TensorRT')) return 14;
+  if (name.startsWith('Miniconda')) return 10;
+  if (name.startsWith('blender')) return 11;
+  return DEFAULT_IMAGE_GB;
 }
 
 const IMAGE_TABLE: ReadonlyArray<[string, string]> = [
@@ -109,6 +130,7 @@ export const PUBLIC_IMAGES: readonly PublicImage[] = IMAGE_TABLE.map(([name, id]
   id,
   name,
   kind: appKindOfImage(name),
+  sizeGb: imageSizeGb(name),
 }));
 
 /** Find a public image by id. */
@@ -131,9 +153,9 @@ export function pricePerHour(model: GpuModel, count: number): number {
   return roundMoney(model.pricePerGpu * count);
 }
 
-/** Disk price per hour while the GPU is released. */
-export function retainPrice(systemDiskGb: number): number {
-  return roundMoney(systemDiskGb * RETAIN_PRICE_PER_GB_HOUR);
+/** Disk price per hour while the GPU is released, from the used GB of the system disk. */
+export function retainPrice(usedGb: number): number {
+  return roundMoney(usedGb * RETAIN_PRICE_PER_GB_HOUR);
 }
 
 const LOWER_ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';

@@ -9,7 +9,8 @@ import { bodyOf, intField, strField } from './fields.js';
 import type { SimSsh } from './ssh-server.js';
 import { hostKeyOf } from './ssh-keys.js';
 import { simState } from './views.js';
-import { SIM_STATUSES, SimError, type SimFaults, type SimStatus, type SimWorld } from './world.js';
+import { GB } from './catalog.js';
+import { SIM_STATUSES, SimError, type SimFaults, type SimInstance, type SimStatus, type SimWorld } from './world.js';
 
 /** A clock the control API can steer: `advance` for manual jumps, `setSpeed` for the speed factor. */
 export type SimClock = Clock & { advance?(ms: number): unknown; setSpeed?(k: number): void; readonly rate?: number };
@@ -19,6 +20,11 @@ export interface ControlDeps {
   world: SimWorld;
   clock: SimClock;
   ssh?: SimSsh;
+}
+
+/** What `POST /sim/instances/:id` can set, as it stands now. */
+function instanceSettings(inst: SimInstance): Record<string, unknown> {
+  return { id: inst.id, disk_used_bytes: inst.diskUsedBytes, disk_used_gb: inst.diskUsedBytes / GB };
 }
 
 const optional = (v: unknown) => (v === undefined || v === null ? undefined : v);
@@ -52,6 +58,27 @@ export function registerControl(app: FastifyInstance, { world, clock, ssh }: Con
       sshKey: strField(b.ssh_key),
     });
     return reply.code(201).send(res);
+  });
+
+  app.post('/sim/instances/:id', async (req) => {
+    const b = bodyOf(req);
+    const id = idOf(req);
+    const known = ['disk_used_gb', 'disk_used_bytes'];
+    const unknown = Object.keys(b).find((k) => !known.includes(k));
+    if (unknown !== undefined) throw new SimError(`${unknown}: unknown instance setting (known: ${known.join(', ')})`);
+    const inst = world.get(id);
+    let diskUsedBytes: number | undefined;
+    if (b.disk_used_gb !== undefined && b.disk_used_bytes !== undefined) throw new SimError('give disk_used_gb or disk_used_bytes, not both');
+    if (b.disk_used_gb !== undefined) {
+      const gb = b.disk_used_gb;
+      if (typeof gb !== 'number' || !(gb >= 0 && gb <= inst.systemDiskGb)) {
+        throw new SimError(`disk_used_gb must be a number in 0..${inst.systemDiskGb} (the system disk in GB)`);
+      }
+      diskUsedBytes = Math.round(gb * GB);
+    }
+    if (b.disk_used_bytes !== undefined) diskUsedBytes = b.disk_used_bytes as number; // validated by the world
+    world.configure(id, { diskUsedBytes });
+    return instanceSettings(inst);
   });
 
   app.post('/sim/instances/:id/activity', async (req) => {

@@ -20,6 +20,7 @@ import {
   retainPrice,
   roundMoney,
   CPU_ONLY_PRICE,
+  DEFAULT_IMAGE_GB,
 } from './catalog.js';
 import { GpuPool } from './gpu-pool.js';
 import {
@@ -150,6 +151,8 @@ export interface SimImage {
   name: string;
   type: string;
   kind: AppKind;
+  /** GB the image takes on the system disk */
+  sizeGb: number;
 }
 
 /** One instance's full internal record (secrets included: the simulator IS the cloud). */
@@ -163,6 +166,8 @@ export interface SimInstance {
   gpuUsed: number;
   image: SimImage;
   systemDiskGb: number;
+  /** bytes used on the system disk: the image plus what the instance wrote (`retain_size`; billed when released) */
+  diskUsedBytes: number;
   dataDiskGb: number;
   createdAt: number;
   /** start of the current billed run (ms), 0 before the first: reaching `running` after a deploy (unbilled), the boot request after a shutdown (booting is billed) */
@@ -409,9 +414,9 @@ export class SimWorld {
     return pricePerHour(inst.gpuModel, inst.gpuCount);
   }
 
-  /** `retain_price`: system disk GB x ¥0.00003. */
+  /** `retain_price`: USED system disk GB x ¥0.00003 (the docs bill 系统磁盘已使用空间). */
   retainOf(inst: SimInstance): number {
-    return retainPrice(inst.systemDiskGb);
+    return retainPrice(inst.diskUsedBytes / GB);
   }
 
   /** Yuan accrued by an instance up to now. */
@@ -614,6 +619,7 @@ export class SimWorld {
       gpuUsed: 0,
       image: p.image,
       systemDiskGb: p.systemDiskGb,
+      diskUsedBytes: Math.min(p.systemDiskGb, p.image.sizeGb) * GB,
       dataDiskGb: 50,
       createdAt: p.createdAt,
       startAt: 0,
@@ -662,9 +668,9 @@ export class SimWorld {
     if (imageType === 'public') {
       const pub = findPublicImage(p.image);
       if (!pub) throw new SimError(SIM_MSG.noImage);
-      image = { id: pub.id, name: pub.name, type: 'public', kind: pub.kind };
+      image = { id: pub.id, name: pub.name, type: 'public', kind: pub.kind, sizeGb: pub.sizeGb };
     } else if (imageType === 'community' || imageType === 'private') {
-      image = { id: p.image, name: '', type: imageType, kind: 'Jupyter' };
+      image = { id: p.image, name: '', type: imageType, kind: 'Jupyter', sizeGb: DEFAULT_IMAGE_GB };
     } else {
       throw new SimError(SIM_MSG.badParam);
     }
@@ -834,7 +840,7 @@ export class SimWorld {
       name: p.name,
       model,
       count,
-      image: { id: pub.id, name: pub.name, type: 'public', kind },
+      image: { id: pub.id, name: pub.name, type: 'public', kind, sizeGb: pub.sizeGb },
       systemDiskGb: SYSTEM_DISK_GB,
       createdAt: createdAt ?? this.t,
     });
@@ -872,6 +878,22 @@ export class SimWorld {
     inst.workKind = w.kind;
     inst.gpuUtil = w.util;
     syncSimLogin(inst, this.t, 1_000 + (idHash(inst.id) % 30_000));
+  }
+
+  /**
+   * Operator settings of one instance (`POST /sim/instances/:id`): the used system disk (bytes, 0..system disk size),
+   * billed from now on while the GPU is released.
+   */
+  configure(id: string, c: { diskUsedBytes?: number }): SimInstance {
+    this.sync();
+    const inst = this.live(id);
+    const cap = inst.systemDiskGb * GB;
+    if (c.diskUsedBytes !== undefined && !isInt(c.diskUsedBytes, 0, cap)) {
+      throw new SimError(`disk_used_bytes must be an integer in 0..${cap} (the system disk)`);
+    }
+    this.settle(inst);
+    if (c.diskUsedBytes !== undefined) inst.diskUsedBytes = c.diskUsedBytes;
+    return inst;
   }
 
   /** Replace the fault settings (validated; rates 0..1). */

@@ -28,6 +28,9 @@ async function untilReleased(h: Harness, id: string): Promise<{ at: number; bill
   throw new Error('never released');
 }
 
+/** The released disk's rate: the 老白 WebUI image's 18 GB of USED system disk at ¥0.00003/GB/h. */
+const WEBUI_DISK = 18 * 0.00003;
+
 /** One second of the 4090's price: how far apart two figures may be when one rests on the API's whole seconds. */
 const GPU_SECOND = 1.59 / 3600;
 
@@ -65,7 +68,7 @@ describe('savings match the ledger', () => {
     for (let i = 0; i < 5; i++) await h.step(MIN);
     expect(row(h).rebooted_at).toBe(rel.at + 70 * S);
     const truth = await ledgerSaved(h, id, rel);
-    expect(truth).toBeCloseTo((55 / 3600) * (1.59 - 0.0009), 6);
+    expect(truth).toBeCloseTo((55 / 3600) * (1.59 - WEBUI_DISK), 6);
     expect(saved(h)).toBeCloseTo(truth, 4); // 0.0243, not the 70 s or 120 s from request to a tick
   });
 
@@ -78,7 +81,7 @@ describe('savings match the ledger', () => {
     h.clock.advance(8 * 24 * 60 * MIN); // eight days on, still shut down
     const r = savingsReport(h.gdb.db, { from: T0, to: h.clock.now(), now: h.clock.now(), tz: 'UTC' });
     expect(r.actions).toMatchObject([{ released_at: stopped, until: stopped + 7 * 24 * 60 * MIN, ended_by: 'cap' }]);
-    expect(r.total).toBeCloseTo(7 * 24 * (rel.price - 0.0009), 4);
+    expect(r.total).toBeCloseTo(7 * 24 * (rel.price - WEBUI_DISK), 4);
     // By day (Shanghai's days, not UTC's): each day's figure is what a report over that day alone says, also in a
     // report that starts in the middle of the stretch.
     for (const from of [T0, stopped + 2.5 * 24 * 60 * MIN]) {
@@ -102,7 +105,7 @@ describe('savings match the ledger', () => {
     for (let i = 0; i < 3; i++) await h.step(MIN);
     expect(row(h)).toMatchObject({ state: 'confirmed', stopped_at: rel.at + 15 * S, rebooted_at: rel.at + 30 * S });
     const truth = await ledgerSaved(h, id, rel);
-    expect(truth).toBeCloseTo((15 / 3600) * (1.59 - 0.0009), 6);
+    expect(truth).toBeCloseTo((15 / 3600) * (1.59 - WEBUI_DISK), 6);
     expect(saved(h)).toBeCloseTo(truth, 4);
   });
 
@@ -122,7 +125,7 @@ describe('savings match the ledger', () => {
     expect(rel2.status).toBe('shutting_down');
     for (const t of [135_200, 150_700, 180_700, 210_700]) await tickAt(h, id, T0 + t);
     const truth2 = await ledgerSaved(h, id, rel2);
-    expect(truth1).toBeCloseTo((72 / 3600) * (1.59 - 0.0009), 6);
+    expect(truth1).toBeCloseTo((72 / 3600) * (1.59 - WEBUI_DISK), 6);
     expect(Math.abs(saved(h) / (truth1 + truth2) - 1)).toBeLessThanOrEqual(0.01);
     // the estimate bills the GPU until each stop and from the boot, to the second the API stamps
     expect(Math.abs(estimated(h) - (await simInst(h, id)).billed)).toBeLessThanOrEqual(GPU_SECOND);

@@ -67,3 +67,41 @@ describe('1. storage_mount_path', () => {
     expect((await open(`/instance/${plain.data.id}`)).data.storage_mount_path).toBe('/root/cloud');
   });
 });
+
+describe('2. retained disk is billed by USED space', () => {
+  const find = async (id: string) => (await control('/state')).body.instances.find((i: { id: string }) => i.id === id);
+
+  it('retain_size is the used bytes (image + written), retain_price used GB x ¥0.00003/h, and the ledger follows', async () => {
+    const { data } = await deploy(); // SD_ComfyUI 老白 v1.9: a 20 GB image
+    await advance(60);
+    expect((await open('/instance/shutdown_release_gpu', { body: { id: data.id } })).code).toBe(200);
+    await advance(60);
+    let inst = (await open(`/instance/${data.id}`)).data;
+    expect(inst).toMatchObject({ status: 'shutdown', gpu_used: 0, retain: 1, system_disk_size: 30 * GiB });
+    expect(inst.retain_size).toBe(20 * GiB);
+    expect(inst.retain_price).toBeCloseTo(20 * 0.00003, 10);
+
+    // the user wrote 5 GB more
+    const set = await control(`/instances/${data.id}`, { disk_used_gb: 25 });
+    expect(set.status).toBe(200);
+    inst = (await open(`/instance/${data.id}`)).data;
+    expect(inst.retain_size).toBe(25 * GiB);
+    expect(inst.retain_price).toBeCloseTo(25 * 0.00003, 10);
+    const before = (await find(data.id)).billed as number;
+    await advance(10 * 3600);
+    const after = (await find(data.id)).billed as number;
+    expect(after - before).toBeCloseTo(10 * 25 * 0.00003, 9);
+
+    expect((await control(`/instances/${data.id}`, { disk_used_bytes: 3 * GiB })).status).toBe(200);
+    expect((await open(`/instance/${data.id}`)).data.retain_size).toBe(3 * GiB);
+  });
+
+  it('refuses a used size outside 0..system disk, naming the field and the limit', async () => {
+    const { data } = await deploy();
+    for (const body of [{ disk_used_gb: -1 }, { disk_used_gb: 31 }, { disk_used_gb: 'x' }, { disk_used_bytes: 1.5 }, { disk_used_bytes: 31 * GiB }]) {
+      const r = await control(`/instances/${data.id}`, body);
+      expect(r.status).toBe(400);
+      expect(r.body.error.message).toContain(Object.keys(body)[0]);
+    }
+  });
+});

@@ -9,6 +9,8 @@ import { apiAccess, connect, run } from './ssh-client.js';
 const TOKEN = 'tok-pool';
 const T0 = Date.UTC(2026, 10, 2, 0, 0, 0);
 const IMAGE = '9c530cfd-b929-4f2d-99d9-97a6d572ac89';
+// the disk rate is the USED system disk at ¥0.00003/GB/h: this SD_WebUI 老白 image uses 18 GB
+const DISK_RATE = 18 * 0.00003;
 let sim: RunningSim;
 
 async function ctl(path: string, body?: unknown): Promise<{ status: number; json: any }> {
@@ -71,9 +73,9 @@ describe('gpu_count 0 (CPU only, to reach the files)', () => {
     expect(dep).toMatchObject({ code: 200 });
     await advance(60);
     const i = await inst(dep.data.id);
-    expect(i).toMatchObject({ status: 'running', gpu_used: 0, price_per_hour: CPU_ONLY_PRICE + 0.0009 });
+    expect(i).toMatchObject({ status: 'running', gpu_used: 0, price_per_hour: CPU_ONLY_PRICE + DISK_RATE });
     const truth = ((await ctl('/sim/state')).json.instances as any[]).find((x) => x.id === dep.data.id);
-    expect(truth.rate).toBeCloseTo(CPU_ONLY_PRICE + 0.0009, 10);
+    expect(truth.rate).toBeCloseTo(CPU_ONLY_PRICE + DISK_RATE, 10);
     const a = (await apiAccess(sim.url, TOKEN)).get(dep.data.id)!;
     const { client } = await connect(a);
     try {

@@ -78,7 +78,10 @@ describe('Open API instances', () => {
       for (const f of documented) expect(inst, f).toHaveProperty(f);
       expect(inst.id).toMatch(/^[a-z0-9]{16}$/);
       expect(inst.data_center_name).toBe('浙江一区');
-      expect(inst.retain_price).toBe(0.0009);
+      // the USED system disk (image + written) at ¥0.00003/GB/h, never more than the disk
+      expect(inst.retain_size).toBeGreaterThan(0);
+      expect(inst.retain_size).toBeLessThanOrEqual(inst.system_disk_size);
+      expect(inst.retain_price).toBeCloseTo((inst.retain_size / 1024 ** 3) * 0.00003, 10);
       expect(typeof inst.ssh_port).toBe('string');
       expect(inst.ssh_port).toMatch(/^\d{4,5}$/);
       expect(inst.ssh_domain).toBe('127.0.0.1'); // the simulator's own SSH server (the platform gives {id}.ssh.x-gpu.com)

@@ -236,13 +236,15 @@ function runWeek(step: number): Script {
 }
 
 const hours = (ms: number) => ms / H;
+// a released instance pays for its USED disk: the control API's Jupyter image (Miniconda3 CUDA 12.2) uses 10 GB
+const JUPYTER_RETAIN = 10 * 0.00003;
 const closedForm = {
-  // running 10h + 15 s shutting_down at 1.59; released 20h - 15 s at 0.0009; booting+running 138h at 1.59
-  a: 1.59 * hours(10 * H + 15 * S) + 0.0009 * hours(20 * H - 15 * S) + 1.59 * 138,
+  // running 10h + 15 s shutting_down at 1.59; released 20h - 15 s at 0.0003 (10 GB used); booting+running 138h at 1.59
+  a: 1.59 * hours(10 * H + 15 * S) + JUPYTER_RETAIN * hours(20 * H - 15 * S) + 1.59 * 138,
   // deploying 60 s unbilled; running/shutting_down/shutdown-with-GPU at 3.78 until destroy at 50h; destroying unbilled
   b: 3.78 * hours(50 * H - 60 * S),
-  // released 60h at 0.0009; booted with 2 x 48G (2 x 2.29) for 108h
-  c: 0.0009 * 60 + 4.58 * 108,
+  // released 60h at 0.0003; booted with 2 x 48G (2 x 2.29) for 108h
+  c: JUPYTER_RETAIN * 60 + 4.58 * 108,
 };
 
 describe('SimWorld billing', () => {
@@ -305,7 +307,7 @@ describe('SimWorld billing', () => {
     }
     w.advanceTo(T0 + 2 * H + DUR.destroy * S);
     expect(w.instance(run)!.status).toBe('destroyed');
-    const billedAt2h = 1.89 * 2 + 0.0009 * 2;
+    const billedAt2h = 1.89 * 2 + JUPYTER_RETAIN * 2;
     w.advanceTo(T0 + 5 * H);
     expect(w.billedOf(w.instance(run)!) + w.billedOf(w.instance(parked)!)).toBeCloseTo(billedAt2h, 10);
     expect(w.balance).toBeCloseTo(2 - billedAt2h, 10);
