@@ -1031,10 +1031,13 @@ export class SimWorld {
     return this.pool.free;
   }
 
-  /** Progress 0..100 of the running transition, 100 when stable. */
+  /**
+   * Progress 0..100 of the running transition, 100 when stable. `destroyed` is stable too: the simulator's timer
+   * that drops it from the list is not an operation the platform reports, so its progress stays 100.
+   */
   progressOf(inst: SimInstance): number {
     const p = inst.pending;
-    if (!p || p.at <= p.from) return 100;
+    if (!p || p.at <= p.from || p.intent === 'gone') return 100;
     return Math.max(0, Math.min(99, Math.floor(((this.t - p.from) / (p.at - p.from)) * 100)));
   }
 

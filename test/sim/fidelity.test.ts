@@ -105,3 +105,20 @@ describe('2. retained disk is billed by USED space', () => {
     }
   });
 });
+
+describe('3. progress of a destroyed instance', () => {
+  it('stays at 100 while destroyed (the destroy finished), until it leaves the list', async () => {
+    const { data } = await deploy();
+    await advance(60);
+    expect((await open('/instance/destroy', { body: { id: data.id } })).code).toBe(200);
+    await advance(10); // destroying takes 10 s
+    const seen: number[] = [];
+    for (let k = 0; k < 4; k++) {
+      const inst = (await open(`/instance/${data.id}`)).data;
+      expect(inst.status).toBe('destroyed');
+      seen.push(inst.progress);
+      await advance(14);
+    }
+    expect(seen).toEqual([100, 100, 100, 100]);
+  });
+});
