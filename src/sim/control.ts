@@ -24,7 +24,13 @@ export interface ControlDeps {
 
 /** What `POST /sim/instances/:id` can set, as it stands now. */
 function instanceSettings(inst: SimInstance): Record<string, unknown> {
-  return { id: inst.id, disk_used_bytes: inst.diskUsedBytes, disk_used_gb: inst.diskUsedBytes / GB };
+  return {
+    id: inst.id,
+    disk_used_bytes: inst.diskUsedBytes,
+    disk_used_gb: inst.diskUsedBytes / GB,
+    auto_shutdown: inst.autoShutdown,
+    auto_shutdown_action: inst.autoShutdownAction,
+  };
 }
 
 const optional = (v: unknown) => (v === undefined || v === null ? undefined : v);
@@ -63,7 +69,7 @@ export function registerControl(app: FastifyInstance, { world, clock, ssh }: Con
   app.post('/sim/instances/:id', async (req) => {
     const b = bodyOf(req);
     const id = idOf(req);
-    const known = ['disk_used_gb', 'disk_used_bytes'];
+    const known = ['disk_used_gb', 'disk_used_bytes', 'auto_shutdown', 'auto_shutdown_action'];
     const unknown = Object.keys(b).find((k) => !known.includes(k));
     if (unknown !== undefined) throw new SimError(`${unknown}: unknown instance setting (known: ${known.join(', ')})`);
     const inst = world.get(id);
@@ -77,7 +83,7 @@ export function registerControl(app: FastifyInstance, { world, clock, ssh }: Con
       diskUsedBytes = Math.round(gb * GB);
     }
     if (b.disk_used_bytes !== undefined) diskUsedBytes = b.disk_used_bytes as number; // validated by the world
-    world.configure(id, { diskUsedBytes });
+    world.configure(id, { diskUsedBytes, autoShutdown: b.auto_shutdown, autoShutdownAction: b.auto_shutdown_action });
     return instanceSettings(inst);
   });
 

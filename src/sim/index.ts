@@ -7,7 +7,7 @@ import { buildSimApp, type SimClock } from './server.js';
 import { SimSsh } from './ssh-server.js';
 import { type SimDurations, SimWorld } from './world.js';
 
-export { SimWorld, SimError, SIM_MSG, SIM_STATUSES, DEFAULT_DURATIONS } from './world.js';
+export { SimWorld, SimError, SIM_MSG, SIM_STATUSES, DEFAULT_DURATIONS, AUTO_SHUTDOWN_ACTIONS } from './world.js';
 export type { SimStatus, SimFaults, SimInstance, SimDurations, AddInstanceParams, DeployParams, AccountKey } from './world.js';
 export { GPU_MODELS, PUBLIC_IMAGES, APP_PORTS, CPU_ONLY_PRICE, findGpuModel, type AppKind } from './catalog.js';
 export { WORK_KINDS, type WorkKind } from './machine.js';

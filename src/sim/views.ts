@@ -62,8 +62,8 @@ export function openInstance(world: SimWorld, inst: SimInstance): Record<string,
     retain: released ? 1 : 0,
     retain_price: world.retainOf(inst),
     retain_size: inst.diskUsedBytes,
-    auto_shutdown: false,
-    auto_shutdown_action: '',
+    auto_shutdown: inst.autoShutdown,
+    auto_shutdown_action: inst.autoShutdownAction,
   };
 }
 

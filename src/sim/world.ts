@@ -211,7 +211,22 @@ export interface SimInstance {
   kernelId: string;
   sessionId: string;
   storageMountPath: string;
+  /** the platform's own auto-shutdown: 0 = off, 1 = on (shown only; the simulator does not act on it) */
+  autoShutdown: number;
+  /** what that auto-shutdown does: see `AUTO_SHUTDOWN_ACTIONS` (0 = none) */
+  autoShutdownAction: number;
 }
+
+/**
+ * `auto_shutdown_action` codes. The live API sends an integer (a public Go client decodes it as `int`) but no source
+ * gives the meaning: this encoding is a plausible guess following the three documented stop operations.
+ */
+export const AUTO_SHUTDOWN_ACTIONS: Readonly<Record<number, string>> = {
+  0: 'none',
+  1: 'shutdown',
+  2: 'shutdown_release_gpu',
+  3: 'shutdown_destroy',
+};
 
 /** Options of a world; durations in seconds, money in yuan, times in epoch ms. */
 export interface WorldOptions {
@@ -649,6 +664,8 @@ export class SimWorld {
       kernelId: this.rng.uuid(),
       sessionId: this.rng.uuid(),
       storageMountPath: DEFAULT_STORAGE_MOUNT_PATH,
+      autoShutdown: 0,
+      autoShutdownAction: 0,
     };
     if (p.name === '') inst.name = id.slice(0, 8);
     this.insts.set(id, inst);
@@ -884,15 +901,23 @@ export class SimWorld {
    * Operator settings of one instance (`POST /sim/instances/:id`): the used system disk (bytes, 0..system disk size),
    * billed from now on while the GPU is released.
    */
-  configure(id: string, c: { diskUsedBytes?: number }): SimInstance {
+  configure(id: string, c: { diskUsedBytes?: unknown; autoShutdown?: unknown; autoShutdownAction?: unknown }): SimInstance {
     this.sync();
     const inst = this.live(id);
     const cap = inst.systemDiskGb * GB;
     if (c.diskUsedBytes !== undefined && !isInt(c.diskUsedBytes, 0, cap)) {
       throw new SimError(`disk_used_bytes must be an integer in 0..${cap} (the system disk)`);
     }
+    if (c.autoShutdown !== undefined && !isInt(c.autoShutdown, 0, 1)) throw new SimError('auto_shutdown must be the integer 0 (off) or 1 (on)');
+    const actions = Object.keys(AUTO_SHUTDOWN_ACTIONS).length - 1;
+    if (c.autoShutdownAction !== undefined && !isInt(c.autoShutdownAction, 0, actions)) {
+      const codes = Object.entries(AUTO_SHUTDOWN_ACTIONS).map(([k, v]) => `${k} = ${v}`).join(', ');
+      throw new SimError(`auto_shutdown_action must be an integer in 0..${actions} (${codes})`);
+    }
     this.settle(inst);
-    if (c.diskUsedBytes !== undefined) inst.diskUsedBytes = c.diskUsedBytes;
+    if (c.diskUsedBytes !== undefined) inst.diskUsedBytes = c.diskUsedBytes as number;
+    if (c.autoShutdown !== undefined) inst.autoShutdown = c.autoShutdown as number;
+    if (c.autoShutdownAction !== undefined) inst.autoShutdownAction = c.autoShutdownAction as number;
     return inst;
   }
 

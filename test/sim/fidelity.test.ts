@@ -122,3 +122,41 @@ describe('3. progress of a destroyed instance', () => {
     expect(seen).toEqual([100, 100, 100, 100]);
   });
 });
+
+describe('4. auto_shutdown / auto_shutdown_action are integers', () => {
+  // the fields a Go client written against the live API decodes as int / int64 (encoding/json refuses false or "")
+  const GO_INTS = [
+    'create_timestamp', 'gpu_used', 'cpu_core_count', 'memory_size', 'system_disk_size', 'data_disk_size',
+    'expandable_data_disk_size', 'start_timestamp', 'stop_timestamp', 'progress', 'auto_shutdown', 'auto_shutdown_action',
+  ];
+  const decodeStrictly = (inst: Record<string, unknown>) => {
+    for (const f of GO_INTS) {
+      const v = inst[f];
+      if (typeof v !== 'number' || !Number.isInteger(v)) throw new Error(`${f}: cannot decode ${JSON.stringify(v)} into int`);
+    }
+  };
+
+  it('every listed instance decodes as the Go client would; 0 = off by default', async () => {
+    const list = (await open('/instances')).data.list as Array<Record<string, unknown>>;
+    expect(list.length).toBeGreaterThan(0);
+    for (const inst of list) {
+      expect(() => decodeStrictly(inst)).not.toThrow();
+      expect(inst).toMatchObject({ auto_shutdown: 0, auto_shutdown_action: 0 });
+    }
+  });
+
+  it('is settable per instance through POST /sim/instances/:id and bounded', async () => {
+    const { data } = await deploy();
+    const r = await control(`/instances/${data.id}`, { auto_shutdown: 1, auto_shutdown_action: 2 });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ auto_shutdown: 1, auto_shutdown_action: 2 });
+    const inst = (await open(`/instance/${data.id}`)).data;
+    expect(inst).toMatchObject({ auto_shutdown: 1, auto_shutdown_action: 2 });
+    decodeStrictly(inst);
+    for (const body of [{ auto_shutdown: true }, { auto_shutdown: 2 }, { auto_shutdown_action: 4 }, { auto_shutdown_action: -1 }, { auto_shutdown_action: '1' }]) {
+      const bad = await control(`/instances/${data.id}`, body);
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.message).toContain(Object.keys(body)[0]);
+    }
+  });
+});
