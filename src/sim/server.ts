@@ -98,16 +98,16 @@ export function buildSimApp(o: SimAppOptions): FastifyInstance {
       open.post('/instance/deploy', async (req) => {
         const b = bodyOf(req);
         const id = world.deploy({
-          gpuModel: strField(b.gpu_model) ?? '',
-          gpuCount: intField(b.gpu_count) ?? 1,
-          dataCenterId: intField(b.data_center_id),
-          image: strField(b.image) ?? '',
-          imageType: strField(b.image_type),
-          name: strField(b.name),
-          systemDiskExpandSize: b.system_disk_expand === true || b.system_disk_expand === 'true' ? intField(b.system_disk_expand_size) : undefined,
-          sshKey: strField(b.ssh_key),
+          gpuModel: strField(b.gpu_model, 'gpu_model') ?? '',
+          gpuCount: intField(b.gpu_count, 'gpu_count') ?? 1,
+          dataCenterId: intField(b.data_center_id, 'data_center_id'),
+          image: strField(b.image, 'image') ?? '',
+          imageType: strField(b.image_type, 'image_type'),
+          name: strField(b.name, 'name'),
+          systemDiskExpandSize: b.system_disk_expand === true || b.system_disk_expand === 'true' ? intField(b.system_disk_expand_size, 'system_disk_expand_size') : undefined,
+          sshKey: strField(b.ssh_key, 'ssh_key'),
           storage: b.storage === true || b.storage === 'true',
-          storageMountPath: strField(b.storage_mount_path),
+          storageMountPath: strField(b.storage_mount_path, 'storage_mount_path'),
         });
         return ok({ id });
       });
@@ -122,7 +122,7 @@ export function buildSimApp(o: SimAppOptions): FastifyInstance {
       action('/instance/shutdown_release_gpu', (id) => world.releaseGpu(id));
       action('/instance/shutdown_destroy', (id) => world.shutdownDestroy(id));
       action('/instance/boot', (id, b) =>
-        world.boot(id, { gpuModel: strField(b.gpu_model), gpuCount: intField(b.gpu_count) }),
+        world.boot(id, { gpuModel: strField(b.gpu_model, 'gpu_model'), gpuCount: intField(b.gpu_count, 'gpu_count') }),
       );
     },
     { prefix: '/open' },

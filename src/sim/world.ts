@@ -61,6 +61,7 @@ export const SIM_MSG = {
   notFound: '实例不存在',
   wrongState: '实例当前状态不支持该操作',
   noGpu: '可用GPU不足',
+  /** the platform's out-of-stock text for a known model; the simulator does not send it (an empty pool is 可用GPU不足) */
   modelUnavailable: 'GPU型号暂时不可用',
   badParam: '参数错误',
   lowBalance: '余额不足',
@@ -76,6 +77,11 @@ export class SimError extends Error {
     super(msg);
     this.name = 'SimError';
   }
+}
+
+/** The platform's parameter refusal naming the field: `参数错误: gpu_model` (plain `参数错误` without a field). */
+export function paramError(field?: string): SimError {
+  return new SimError(field ? `${SIM_MSG.badParam}: ${field}` : SIM_MSG.badParam);
 }
 
 /** Seconds of simulated time each asynchronous step takes; `gone` = how long a destroyed instance stays listed. */
@@ -675,9 +681,11 @@ export class SimWorld {
   /** `POST /open/instance/deploy`: takes GPUs now, `deploying` (unbilled) until `running`. Returns the id. */
   deploy(p: DeployParams): string {
     this.sync();
+    // a missing or unknown model is a malformed request, not a shortage (GPU型号暂时不可用 would send clients
+    // into their out-of-stock retry loops); a known model with no free GPU answers 可用GPU不足 below
     const model = typeof p.gpuModel === 'string' ? findGpuModel(p.gpuModel) : undefined;
-    if (!model) throw new SimError(SIM_MSG.modelUnavailable);
-    if (!isInt(p.gpuCount, 0, 8)) throw new SimError(SIM_MSG.badParam);
+    if (!model) throw paramError('gpu_model');
+    if (!isInt(p.gpuCount, 0, 8)) throw paramError('gpu_count');
     if (!DATA_CENTERS[p.dataCenterId ?? 1]) throw new SimError(SIM_MSG.noDataCenter);
     const imageType = p.imageType ?? 'public';
     let image: SimImage;
@@ -725,9 +733,9 @@ export class SimWorld {
     this.settle(inst);
     if (inst.gpuUsed === 0) {
       const model = opts.gpuModel ? findGpuModel(opts.gpuModel) : inst.gpuModel;
-      if (!model) throw new SimError(SIM_MSG.modelUnavailable);
+      if (!model) throw paramError('gpu_model');
       const count = opts.gpuCount ?? inst.gpuCount;
-      if (!isInt(count, 0, 8)) throw new SimError(SIM_MSG.badParam);
+      if (!isInt(count, 0, 8)) throw paramError('gpu_count');
       this.takeGpus(model, count);
       inst.gpuModel = model;
       inst.gpuCount = count;
@@ -841,7 +849,7 @@ export class SimWorld {
   addInstance(p: AddInstanceParams, createdAt?: number): { id: string } {
     this.sync();
     const model = findGpuModel(p.gpuModel ?? 'RTX 4090 D');
-    if (!model) throw new SimError(SIM_MSG.modelUnavailable);
+    if (!model) throw new SimError(`gpu_model: unknown GPU model (known: ${GPU_MODEL_NAMES})`);
     const count = p.gpuCount ?? 1;
     if (!isInt(count, 0, 8)) throw new SimError(SIM_MSG.badParam);
     const kind = p.image ?? 'Jupyter';

@@ -160,3 +160,23 @@ describe('4. auto_shutdown / auto_shutdown_action are integers', () => {
     }
   });
 });
+
+describe('5. a missing or unknown gpu_model is a parameter error, not a shortage', () => {
+  it('answers 参数错误: gpu_model (code 1000) for no model, an unknown model and a non-string; a known model deploys', async () => {
+    const base = { gpu_count: 1, data_center_id: 1, image: COMFY_IMAGE, image_type: 'public' };
+    for (const gpu_model of [undefined, '', 'NVIDIA H100', 'NVIDIA A100 80G', 42]) {
+      const r = await open('/instance/deploy', { body: { ...base, gpu_model } });
+      expect(r, String(gpu_model)).toMatchObject({ code: 1000, success: false, msg: '参数错误: gpu_model' });
+      expect(r.msg).not.toContain('GPU型号暂时不可用');
+    }
+    expect((await open('/instance/deploy', { body: { ...base, gpu_model: GPU } })).code).toBe(200);
+  });
+
+  it('a boot of a released instance with an unknown gpu_model is a parameter error too', async () => {
+    const { data } = await deploy();
+    await advance(60);
+    await open('/instance/shutdown_release_gpu', { body: { id: data.id } });
+    await advance(60);
+    expect(await open('/instance/boot', { body: { id: data.id, gpu_model: 'NVIDIA H100' } })).toMatchObject({ code: 1000, msg: '参数错误: gpu_model' });
+  });
+});

@@ -177,7 +177,7 @@ describe('Open API instances', () => {
   it('answers bad deploy requests with code 1000 in Chinese', async () => {
     expect(await open('/instance/deploy', { body: { gpu_model: 'NVIDIA H100', gpu_count: 1, image: COMFY_IMAGE } })).toMatchObject({
       code: 1000,
-      msg: 'GPU型号暂时不可用',
+      msg: '参数错误: gpu_model',
     });
     expect(await open('/instance/deploy', { body: { gpu_model: 'NVIDIA GeForce RTX 4090', gpu_count: 1, image: 'no-such-image' } })).toMatchObject({
       code: 1000,

@@ -185,7 +185,7 @@ describe('SimWorld state machine', () => {
     const inst = w.instance(id)!;
     expect(inst.gpuModel.short).toBe('RTX 4090 48G');
     expect(w.priceOf(inst)).toBe(7.77);
-    expect(errorOf(() => w.deploy({ gpuModel: 'NVIDIA A100', gpuCount: 1, image: COMFY_IMAGE }))).toBe('GPU型号暂时不可用');
+    expect(errorOf(() => w.deploy({ gpuModel: 'NVIDIA A100', gpuCount: 1, image: COMFY_IMAGE }))).toBe('参数错误: gpu_model');
   });
 
   it('forced transient statuses finish on their own (saving_image -> shutdown, replacing_image -> running, freezing -> freeze)', () => {

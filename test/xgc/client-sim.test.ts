@@ -172,7 +172,7 @@ describe('xgc client errors against the simulator', () => {
     expect(c.calls).toBe(1);
   });
 
-  it('GPU shortage and an unavailable model are typed gpu_shortage errors', async () => {
+  it('a GPU shortage is a typed gpu_shortage error; an unknown model is a generic parameter error, not a shortage', async () => {
     await sim.close();
     sim = await startSimulator({ token: TOKEN, instances: 0, speed: 0, seed: 1, gpuPool: 2 });
     const c = client();
@@ -181,7 +181,8 @@ describe('xgc client errors against the simulator', () => {
     expect(short).toBeInstanceOf(XgcGpuShortageError);
     expect(short).toMatchObject({ kind: 'gpu_shortage', msg: '可用GPU不足' });
     const model = await caught(c.deploy({ gpuModel: 'NVIDIA H100', gpuCount: 1, image }));
-    expect(model).toBeInstanceOf(XgcGpuShortageError);
+    expect(model).not.toBeInstanceOf(XgcGpuShortageError); // retrying will not make an H100 appear
+    expect(model).toMatchObject({ kind: 'generic', code: 1000, msg: '参数错误: gpu_model' });
     expect(c.calls).toBe(2);
   });
 
