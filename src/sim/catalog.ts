@@ -133,10 +133,19 @@ export const PUBLIC_IMAGES: readonly PublicImage[] = IMAGE_TABLE.map(([name, id]
   sizeGb: imageSizeGb(name),
 }));
 
-/** Find a public image by id. */
+/** Find a public image of the docs' table by id. */
 export function findPublicImage(id: string): PublicImage | undefined {
   return PUBLIC_IMAGES.find((i) => i.id === id.trim());
 }
+
+/** The documented form of an image id (public, community and private alike): a UUID. */
+export const IMAGE_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Public image ids the platform no longer serves (deploy answers 镜像不存在). The platform publishes no such list:
+ * this one id is the simulator's own, so that clients meet the refusal.
+ */
+export const REMOVED_PUBLIC_IMAGES: ReadonlySet<string> = new Set(['0b1d7f3e-2c4a-4e59-8f61-7d2a9c3e5b10']);
 
 /** The image the control API picks for `image: "ComfyUI" | "WebUI" | "Jupyter"` (the newest of its kind). */
 export function defaultImage(kind: AppKind): PublicImage {

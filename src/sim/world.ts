@@ -21,6 +21,8 @@ import {
   roundMoney,
   CPU_ONLY_PRICE,
   DEFAULT_IMAGE_GB,
+  IMAGE_ID_RE,
+  REMOVED_PUBLIC_IMAGES,
 } from './catalog.js';
 import { GpuPool } from './gpu-pool.js';
 import {
@@ -688,16 +690,20 @@ export class SimWorld {
     if (!isInt(p.gpuCount, 0, 8)) throw paramError('gpu_count');
     if (!DATA_CENTERS[p.dataCenterId ?? 1]) throw new SimError(SIM_MSG.noDataCenter);
     const imageType = p.imageType ?? 'public';
+    if (imageType !== 'public' && imageType !== 'community' && imageType !== 'private') throw paramError('image_type');
+    // every image id has the documented form (a UUID); a public id newer than the docs' table is served (the
+    // platform adds images), one the simulator lists as removed is 镜像不存在
+    const imageId = typeof p.image === 'string' ? p.image.trim() : '';
+    if (!IMAGE_ID_RE.test(imageId)) throw paramError('image');
     let image: SimImage;
-    if (typeof p.image !== 'string' || p.image === '') throw new SimError(SIM_MSG.badParam);
     if (imageType === 'public') {
-      const pub = findPublicImage(p.image);
-      if (!pub) throw new SimError(SIM_MSG.noImage);
-      image = { id: pub.id, name: pub.name, type: 'public', kind: pub.kind, sizeGb: pub.sizeGb };
-    } else if (imageType === 'community' || imageType === 'private') {
-      image = { id: p.image, name: '', type: imageType, kind: 'Jupyter', sizeGb: DEFAULT_IMAGE_GB };
+      if (REMOVED_PUBLIC_IMAGES.has(imageId.toLowerCase())) throw new SimError(SIM_MSG.noImage);
+      const pub = findPublicImage(imageId);
+      image = pub
+        ? { id: pub.id, name: pub.name, type: 'public', kind: pub.kind, sizeGb: pub.sizeGb }
+        : { id: imageId, name: '', type: 'public', kind: 'Jupyter', sizeGb: DEFAULT_IMAGE_GB };
     } else {
-      throw new SimError(SIM_MSG.badParam);
+      image = { id: imageId, name: '', type: imageType, kind: 'Jupyter', sizeGb: DEFAULT_IMAGE_GB };
     }
     if (p.sshKey !== undefined && !this.accountKeys.has(p.sshKey)) throw new SimError(SIM_MSG.badParam);
     let storagePath = DEFAULT_STORAGE_MOUNT_PATH;

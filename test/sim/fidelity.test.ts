@@ -180,3 +180,28 @@ describe('5. a missing or unknown gpu_model is a parameter error, not a shortage
     expect(await open('/instance/boot', { body: { id: data.id, gpu_model: 'NVIDIA H100' } })).toMatchObject({ code: 1000, msg: '参数错误: gpu_model' });
   });
 });
+
+describe('6. image ids', () => {
+  const NEWER_PUBLIC = '02b564d3-9510-4f80-b56d-409900dab8da'; // newer than the docs' table: the default of two public clients
+  const REMOVED = '0b1d7f3e-2c4a-4e59-8f61-7d2a9c3e5b10'; // the simulator's one removed public image
+  const PRIVATE = '7f0c2a9e-51d4-4b8e-a3c6-2e9d81f4b705';
+
+  it('accepts any UUID as a public image id, except a removed one (镜像不存在)', async () => {
+    const r = await deploy({ image: NEWER_PUBLIC });
+    expect(r.code).toBe(200);
+    expect((await open(`/instance/${r.data.id}`)).data).toMatchObject({ image_id: NEWER_PUBLIC, image_type: 'public' });
+    expect(await deploy({ image: REMOVED })).toMatchObject({ code: 1000, msg: '镜像不存在' });
+  });
+
+  it('a private or community image id must be a UUID too, else 参数错误: image', async () => {
+    const ok = await deploy({ image: PRIVATE, image_type: 'private' });
+    expect(ok.code).toBe(200);
+    expect((await open(`/instance/${ok.data.id}`)).data).toMatchObject({ image_id: PRIVATE, image_type: 'private' });
+    for (const image_type of ['private', 'community', 'public']) {
+      for (const image of ['my-image', 'x'.repeat(5000), '02b564d3-9510-4f80-b56d-409900dab8d']) {
+        expect(await deploy({ image, image_type }), `${image_type} ${image.slice(0, 40)}`).toMatchObject({ code: 1000, msg: '参数错误: image' });
+      }
+    }
+    expect(await deploy({ image: PRIVATE, image_type: 'secret' })).toMatchObject({ code: 1000, msg: '参数错误: image_type' });
+  });
+});

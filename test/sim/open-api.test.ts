@@ -179,9 +179,13 @@ describe('Open API instances', () => {
       code: 1000,
       msg: '参数错误: gpu_model',
     });
+    expect(await open('/instance/deploy', { body: { gpu_model: 'NVIDIA GeForce RTX 4090', gpu_count: 1, image: '0b1d7f3e-2c4a-4e59-8f61-7d2a9c3e5b10' } })).toMatchObject({
+      code: 1000,
+      msg: '镜像不存在', // the simulator's removed public image
+    });
     expect(await open('/instance/deploy', { body: { gpu_model: 'NVIDIA GeForce RTX 4090', gpu_count: 1, image: 'no-such-image' } })).toMatchObject({
       code: 1000,
-      msg: '镜像不存在',
+      msg: '参数错误: image', // not of the documented form (a UUID)
     });
     expect(await open('/instance/destroy', { body: {} })).toMatchObject({ code: 1000, msg: '参数错误' });
   });
