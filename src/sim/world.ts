@@ -295,6 +295,12 @@ export interface AccountKey {
 }
 
 const HOUR = 3_600_000;
+/** Largest `system_disk_expand_size` a deploy takes: 1 TiB in bytes (the docs give the type, int, not a limit). */
+export const MAX_DISK_EXPAND_BYTES = 1024 ** 4;
+/** Longest instance name a deploy takes (characters; not documented, a sane bound). */
+export const MAX_NAME_CHARS = 64;
+/** Largest id number (data_center_id) a request may carry: a 32-bit int. */
+const MAX_ID = 2 ** 31 - 1;
 const GPU_MODEL_NAMES = GPU_MODELS.map((m) => m.short).join(', ');
 
 /** Decode a workload request: busy with a kind, or idle; `busy: false` with GPU utilisation > 0 is background work. */
@@ -688,7 +694,12 @@ export class SimWorld {
     const model = typeof p.gpuModel === 'string' ? findGpuModel(p.gpuModel) : undefined;
     if (!model) throw paramError('gpu_model');
     if (!isInt(p.gpuCount, 0, 8)) throw paramError('gpu_count');
+    if (p.dataCenterId !== undefined && !isInt(p.dataCenterId, 1, MAX_ID)) throw paramError('data_center_id');
     if (!DATA_CENTERS[p.dataCenterId ?? 1]) throw new SimError(SIM_MSG.noDataCenter);
+    if (p.systemDiskExpandSize !== undefined && !isInt(p.systemDiskExpandSize, 0, MAX_DISK_EXPAND_BYTES)) {
+      throw paramError('system_disk_expand_size');
+    }
+    if (p.name !== undefined && (typeof p.name !== 'string' || [...p.name].length > MAX_NAME_CHARS)) throw paramError('name');
     const imageType = p.imageType ?? 'public';
     if (imageType !== 'public' && imageType !== 'community' && imageType !== 'private') throw paramError('image_type');
     // every image id has the documented form (a UUID); a public id newer than the docs' table is served (the

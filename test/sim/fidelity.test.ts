@@ -205,3 +205,33 @@ describe('6. image ids', () => {
     expect(await deploy({ image: PRIVATE, image_type: 'secret' })).toMatchObject({ code: 1000, msg: '参数错误: image_type' });
   });
 });
+
+describe('7. bounded sizes and counts', () => {
+  it('refuses a negative, fractional or absurd system_disk_expand_size with 参数错误 naming it; a sane one expands the disk', async () => {
+    for (const size of [-1e12, -1, 1e300, 1.5, 2 * 1024 ** 4, '1e300', 'abc']) {
+      const r = await deploy({ system_disk_expand: true, system_disk_expand_size: size });
+      expect(r, String(size)).toMatchObject({ code: 1000, msg: '参数错误: system_disk_expand_size' });
+    }
+    const ok = await deploy({ system_disk_expand: true, system_disk_expand_size: 100 * GiB });
+    expect(ok.code).toBe(200);
+    expect((await open(`/instance/${ok.data.id}`)).data.system_disk_size).toBe(130 * GiB);
+    const bal = (await open('/balance')).data.balance;
+    expect(Number.isFinite(bal)).toBe(true);
+  });
+
+  it('refuses counts and ids outside the documented ranges, naming the field', async () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ gpu_count: 9 }, 'gpu_count'],
+      [{ gpu_count: -1 }, 'gpu_count'],
+      [{ gpu_count: 1e300 }, 'gpu_count'],
+      [{ gpu_count: 1.5 }, 'gpu_count'],
+      [{ data_center_id: 1.5 }, 'data_center_id'],
+      [{ data_center_id: -1 }, 'data_center_id'],
+      [{ name: 'n'.repeat(200) }, 'name'],
+    ];
+    for (const [extra, field] of cases) {
+      expect(await deploy(extra), JSON.stringify(extra)).toMatchObject({ code: 1000, msg: `参数错误: ${field}` });
+    }
+    expect(await deploy({ data_center_id: 7 })).toMatchObject({ code: 1000, msg: '数据中心不存在' });
+  });
+});
