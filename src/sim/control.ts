@@ -33,6 +33,12 @@ function instanceSettings(inst: SimInstance): Record<string, unknown> {
   };
 }
 
+/**
+ * Bounds of the control API's numbers: a clock step of at most 30 days (processed event by event, it answers in
+ * milliseconds at the default instance count), a balance within ±1e9 yuan, a clock speed up to 1e6x.
+ */
+export const LIMITS = { advanceSeconds: 30 * 86_400, balance: 1e9, speed: 1e6 } as const;
+
 const optional = (v: unknown) => (v === undefined || v === null ? undefined : v);
 
 /** Register the `/sim` routes on the simulator's app. */
@@ -53,15 +59,15 @@ export function registerControl(app: FastifyInstance, { world, clock, ssh }: Con
     if (b.busy !== undefined && typeof b.busy !== 'boolean') throw new SimError('busy must be true or false');
     const res = world.addInstance({
       name: typeof b.name === 'string' ? b.name : '',
-      gpuModel: strField(b.gpu_model),
-      gpuCount: intField(b.gpu_count),
-      image: strField(b.image) as 'ComfyUI' | 'WebUI' | 'Jupyter' | undefined,
-      status: strField(b.status) as 'running' | 'shutdown' | undefined,
+      gpuModel: strField(b.gpu_model, 'gpu_model'),
+      gpuCount: intField(b.gpu_count, 'gpu_count'),
+      image: strField(b.image, 'image') as 'ComfyUI' | 'WebUI' | 'Jupyter' | undefined,
+      status: strField(b.status, 'status') as 'running' | 'shutdown' | undefined,
       gpuKept: b.gpu_kept === true,
       busy: b.busy === true,
       gpuUtil: optional(b.gpu_util) as number | undefined,
       kind: optional(b.kind) as string | undefined,
-      sshKey: strField(b.ssh_key),
+      sshKey: strField(b.ssh_key, 'ssh_key'),
     });
     return reply.code(201).send(res);
   });
@@ -119,7 +125,9 @@ export function registerControl(app: FastifyInstance, { world, clock, ssh }: Con
 
   app.post('/sim/balance', async (req) => {
     const balance = bodyOf(req).balance;
-    if (typeof balance !== 'number') throw new SimError('balance must be a number');
+    if (typeof balance !== 'number' || !(Math.abs(balance) <= LIMITS.balance)) {
+      throw new SimError(`balance must be a number in -${LIMITS.balance}..${LIMITS.balance}`);
+    }
     world.setBalance(balance);
     return { balance: world.balance, recharged_total: world.rechargedTotal };
   });
@@ -127,7 +135,7 @@ export function registerControl(app: FastifyInstance, { world, clock, ssh }: Con
   app.post('/sim/charges', async (req, reply) => {
     const b = bodyOf(req);
     if (typeof b.yuan !== 'number') throw new SimError('yuan must be a number');
-    world.chargeOutside(b.yuan, strField(b.note) ?? '');
+    world.chargeOutside(b.yuan, strField(b.note, 'note') ?? '');
     return reply.code(201).send({ balance: world.balance, charged_outside_total: world.outsideCharges.reduce((s, c) => s + c.yuan, 0) });
   });
 
@@ -140,7 +148,7 @@ export function registerControl(app: FastifyInstance, { world, clock, ssh }: Con
   app.get('/sim/clock', async () => clockView());
   app.post('/sim/clock', async (req) => {
     const speed = bodyOf(req).speed;
-    if (typeof speed !== 'number' || !(speed >= 0)) throw new SimError('speed must be a number >= 0');
+    if (typeof speed !== 'number' || !(speed >= 0 && speed <= LIMITS.speed)) throw new SimError(`speed must be a number in 0..${LIMITS.speed}`);
     if (!clock.setSpeed) throw new SimError('this clock cannot change speed');
     world.advanceTo(clock.now());
     clock.setSpeed(speed);
@@ -148,7 +156,9 @@ export function registerControl(app: FastifyInstance, { world, clock, ssh }: Con
   });
   app.post('/sim/clock/advance', async (req) => {
     const seconds = bodyOf(req).seconds;
-    if (typeof seconds !== 'number' || !(seconds >= 0)) throw new SimError('seconds must be a number >= 0');
+    if (typeof seconds !== 'number' || !(seconds >= 0 && seconds <= LIMITS.advanceSeconds)) {
+      throw new SimError(`seconds must be a number in 0..${LIMITS.advanceSeconds} (30 days)`);
+    }
     if (!clock.advance) throw new SimError('this clock cannot be advanced');
     clock.advance(Math.round(seconds * 1000));
     world.advanceTo(clock.now());

@@ -868,7 +868,8 @@ export class SimWorld {
     const model = findGpuModel(p.gpuModel ?? 'RTX 4090 D');
     if (!model) throw new SimError(`gpu_model: unknown GPU model (known: ${GPU_MODEL_NAMES})`);
     const count = p.gpuCount ?? 1;
-    if (!isInt(count, 0, 8)) throw new SimError(SIM_MSG.badParam);
+    if (!isInt(count, 0, 8)) throw new SimError('gpu_count must be an integer in 0..8');
+    if ([...p.name].length > MAX_NAME_CHARS) throw new SimError(`name must be at most ${MAX_NAME_CHARS} characters`);
     const kind = p.image ?? 'Jupyter';
     if (kind !== 'ComfyUI' && kind !== 'WebUI' && kind !== 'Jupyter') throw new SimError(SIM_MSG.noImage);
     const status = p.status ?? 'running';
@@ -956,7 +957,7 @@ export class SimWorld {
       next[k] = v;
     }
     const lat = f.latency_ms ?? 0;
-    if (typeof lat !== 'number' || !(lat >= 0)) throw new SimError('latency_ms must be >= 0');
+    if (typeof lat !== 'number' || !(lat >= 0 && lat <= 60_000)) throw new SimError('latency_ms must be a number in 0..60000');
     next.latency_ms = lat;
     const eps = f.endpoints ?? [];
     if (!Array.isArray(eps) || eps.some((e) => typeof e !== 'string')) throw new SimError('endpoints must be strings');
@@ -1005,7 +1006,7 @@ export class SimWorld {
     for (const [name, v] of Object.entries(free)) {
       const model = findGpuModel(name);
       if (!model) throw new SimError(`${name}: unknown GPU model (known: ${GPU_MODEL_NAMES})`);
-      if (v !== null && !isInt(v, 0, 1_000_000)) throw new SimError(`${name}: free GPUs must be an integer >= 0 (or null)`);
+      if (v !== null && !isInt(v, 0, 1_000_000)) throw new SimError(`${name}: free GPUs must be an integer in 0..1000000 (or null)`);
       updates.push([model, v as number | null]);
     }
     for (const [model, v] of updates) this.pool.setFree(model, v);

@@ -235,3 +235,47 @@ describe('7. bounded sizes and counts', () => {
     expect(await deploy({ data_center_id: 7 })).toMatchObject({ code: 1000, msg: '数据中心不存在' });
   });
 });
+
+describe('8. bounded /sim control inputs', () => {
+  const refused = async (path: string, body: unknown, field: string, limit: string) => {
+    const started = Date.now();
+    const r = await control(path, body);
+    expect(Date.now() - started, `${path} ${JSON.stringify(body)} answered late`).toBeLessThan(2_000);
+    expect(r.status, `${path} ${JSON.stringify(body)}`).toBe(400);
+    expect(typeof r.body.error.code).toBe('string');
+    expect(r.body.error.message).toContain(field);
+    expect(r.body.error.message).toContain(limit);
+  };
+
+  it('a clock step is at most 30 days and 30 days answers promptly', async () => {
+    await refused('/clock/advance', { seconds: 1e308 }, 'seconds', '2592000');
+    await refused('/clock/advance', { seconds: 1e12 }, 'seconds', '2592000');
+    await refused('/clock/advance', { seconds: 30 * 86400 + 1 }, 'seconds', '2592000');
+    await refused('/clock/advance', { seconds: -1 }, 'seconds', '2592000');
+    const before = (await control('/clock')).body.now_ms as number;
+    const started = Date.now();
+    const r = await control('/clock/advance', { seconds: 30 * 86400 });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(r.status).toBe(200);
+    expect(r.body.now_ms - before).toBe(30 * 86400 * 1000);
+  });
+
+  it('balance within ±1e9, speed, fault latency and the other numeric inputs are bounded', async () => {
+    await refused('/balance', { balance: 1e9 + 1 }, 'balance', '1000000000');
+    await refused('/balance', { balance: -1e300 }, 'balance', '1000000000');
+    expect((await control('/balance', { balance: 1e9 })).status).toBe(200);
+    expect((await control('/balance', { balance: -1e9 })).status).toBe(200);
+    await refused('/clock', { speed: 1e300 }, 'speed', '1000000');
+    await refused('/faults', { latency_ms: 1e308 }, 'latency_ms', '60000');
+    await refused('/gpu-pool', { 'RTX 4090': 1e300 }, 'RTX 4090', '1000000');
+    await refused('/charges', { yuan: 1e300 }, 'yuan', '1000000');
+    expect((await control('/balance', { balance: 1000 })).status).toBe(200);
+    const added = await control('/instances', { name: 'b', gpu_count: 1 });
+    expect(added.status).toBe(201);
+    await refused('/instances', { name: 'x', gpu_count: 1e300 }, 'gpu_count', '8');
+    await refused('/instances', { name: 'x', gpu_util: 1e300 }, 'gpu_util', '100');
+    await refused('/instances', { name: 'n'.repeat(500) }, 'name', '64');
+    await refused(`/instances/${added.body.id}/activity`, { busy: true, gpu_util: -5 }, 'gpu_util', '100');
+    await refused(`/instances/${added.body.id}`, { disk_used_gb: 1e300 }, 'disk_used_gb', '30');
+  });
+});
