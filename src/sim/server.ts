@@ -77,6 +77,10 @@ export function buildSimApp(o: SimAppOptions): FastifyInstance {
         return undefined;
       });
 
+      // an unknown path (or method) under /open is a refusal in the envelope like any other, after the token
+      // check (the hook above runs for this handler too), not fastify's bare 404
+      open.setNotFoundHandler(async (_req, reply) => reply.code(200).send(fail(SIM_MSG.noRoute)));
+
       open.get('/instances', async (_req, reply) => {
         // Sent as bytes: given a string this large with Chinese in it, fastify's Content-Length pass
         // (Buffer.byteLength) took as long as encoding it for the socket (~20 ms each at 1,000 instances on Node 20).

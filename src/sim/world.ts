@@ -70,6 +70,7 @@ export const SIM_MSG = {
   noImage: '镜像不存在',
   noDataCenter: '数据中心不存在',
   busy: '服务繁忙',
+  noRoute: '接口不存在',
 } as const;
 
 /** A refusal by the simulated platform; the server answers it as `{code: 1000, success: false, msg}`. */

@@ -279,3 +279,39 @@ describe('8. bounded /sim control inputs', () => {
     await refused(`/instances/${added.body.id}`, { disk_used_gb: 1e300 }, 'disk_used_gb', '30');
   });
 });
+
+describe('9. everything under /open answers in the envelope, after the token check', () => {
+  const paths: Array<[string, string]> = [
+    ['GET', '/images'],
+    ['POST', '/instance/saveimage'],
+    ['GET', '/nonexistent'],
+    ['PUT', '/instance/deploy'], // a known path with the wrong method (GET would read an instance named "deploy")
+    ['DELETE', '/instances'],
+  ];
+
+  it('unknown routes: no token -> 访问令牌为空, wrong token -> 未找到访问令牌, valid token -> code 1000 接口不存在 (HTTP 200)', async () => {
+    for (const [method, path] of paths) {
+      const body = method === 'POST' ? {} : undefined;
+      expect(await open(path, { method, body, auth: null }), `${method} ${path}`).toEqual({ code: 1000, msg: '访问令牌为空', success: false, data: null });
+      expect(await open(path, { method, body, auth: 'Bearer wrong' }), `${method} ${path}`).toEqual({ code: 1000, msg: '未找到访问令牌', success: false, data: null });
+      const r = await open(path, { method, body });
+      expect(r, `${method} ${path}`).toMatchObject({ code: 1000, success: false, data: null });
+      expect(r.msg).toMatch(/^接口不存在/);
+    }
+  });
+
+  it('a body the server cannot parse is still an envelope, after the token check', async () => {
+    const send = async (auth?: string) =>
+      fetch(`${sim.url}/open/instance/deploy`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
+        body: '{"gpu_model": ',
+      });
+    let res = await send();
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ code: 1000, msg: '访问令牌为空' });
+    res = await send(`Bearer ${TOKEN}`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ code: 1000, success: false, msg: expect.stringMatching(/^参数错误/) });
+  });
+});
