@@ -96,6 +96,23 @@ describe('instances, policies, act-now and events over HTTP (the guard core behi
     expect((await probes()).jupyter).toMatchObject({ verdict: 'unknown', detail: expect.stringMatching(/^stale: last answer 359s ago/) });
   });
 
+  it("GET /api/v1/instances shows the platform's own auto-shutdown setting as the cloud reports it", async () => {
+    const { h, app } = await setup();
+    const on = await h.add({ name: 'sd-auto', image: 'WebUI', status: 'running' });
+    const off = await h.add({ name: 'sd-manual', image: 'WebUI', status: 'running' });
+    await h.ctl(`/sim/instances/${on}`, { auto_shutdown: 1, auto_shutdown_action: 2 });
+    await h.step(MIN);
+    const byId = async () => new Map((instancesAnswer.parse((await app.inject({ url: '/api/v1/instances' })).json()).instances).map((i) => [i.id, i]));
+    let list = await byId();
+    expect(list.get(on)!.platform_auto_shutdown).toEqual({ enabled: true, action: 2 });
+    expect(list.get(off)!.platform_auto_shutdown).toEqual({ enabled: false, action: 0 });
+    // the user turns it off in the console: the next tick follows
+    await h.ctl(`/sim/instances/${on}`, { auto_shutdown: 0, auto_shutdown_action: 0 });
+    await h.step(MIN);
+    list = await byId();
+    expect(list.get(on)!.platform_auto_shutdown).toEqual({ enabled: false, action: 0 });
+  });
+
   it('shows overrides in force on the instance, and what follows once the snooze ends', async () => {
     const { h, app } = await setup();
     const id = await h.add({ name: 'sd-idle', image: 'WebUI', status: 'running' });

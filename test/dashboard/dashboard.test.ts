@@ -89,6 +89,20 @@ describe.skipIf(!runBrowserTests)('dashboard in Chromium against the demo', () =
     }
   });
 
+  it("shows the platform's own auto-shutdown on the instance's row once the cloud reports it on", async () => {
+    const { instances } = await getJson<{ instances: ApiInstance[] }>('/api/v1/instances');
+    const id = instances[0].id;
+    const row = page.locator(`#instances-body tr[data-instance-id="${id}"]`);
+    expect(await row.locator('.platform-auto-shutdown').count()).toBe(0);
+    const res = await fetch(`${demo.sim.url}/sim/instances/${id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ auto_shutdown: 1, auto_shutdown_action: 1 }) });
+    expect(res.status).toBe(200);
+    await row.locator('.platform-auto-shutdown').waitFor({ timeout: 60_000 });
+    expect(await row.locator('.platform-auto-shutdown').textContent()).toBe('platform auto-shutdown on');
+    expect(await row.locator('.platform-auto-shutdown').getAttribute('title')).toContain('4 h without GPU compute');
+    await fetch(`${demo.sim.url}/sim/instances/${id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ auto_shutdown: 0 }) });
+    await row.locator('.platform-auto-shutdown').waitFor({ state: 'detached', timeout: 60_000 });
+  });
+
   it('shows the balance model on the balance card: the observed balance as of its time, and ≈ now labelled as an estimate', async () => {
     // the demo's simulator debits hourly in arrears: between debits the estimate is below the observed balance
     const card = page.locator('#balance-at');
