@@ -139,3 +139,92 @@ export function smiBlock(q: NvidiaSmiQuery, inst: MachineSubject, t: number): st
 
 /** What nvidia-smi prints when the instance has no GPU attached (a `gpu_count: 0` boot). */
 export const NO_DEVICES = 'No devices were found\n';
+
+// ---------------------------------------------------------------- the table (bare `nvidia-smi`) and `-L`
+
+/** Driver and CUDA version the simulated machines report (a 535 driver, as on many RTX 4090 images). */
+export const DRIVER_VERSION = '535.183.01';
+export const CUDA_VERSION = '12.2';
+/** Board power limit (W) of the simulated RTX 4090 family. */
+const POWER_CAP_W = 450;
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** C's `ctime` layout without the newline (`Mon Nov  2 09:12:33 2026`), in UTC. */
+export function ctimeUtc(t: number): string {
+  const d = new Date(t);
+  return `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2)} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
+}
+
+/** A stable GPU UUID for one GPU of one instance (`GPU-8c1f2a3b-...`), as `-L` and the table's process rows use. */
+export function gpuUuid(instId: string, index: number): string {
+  let h = 0x811c9dc5 ^ index;
+  const hex: string[] = [];
+  const src = `${instId}/${index}`;
+  for (let round = 0; round < 4; round++) {
+    for (let k = 0; k < src.length; k++) h = Math.imul(h ^ src.charCodeAt(k), 0x01000193) >>> 0;
+    h = Math.imul(h ^ round, 0x01000193) >>> 0;
+    hex.push(h.toString(16).padStart(8, '0'));
+  }
+  const s = hex.join('');
+  return `GPU-${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20, 32)}`;
+}
+
+/** `left`, spaces, `right`, filling exactly `width` columns (the left part is cut if both do not fit). */
+function spread(left: string, right: string, width: number): string {
+  const room = width - right.length;
+  return (left.length > room ? left.slice(0, room) : left.padEnd(room)) + right;
+}
+
+const W1 = 41;
+const W2 = 22;
+const W3 = 22;
+const WIDTH = W1 + W2 + W3 + 2; // inner width of the full-width boxes
+const dashes = (n: number) => '-'.repeat(n);
+
+/** `nvidia-smi -L`: `GPU 0: NVIDIA GeForce RTX 4090 (UUID: GPU-...)` per GPU. */
+export function smiList(inst: MachineSubject): string {
+  return gpuReadings(inst)
+    .map((g) => `GPU ${g.index}: ${inst.gpuModel.full} (UUID: ${gpuUuid(inst.id, g.index)})\n`)
+    .join('');
+}
+
+/** Bare `nvidia-smi`: the summary table (driver 535 layout) with one block per GPU and the Processes section. */
+export function smiTable(inst: MachineSubject, t: number): string {
+  const gpus = gpuReadings(inst);
+  const row = (a: string, b: string, c: string) => `|${a}|${b}|${c}|\n`;
+  const sep = `+${dashes(W1)}+${dashes(W2)}+${dashes(W3)}+\n`;
+  let out = `${ctimeUtc(t)}       \n`;
+  out += `+${dashes(WIDTH)}+\n`;
+  out += `|${spread(` NVIDIA-SMI ${DRIVER_VERSION}             Driver Version: ${DRIVER_VERSION}   CUDA Version: ${CUDA_VERSION}`, '', WIDTH)}|\n`;
+  out += `|${dashes(W1)}+${dashes(W2)}+${dashes(W3)}+\n`;
+  out += row(spread(' GPU  Name', 'Persistence-M ', W1), spread(' Bus-Id', 'Disp.A ', W2), ' Volatile Uncorr. ECC ');
+  out += row(spread(' Fan  Temp   Perf', 'Pwr:Usage/Cap ', W1), spread('', 'Memory-Usage ', W2), ' GPU-Util  Compute M. ');
+  out += row(' '.repeat(W1), ' '.repeat(W2), spread('', 'MIG M. ', W3));
+  out += `|${'='.repeat(W1)}+${'='.repeat(W2)}+${'='.repeat(W3)}|\n`;
+  for (const g of gpus) {
+    const fan = g.util > 0 ? 30 + Math.round(g.util * 0.35) : 0;
+    const perf = g.util > 0 ? 'P2' : g.memUsedMiB > 0 ? 'P5' : 'P8';
+    out += row(spread(`${String(g.index).padStart(4)}  ${inst.gpuModel.full}`, 'Off ', W1), ` ${busId(g.index)} Off `, spread('', 'Off ', W3));
+    out += row(
+      spread(`${`${fan}%`.padStart(4)}${`${g.tempC}C`.padStart(6)}${perf.padStart(6)}`, `${Math.round(g.powerW)}W / ${POWER_CAP_W}W `, W1),
+      spread('', `${g.memUsedMiB}MiB / ${g.memTotalMiB}MiB `, W2),
+      `${`${g.util}%`.padStart(8)}${'Default'.padStart(13)} `,
+    );
+    out += row(' '.repeat(W1), ' '.repeat(W2), spread('', 'N/A ', W3));
+    out += sep;
+  }
+  out += `${' '.repeat(WIDTH + 2)}\n`;
+  out += `+${dashes(WIDTH)}+\n`;
+  out += `|${spread(' Processes:', '', WIDTH)}|\n`;
+  out += `|${spread('  GPU   GI   CI        PID   Type   Process name', 'GPU Memory ', WIDTH)}|\n`;
+  out += `|${spread('        ID   ID', 'Usage      ', WIDTH)}|\n`;
+  out += `|${'='.repeat(WIDTH)}|\n`;
+  const apps = computeApps(inst);
+  if (apps.length === 0) out += `|${spread('  No running processes found', '', WIDTH)}|\n`;
+  for (const p of apps) {
+    out += `|${spread(`${String(p.gpu).padStart(5)}   N/A  N/A ${String(p.pid).padStart(9)}${'C'.padStart(7)}   ${p.processName}`, ` ${p.usedMiB}MiB `, WIDTH)}|\n`;
+  }
+  out += `+${dashes(WIDTH)}+\n`;
+  return out;
+}
