@@ -13,7 +13,8 @@ import ssh2 from 'ssh2';
 import type { AuthContext, AuthenticationType, Connection, ParsedKey, ServerChannel, Session } from 'ssh2';
 import { Rng } from './catalog.js';
 import { nextTty, type Login } from './machine.js';
-import { runCommand, type ShellSubject } from './shell.js';
+import { HOME, hostnameOf } from './fs.js';
+import { runCommand, shellContext, type ShellSubject } from './shell.js';
 import { hostKeyOf } from './ssh-keys.js';
 import type { SimInstance, SimWorld } from './world.js';
 
@@ -260,7 +261,7 @@ export class SimSsh {
     session.on('shell', (accept) => {
       const ch = accept();
       ch.on('error', () => undefined);
-      this.shell(id, conn, ch, this.addLogin(id, ip, conn, ch));
+      this.shell(id, conn, ch, this.addLogin(id, ip, conn, ch), pty);
     });
   }
 
@@ -295,7 +296,7 @@ export class SimSsh {
     this.world.sync();
     const inst = this.world.peek(id)!;
     const now = this.world.now;
-    const out = runCommand(command, inst, now);
+    const out = runCommand(command, inst, now, shellContext({ tty: crlf }));
     const nl = (s: string) => (crlf ? s.replace(/\n/g, '\r\n') : s);
     if (out.kind === 'once') {
       if (out.stdout) ch.write(nl(out.stdout));
@@ -305,6 +306,7 @@ export class SimSsh {
       done();
       return;
     }
+    if (out.stderr) ch.stderr.write(nl(out.stderr));
     ch.write(nl(out.header + out.block(inst, now)));
     this.addStream(conn, { instId: id, channel: ch, periodMs: out.periodMs, start: now, next: now + out.periodMs, crlf, block: out.block });
   }
@@ -315,60 +317,94 @@ export class SimSsh {
     this.updateTimer();
   }
 
-  /** A minimal login shell: echoes input, runs the fixed commands, `exit` / Ctrl-D leaves, Ctrl-C stops a loop. */
-  private shell(id: string, conn: Conn, ch: ServerChannel, login: Login): void {
-    const prompt = () => ch.write(`root@${id.slice(0, 12)}:~# `);
+  /**
+   * A login shell: runs each line typed through `shell.ts` (the working directory and `$?` carry over), `exit`,
+   * `logout` or Ctrl-D leaves, Ctrl-C stops a loop. With a pty it greets, prompts (`root@host:~# `) and echoes;
+   * without one (`ssh host < script`) it reads lines silently, as bash does when stdin is not a terminal.
+   */
+  private shell(id: string, conn: Conn, ch: ServerChannel, login: Login, pty: boolean): void {
+    const ctx = shellContext({ tty: pty, interactive: pty });
+    const host = hostnameOf({ id });
+    const nl = (s: string) => (pty ? s.replace(/\n/g, '\r\n') : s);
+    const prompt = () => pty && ch.write(`root@${host}:${ctx.cwd === HOME ? '~' : ctx.cwd.startsWith(`${HOME}/`) ? `~${ctx.cwd.slice(HOME.length)}` : ctx.cwd}# `);
+    const leave = (code: number) => {
+      ch.exit(code);
+      ch.end();
+    };
     let line = '';
+    let escape = 0; // inside a terminal escape sequence (arrow keys and the like): ignored
     let loop: Stream | undefined;
-    ch.write(`Welcome to Ubuntu 22.04.4 LTS (GNU/Linux 5.15.0-105-generic x86_64)\r\n\r\n`);
+    let done = false;
+    if (pty) ch.write(`Welcome to Ubuntu 22.04.4 LTS (GNU/Linux 5.15.0-105-generic x86_64)\r\n\r\n`);
     prompt();
     ch.on('data', (data: Buffer) => {
       this.world.sync();
       login.lastInput = this.world.now;
       for (const c of data.toString('utf8')) {
-        if (c === '\x03') {
+        if (done) return;
+        if (escape > 0) {
+          // ESC [ params final: the sequence ends at its final byte (@ to ~)
+          if (escape === 1 && c !== '[' && c !== 'O') escape = 0;
+          else if (escape > 1 && c >= '@' && c <= '~') escape = 0;
+          else escape++;
+          continue;
+        }
+        if (c === '\x1b') {
+          escape = 1;
+        } else if (c === '\x03') {
           if (loop) {
             this.streams.delete(loop);
             loop = undefined;
           }
           line = '';
-          ch.write('^C\r\n');
+          if (pty) ch.write('^C\r\n');
           prompt();
         } else if (c === '\x04' && line === '' && !loop) {
-          ch.write('logout\r\n');
-          ch.exit(0);
-          ch.end();
-          return;
+          if (pty) ch.write('logout\r\n');
+          done = true;
+          return leave(ctx.lastCode);
         } else if (loop) {
           continue;
         } else if (c === '\r' || c === '\n') {
-          ch.write('\r\n');
-          const cmd = line.trim();
+          if (pty) ch.write('\r\n');
+          const cmd = line;
           line = '';
-          if (cmd === 'exit' || cmd === 'logout') {
-            ch.exit(0);
-            ch.end();
-            return;
-          }
           const inst = this.world.peek(id)!;
-          const out = runCommand(cmd, inst, this.world.now);
+          const out = runCommand(cmd, inst, this.world.now, ctx);
           if (out.kind === 'once') {
-            ch.write((out.stdout + out.stderr).replace(/\n/g, '\r\n'));
+            if (pty) ch.write(nl(out.screen));
+            else {
+              if (out.stdout) ch.write(out.stdout);
+              if (out.stderr) ch.stderr.write(out.stderr);
+            }
+            if (out.exit) {
+              if (pty) ch.write('logout\r\n');
+              done = true;
+              return leave(out.code);
+            }
             prompt();
           } else {
-            ch.write((out.header + out.block(inst, this.world.now)).replace(/\n/g, '\r\n'));
-            loop = { instId: id, channel: ch, periodMs: out.periodMs, start: this.world.now, next: this.world.now + out.periodMs, crlf: true, block: out.block };
+            if (out.stderr) ch.write(nl(out.stderr));
+            ch.write(nl(out.header + out.block(inst, this.world.now)));
+            loop = { instId: id, channel: ch, periodMs: out.periodMs, start: this.world.now, next: this.world.now + out.periodMs, crlf: pty, block: out.block };
             this.addStream(conn, loop);
           }
         } else if (c === '\x7f' || c === '\b') {
           if (line.length > 0) {
             line = line.slice(0, -1);
-            ch.write('\b \b');
+            if (pty) ch.write('\b \b');
           }
-        } else if (c >= ' ') {
+        } else if (c >= ' ' || c === '\t') {
           line += c;
-          ch.write(c);
+          if (pty) ch.write(c);
         }
+      }
+    });
+    ch.on('end', () => {
+      // stdin closed (`ssh host < script`): the shell ends when its input does
+      if (!done && !loop) {
+        done = true;
+        leave(ctx.lastCode);
       }
     });
   }

@@ -81,13 +81,23 @@ describe('login with what the Open API gives', () => {
     expect(await run(client, 'who -u')).toEqual({ stdout: '', stderr: '', code: 0 }); // this exec channel has no tty: no login
   });
 
-  it('anything else exits 127 with "command not found" on stderr, and nothing of the instance leaks into it', async () => {
+  it('anything else exits 127 with "command not found" on stderr; the fake filesystem has only what it shows', async () => {
     const { id } = await post('/sim/instances', { name: 'nb', image: 'Jupyter' });
     const { client } = await login(id);
-    for (const cmd of ['ls /', 'rm -rf /', 'cat /etc/shadow', 'nvidia-smi; reboot', 'who']) {
+    for (const cmd of ['rm -rf /', 'reboot', 'python -c 1', 'sudo ls']) {
       const r = await run(client, cmd);
       expect(r.code, cmd).toBe(127);
-      expect(r.stderr, cmd).toMatch(/command not found/);
+      expect(r.stderr, cmd).toBe(`bash: line 1: ${cmd.split(' ')[0]}: command not found\n`);
+      expect(r.stdout, cmd).toBe('');
+    }
+    expect(await run(client, 'cat /etc/shadow')).toEqual({ stdout: '', stderr: 'cat: /etc/shadow: No such file or directory\n', code: 1 });
+    const chained = await run(client, 'nvidia-smi -L; reboot');
+    expect(chained.stdout).toMatch(/^GPU 0: NVIDIA GeForce RTX 4090 D \(UUID: GPU-[0-9a-f-]{36}\)\n$/);
+    expect(chained).toMatchObject({ stderr: 'bash: line 1: reboot: command not found\n', code: 127 });
+    for (const cmd of ['nvidia-smi | head', 'ls > /tmp/x', 'sleep 100 &', 'echo $(id)']) {
+      const r = await run(client, cmd);
+      expect(r.code, cmd).toBe(2); // refused outright, not half-run
+      expect(r.stderr, cmd).toMatch(/not supported by this simulated shell/);
       expect(r.stdout, cmd).toBe('');
     }
     const badField = await run(client, 'nvidia-smi --query-gpu=bogus --format=csv');
