@@ -14,6 +14,7 @@ import type { AuthContext, AuthenticationType, Connection, ParsedKey, ServerChan
 import { Rng } from './catalog.js';
 import { nextTty, type Login } from './machine.js';
 import { HOME, hostnameOf } from './fs.js';
+import { serveSftp } from './sftp.js';
 import { runCommand, shellContext, type ShellSubject } from './shell.js';
 import { hostKeyOf } from './ssh-keys.js';
 import type { SimInstance, SimWorld } from './world.js';
@@ -251,7 +252,17 @@ export class SimSsh {
     session.on('auth-agent', (_accept, reject) => reject?.());
     session.on('x11', (_accept, reject) => reject?.());
     session.on('subsystem', (_accept, reject) => reject?.());
-    session.on('sftp', (_accept, reject) => reject?.());
+    session.on('sftp', (accept) => {
+      this.world.sync();
+      serveSftp(
+        accept(),
+        () => this.world.peek(id),
+        () => {
+          this.world.sync();
+          return this.world.now;
+        },
+      );
+    });
     session.on('exec', (accept, _reject, info) => {
       const ch = accept();
       ch.on('error', () => undefined);
