@@ -345,7 +345,7 @@ function cat(args: string[], root: FsDir, ctx: ShellContext, t: number): Result 
     const node = lookup(root, resolvePath(ctx.cwd, a));
     if (!node) stderr += `cat: ${a}: No such file or directory\n`;
     else if (node.kind === 'dir') stderr += `cat: ${a}: Is a directory\n`;
-    else stdout += node.read(t).toString('latin1');
+    else stdout += node.read(t).toString('utf8'); // text: the channel writes strings as UTF-8 (binary files are for SFTP)
   }
   return { stdout, stderr, code: stderr ? 1 : 0 };
 }
