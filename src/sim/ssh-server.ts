@@ -2,8 +2,9 @@
  * Real SSH on every simulated instance (ssh2's `Server`): one TCP listener per instance, bound when it first
  * reaches `running` and kept until it is destroyed, so its `ssh_port` is stable. Auth as `root` with the
  * instance password, its own key (the API's `ssh_key`) or an account key it was deployed with; refused while
- * the instance is not running, and every connection is closed when it stops. Exec channels answer the fixed
- * commands of `shell.ts`; looping `nvidia-smi -l/-lms` streams a block per period of the simulator's clock.
+ * the instance is not running, and every connection is closed when it stops. Exec channels and shells run the
+ * small shell of `shell.ts`; looping `nvidia-smi -l/-lms` streams a block per period of the simulator's clock.
+ * The `sftp` subsystem (`sftp.ts`) and legacy `scp -f` (`scp.ts`) read files of the instance's fake filesystem.
  * A shell or a pty is an interactive login (`who -u`); exec channels without a pty never are.
  * Faults: `ssh_refuse_rate` (accept, then close), `ssh_hang_rate` (never answer the handshake, or an exec
  * channel that never prints), rolled on the simulator's seeded dice.
@@ -15,6 +16,7 @@ import { Rng } from './catalog.js';
 import { nextTty, type Login } from './machine.js';
 import { HOME, hostnameOf } from './fs.js';
 import { serveSftp } from './sftp.js';
+import { parseScp, scpSource } from './scp.js';
 import { runCommand, shellContext, type ShellSubject } from './shell.js';
 import { hostKeyOf } from './ssh-keys.js';
 import type { SimInstance, SimWorld } from './world.js';
@@ -307,6 +309,20 @@ export class SimSsh {
     this.world.sync();
     const inst = this.world.peek(id)!;
     const now = this.world.now;
+    const scp = parseScp(command);
+    if (scp) {
+      // the legacy scp protocol (`scp -O`): a conversation on the channel, not a command's output
+      const feed = scpSource(scp, inst, now, {
+        write: (b) => ch.write(b),
+        exit: (code) => {
+          ch.exit(code);
+          ch.end();
+          done();
+        },
+      });
+      ch.on('data', feed);
+      return;
+    }
     const out = runCommand(command, inst, now, shellContext({ tty: crlf }));
     const nl = (s: string) => (crlf ? s.replace(/\n/g, '\r\n') : s);
     if (out.kind === 'once') {

@@ -7,7 +7,7 @@
  * REQUIRE_SYSTEM_DEPS=1.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
@@ -235,5 +235,22 @@ describe.skipIf(missing !== null)("SSH in and look, with Debian's OpenSSH client
     const r = await tool(a, ['/usr/bin/scp', ...SSH_OPTS, '-P', a.ssh_port, `${a.ssh_user}@${a.ssh_domain}:README.md`, target]);
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(readFileSync(target, 'utf8')).toBe((await ssh(a, 'cat README.md')).stdout);
+  });
+
+  it('the legacy scp protocol (scp -O, an exec of `scp -f`) sends files, with -p their times; uploads are refused', async () => {
+    const created = clock.now();
+    const { id } = await post('/sim/instances', { name: 'scp-o', image: 'ComfyUI' });
+    const a = await access(id);
+    const scpO = (...args: string[]) => tool(a, ['/usr/bin/scp', '-O', ...SSH_OPTS, '-P', a.ssh_port, ...args]);
+    const remote = (p: string) => `${a.ssh_user}@${a.ssh_domain}:${p}`;
+    const md = join(dir, `scp-o-${id}.md`);
+    expect(await scpO(remote('README.md'), md)).toMatchObject({ code: 0, stderr: '' });
+    expect(readFileSync(md, 'utf8')).toBe((await ssh(a, 'cat README.md')).stdout);
+    const png = join(dir, `scp-o-${id}.png`);
+    expect(await scpO('-p', remote('ComfyUI/output/ComfyUI_00001_.png'), png)).toMatchObject({ code: 0, stderr: '' });
+    expect(readFileSync(png).equals(samplePng(idHash(id)))).toBe(true);
+    expect(statSync(png).mtimeMs).toBe(Math.floor(created / 1000) * 1000); // -p: the file's time on the instance
+    expect(await scpO(remote('nope'), join(dir, 'nope'))).toMatchObject({ code: 1, stderr: 'scp: nope: No such file or directory\n' });
+    expect(await scpO(md, remote('up.md'))).toMatchObject({ code: 1, stderr: 'scp: up.md: Permission denied\n' });
   });
 });
