@@ -15,6 +15,8 @@ export interface ShellSubject extends MachineSubject {
   /** start of the current run (ms): the container's boot, for `uptime` */
   startAt: number;
   systemDiskGb: number;
+  /** the system disk's used bytes (the image plus what was written; billed after a GPU release) */
+  diskUsedBytes: number;
   dataDiskGb: number;
   storageMountPath: string;
 }

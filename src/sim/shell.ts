@@ -367,7 +367,6 @@ function uptime(inst: ShellSubject, t: number): string {
 }
 
 /** Disk usage of the image on the system disk (GiB). */
-const IMAGE_USED_GIB = { ComfyUI: 14.2, WebUI: 16.8, Jupyter: 8.4 } as const;
 
 function df(args: string[], inst: ShellSubject): Result {
   const human = args.includes('-h');
@@ -375,7 +374,7 @@ function df(args: string[], inst: ShellSubject): Result {
   if (bad) return fail(`df: invalid option -- '${bad.slice(1, 2)}'\nTry 'df --help' for more information.\n`);
   const gib = 1024 ** 3;
   const sys = inst.systemDiskGb * gib;
-  const sysUsed = Math.round(IMAGE_USED_GIB[inst.image.kind] * gib);
+  const sysUsed = Math.min(sys, inst.diskUsedBytes); // what the platform bills once the GPU is released
   const data = inst.dataDiskGb * gib;
   const dataUsed = Math.round(0.21 * gib);
   const rows: Array<[string, number, number, string]> = [

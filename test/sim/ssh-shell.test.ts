@@ -163,6 +163,10 @@ describe.skipIf(missing !== null)("SSH in and look, with Debian's OpenSSH client
     expect(misc.stdout).toMatch(/\nxgcos +50G +[\d.]+[MG] +\d+G +\d+% \/root\/cloud\n/);
     expect(misc.stdout).toMatch(/\n {15}total {8}used {8}free {6}shared {2}buff\/cache {3}available\nMem: +\d+Gi +[\d.]+Gi +\d+Gi +/);
     expect(misc.stdout).toContain('PRETTY_NAME="Ubuntu 22.04.4 LTS"\n');
+    // the used size df shows is the one the platform bills after a release
+    const set = await post(`/sim/instances/${id}`, { disk_used_gb: 21.5 });
+    expect(set).toMatchObject({ disk_used_gb: 21.5 });
+    expect((await ssh(a, 'df -h /')).stdout).toMatch(/\noverlay +30G +22G +8\.5G +72% \/\n/);
   });
 
   it('false && echo no prints nothing; || runs on failure; an unknown command exits 127', async () => {
