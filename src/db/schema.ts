@@ -168,7 +168,11 @@ export const probeState = sqliteTable(
   (t) => [primaryKey({ columns: [t.instanceId, t.probe] })],
 );
 
-/** Verdict changes only (a probe's history). */
+/**
+ * A probe's history: a row when its verdict changed, and when an idle answer's own start (`since`) moved while it
+ * stayed idle (the idle stretch restarted). `since` is what probe_state held from `at` on (null in rows recorded
+ * before it was kept); `xgc-guard tune` replays the idle stretches from it.
+ */
 export const probeChanges = sqliteTable(
   'probe_changes',
   {
@@ -179,6 +183,7 @@ export const probeChanges = sqliteTable(
     at: integer('at').notNull(),
     detail: text('detail').notNull().default(''),
     detailCode: text('detail_code'),
+    since: integer('since'),
   },
   (t) => [index('probe_changes_instance').on(t.instanceId, t.at), index('probe_changes_at').on(t.at)],
 );

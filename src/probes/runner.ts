@@ -167,8 +167,8 @@ export interface StoredProbeAnswer {
 
 /**
  * Store a round's answers in one transaction: upsert `probe_state` (keeping `since` while the verdict is
- * unchanged; an idle answer's own `since` wins), and add a `probe_changes` row only when the verdict changed.
- * Returns how many verdict changes were recorded.
+ * unchanged; an idle answer's own `since` wins), and add a `probe_changes` row (with that `since`) when the verdict
+ * changed or an idle answer's `since` moved (its stretch restarted). Returns how many verdict changes were recorded.
  */
 export function persistProbeResults(db: Db, results: ProbeResults, now: number): number {
   let changes = 0;
@@ -186,9 +186,11 @@ export function persistProbeResults(db: Db, results: ProbeResults, now: number):
           .values({ instanceId, probe, ...row })
           .onConflictDoUpdate({ target: [probeState.instanceId, probeState.probe], set: row })
           .run();
-        if (changed) {
-          tx.insert(probeChanges).values({ instanceId, probe, verdict: r.verdict, at: now, detail: r.detail, detailCode: row.detailCode }).run();
-          changes++;
+        // an idle answer whose own start moved restarted the idle stretch: the replay (`tune`) needs that too
+        const restarted = !changed && r.verdict === 'idle' && prev.since !== since;
+        if (changed || restarted) {
+          tx.insert(probeChanges).values({ instanceId, probe, verdict: r.verdict, at: now, detail: r.detail, detailCode: row.detailCode, since }).run();
+          if (changed) changes++;
         }
       }
     }

@@ -45,6 +45,8 @@ describe('upgrade from the release with change counters (0008-0010)', () => {
     h.gdb.sqlite.prepare('update alert_state set latest = null').run();
     // nor the platform's auto-shutdown fields (0013 adds those columns, empty)
     h.gdb.sqlite.prepare('update instances set auto_shutdown = null, auto_shutdown_action = null').run();
+    // nor an idle answer's start in the probe history (0014 adds that column, empty)
+    h.gdb.sqlite.prepare('update probe_changes set since = null').run();
     h.gdb.sqlite.pragma('wal_checkpoint(TRUNCATE)');
     copyFileSync(h.gdb.path, path);
     const want = { rows: dump(h.gdb.sqlite), figures: figures(h.gdb) };
@@ -59,6 +61,7 @@ describe('upgrade from the release with change counters (0008-0010)', () => {
     old.exec('alter table alert_state drop column latest');
     old.exec('alter table instances drop column auto_shutdown');
     old.exec('alter table instances drop column auto_shutdown_action');
+    old.exec('alter table probe_changes drop column since');
     const journal = JSON.parse(readFileSync(join(migrationsFolder(), 'meta', '_journal.json'), 'utf8')) as { entries: { tag: string; when: number }[] };
     const since = journal.entries.find((e) => e.tag === '0011_drop_change_counters')!.when;
     old.prepare('delete from __drizzle_migrations where created_at >= ?').run(since);

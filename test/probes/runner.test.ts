@@ -213,7 +213,21 @@ describe('persistProbeResults', () => {
     expect(loadProbeState(g.db).get('a')!.jupyter.since).toBe(T0 + 90_000);
     persistProbeResults(g.db, round({ b: { jupyter: { verdict: 'idle', since: T0 + 999_999 } } }), T0 + 400_000);
     expect(loadProbeState(g.db).get('b')!.jupyter.since).toBe(T0 + 400_000);
-    expect(changes()).toHaveLength(3);
+    expect(changes()).toHaveLength(4);
+  });
+
+  it("records the idle answer's start with each row, and a row when that start moves (the stretch restarted)", () => {
+    const rows = () => g.sqlite.prepare('select verdict, at, since from probe_changes order by id').all();
+    persistProbeResults(g.db, round({ a: { jupyter: { verdict: 'busy' } } }), T0);
+    persistProbeResults(g.db, round({ a: { jupyter: { verdict: 'idle', since: T0 + 30_000 } } }), T0 + 60_000);
+    persistProbeResults(g.db, round({ a: { jupyter: { verdict: 'idle', since: T0 + 30_000 } } }), T0 + 120_000);
+    expect(persistProbeResults(g.db, round({ a: { jupyter: { verdict: 'idle', since: T0 + 150_000 } } }), T0 + 180_000)).toBe(0);
+    persistProbeResults(g.db, round({ a: { jupyter: { verdict: 'idle', since: T0 + 150_000 } } }), T0 + 240_000);
+    expect(rows()).toEqual([
+      { verdict: 'busy', at: T0, since: T0 },
+      { verdict: 'idle', at: T0 + 60_000, since: T0 + 30_000 },
+      { verdict: 'idle', at: T0 + 180_000, since: T0 + 150_000 },
+    ]);
   });
 
   it('writes all rows of a round in one transaction', () => {

@@ -1,0 +1,1 @@
+ALTER TABLE `probe_changes` ADD `since` integer;
