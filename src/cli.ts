@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The `xgc-guard` command: run, check, plan, sim, demo, spend, override, wake, notify, health. */
+/** The `xgc-guard` command: run, check, plan, sim, demo, spend, tune, override, wake, notify, health. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<Command>> = {
   check: async () => (await import('./commands/check.js')).default,
   plan: async () => (await import('./commands/plan.js')).default,
   spend: async () => (await import('./commands/spend.js')).default,
+  tune: async () => (await import('./commands/tune.js')).default,
   override: async () => (await import('./commands/override.js')).default,
   wake: async () => (await import('./commands/wake.js')).default,
   notify: async () => (await import('./commands/notify.js')).default,

@@ -23,6 +23,7 @@ import sessionRoutes from './session.js';
 import snoozeRoutes from './snooze.js';
 import spendRoutes from './spend.js';
 import timelineRoutes from './timeline.js';
+import tuneRoutes from './tune.js';
 import wakeRoutes from './wake.js';
 import type { App, AppDeps } from './types.js';
 
@@ -61,6 +62,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(overridesRoutes, { deps });
   await app.register(heartbeatRoutes, { deps });
   await app.register(spendRoutes, { deps });
+  await app.register(tuneRoutes, { deps });
   await app.register(instanceRoutes, { deps });
   await app.register(wakeRoutes, { deps });
   await app.register(policiesRoutes, { deps });

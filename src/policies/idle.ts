@@ -17,7 +17,7 @@ import type { IdleInfo, InstanceState, PolicyContext, PolicyDecision, PolicyType
  * none has an opinion, or an idle one does not say since when. What `idleSince` judges, without its texts (the
  * views of a thousand instances ask this on every request).
  */
-export function idleStart(inst: InstanceState, probes: Record<string, ProbeView> | undefined, only?: string[]): number | null {
+export function idleStart(inst: Pick<InstanceState, 'runningSince'>, probes: Record<string, ProbeView> | undefined, only?: string[]): number | null {
   let since = inst.runningSince ?? 0;
   let opinions = 0;
   for (const name in probes) {
