@@ -80,7 +80,8 @@ export type ReplayMode =
   | { kind: 'reference' }
   | { kind: 'oracle'; idleForS: number }
   | { kind: 'platform'; idleForS: number }
-  | { kind: 'guard'; config: Record<string, unknown> };
+  /** `inspect` reads the guard's database at the end of the trace, before it is closed and removed */
+  | { kind: 'guard'; config: Record<string, unknown>; inspect?: (h: BenchHarness, start: number, end: number) => void };
 
 type EvKind = 'busy_off' | 'end' | 'start' | 'busy_on' | 'oracle' | 'platform' | 'check';
 const ORDER: Record<EvKind, number> = { busy_off: 0, end: 1, start: 2, busy_on: 3, oracle: 4, platform: 5, check: 6 };
@@ -309,6 +310,7 @@ export async function replay(trace: Trace, mode: ReplayMode): Promise<ReplayOutc
   if (h) {
     out.ledgerSaved = ledger;
     out.reportedSaved = savingsReport(h.gdb.db, { from: start, to: end, now: end, tz: 'Asia/Shanghai' }).total;
+    if (mode.kind === 'guard') mode.inspect?.(h, start, end);
     await h.close();
   }
   out.wallMs = performance.now() - wall0;

@@ -4,6 +4,8 @@
  * - `scale [--sizes 10,100] [--out result.json] [--daemon-seconds 240] [--daemon-sizes 100] [--no-gpu-probe] [--daemon-node-args "..."]
  *   [--snapshot-every CRON]` (1,000 instances work too: `--sizes 1000 --daemon-sizes 1000`)
  * - `gen-traces [--dir bench/traces]` (rewrites the bundled traces from the seeded generator)
+ * - `tune-check [--trace FILE ...] [--windows 15m,60m] [--out result.json]`: `tune` over a 30m guard replay's database
+ *   against the guard's own savings on that replay and on replays run with the other windows
  * Internal workers (spawned by `scale`): `scale-history`, `scale-sim`, `scale-ticks`; the daemon is `dist/cli.js run` itself.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -18,10 +20,21 @@ import { copyDb, measureTicks, scaleNow, startScaleSim, synthesizeHistory, type 
 import { measureDaemon, type DaemonReport } from './scale-daemon.js';
 import { mdTable } from './stats.js';
 import { loadTrace } from './trace.js';
+import { tuneCheck, type TuneCheckRow } from './tune-check.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const OUT = join(ROOT, 'bench', 'out');
 const SELF = fileURLToPath(import.meta.url);
+
+/** The tune-check rows as a markdown table. */
+export function tuneCheckMarkdown(rows: TuneCheckRow[]): string {
+  const y = (v: number) => v.toFixed(2);
+  const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(2)}%`);
+  return mdTable(
+    ['trace', 'idle_for', 'tune saved ¥', 'tune interruptions', 'replay reported ¥', 'replay ledger ¥', 'replay true ¥', 'replay disruptions', 'tune vs reported'],
+    rows.map((r) => [r.trace, `${r.idle_for}${r.current ? ' (configured)' : ''}`, y(r.tune_saved), String(r.tune_interruptions), y(r.replay_reported), y(r.replay_ledger), y(r.replay_true), String(r.replay_disruptions), pct(r.error)]),
+  );
+}
 
 /** Markdown tables of effectiveness reports: the guard per trace, then every policy set per trace. */
 export function effectivenessMarkdown(reports: EffectivenessReport[]): string {
@@ -276,6 +289,19 @@ async function main(argv: string[]): Promise<void> {
       },
       log,
     );
+  } else if (cmd === 'tune-check') {
+    const { values } = parseArgs({ args: rest, options: { trace: { type: 'string', multiple: true }, windows: { type: 'string', default: '15m,60m' }, out: { type: 'string' } }, strict: true });
+    const dir = join(ROOT, 'bench', 'traces');
+    const traces = values.trace?.length ? values.trace : readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => join(dir, f));
+    const rows: TuneCheckRow[] = [];
+    for (const file of traces) rows.push(...(await tuneCheck(loadTrace(file), values.windows.split(',').map((w) => w.trim()), log)));
+    mkdirSync(OUT, { recursive: true });
+    const out = values.out ?? join(OUT, traces.length === 1 ? `tune-check-${basename(traces[0], '.json')}.json` : 'tune-check.json');
+    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, rows }, null, 2) + '\n');
+    const md = tuneCheckMarkdown(rows);
+    writeFileSync(out.replace(/\.json$/, '') + '.md', md);
+    process.stdout.write(md);
+    log(`wrote ${out}`);
   } else if (cmd === 'gen-traces') {
     const { values } = parseArgs({ args: rest, options: { dir: { type: 'string', default: join(ROOT, 'bench', 'traces') } }, strict: true });
     for (const p of writeBundledTraces(values.dir)) log(`wrote ${p}`);
@@ -292,7 +318,7 @@ async function main(argv: string[]): Promise<void> {
     const { values } = parseArgs({ args: rest, options: { size: { type: 'string' }, sim: { type: 'string' }, db: { type: 'string' }, ticks: { type: 'string' }, now: { type: 'string' }, 'gpu-probe': { type: 'string', default: 'on' } }, strict: true });
     process.stdout.write(JSON.stringify(await measureTicks(values.sim!, values.db!, Number(values.size), Number(values.ticks), Number(values.now), values['gpu-probe'] !== 'off')) + '\n');
   } else {
-    log('usage: npm run bench -- effectiveness [--trace FILE ...] [--config FILE] [--out FILE] [--no-baselines] | scale [--sizes 10,100] [--out FILE] [--daemon-seconds 240] [--daemon-sizes 100] [--no-gpu-probe] [--daemon-node-args "..."] [--snapshot-every CRON] | gen-traces [--dir DIR]');
+    log('usage: npm run bench -- effectiveness [--trace FILE ...] [--config FILE] [--out FILE] [--no-baselines] | scale [--sizes 10,100] [--out FILE] [--daemon-seconds 240] [--daemon-sizes 100] [--no-gpu-probe] [--daemon-node-args "..."] [--snapshot-every CRON] | gen-traces [--dir DIR] | tune-check [--trace FILE ...] [--windows 15m,60m] [--out FILE]');
     process.exitCode = 2;
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultEffectivenessConfig, replay, runEffectiveness, scoreReleases } from '../../src/bench/effectiveness.js';
-import { effectivenessMarkdown } from '../../src/bench/index.js';
+import { effectivenessMarkdown, tuneCheckMarkdown } from '../../src/bench/index.js';
+import { tuneCheck } from '../../src/bench/tune-check.js';
 import { idleStretches, parseTrace } from '../../src/bench/trace.js';
 
 const H = 3600;
@@ -98,6 +99,23 @@ const nohup = parseTrace({
   instances: [
     { name: 'train', gpu_model: 'RTX 4090 D', price_per_hour: 1.59, image: 'Jupyter', sessions: [{ start_s: 0, end_s: null, busy: [[60, 5 * M, 'cpu'], [5 * M + 7, 70 * M + 41, 'background']] }] },
   ],
+});
+
+describe('tune-check', () => {
+  it("tune's configured window equals what the guard saved on the replay; other windows come near their own replays", async () => {
+    const rows = await tuneCheck(tiny, ['15m', '60m']);
+    expect(rows.map((r) => [r.idle_for, r.current])).toEqual([
+      ['30m', true],
+      ['15m', false],
+      ['1h', false],
+    ]);
+    const [cur, w15, w60] = rows;
+    expect(cur.replay_reported).toBeGreaterThan(1);
+    expect(Math.abs(cur.error!)).toBeLessThan(0.02);
+    for (const r of [w15, w60]) expect(Math.abs(r.error!)).toBeLessThan(0.05);
+    expect(w15.tune_saved).toBeGreaterThan(cur.tune_saved);
+    expect(tuneCheckMarkdown(rows)).toContain('| tiny | 30m (configured) |');
+  }, 240_000);
 });
 
 describe('kinds of work in traces', () => {
