@@ -33,7 +33,7 @@ export function tuneCheckMarkdown(rows: TuneCheckRow[]): string {
   return mdTable(
     ['trace', 'idle_for', 'tune saved ¥', 'tune interruptions', 'replay reported ¥', 'replay ledger ¥', 'replay true ¥', 'replay disruptions', 'tune vs reported'],
     rows.map((r) => [r.trace, `${r.idle_for}${r.current ? ' (configured)' : ''}`, y(r.tune_saved), String(r.tune_interruptions), y(r.replay_reported), y(r.replay_ledger), y(r.replay_true), String(r.replay_disruptions), pct(r.error)]),
-  );
+  ) + '\n';
 }
 
 /** Markdown tables of effectiveness reports: the guard per trace, then every policy set per trace. */
