@@ -9,7 +9,8 @@ import pino from 'pino';
 import { buildApp } from '../../src/http/app.js';
 import { createOverride } from '../../src/db/overrides.js';
 import { savingsReport } from '../../src/db/savings.js';
-import { parseWindows, tunePolicy, tuneReport } from '../../src/tune.js';
+import { parseWindows, recommendationLine, tunePolicy, tuneReport } from '../../src/tune.js';
+import { recommend, type TuneRow } from '../../src/policies/tune.js';
 import { runCli, tempDir } from '../helpers/proc.js';
 import { startHarness, T0, type Harness } from '../helpers/guard.js';
 
@@ -208,5 +209,36 @@ describe('tune over a recording against the simulator', () => {
   it('names the flag of a bad window or policy', () => {
     expect(() => parseWindows('10m,,1h', '--idle-for')).toThrow(/--idle-for: "" is not a duration/);
     expect(() => parseWindows('0s', '--idle-for')).toThrow(/--idle-for/);
+  });
+});
+
+describe('the recommendation', () => {
+  const row = (idle_for_s: number, interruptions: number, saved_yuan: number, current = false): TuneRow => ({
+    idle_for: `${idle_for_s / 60}m`,
+    idle_for_s,
+    saved_yuan,
+    interruptions,
+    median_return_s: interruptions ? 600 : null,
+    current,
+  });
+  it.each([
+    // [rows, days of history, what it says]
+    [[row(600, 4, 90), row(1200, 1, 80), row(2700, 1, 60, true)], 7, { keep: false, idle_for_s: 1200, saved_more_yuan: 20, interruptions: 1 }],
+    [[row(600, 4, 90), row(1200, 2, 80), row(2700, 1, 60, true)], 7, { keep: true }],
+    [[row(600, 4, 90), row(1200, 2, 80), row(2700, 1, 60, true)], 14, { keep: true }], // two weeks: 2 is one a week, but more than the configured 1
+    [[row(600, 3, 90), row(1200, 2, 80), row(2700, 2, 60, true)], 14, { keep: false, idle_for_s: 1200, interruptions: 2 }],
+    [[row(600, 0, 90), row(2700, 0, 60, true)], 1, { keep: false, idle_for_s: 600 }],
+    [[row(600, 5, 90), row(2700, 3, 60, true), row(7200, 0, 20)], 7, { keep: false, idle_for_s: 7200, saved_more_yuan: -40 }], // too many now: lengthen
+  ])('%#: the shortest window with at most one interruption a week and no more than the configured one', (rows, days, want) => {
+    expect(recommend(rows, days)).toMatchObject(want);
+  });
+  it('says it in the locale', () => {
+    const base = { from: 0, to: 1, policy: 'idle-release', history_days: 7, note: '' };
+    const rows = [row(1200, 1, 80), row(2700, 1, 60, true)];
+    const r = { ...base, rows, recommendation: recommend(rows, 7) };
+    expect(recommendationLine(r, 'en')).toBe('recommendation: 20m (¥20.00 more saved than 45m, 1 interruption(s))');
+    expect(recommendationLine(r, 'zh-CN')).toBe('建议：改为 20m（比 45m 多省 ¥20.00，打断 1 次）');
+    const keep = { ...base, rows: [row(2700, 0, 60, true)], recommendation: recommend([row(2700, 0, 60, true)], 7) };
+    expect(recommendationLine(keep, 'en')).toMatch(/^recommendation: keep 45m/);
   });
 });
