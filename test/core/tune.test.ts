@@ -191,6 +191,21 @@ describe('tune over a recording against the simulator', () => {
     expect(w30.saved_yuan).toBeGreaterThan(0);
   });
 
+  it('the cooldown after a boot: no release is due before it ends', async () => {
+    h = await record({ idle_for: '30s' });
+    const id = await h.add({ name: 'sd-d', image: 'WebUI', status: 'shutdown' });
+    await run(10 * S);
+    h.sim.world.boot(id); // the user boots it, then leaves it idle for about a minute and comes back
+    await run(90 * S);
+    await work(id, true);
+    await run(30 * S);
+    const now = h.clock.now();
+    const q = { from: T0, to: now, now, windows: [30_000], policy: tunePolicy(h.config, undefined, '--policy') };
+    expect(tuneReport(h.gdb.db, h.config, q).rows[0].interruptions).toBe(1); // recorded with cooldown_after_boot 0s
+    const cooled = { ...h.config, limits: { ...h.config.limits, cooldown_after_boot: 5 * 60_000 } };
+    expect(tuneReport(h.gdb.db, cooled, q).rows[0]).toMatchObject({ interruptions: 0, saved_yuan: 0 });
+  });
+
   it('an exempt override over the range keeps its instance out; an expired one does not', async () => {
     h = await record({ idle_for: '30s' });
     const a = await h.add({ name: 'sd-exempt', image: 'WebUI', status: 'running', busy: false });
