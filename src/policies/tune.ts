@@ -55,8 +55,10 @@ const RETURNS: ReadonlySet<StretchEnd> = new Set(['busy', 'restart', 'boot']);
 const HOLDING_RUN = (i: { status: string; gpuKept: boolean }) => i.status === 'running' && i.gpuKept;
 
 /**
- * The idle stretches of one instance over the range [from, to), judged with `only` (the policy's probe list; absent:
- * every probe). A running stretch ended by a guard release continues until the user's next boot of it.
+ * The idle stretches of one instance until `to`, judged with `only` (the policy's probe list; absent: every probe) from
+ * its probe history as the guard held it at each moment. A stretch ends where the user came back (a probe busy, or the
+ * idle start moved on), the answers became unknown, the user released the instance, or `to`; a running stretch ended
+ * by a guard release continues until the user's next boot of it.
  */
 export function idleStretches(inst: TuneInstance, only: string[] | undefined, to: number): IdleStretch[] {
   const out: IdleStretch[] = [];
@@ -95,9 +97,8 @@ export function idleStretches(inst: TuneInstance, only: string[] | undefined, to
       }
     };
     apply(segFrom);
-    let open: number | null = null;
     const judge = () => idleStart({ runningSince: segFrom }, state, only);
-    open = judge();
+    let open = judge();
     while (r < rows.length && rows[r].at < segEnd) {
       const t = rows[r].at;
       apply(t);
