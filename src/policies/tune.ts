@@ -181,8 +181,10 @@ export function evaluateWindow(byInstance: Map<string, IdleStretch[]>, w: Window
   for (const [id, stretches] of byInstance) {
     const holds = w.overridesFor(id).map(inForce);
     let replayBoot: { runningSince: number; at: number } | null = null;
+    // a stretch that starts (its since) before the previous released one ended is not released twice over
+    let releasedUntil = -Infinity;
     for (const s of stretches) {
-      let due = Math.max(s.start + w.idleForMs, s.runningSince + w.minUptimeMs);
+      let due = Math.max(s.start + w.idleForMs, s.runningSince + w.minUptimeMs, releasedUntil);
       const boot = Math.max(s.bootAt ?? -Infinity, replayBoot && replayBoot.runningSince === s.runningSince ? replayBoot.at : -Infinity);
       if (Number.isFinite(boot)) due = Math.max(due, boot + w.cooldownMs);
       for (let moved = true; moved && Number.isFinite(due); ) {
@@ -194,6 +196,7 @@ export function evaluateWindow(byInstance: Map<string, IdleStretch[]>, w: Window
       if (due < w.from || due >= w.to || due >= s.end) continue;
       const stopped = Math.min(s.end, due + w.stopDelayMs);
       saved += (s.savedPerHour * (Math.min(s.end, stopped + TUNE_SAVINGS_CAP_MS) - stopped)) / 3_600_000;
+      releasedUntil = s.end;
       if (s.returns) {
         interruptions++;
         returns.push((s.end - due) / 1000);

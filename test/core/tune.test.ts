@@ -10,7 +10,7 @@ import { buildApp } from '../../src/http/app.js';
 import { createOverride } from '../../src/db/overrides.js';
 import { savingsReport } from '../../src/db/savings.js';
 import { parseWindows, recommendationLine, tunePolicy, tuneReport } from '../../src/tune.js';
-import { recommend, type TuneRow } from '../../src/policies/tune.js';
+import { evaluateWindow, recommend, type IdleStretch, type TuneRow } from '../../src/policies/tune.js';
 import { runCli, tempDir } from '../helpers/proc.js';
 import { startHarness, T0, type Harness } from '../helpers/guard.js';
 
@@ -255,5 +255,25 @@ describe('the recommendation', () => {
     expect(recommendationLine(r, 'zh-CN')).toBe('建议：改为 20m（比 45m 多省 ¥20.00，打断 1 次）');
     const keep = { ...base, rows: [row(2700, 0, 60, true)], recommendation: recommend([row(2700, 0, 60, true)], 7) };
     expect(recommendationLine(keep, 'en')).toMatch(/^recommendation: keep 45m/);
+  });
+});
+
+describe('evaluateWindow', () => {
+  it('never counts the same time twice: a stretch whose idle start lies before the last release ended is due after it', () => {
+    const st = (start: number, end: number, endedBy: IdleStretch['endedBy']): IdleStretch => ({
+      instanceId: 'a',
+      start: T0 + start * S,
+      end: T0 + end * S,
+      endedBy,
+      returns: endedBy === 'restart',
+      runningSince: T0,
+      bootAt: null,
+      savedPerHour: 3.6,
+    });
+    // idle from 0 s, activity seen at 100 s that happened at 50 s (the idle start moved back to 50 s), then forgotten
+    const stretches = new Map([['a', [st(0, 100, 'restart'), st(50, 300, 'range')]]]);
+    const w = { idleForMs: 10 * S, minUptimeMs: 0, cooldownMs: 0, stopDelayMs: 0, from: T0, to: T0 + 300 * S, ticks: [], overridesFor: () => [] };
+    // 90 s in the first stretch, then 100..300 s: 290 s at ¥3.6/h (not 90 + 240)
+    expect(evaluateWindow(stretches, w)).toMatchObject({ interruptions: 1, saved_yuan: 0.29, median_return_s: 90 });
   });
 });
