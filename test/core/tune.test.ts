@@ -270,10 +270,10 @@ describe('evaluateWindow', () => {
       bootAt: null,
       savedPerHour: 3.6,
     });
-    // idle from 0 s, activity seen at 100 s that happened at 50 s (the idle start moved back to 50 s), then forgotten
-    const stretches = new Map([['a', [st(0, 100, 'restart'), st(50, 300, 'range')]]]);
+    // idle from 0 s; at 100 s every answer unknown; then idle again, since 50 s by the answer that came back, until the end
+    const stretches = new Map([['a', [st(0, 100, 'unknown'), st(50, 300, 'range')]]]);
     const w = { idleForMs: 10 * S, minUptimeMs: 0, cooldownMs: 0, stopDelayMs: 0, from: T0, to: T0 + 300 * S, ticks: [], overridesFor: () => [] };
     // 90 s in the first stretch, then 100..300 s: 290 s at ¥3.6/h (not 90 + 240)
-    expect(evaluateWindow(stretches, w)).toMatchObject({ interruptions: 1, saved_yuan: 0.29, median_return_s: 90 });
+    expect(evaluateWindow(stretches, w)).toMatchObject({ interruptions: 0, saved_yuan: 0.29, median_return_s: null });
   });
 });
