@@ -26,14 +26,36 @@ const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const OUT = join(ROOT, 'bench', 'out');
 const SELF = fileURLToPath(import.meta.url);
 
-/** The tune-check rows as a markdown table. */
+/**
+ * The tune-check rows as a markdown table. The last two columns are each window's difference from the configured one:
+ * tune's, and the ground truth's (the replays' bills), which share no counting convention with the guard's report.
+ */
 export function tuneCheckMarkdown(rows: TuneCheckRow[]): string {
   const y = (v: number) => v.toFixed(2);
+  const signed = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`;
   const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(2)}%`);
-  return mdTable(
-    ['trace', 'idle_for', 'tune saved ¥', 'tune interruptions', 'replay reported ¥', 'replay ledger ¥', 'replay true ¥', 'replay disruptions', 'tune vs reported'],
-    rows.map((r) => [r.trace, `${r.idle_for}${r.current ? ' (configured)' : ''}`, y(r.tune_saved), String(r.tune_interruptions), y(r.replay_reported), y(r.replay_ledger), y(r.replay_true), String(r.replay_disruptions), pct(r.error)]),
-  ) + '\n';
+  const cur = (trace: string) => rows.find((r) => r.trace === trace && r.current);
+  return (
+    mdTable(
+      ['trace', 'idle_for', 'tune saved ¥', 'tune interruptions', 'replay reported ¥', 'replay ledger ¥', 'replay true ¥', 'replay disruptions', 'tune vs reported', 'tune Δ ¥', 'true Δ ¥'],
+      rows.map((r) => {
+        const c = cur(r.trace);
+        return [
+          r.trace,
+          `${r.idle_for}${r.current ? ' (configured)' : ''}`,
+          y(r.tune_saved),
+          String(r.tune_interruptions),
+          y(r.replay_reported),
+          y(r.replay_ledger),
+          y(r.replay_true),
+          String(r.replay_disruptions),
+          pct(r.error),
+          c ? signed(r.tune_saved - c.tune_saved) : null,
+          c ? signed(r.replay_true - c.replay_true) : null,
+        ];
+      }),
+    ) + '\n'
+  );
 }
 
 /** Markdown tables of effectiveness reports: the guard per trace, then every policy set per trace. */
