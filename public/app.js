@@ -3,7 +3,7 @@
 // All data is put into the page as text nodes (never innerHTML). Every time shown runs on the server's clock
 // (/readyz `now`), so countdowns agree with the demo's accelerated world.
 import { AuthError, ApiError, SPEND_RANGE, TOKEN_KEY, api, download, sources } from './api.js';
-import { renderAlerts, renderBalance, renderBlindBanner, renderHealth, renderOverrides, renderRunway } from './cards.js';
+import { renderAlerts, renderBalance, renderBlindBanner, renderHealth, renderOverrides, renderRunway, renderTune } from './cards.js';
 import { renderSpend } from './chart.js';
 import { $, toast } from './dom.js';
 import { fmtDur, fmtNear, fmtTime, noteServerTime, toMs, worldNow } from './format.js';
@@ -12,6 +12,20 @@ import { renderActions, renderInstances } from './tables.js';
 import { canWrite, state } from './state.js';
 
 const REFRESH_MS = 5000;
+/** The tune panel replays a month of history: read it on load and then every few minutes, not every refresh. */
+const TUNE_EVERY_MS = 5 * 60_000;
+
+/** Read GET /api/v1/tune when the last answer is older than TUNE_EVERY_MS; a failure only hides the panel. */
+async function refreshTune() {
+  if (state.tuneAt && Date.now() - state.tuneAt < TUNE_EVERY_MS) return;
+  state.tuneAt = Date.now();
+  try {
+    state.data.tune = await api('/api/v1/tune');
+  } catch {
+    state.data.tune = null;
+  }
+  renderTune();
+}
 
 async function refresh() {
   if (state.inflight || state.needToken) return;
@@ -45,6 +59,7 @@ async function refresh() {
     $('status-line').classList.remove('bad');
     showPanels();
     renderAll();
+    refreshTune();
   } catch (err) {
     if (err instanceof AuthError) {
       showTokenForm(sessionStorage.getItem(TOKEN_KEY) ? t('tokenRejected') : null);
@@ -129,6 +144,7 @@ function renderAll() {
   renderSpend();
   renderOverrides();
   renderActions();
+  renderTune();
   tick();
 }
 
@@ -233,6 +249,9 @@ function boot() {
   $('token-forget').addEventListener('click', () => {
     sessionStorage.removeItem(TOKEN_KEY);
     showTokenForm(null);
+  });
+  $('tune-link').addEventListener('click', () => {
+    $('tune-details').open = true;
   });
   document.addEventListener('click', onClick);
   window.addEventListener('resize', () => {

@@ -2,7 +2,7 @@
 // active overrides, and the banner shown while the guard cannot see the account.
 import { renderSpark } from './chart.js';
 import { $, h } from './dom.js';
-import { fmtNear, fmtTime, money, num } from './format.js';
+import { fmtDur, fmtNear, fmtTime, money, num } from './format.js';
 import { label, reasonText, t } from './i18n.js';
 import { canWrite, state } from './state.js';
 
@@ -204,4 +204,42 @@ export function renderOverrides() {
       ),
     ),
   );
+}
+
+/** Days of recorded history the tune panel waits for: a shorter record says little about a user's habits. */
+export const TUNE_MIN_DAYS = 7;
+
+/**
+ * What other idle windows would have done (GET /api/v1/tune): one line for the recommendation, the whole table
+ * behind a link. Shown only with a week of recorded history.
+ */
+export function renderTune() {
+  const r = state.data.tune;
+  const card = $('card-tune');
+  if (!r || !(r.history_days >= TUNE_MIN_DAYS) || !r.rows?.length) {
+    card.hidden = true;
+    return;
+  }
+  card.hidden = false;
+  const current = r.rows.find((x) => x.current)?.idle_for ?? '—';
+  const rec = r.recommendation ?? { keep: true };
+  const more = rec.saved_more_yuan ?? 0;
+  $('tune-summary').textContent =
+    rec.keep || !rec.idle_for
+      ? t('tuneKeep')(current, r.policy)
+      : t('tuneWith')(rec.idle_for, money(Math.abs(more)), more >= 0, rec.interruptions ?? 0, current);
+  $('tune-link').textContent = t('tuneLink');
+  $('tune-body').replaceChildren(
+    ...r.rows.map((x) =>
+      h(
+        'tr',
+        { class: x.current ? 'current' : '', data: { idleFor: x.idle_for } },
+        h('td', { data: { label: t('tuneWindow') } }, h('span', {}, x.idle_for, x.current ? h('span', { class: 'tag' }, t('tuneCurrent')) : null)),
+        h('td', { class: 'num', data: { label: t('tuneSaved') } }, money(x.saved_yuan)),
+        h('td', { class: 'num', data: { label: t('tuneInterruptions') } }, String(x.interruptions)),
+        h('td', { class: 'num', data: { label: t('tuneReturn') } }, x.median_return_s === null ? '—' : fmtDur(x.median_return_s * 1000)),
+      ),
+    ),
+  );
+  $('tune-note').textContent = t('tuneNote')(Math.floor(r.history_days));
 }

@@ -16,6 +16,7 @@ export const state = {
   needToken: false,
   armed: null, // { key, until } for two-click buttons
   inflight: false,
+  tuneAt: null, // Date.now() of the last GET /api/v1/tune (read every few minutes)
 };
 
 /** Whether this session may write (create overrides, wake). */
