@@ -1,7 +1,7 @@
 /**
- * Retention: raw rows older than `db.retain_raw` are pruned — tick rows and probe verdict changes (the current
- * verdict per probe stays in probe_state, as long as its instance is listed); intervals, balance points and the
- * journal are kept.
+ * Retention: raw rows older than `db.retain_raw` are pruned — tick rows and the probe history (verdict changes and
+ * moved idle starts: what `xgc-guard tune` replays, so it reaches back that far; the current verdict per probe stays
+ * in probe_state, as long as its instance is listed); intervals, balance points and the journal are kept.
  */
 import { and, isNull, lt, notInArray } from 'drizzle-orm';
 import type { Db } from '../db/open.js';
