@@ -1,5 +1,6 @@
 /**
- * The daemon's own memory at scale: the real `xgc-guard run` process (`node dist/cli.js run`, a child process) on a
+ * The daemon's own memory at scale: the real `xgc-guard run` process (a child process started with the node flags of
+ * package.json's `start` script, as a service starts it) on a
  * database holding a year of history, against a simulator in its own process holding N instances in real time,
  * with HTTP, jobs and probes on, while this process churns the simulator's activity and calls the API. Its RSS is
  * sampled from /proc/<pid>/status (VmRSS, and VmHWM = peak) every second.
@@ -15,6 +16,14 @@ import { openDb } from '../db/open.js';
 import { percentile, round, seededRandom } from './stats.js';
 
 const CLI = resolve(fileURLToPath(import.meta.url), '..', '..', 'cli.js');
+const PACKAGE_JSON = resolve(fileURLToPath(import.meta.url), '..', '..', '..', 'package.json');
+
+/** The node flags of a `node [flags] dist/cli.js run` command line (package.json's `start`), in order. */
+export function startNodeFlags(start: string): string[] {
+  const m = /^node((?:\s+--\S+)*)\s+dist\/cli\.js\s+run\b/.exec(start.trim());
+  if (!m) throw new Error(`package.json's start script is not \`node [flags] dist/cli.js run\`: ${start}`);
+  return m[1].split(/\s+/).filter(Boolean);
+}
 
 /** Options of one daemon measurement. */
 export interface DaemonRunOptions {
@@ -27,7 +36,7 @@ export interface DaemonRunOptions {
   snapshotEvery: string;
   /** enable the SSH GPU probe (one connection per running instance; needs the simulator's SSH endpoints) */
   gpuProbe: boolean;
-  /** extra node flags for the daemon process (experiments); none by default */
+  /** extra node flags for the daemon process (experiments), after the product's own; none by default */
   nodeArgs: string[];
   /** where the daemon's log goes */
   logFile: string;
@@ -47,6 +56,7 @@ export interface DaemonReport {
   seconds: number;
   samples: number;
   gpu_probe: boolean;
+  /** the node flags of package.json's `start` script (the product's), then the experiment's */
   node_args: string[];
   /** VmRSS over the run: right after start, median, and the highest sample */
   rss_mb: { start: number; p50: number; max: number };
@@ -136,7 +146,9 @@ export async function measureDaemon(o: DaemonRunOptions): Promise<DaemonReport> 
     }),
   );
   const log = createWriteStream(o.logFile);
-  const child = spawn(process.execPath, [...o.nodeArgs, CLI, 'run', '--config', cfgPath], {
+  const { scripts } = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { scripts: { start: string } };
+  const nodeArgs = [...startNodeFlags(scripts.start), ...o.nodeArgs];
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'run', '--config', cfgPath], {
     env: { ...process.env, GUARD_LOG_LEVEL: process.env.BENCH_DAEMON_LOG ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -233,7 +245,7 @@ export async function measureDaemon(o: DaemonRunOptions): Promise<DaemonReport> 
       seconds: Math.round((Date.now() - startedAt) / 1000),
       samples: samples.length,
       gpu_probe: o.gpuProbe,
-      node_args: o.nodeArgs,
+      node_args: nodeArgs,
       rss_mb: { start: round(rssStart, 1)!, p50: round(sorted[Math.floor(sorted.length / 2)] ?? 0, 1)!, max: round(sorted[sorted.length - 1] ?? 0, 1)! },
       peak_rss_mb: round(peak, 1)!,
       ticks: {
