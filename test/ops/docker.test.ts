@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import semver from 'semver';
 import { parse as parseYaml } from 'yaml';
+import { startNodeFlags } from '../../src/bench/scale-daemon.js';
 import { runCli, spawnCli, tempDir } from '../helpers/proc.js';
 import { freePort } from '../notify/helpers.js';
 
@@ -89,6 +90,16 @@ describe('Docker image and its production install', () => {
     expect(runtime.lines.filter((l) => /^ENV\b/.test(l)).join(' ')).not.toMatch(/GUARD_HTTP_PORT/); // the port is the config's
     const compose = parseYaml(read('docker-compose.yml'));
     expect(compose.services['xgc-guard'].init).toBe(true);
+  });
+
+  it('starts node with the flags of `npm start` (the ones the scale benchmark starts the daemon with)', () => {
+    const entry = runtime.lines.find((l) => l.startsWith('ENTRYPOINT'))!;
+    const argv = JSON.parse(entry.replace(/^ENTRYPOINT\s+/, '')) as string[];
+    expect(argv[0]).toBe('node');
+    expect(argv.at(-1)).toBe('dist/cli.js');
+    const flags = startNodeFlags(JSON.parse(read('package.json')).scripts.start);
+    expect(flags.length).toBeGreaterThan(0);
+    expect(argv.slice(1, -1)).toEqual(flags);
   });
 
   it('keeps local installs, databases, secrets and history out of the build context, but nothing the build copies', () => {
