@@ -89,7 +89,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
   // a training started over SSH that only its GPU shows (Jupyter sees no kernel), a box stopped with its GPU kept.
   const forgotten = w.addInstance({ name: 'sd-webui-evening', image: 'WebUI', status: 'running', busy: false }).id;
   const flux = w.addInstance({ name: 'comfyui-flux', image: 'ComfyUI', status: 'running', busy: true, gpuModel: 'NVIDIA GeForce RTX 4090' }).id;
-  w.addInstance({ name: 'train-lora #keep', image: 'Jupyter', status: 'running', busy: true, gpuCount: 2 });
+  const lora = w.addInstance({ name: 'train-lora #keep', image: 'Jupyter', status: 'running', busy: true, gpuCount: 2 }).id;
+  w.configure(lora, { autoShutdown: 1, autoShutdownAction: 1 }); // the platform's own 4 h auto-shutdown, left on
   const batch = w.addInstance({ name: 'comfyui-batch', image: 'ComfyUI', status: 'running', busy: true }).id;
   const ssh = w.addInstance({ name: 'train-over-ssh', image: 'Jupyter', status: 'running', busy: false, gpuUtil: 97 }).id;
   w.addInstance({ name: 'sd-stopped-gpu-kept', image: 'WebUI', status: 'shutdown', gpuKept: true });

@@ -91,6 +91,9 @@ describe.skipIf(!runBrowserTests)('dashboard in Chromium against the demo', () =
 
   it("shows the platform's own auto-shutdown on the instance's row once the cloud reports it on", async () => {
     const { instances } = await getJson<{ instances: ApiInstance[] }>('/api/v1/instances');
+    // the demo's #keep training has the platform's auto-shutdown left on
+    const lora = instances.find((i) => i.name === 'train-lora #keep')!;
+    await page.locator(`#instances-body tr[data-instance-id="${lora.id}"] .platform-auto-shutdown`).waitFor({ timeout: 60_000 });
     const id = instances[0].id;
     const row = page.locator(`#instances-body tr[data-instance-id="${id}"]`);
     expect(await row.locator('.platform-auto-shutdown').count()).toBe(0);
