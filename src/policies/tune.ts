@@ -10,6 +10,7 @@
  * counted until that recorded return, the same way the guard's savings report counts them.
  */
 import type { IdlePolicyConfig } from '../config/schema.js';
+import type { InstanceHistory } from '../db/tune-history.js';
 import { formatDuration } from '../config/duration.js';
 import { idleStart } from './idle.js';
 import { hasKeepMarker, overrideMatches, policySelects } from './selector.js';
@@ -18,17 +19,8 @@ import type { Override, ProbeView } from './types.js';
 /** Savings stop counting this long after a release (the guard's own cap: src/db/savings.ts SAVINGS_CAP_MS). */
 export const TUNE_SAVINGS_CAP_MS = 7 * 86_400_000;
 
-/** What one instance's replay reads (src/db/tune-history.ts InstanceHistory). */
-export interface TuneInstance {
-  id: string;
-  name: string;
-  gpuModel: string;
-  retainPrice: number;
-  goneAt: number | null;
-  intervals: Array<{ status: string; gpuKept: boolean; rate: number; from: number; to: number | null }>;
-  probes: Array<{ probe: string; verdict: string; at: number; since: number | null }>;
-  releases: Array<{ action: string; sentAt: number; stoppedAt: number | null; rebootedAt: number | null }>;
-}
+/** What one instance's replay reads: its recorded history. */
+export type TuneInstance = InstanceHistory;
 
 /** How a recorded idle stretch ended (in the replay, where a guard release is followed to the user's return). */
 export type StretchEnd = 'busy' | 'restart' | 'boot' | 'user_release' | 'unknown' | 'gone' | 'range';
