@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { startSimulator, type RunningSim } from '../../src/sim/index.js';
+import { openCall, type Env } from './open-client.js';
 
 const TOKEN = 'tok-fidelity';
 const T0 = Date.UTC(2025, 2, 3, 0, 0, 0);
@@ -15,20 +16,8 @@ const GiB = 1024 ** 3;
 let sim: RunningSim;
 let clock: ManualClock;
 
-type Env = { code: number; msg: string; success: boolean; data: any };
-
-async function open(path: string, init: { method?: string; body?: unknown; auth?: string | null } = {}): Promise<Env> {
-  const headers: Record<string, string> = {};
-  const auth = init.auth === undefined ? `Bearer ${TOKEN}` : init.auth;
-  if (auth !== null) headers.authorization = auth;
-  if (init.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${sim.url}/open${path}`, {
-    method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'),
-    headers,
-    body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
-  });
-  expect(res.status).toBe(200);
-  return (await res.json()) as Env;
+function open(path: string, init: { method?: string; body?: unknown; auth?: string | null } = {}): Promise<Env> {
+  return openCall(sim.url, TOKEN, path, init);
 }
 
 async function control(path: string, body?: unknown): Promise<{ status: number; body: any }> {
