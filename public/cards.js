@@ -216,6 +216,7 @@ export const TUNE_MIN_DAYS = 7;
 export function renderTune() {
   const r = state.data.tune;
   const card = $('card-tune');
+  card.dataset.historyDays = r ? String(r.history_days) : ''; // what the last answer said, shown or not
   if (!r || !(r.history_days >= TUNE_MIN_DAYS) || !r.rows?.length) {
     card.hidden = true;
     return;

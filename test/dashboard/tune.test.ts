@@ -66,7 +66,9 @@ describe.skipIf(!runBrowserTests)('tune panel in Chromium', () => {
     const api = (await (await fetch(`${url}/api/v1/tune`)).json()) as { history_days: number; rows: unknown[] };
     expect(api.history_days).toBeGreaterThan(2);
     expect(api.history_days).toBeLessThan(7);
-    await early.waitForTimeout(500); // the tune answer arrives after the first refresh
+    // the page has read and rendered the tune answer (its history_days), and keeps the card hidden
+    await early.locator('#card-tune:not([data-history-days=""])[data-history-days]').waitFor({ state: 'attached', timeout: 30_000 });
+    expect(Number(await early.locator('#card-tune').getAttribute('data-history-days'))).toBeCloseTo(api.history_days, 0);
     expect(await early.locator('#card-tune').isHidden()).toBe(true);
     await early.context().close();
 
