@@ -202,6 +202,7 @@ export class GpuLink {
     client.on('ready', () => {
       release();
       settled = true;
+      client.setNoDelay(true); // each reading is a few small request/answer exchanges: send them without waiting
       this.failures = 0;
       void this.startStreaming(client);
     });

@@ -195,6 +195,7 @@ export const GPU_SIGNAL_DEFAULTS: GpuThresholds = {
 
 /** The signal of a sample that can make it busy. */
 export type Signal = 'gpus' | 'load' | 'netBytesPerSec' | 'logins';
+const SIGNAL_RANK: Record<Signal, number> = { gpus: 0, load: 1, netBytesPerSec: 2, logins: 3 };
 
 /**
  * Why a sample is busy (text, code, and the signal that made it busy), or null. `window` is every sample of the
@@ -272,11 +273,13 @@ export function judgeGpuWindow(
   const window = from === 0 ? samples : samples.slice(from);
   let last = prior.lastBusy;
   let busyWhy: ReturnType<typeof busyReason> = null;
+  let busyAt = -Infinity;
   for (let i = 0; i < window.length; i++) {
     const s = window[i];
     const why = busyReason(s, window.slice(0, i + 1), t);
     if (!why) continue;
-    busyWhy = why;
+    // the newest busy reading says why; readings taken at the same moment name the GPU before load, network, logins
+    if (s.at > busyAt || SIGNAL_RANK[why.signal] < SIGNAL_RANK[busyWhy!.signal]) [busyWhy, busyAt] = [why, s.at];
     if (!last || s.at > last.at) last = { at: s.at, signals: [why.signal], until: null };
     else if (s.at === last.at && !last.signals.includes(why.signal)) last = { at: last.at, signals: [...last.signals, why.signal], until: null };
   }

@@ -180,6 +180,8 @@ export class SimSsh {
 
   private onSocket(id: string, socket: net.Socket): void {
     socket.on('error', () => undefined);
+    // answers go out at once, as from sshd: with Nagle's algorithm each small reply waited for the peer's delayed ACK
+    socket.setNoDelay(true);
     const ep = this.endpoints.get(id);
     const inst = this.world.peek(id);
     if (this.closed || !ep || !inst) return void socket.destroy();
