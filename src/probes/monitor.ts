@@ -303,15 +303,16 @@ export class ProbeMonitor {
 
   /**
    * Wait (at most `timeoutMs`, a timer: the I/O it waits for runs in real time, whatever the clock says) until every
-   * link that can stream has a GPU sample stamped at or after the clock's current time, after asking each for a
-   * CPU/network/login reading. For stepped clocks (tests, benchmarks) and one-shot commands; the daemon never waits
-   * on this.
+   * link that can stream has a GPU sample younger than one sample period (the one due by now: the stream prints
+   * once a period), after asking each for a CPU/network/login reading. For stepped clocks (tests, benchmarks) and
+   * one-shot commands; the daemon never waits on this.
    */
   async settle(timeoutMs = 3_000): Promise<void> {
     const now = this.deps.clock.now();
+    const due = now - this.deps.options.gpu.sampleEveryMs;
     let expired = false;
     const deadline = setTimeout(() => (expired = true), timeoutMs);
-    const pending = () => [...this.targets.values()].filter((t) => t.link && t.state.state !== 'down' && (t.lastGpuAt === null || t.lastGpuAt < now));
+    const pending = () => [...this.targets.values()].filter((t) => t.link && t.state.state !== 'down' && (t.lastGpuAt === null || t.lastGpuAt <= due));
     try {
       await Promise.all([...this.targets.values()].flatMap((t) => (t.link ? [t.link.sampleNow()] : [])));
       while (pending().length > 0 && !expired) {

@@ -54,12 +54,13 @@ describe('xgc-guard plan', () => {
       const id = await h.add({ name: 'sd-idle', image: 'WebUI', status: 'running' });
       await h.add({ name: 'train', image: 'Jupyter', status: 'running', busy: true, kind: 'background' });
       while (h.clock.now() < Date.now() - 60_000) await h.step(60_000);
-      // the daemon keeps ticking at real time while plan runs
+      // the daemon keeps ticking at real time while plan runs (every 200 ms: back to back, ticks took a core from the CLI)
       let running = true;
       const daemon = (async () => {
         while (running) {
           h.clock.set(Math.max(h.clock.now(), Date.now()));
           await h.step(0);
+          await new Promise((r) => setTimeout(r, 200));
         }
       })();
       const cfg = join(tempDir(), 'c.yaml');
