@@ -305,9 +305,9 @@ export class ProbeMonitor {
    * Wait (at most `timeoutMs`, a timer: the I/O it waits for runs in real time, whatever the clock says) until every
    * link that can stream has a GPU sample younger than one sample period (the one due by now: the stream prints
    * once a period), after asking each for a CPU/network/login reading. For stepped clocks (tests, benchmarks) and
-   * one-shot commands; the daemon never waits on this.
+   * one-shot commands; the daemon never waits on this. True when every such link had its sample, false on timeout.
    */
-  async settle(timeoutMs = 3_000): Promise<void> {
+  async settle(timeoutMs = 3_000): Promise<boolean> {
     const now = this.deps.clock.now();
     const due = now - this.deps.options.gpu.sampleEveryMs;
     let expired = false;
@@ -322,6 +322,7 @@ export class ProbeMonitor {
           this.waiters.push(() => (clearTimeout(t), r()));
         });
       }
+      return pending().length === 0;
     } finally {
       clearTimeout(deadline);
     }

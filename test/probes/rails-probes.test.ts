@@ -155,6 +155,27 @@ describe('the re-check right before an idle release (executor, through the simul
     expect(await release(state, 'k-warned', false)).toMatchObject({ state: 'sent' });
   });
 
+  it('a stepped settle inside a sample period is satisfied by the last sample (no timeout sat out); a period on, it has the new one', async () => {
+    h = await startHarness({ policies: [] });
+    const id = await h.add({ name: 'sd', image: 'WebUI', status: 'running' });
+    await h.step(MIN); // the tick starts watching it
+    await h.step(MIN); // streaming
+    const period = h.config.probes.gpu.sample_every;
+    const sampled = () => h!.core.probes.status().sampleAgesMs;
+    expect(sampled()).toEqual([0]);
+    // inside the period the stream prints nothing new, and the last sample is the one due: settled at once
+    h.clock.advance(period / 2);
+    h.sim.ssh?.reconcile();
+    expect(await h.core.probes.settle(20_000)).toBe(true);
+    expect(sampled()).toEqual([period / 2]);
+    // a period on, a new sample is due
+    h.clock.advance(period / 2);
+    h.sim.ssh?.reconcile();
+    expect(await h.core.probes.settle(20_000)).toBe(true);
+    expect(sampled()).toEqual([0]);
+    expect(h.sim.world.instance(id)!.status).toBe('running');
+  });
+
   it('a GPU busy at the re-check aborts the release though every app says idle (nohup/tmux work)', async () => {
     h = await startHarness({ policies: [] });
     const id = await h.add({ name: 'train-nohup', image: 'Jupyter', status: 'running' });
