@@ -10,9 +10,9 @@
  * Default (CI): 3 independent lanes (own simulator, proxy, receiver, DB) x 80 s, ~100 s wall in all; a lane that
  * has not yet done what the checks below claim runs on (up to 4x in time its daemons had a CPU, at most 8x), each
  * daemon then living until the release or webhook delivery still missing and killed right at it.
- * Last run: 36 kills (13 random, 9 right after an applied release, 14 during a webhook delivery), 250
- * ticks, 30 applied releases, 58 outbox events; 16 webhook resends, each from a kill inside the
- * send-to-marker window (16 such kills). Soak: XGC_CRASH_SECONDS=600 (XGC_CRASH_LANES, XGC_CRASH_SEED).
+ * Last run: 35 kills (16 random, 7 right after an applied release, 12 during a webhook delivery), 291
+ * ticks, 22 applied releases, 59 outbox events; 16 webhook resends, from 13 kills inside the
+ * send-to-marker window (one grouped message can carry several events). Soak: XGC_CRASH_SECONDS=600 (XGC_CRASH_LANES, XGC_CRASH_SEED).
  * Held after every kill: `PRAGMA integrity_check` is ok. At the end: no gap between ticks beyond the
  * measured downtimes (kill -> restarted daemon answering) plus a slack, plus what the machine's load
  * measurably cost (this process's timer lateness, the daemons' run-queue wait from /proc/PID/schedstat);
