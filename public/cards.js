@@ -237,6 +237,7 @@ export function renderTune() {
         { class: x.current ? 'current' : '', data: { idleFor: x.idle_for } },
         h('td', { data: { label: t('tuneWindow') } }, h('span', {}, x.idle_for, x.current ? h('span', { class: 'tag' }, t('tuneCurrent')) : null)),
         h('td', { class: 'num', data: { label: t('tuneSaved') } }, money(x.saved_yuan)),
+        h('td', { class: 'num', data: { label: t('tuneVsCurrent') } }, x.current ? '—' : `${x.more_than_current_yuan < 0 ? '−' : '+'}${money(Math.abs(x.more_than_current_yuan))}`),
         h('td', { class: 'num', data: { label: t('tuneInterruptions') } }, String(x.interruptions)),
         h('td', { class: 'num', data: { label: t('tuneReturn') } }, x.median_return_s === null ? '—' : fmtDur(x.median_return_s * 1000)),
       ),

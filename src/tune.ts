@@ -18,7 +18,7 @@ export const MAX_TUNE_WINDOWS = 24;
 
 /** The honesty note every answer carries (the CLI prints it in its locale). */
 export const TUNE_NOTE =
-  'savings are counted until the recorded return (the next activity, boot, user release or the end of the range); what a user would have done after meeting a released GPU is unknown';
+  "saved_yuan is what the guard's savings report would show: each release counted until the user's next boot, as the savings card counts it; more_than_current_yuan compares with the recording, a release counted only while the GPU was still held (until the next activity, the user's own release or the end of the range); what a user would have done after meeting a released GPU is unknown";
 
 /** Parse a comma list of durations (`10m,1h`); BadRequest naming `field` on a bad or empty item. */
 export function parseWindows(text: string, field: string): number[] {
@@ -69,7 +69,7 @@ export function tuneReport(db: Db, config: Config, q: { from: number; to: number
     covering.set(inst.id, overridesCovering(overrides, inst, policy.name));
   }
   const stopDelayMs = releaseDelay(history.instances);
-  const rows: TuneRow[] = windows.map((w) => ({
+  const figures = windows.map((w) => ({
     ...evaluateWindow(byInstance, {
       idleForMs: w,
       minUptimeMs: policy.min_uptime,
@@ -82,6 +82,8 @@ export function tuneReport(db: Db, config: Config, q: { from: number; to: number
     }),
     current: w === policy.idle_for,
   }));
+  const curHeld = figures.find((f) => f.current)!.heldSaved;
+  const rows: TuneRow[] = figures.map(({ heldSaved, ...f }) => ({ ...f, more_than_current_yuan: Math.round((heldSaved - curHeld) * 10_000) / 10_000 }));
   const first = firstProbeChange(db, to);
   const historyDays = first === null ? 0 : Math.round((Math.max(0, to - Math.max(from, first)) / 86_400_000) * 100) / 100;
   return { from, to, policy: policy.name, history_days: historyDays, rows, recommendation: recommend(rows, historyDays), note: TUNE_NOTE };

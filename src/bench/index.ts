@@ -28,7 +28,8 @@ const SELF = fileURLToPath(import.meta.url);
 
 /**
  * The tune-check rows as a markdown table. The last two columns are each window's difference from the configured one:
- * tune's, and the ground truth's (the replays' bills), which share no counting convention with the guard's report.
+ * tune's `more_than_current_yuan` (against the recording), and the ground truth's (the replays' bills), which share
+ * no counting convention with the guard's report.
  */
 export function tuneCheckMarkdown(rows: TuneCheckRow[]): string {
   const y = (v: number) => v.toFixed(2);
@@ -50,7 +51,7 @@ export function tuneCheckMarkdown(rows: TuneCheckRow[]): string {
           y(r.replay_true),
           String(r.replay_disruptions),
           pct(r.error),
-          c ? signed(r.tune_saved - c.tune_saved) : null,
+          c ? signed(r.tune_more) : null,
           c ? signed(r.replay_true - c.replay_true) : null,
         ];
       }),

@@ -17,6 +17,8 @@ export interface TuneCheckRow {
   current: boolean;
   /** tune's figure over the configured window's recording */
   tune_saved: number;
+  /** tune's more_than_current_yuan: the change from the configured window against the recording */
+  tune_more: number;
   tune_interruptions: number;
   /** the guard replay run with this window: its own savings report, the ledger over the same stretches, and the truth */
   replay_reported: number;
@@ -58,6 +60,7 @@ export async function tuneCheck(trace: Trace, others: string[], say: (s: string)
       idle_for: formatDuration(idleFor),
       current: t.current,
       tune_saved: t.saved_yuan,
+      tune_more: t.more_than_current_yuan,
       tune_interruptions: t.interruptions,
       replay_reported: Math.round(reported * 10_000) / 10_000,
       replay_ledger: Math.round((o.ledgerSaved ?? 0) * 10_000) / 10_000,

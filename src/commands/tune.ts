@@ -10,19 +10,19 @@ import { configOption, loadFromArgs, openExistingDb, str } from './common.js';
 const TEXTS = {
   en: {
     title: (policy: string, from: string, to: string) => `tune ${policy}: ${from} .. ${to}`,
-    head: ['idle_for', 'saved', 'interruptions', 'median return', ''],
+    head: ['idle_for', 'saved', 'vs configured', 'interruptions', 'median return'],
     current: '← configured',
     none: '—',
     history: (days: number) => `recorded history in the range: ${days} day(s)`,
-    note: 'Savings are counted until the recorded return (the next activity, boot, user release or the end of the range); what you would have done after meeting a released GPU is unknown.',
+    note: "saved: what the guard's savings report would show, each release counted until your next boot. vs configured: against the recording, a release counted only while the GPU was still held (until your next activity, your own release or the end of the range). What you would have done after meeting a released GPU is unknown.",
   },
   'zh-CN': {
     title: (policy: string, from: string, to: string) => `tune ${policy}：${from} .. ${to}`,
-    head: ['空闲窗口', '可省', '打断次数', '回来用时中位数', ''],
+    head: ['空闲窗口', '可省', '比当前配置', '打断次数', '回来用时中位数'],
     current: '← 当前配置',
     none: '—',
     history: (days: number) => `范围内的记录：${days} 天`,
-    note: '节省金额只计到记录中的回来时刻（下一次使用、开机、用户自己释放或范围结束）；遇到已释放的 GPU 之后用户会怎么做，无从得知。',
+    note: '可省：守护的节省报表会显示的金额，每次释放计到你下一次开机。比当前配置：对照记录，释放只计到 GPU 在记录中仍被占用为止（下一次使用、你自己释放或范围结束）。遇到已释放的 GPU 之后你会怎么做，无从得知。',
   },
 } as const;
 
@@ -54,11 +54,13 @@ const tune: Command = {
     }
     const t = TEXTS[config.locale];
     console.log(t.title(r.policy, isoInTz(r.from, tz), isoInTz(r.to, tz)));
-    const cols = [10, 12, 15, 17];
-    console.log(t.head.slice(0, 4).map((h, k) => (k === 0 ? h.padEnd(cols[k]) : h.padStart(cols[k]))).join(''));
+    const cols = [10, 12, 15, 15, 17];
+    console.log(t.head.map((h, k) => (k === 0 ? h.padEnd(cols[k]) : h.padStart(cols[k]))).join(''));
     for (const row of r.rows) {
       const ret = row.median_return_s === null ? t.none : formatSeconds(row.median_return_s);
-      console.log(`${row.idle_for.padEnd(cols[0])}${`¥${row.saved_yuan.toFixed(2)}`.padStart(cols[1])}${String(row.interruptions).padStart(cols[2])}${ret.padStart(cols[3])}${row.current ? `  ${t.current}` : ''}`);
+      const vs = row.current ? t.none : `${row.more_than_current_yuan < 0 ? '−' : '+'}¥${Math.abs(row.more_than_current_yuan).toFixed(2)}`;
+      const cells = [`¥${row.saved_yuan.toFixed(2)}`, vs, String(row.interruptions), ret];
+      console.log(`${row.idle_for.padEnd(cols[0])}${cells.map((c, k) => c.padStart(cols[k + 1])).join('')}${row.current ? `  ${t.current}` : ''}`);
     }
     console.log(t.history(r.history_days));
     console.log(recommendationLine(r, config.locale));

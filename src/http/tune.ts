@@ -18,7 +18,10 @@ const tuneResponse = z.object({
     z.object({
       idle_for: z.string(),
       idle_for_s: z.number(),
-      saved_yuan: z.number().describe('what releasing after this window would have saved, counted until the recorded return'),
+      saved_yuan: z.number().describe("what the guard's savings report would show with this window: each release counted until the user's next boot (capped at 7 days)"),
+      more_than_current_yuan: z
+        .number()
+        .describe('against the recording: this window saves this much more (negative: less) than the configured one, a release counted only while the GPU was still held'),
       interruptions: z.number().describe('idle stretches longer than the window that ended with the user coming back'),
       median_return_s: z.number().nullable().describe('median time from the release to the return, over the interruptions'),
       current: z.boolean().describe("the policy's configured window"),
@@ -28,7 +31,7 @@ const tuneResponse = z.object({
     keep: z.boolean(),
     idle_for: z.string().nullable(),
     idle_for_s: z.number().nullable(),
-    saved_more_yuan: z.number().nullable().describe('saved_yuan of the recommended window minus the current one'),
+    saved_more_yuan: z.number().nullable().describe("the recommended window's more_than_current_yuan"),
     interruptions: z.number().nullable(),
   }),
   note: z.string(),

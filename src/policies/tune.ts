@@ -8,6 +8,12 @@
  * A stretch the guard itself ended by a release goes on, in the replay, until the user booted the instance again:
  * the recorded return. What the user would have done after meeting a released GPU is unknown, so savings are
  * counted until that recorded return, the same way the guard's savings report counts them.
+ *
+ * Each window gets two figures. `saved_yuan` is what the guard's savings report would show with that window: a
+ * release is credited until the user's next boot (capped), also where the recording shows the user releasing the
+ * instance a few minutes later. `more_than_current_yuan` compares the window with what the recording shows: a
+ * would-be release is counted only while the GPU was still held in it, so a release just before the user's own
+ * saves just those minutes. The savings report over-counts such releases; the second figure does not.
  */
 import type { IdlePolicyConfig } from '../config/schema.js';
 import type { InstanceHistory } from '../db/tune-history.js';
@@ -32,6 +38,11 @@ export interface IdleStretch {
   start: number;
   /** when the user came back, released it, the verdict became unknown, or the range ended */
   end: number;
+  /**
+   * until when the guard's savings report would credit a release in this stretch: `end`, except after the user's own
+   * release or shutdown, where it runs on to the user's next boot (or the instance gone, or the range's end)
+   */
+  reportEnd: number;
   endedBy: StretchEnd;
   /** whether `end` is the user coming back to work (busy again, the idle start moving on, or a boot) */
   returns: boolean;
@@ -71,13 +82,16 @@ export function idleStretches(inst: TuneInstance, only: string[] | undefined, to
     const segEnd = Math.min(segTo ?? to, to);
     // who ended the running stretch: a guard release sent during it, else the user (or it runs on past the range)
     const release = segTo === null ? undefined : inst.releases.find((r) => r.sentAt >= segFrom && r.sentAt <= segTo);
-    let tail: { end: number; endedBy: StretchEnd };
-    if (segTo === null || segTo >= to) tail = { end: to, endedBy: 'range' };
-    else if (!release) tail = { end: segTo, endedBy: 'user_release' };
-    else tail = afterGuardRelease(inst, release, segTo, ivs.slice(last + 1), to);
+    let tail: { end: number; endedBy: StretchEnd; reportEnd: number };
+    if (segTo === null || segTo >= to) tail = { end: to, endedBy: 'range', reportEnd: to };
+    else if (!release) tail = { end: segTo, endedBy: 'user_release', reportEnd: untilReturn(inst, null, segTo, ivs.slice(last + 1), to).end };
+    else {
+      const back = untilReturn(inst, release, segTo, ivs.slice(last + 1), to);
+      tail = { ...back, reportEnd: back.end };
+    }
     const savedPerHour = Math.max(0, rate - inst.retainPrice);
-    const push = (start: number, end: number, endedBy: StretchEnd) =>
-      out.push({ instanceId: inst.id, start, end, endedBy, returns: RETURNS.has(endedBy), runningSince: segFrom, bootAt, savedPerHour });
+    const push = (start: number, end: number, endedBy: StretchEnd, reportEnd = end) =>
+      out.push({ instanceId: inst.id, start, end, reportEnd, endedBy, returns: RETURNS.has(endedBy), runningSince: segFrom, bootAt, savedPerHour });
 
     // walk the probe history through the stretch: the policy's view changes only where a row was recorded
     const state: Record<string, ProbeView> = {};
@@ -102,23 +116,26 @@ export function idleStretches(inst: TuneInstance, only: string[] | undefined, to
       }
       open = now;
     }
-    if (open !== null && open < tail.end) push(open, tail.end, tail.endedBy);
+    if (open !== null && open < tail.end) push(open, tail.end, tail.endedBy, tail.reportEnd);
   }
   return out;
 }
 
-/** After a guard release: the stretch goes on until the user boots it again, it is destroyed or gone, or the range ends. */
-function afterGuardRelease(
+/**
+ * After the running stretch ended at `segTo` (by the guard's `release`, or by the user when null): until the user
+ * boots it again, it is destroyed or gone, or the range ends.
+ */
+function untilReturn(
   inst: TuneInstance,
-  release: TuneInstance['releases'][number],
+  release: TuneInstance['releases'][number] | null,
   segTo: number,
   later: TuneInstance['intervals'],
   to: number,
 ): { end: number; endedBy: StretchEnd } {
-  const boot = release.rebootedAt ?? later.find((i) => i.gpuKept && i.from >= segTo && (i.status === 'booting' || i.status === 'running'))?.from ?? null;
+  const boot = release?.rebootedAt ?? later.find((i) => i.gpuKept && i.from >= segTo && (i.status === 'booting' || i.status === 'running'))?.from ?? null;
   const destroyed = later.find((i) => i.status === 'destroying' || i.status === 'destroyed')?.from ?? null;
   const gone = Math.min(inst.goneAt ?? Infinity, destroyed ?? Infinity);
-  if (release.action === 'release_gpu' && boot !== null && boot < to && boot <= gone) return { end: boot, endedBy: 'boot' };
+  if ((release === null || release.action === 'release_gpu') && boot !== null && boot < to && boot <= gone) return { end: boot, endedBy: 'boot' };
   if (gone < to) return { end: gone, endedBy: 'gone' };
   return { end: to, endedBy: 'range' };
 }
@@ -138,11 +155,20 @@ function inForce(o: Override): [number, number] {
 export interface TuneRow {
   idle_for: string;
   idle_for_s: number;
+  /** what the guard's savings report would show with this window */
   saved_yuan: number;
+  /** against the recording: this window's saving minus the configured one's, a release counted while the GPU was still held */
+  more_than_current_yuan: number;
   interruptions: number;
   median_return_s: number | null;
   current: boolean;
 }
+
+/** One window's figures before they are set against the configured window's. */
+export type WindowFigures = Omit<TuneRow, 'current' | 'more_than_current_yuan'> & {
+  /** the saving counted only while the recording still held the GPU (¥, unrounded) */
+  heldSaved: number;
+};
 
 /** What one window needs besides the stretches. */
 export interface WindowInput {
@@ -166,8 +192,9 @@ export interface WindowInput {
  * then, then at the next tick. It saved the rate it stopped from when billing stopped (due + the release's delay) to
  * the end, capped like the guard's savings; it interrupted the user when its end is the user coming back.
  */
-export function evaluateWindow(byInstance: Map<string, IdleStretch[]>, w: WindowInput): Omit<TuneRow, 'current'> {
+export function evaluateWindow(byInstance: Map<string, IdleStretch[]>, w: WindowInput): WindowFigures {
   let saved = 0;
+  let held = 0;
   let interruptions = 0;
   const returns: number[] = [];
   for (const [id, stretches] of byInstance) {
@@ -187,7 +214,9 @@ export function evaluateWindow(byInstance: Map<string, IdleStretch[]>, w: Window
       due = nextTick(w.ticks, due);
       if (due < w.from || due >= w.to || due >= s.end) continue;
       const stopped = Math.min(s.end, due + w.stopDelayMs);
-      saved += (s.savedPerHour * (Math.min(s.end, stopped + TUNE_SAVINGS_CAP_MS) - stopped)) / 3_600_000;
+      const until = (end: number) => (s.savedPerHour * (Math.min(end, stopped + TUNE_SAVINGS_CAP_MS) - stopped)) / 3_600_000;
+      saved += until(s.reportEnd);
+      held += until(s.end);
       releasedUntil = s.end;
       if (s.returns) {
         interruptions++;
@@ -202,6 +231,7 @@ export function evaluateWindow(byInstance: Map<string, IdleStretch[]>, w: Window
     saved_yuan: Math.round(saved * 10_000) / 10_000,
     interruptions,
     median_return_s: median(returns),
+    heldSaved: held,
   };
 }
 
@@ -243,7 +273,7 @@ export function overridesCovering(all: Override[], inst: { id: string; name: str
  */
 export const MAX_INTERRUPTIONS_PER_WEEK = 1;
 
-/** The recommendation: the shortest window within the bound, or keep the configured one. */
+/** The recommendation: the shortest window within the bound, or keep the configured one (its money against the recording). */
 export function recommend(rows: TuneRow[], historyDays: number): { keep: boolean; idle_for: string | null; idle_for_s: number | null; saved_more_yuan: number | null; interruptions: number | null } {
   const cur = rows.find((r) => r.current);
   const weeks = Math.max(1, historyDays / 7);
@@ -252,5 +282,5 @@ export function recommend(rows: TuneRow[], historyDays: number): { keep: boolean
     .sort((a, b) => a.idle_for_s - b.idle_for_s);
   const best = within[0];
   if (!best || !cur || best.idle_for_s === cur.idle_for_s) return { keep: true, idle_for: null, idle_for_s: null, saved_more_yuan: null, interruptions: null };
-  return { keep: false, idle_for: best.idle_for, idle_for_s: best.idle_for_s, saved_more_yuan: Math.round((best.saved_yuan - cur.saved_yuan) * 100) / 100, interruptions: best.interruptions };
+  return { keep: false, idle_for: best.idle_for, idle_for_s: best.idle_for_s, saved_more_yuan: Math.round(best.more_than_current_yuan * 100) / 100, interruptions: best.interruptions };
 }

@@ -103,7 +103,11 @@ const nohup = parseTrace({
 
 describe('tune-check', () => {
   it("tune's configured window equals what the guard saved on the replay; other windows come near their own replays", async () => {
-    const rows = await tuneCheck(tiny, ['15m', '60m']);
+    // and a user who releases the instance 22 minutes after the last work and boots it again at 2 h: a 15m guard
+    // releases it first, and its savings report credits that release until the boot, as tune's saved_yuan must
+    const leaves = { name: 'sd-leaves', gpu_model: 'RTX 4090 D', price_per_hour: 1.59, image: 'WebUI', sessions: [{ start_s: 0, end_s: 32 * M, busy: [[M, 10 * M]] }, { start_s: 2 * H, end_s: null, busy: [[2 * H + M, 2 * H + 20 * M]] }] };
+    const trace = parseTrace({ ...tiny, instances: [...tiny.instances, leaves] });
+    const rows = await tuneCheck(trace, ['15m', '60m']);
     expect(rows.map((r) => [r.idle_for, r.current])).toEqual([
       ['30m', true],
       ['15m', false],
@@ -114,6 +118,9 @@ describe('tune-check', () => {
     expect(Math.abs(cur.error!)).toBeLessThan(0.02);
     for (const r of [w15, w60]) expect(Math.abs(r.error!)).toBeLessThan(0.05);
     expect(w15.tune_saved).toBeGreaterThan(cur.tune_saved);
+    // against the recording the 15m window's extra is smaller than the report's: the user's own release came soon
+    expect(w15.tune_more).toBeGreaterThan(0);
+    expect(w15.tune_more).toBeLessThan(w15.tune_saved - cur.tune_saved);
     expect(tuneCheckMarkdown(rows)).toContain('| tiny | 30m (configured) |');
   }, 240_000);
 });

@@ -87,7 +87,9 @@ describe('tune over a recording against the simulator', () => {
     expect(r.rows[1].median_return_s).toBeGreaterThanOrEqual(20);
     expect(r.rows[1].median_return_s).toBeLessThanOrEqual(40);
     expect(r.rows[2].median_return_s).toBeNull();
-    expect(r.note).toMatch(/counted until the recorded return/);
+    expect(r.note).toMatch(/counted until the user's next boot/);
+    // against the recording: 25 s saves more than the configured 70 s, 150 s less; the configured row is 0
+    expect(r.rows.map((x) => Math.sign(x.more_than_current_yuan))).toEqual([1, 0, -1]);
 
     // the same through the built CLI against the recorded database
     const to = new Date(h!.clock.now()).toISOString();
@@ -111,15 +113,16 @@ describe('tune over a recording against the simulator', () => {
     const cli = await runCli(['tune', '--config', cfg, '--from', new Date(T0).toISOString(), '--to', to, '--idle-for', '25s,70s,150s', '--json']);
     expect(cli.code, cli.stderr).toBe(0);
     const j = JSON.parse(cli.stdout);
-    expect(Object.keys(j.rows[0]).sort()).toEqual(['current', 'idle_for', 'idle_for_s', 'interruptions', 'median_return_s', 'saved_yuan']);
+    expect(Object.keys(j.rows[0]).sort()).toEqual(['current', 'idle_for', 'idle_for_s', 'interruptions', 'median_return_s', 'more_than_current_yuan', 'saved_yuan']);
     expect(j.rows.map((x: { interruptions: number }) => x.interruptions)).toEqual([2, 1, 0]);
     expect(j.rows.map((x: { current: boolean }) => x.current)).toEqual([false, true, false]);
     expect(j.rows.map((x: { saved_yuan: number }) => x.saved_yuan)).toEqual(saved);
     expect(j.recommendation).toBeDefined();
     const table = await runCli(['tune', '--config', cfg, '--from', new Date(T0).toISOString(), '--to', to, '--idle-for', '25s,150s']);
     expect(table.code, table.stderr).toBe(0);
-    expect(table.stdout).toMatch(/1m10s\s+¥\d+\.\d\d\s+1\s+\S+\s+← configured/);
-    expect(table.stdout).toMatch(/counted until the recorded return/);
+    expect(table.stdout).toMatch(/1m10s\s+¥\d+\.\d\d\s+—\s+1\s+\S+\s+← configured/);
+    expect(table.stdout).toMatch(/25s\s+¥\d+\.\d\d\s+\+¥\d+\.\d\d\s+2\s/);
+    expect(table.stdout).toMatch(/counted until your next boot/);
     writeFileSync(cfg, `db: { path: ${dbPath} }\npolicies:\n  - { name: idle-release, type: idle, idle_for: 70s, min_uptime: 0s }\nlocale: zh-CN\n`);
     const zh = await runCli(['tune', '--config', cfg, '--from', new Date(T0).toISOString(), '--to', to]);
     expect(zh.stdout).toMatch(/空闲窗口/);
@@ -159,7 +162,7 @@ describe('tune over a recording against the simulator', () => {
     expect(w600.saved_yuan).toBe(0);
   });
 
-  it('a user release ends a stretch without an interruption; savings counted until the release', async () => {
+  it("a user release ends a stretch without an interruption; the report's saving runs on to the range's end, the recording's stops at the release", async () => {
     h = await record({ idle_for: '10m' });
     const id = await h.add({ name: 'sd-b', image: 'WebUI', status: 'running', busy: true, kind: 'app' });
     await run(30 * S);
@@ -170,10 +173,13 @@ describe('tune over a recording against the simulator', () => {
     const [w30] = tuned('30s').rows;
     expect(w30.interruptions).toBe(0);
     expect(w30.median_return_s).toBeNull();
-    // about 70 s at the instance's GPU rate minus the disk rate
+    // against the recording (the configured 10m released nothing): about 70 s at the GPU rate minus the disk rate;
+    // the savings report would have credited the release until the range's end (no boot came): about 130 s
     const price = (await h.state()).instances.find((i: { id: string }) => i.id === id).price_per_hour as number;
-    expect(w30.saved_yuan).toBeGreaterThan((price * 55) / 3600);
-    expect(w30.saved_yuan).toBeLessThan((price * 85) / 3600);
+    expect(w30.more_than_current_yuan).toBeGreaterThan((price * 55) / 3600);
+    expect(w30.more_than_current_yuan).toBeLessThan((price * 85) / 3600);
+    expect(w30.saved_yuan).toBeGreaterThan((price * 115) / 3600);
+    expect(w30.saved_yuan).toBeLessThan((price * 145) / 3600);
   });
 
   it('min_uptime: a release is never due before the instance has run that long', async () => {
@@ -228,10 +234,12 @@ describe('tune over a recording against the simulator', () => {
 });
 
 describe('the recommendation', () => {
+  // in these rows the report's figure and the recording's agree: more_than_current_yuan is the saving minus a 45m window's ¥60
   const row = (idle_for_s: number, interruptions: number, saved_yuan: number, current = false): TuneRow => ({
     idle_for: `${idle_for_s / 60}m`,
     idle_for_s,
     saved_yuan,
+    more_than_current_yuan: saved_yuan - 60,
     interruptions,
     median_return_s: interruptions ? 600 : null,
     current,
@@ -264,6 +272,7 @@ describe('evaluateWindow', () => {
       instanceId: 'a',
       start: T0 + start * S,
       end: T0 + end * S,
+      reportEnd: T0 + end * S,
       endedBy,
       returns: endedBy === 'restart',
       runningSince: T0,

@@ -98,6 +98,9 @@ describe.skipIf(!runBrowserTests)('tune panel in Chromium', () => {
       expect(await page.locator('#tune-body tr').count()).toBe(r.rows.length);
       expect(await page.locator('#tune-body tr.current').count()).toBe(1);
       expect(await page.locator('#tune-body tr.current td').first().textContent()).toContain('30m');
+      // "vs configured": nothing on the configured row, a signed amount on the others
+      expect(await page.locator('#tune-body tr.current td').nth(2).textContent()).toBe('—');
+      expect(await page.locator('#tune-body tr[data-idle-for="20m"] td').nth(2).textContent()).toMatch(/^[+−]¥[\d.,]+$/);
       const fit = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: innerWidth }));
       expect(fit.scroll, `${width} px ${locale}`).toBeLessThanOrEqual(fit.inner);
       await page.screenshot({ path: `test-results/tune-${width}-${locale}.png`, fullPage: false });
