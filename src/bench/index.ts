@@ -133,14 +133,14 @@ export function scaleMarkdown(rows: ScaleRow[]): string {
   );
   const keys = Object.keys(rows[0]?.history.spend_ms ?? {});
   const sp = mdTable(
-    ['instances', ...keys.map((k) => `${k} p50/p95 ms`), '365d/1d p95 by day', '365d/1d p95 by instance'],
+    ['instances', ...keys.map((k) => `${k} p50/p95 ms`), '365d/1d p95 by day', '365d/1d p95 by instance', 'tune 30d p50/p95 ms'],
     rows.map(({ history: h }) => {
       const ratio = (by: string) => {
         const a = h.spend_ms[`365d_by_${by}`]?.p95;
         const b = h.spend_ms[`1d_by_${by}`]?.p95;
         return a && b ? Math.round((a / b) * 100) / 100 : null;
       };
-      return [h.instances, ...keys.map((k) => `${h.spend_ms[k].p50} / ${h.spend_ms[k].p95}`), ratio('day'), ratio('instance')];
+      return [h.instances, ...keys.map((k) => `${h.spend_ms[k].p50} / ${h.spend_ms[k].p95}`), ratio('day'), ratio('instance'), `${h.tune_ms.p50} / ${h.tune_ms.p95} (${h.tune_ms.probe_rows} rows)`];
     }),
   );
   const ru = mdTable(

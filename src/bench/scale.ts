@@ -24,6 +24,7 @@ import { activeOverrides } from '../db/overrides.js';
 import { buildApp } from '../http/app.js';
 import { pruneRaw } from '../jobs/retention.js';
 import { startSimulator } from '../sim/index.js';
+import { DEFAULT_TUNE_WINDOWS, parseWindows, tunePolicy, tuneReport } from '../tune.js';
 import { XgcClient } from '../xgc/index.js';
 import { peakRssMb, percentile, round, seededRandom } from './stats.js';
 
@@ -76,6 +77,8 @@ export interface HistoryReport {
   /** the rollup job's first run over the year (the back-fill a daemon does at start) */
   rollup: { s: number; days: number; months: number; cells: number; max_step_ms: number; p95_step_ms: number };
   spend_ms: Record<string, { p50: number | null; p95: number | null; n: number }>;
+  /** `tune` (as `GET /api/v1/tune` runs it) over the last 30 days with the default windows */
+  tune_ms: { p50: number | null; p95: number | null; n: number; probe_rows: number };
   peak_rss_mb: number;
 }
 
@@ -269,6 +272,7 @@ export async function synthesizeHistory(path: string, n: number, end: number, se
   gdb.close();
   const dbBytes = statSync(path).size;
   const spend = measureSpend(path, end);
+  const tune = measureTune(path, end);
   return {
     instances: n,
     instance_rows: instanceRows,
@@ -281,6 +285,7 @@ export async function synthesizeHistory(path: string, n: number, end: number, se
     synth_s: round(synthS, 1)!,
     rollup,
     spend_ms: spend,
+    tune_ms: tune,
     peak_rss_mb: round(peakRssMb(), 1)!,
   };
 }
@@ -309,6 +314,25 @@ function measureSpend(path: string, now: number): HistoryReport['spend_ms'] {
     out[`${q.days}d_by_${q.by}`] = { p50: round(percentile(warm, 50), 2), p95: round(percentile(warm, 95), 2), n: warm.length };
   }
   return out;
+}
+
+/** `tuneReport` over the last 30 days up to `now` with the default windows and the product's idle policy defaults. */
+function measureTune(path: string, now: number): HistoryReport['tune_ms'] {
+  const gdb = openDb(path);
+  const config = parseConfig({ policies: [{ name: 'idle-release', type: 'idle', idle_for: '30m', action: 'release_gpu' }] });
+  const policy = tunePolicy(config, undefined, 'policy');
+  const q = { from: now - 30 * DAY, to: now, now, windows: parseWindows(DEFAULT_TUNE_WINDOWS, 'windows'), policy };
+  const probeRows = (gdb.sqlite.prepare('select count(*) n from probe_changes where at >= ?').get(q.from) as { n: number }).n;
+  const xs: number[] = [];
+  const budget = performance.now() + 30_000;
+  for (let k = 0; k < 16 && (k < 4 || performance.now() < budget); k++) {
+    const a = performance.now();
+    tuneReport(gdb.db, config, q);
+    xs.push(performance.now() - a);
+  }
+  gdb.close();
+  const warm = xs.slice(1);
+  return { p50: round(percentile(warm, 50), 1), p95: round(percentile(warm, 95), 1), n: warm.length, probe_rows: probeRows };
 }
 
 /** Where `GET /api/v1/instances` spends its time: p50 ms of each part it calls, measured one by one. */
