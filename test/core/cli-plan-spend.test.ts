@@ -9,6 +9,9 @@ import { runCli, tempDir } from '../helpers/proc.js';
 import { pythonCsv } from '../helpers/python-csv.js';
 import { startHarness, T0 } from '../helpers/guard.js';
 
+/** The spend tests need the money, not idleness: no probe runs (no SSH stream to settle at each of their 216 steps). */
+const SPEND_ONLY = { jupyter: { enabled: false }, comfyui: { enabled: false }, sdwebui: { enabled: false }, gpu: { enabled: false }, heartbeat: { enabled: false } };
+
 /** The part of the simulator's `/sim/state` this test reads. */
 interface SimStatuses {
   instances: Array<{ id: string; status: string }>;
@@ -103,7 +106,7 @@ describe('xgc-guard plan', () => {
 
 describe('xgc-guard spend', () => {
   it('prints the same figures as the spend module, by day and by instance', async () => {
-    const h = await startHarness({ probes: { jupyter: { enabled: false }, comfyui: { enabled: false }, sdwebui: { enabled: false } } });
+    const h = await startHarness({ probes: SPEND_ONLY });
     try {
       await h.add({ name: 'sd-a', status: 'running' });
       await h.add({ name: 'big', status: 'running', gpu_count: 2 });
@@ -130,7 +133,7 @@ describe('xgc-guard spend', () => {
   }, 240_000);
 
   it('--csv: Python reads the header and one row per --json row, with the BOM and a Chinese name with a comma intact', async () => {
-    const h = await startHarness({ probes: { jupyter: { enabled: false }, comfyui: { enabled: false }, sdwebui: { enabled: false } } });
+    const h = await startHarness({ probes: SPEND_ONLY });
     try {
       const odd = '渲染, "甲"';
       const oddId = await h.add({ name: odd, status: 'running' });

@@ -43,7 +43,8 @@ describe('observe and record', () => {
     events.push([4 * D + 6 * H + 17 * MIN, () => w.boot(c)]);
     events.push([3 * D + 12 * H + 31 * MIN, () => w.setBalance(w.balance + 500)]);
     events.sort((x, y) => x[0] - y[0]);
-    const tickEvery = 3 * MIN;
+    // Ten minutes between ticks: the intervals take their edges from the API's timestamps, not from the ticks.
+    const tickEvery = 10 * MIN;
     await h.core.ticker.tick(h.clock.now());
     let next = 0;
     for (let t = T0 + tickEvery; t <= T0 + 7 * D; t += tickEvery) {
